@@ -1,0 +1,1 @@
+"""Hitos command line."""

@@ -1,0 +1,60 @@
+"""Findings: problems in a submission as data, with stable rule codes and a Spanish message."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from functools import cache
+from typing import Any, Literal
+
+import yaml
+
+from tasks.rendering import TEMPLATES, render_string
+
+Severity = Literal["error", "warning"]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem: which milestone (row) and column, which rule, how serious, what to do."""
+
+    milestone: str
+    column: str
+    rule: str
+    severity: Severity
+    message: str
+    row: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.pop("row")
+        return data
+
+
+@cache
+def catalogue(language: str) -> dict[str, str]:
+    """Rule code → message template, from ``templates/findings.<language>.yaml``."""
+    path = TEMPLATES / f"findings.{language}.yaml"
+    with path.open(encoding="utf-8") as handle:
+        messages: dict[str, str] = yaml.safe_load(handle)
+    return messages
+
+
+def finding(
+    rule: str,
+    severity: Severity = "error",
+    *,
+    milestone: str = "",
+    column: str = "",
+    row: int | None = None,
+    language: str = "es",
+    **values: Any,
+) -> Finding:
+    """A finding whose message comes from the catalogue entry of its rule."""
+    message = render_string(
+        catalogue(language)[rule], milestone=milestone, column=column, **values
+    ).strip()
+    return Finding(milestone, column, rule, severity, message, row)
+
+
+def has_errors(findings: list[Finding]) -> bool:
+    return any(f.severity == "error" for f in findings)

@@ -1,0 +1,196 @@
+"""The one ledger: what was opened, sent, received, found and published, in SQL.
+
+SQLite in the workspace by default, PostgreSQL (or any SQLAlchemy URL) by setting. Every
+side effect of Hitos is written here under a deterministic key, so a re-run can ask "already
+done?" before doing anything again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from functools import cache
+
+from sqlalchemy import (
+    JSON,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    select,
+)
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Cycle(Base):
+    """One reporting round of a plan: ``2023-03``."""
+
+    __tablename__ = "cycles"
+    id: Mapped[str] = mapped_column(String(7), primary_key=True)
+    plan_id: Mapped[str] = mapped_column(String(40))
+    opened_on: Mapped[date] = mapped_column(Date)
+    deadline: Mapped[date] = mapped_column(Date)
+    state: Mapped[str] = mapped_column(String(12), default="open")
+
+
+class Request(Base):
+    """Cycle × institution: the workbook built for it."""
+
+    __tablename__ = "requests"
+    __table_args__ = (UniqueConstraint("cycle_id", "institution"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    cycle_id: Mapped[str] = mapped_column(ForeignKey("cycles.id"))
+    institution: Mapped[str] = mapped_column(String(20))
+    workbook: Mapped[str] = mapped_column(String(500))
+    signature: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Email(Base):
+    """An email Hitos sends, claimed under its key before sending so it is never sent twice."""
+
+    __tablename__ = "emails"
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    cycle_id: Mapped[str | None] = mapped_column(String(7))
+    institution: Mapped[str | None] = mapped_column(String(20))
+    kind: Mapped[str] = mapped_column(String(20))
+    to: Mapped[str] = mapped_column(Text)
+    cc: Mapped[str] = mapped_column(Text, default="")
+    subject: Mapped[str] = mapped_column(Text)
+    message_id: Mapped[str] = mapped_column(String(250))
+    status: Mapped[str] = mapped_column(String(12), default="sending")
+    error: Mapped[str] = mapped_column(Text, default="")
+    claimed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class InboundMessage(Base):
+    """A received email, by Message-ID: its attachments are stored once, whatever the UID."""
+
+    __tablename__ = "inbound_messages"
+    message_id: Mapped[str] = mapped_column(String(250), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(12))
+    sender: Mapped[str] = mapped_column(String(250))
+    subject: Mapped[str] = mapped_column(Text, default="")
+    received_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Submission(Base):
+    """One received file, kept forever; stored before it is parsed."""
+
+    __tablename__ = "submissions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    path: Mapped[str] = mapped_column(String(500))
+    filename: Mapped[str] = mapped_column(String(250))
+    sender: Mapped[str] = mapped_column(String(250), default="")
+    channel: Mapped[str] = mapped_column(String(12))
+    source_ref: Mapped[str] = mapped_column(String(250), default="")
+    received_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    cycle_id: Mapped[str | None] = mapped_column(String(7))
+    institution: Mapped[str | None] = mapped_column(String(20))
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    outcome: Mapped[str] = mapped_column(String(24), default="received")
+    processed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    findings: Mapped[list[FindingRow]] = relationship(
+        back_populates="submission", cascade="all, delete-orphan", order_by="FindingRow.id"
+    )
+    values: Mapped[list[MilestoneValue]] = relationship(
+        back_populates="submission", cascade="all, delete-orphan", order_by="MilestoneValue.id"
+    )
+
+
+class FindingRow(Base):
+    """One problem in a submission."""
+
+    __tablename__ = "findings"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"))
+    milestone: Mapped[str] = mapped_column(String(20), default="")
+    column: Mapped[str] = mapped_column(String(40), default="")
+    rule: Mapped[str] = mapped_column(String(60))
+    severity: Mapped[str] = mapped_column(String(8))
+    message: Mapped[str] = mapped_column(Text)
+    submission: Mapped[Submission] = relationship(back_populates="findings")
+
+
+class MilestoneValue(Base):
+    """What an accepted submission reported for one milestone."""
+
+    __tablename__ = "milestone_values"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"))
+    milestone: Mapped[str] = mapped_column(String(20))
+    estado: Mapped[str] = mapped_column(String(20))
+    avance_pct: Mapped[float] = mapped_column(Float)
+    descripcion_avance: Mapped[str] = mapped_column(Text, default="")
+    evidencia_url: Mapped[str] = mapped_column(Text, default="")
+    observaciones: Mapped[str] = mapped_column(Text, default="")
+    submission: Mapped[Submission] = relationship(back_populates="values")
+
+
+class Report(Base):
+    """One consolidation of a cycle: a new version each run."""
+
+    __tablename__ = "reports"
+    __table_args__ = (UniqueConstraint("cycle_id", "version"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    cycle_id: Mapped[str] = mapped_column(ForeignKey("cycles.id"))
+    version: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    submissions: Mapped[list[int]] = mapped_column(JSON)
+    files: Mapped[dict[str, str]] = mapped_column(JSON)
+
+
+@cache
+def engine(url: str) -> Engine:
+    """One engine per ledger URL, with the tables created."""
+    eng = create_engine(url)
+    Base.metadata.create_all(eng)
+    return eng
+
+
+@contextmanager
+def session(url: str) -> Iterator[Session]:
+    """A unit of work: committed when the block ends, rolled back if it raises."""
+    with Session(engine(url), expire_on_commit=False) as db, db.begin():
+        yield db
+
+
+def latest_accepted(db: Session, cycle_id: str, institution: str) -> Submission | None:
+    """The newest accepted submission of an institution in a cycle."""
+    return db.scalars(
+        select(Submission)
+        .where(
+            Submission.cycle_id == cycle_id,
+            Submission.institution == institution,
+            Submission.outcome.in_(ACCEPTED),
+        )
+        .order_by(Submission.version.desc())
+        .limit(1)
+    ).first()
+
+
+def previous_cycle(db: Session, cycle_id: str) -> Cycle | None:
+    """The cycle before this one, if any."""
+    return db.scalars(
+        select(Cycle).where(Cycle.id < cycle_id).order_by(Cycle.id.desc()).limit(1)
+    ).first()
+
+
+ACCEPTED = ("accepted", "accepted_with_warnings")

@@ -1,0 +1,111 @@
+"""The action plan: institutions, commitments and milestones, loaded from a YAML file."""
+
+from __future__ import annotations
+
+from datetime import date
+from functools import cached_property
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, Field, model_validator
+
+
+class Contact(BaseModel):
+    name: str
+    email: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class Institution(BaseModel):
+    code: str
+    name: str
+    liaison: Contact
+    head: Contact
+    sample: bool = False
+
+
+class Milestone(BaseModel):
+    code: str = Field(pattern=r"^\d+\.\d+$", description="Plan numbering, kept as text: 1.10")
+    institution: str
+    description: str
+    start: date
+    end: date
+    expected_result: str = ""
+    commitment: int = 0
+
+
+class Commitment(BaseModel):
+    number: int
+    ogp_id: str
+    title: str
+    leads: list[str]
+    milestones: list[Milestone]
+    sample: bool = False
+
+    @property
+    def code(self) -> str:
+        return f"C{self.number:02d}"
+
+
+class Coordinator(BaseModel):
+    institution: str
+    director: Contact
+
+
+class Plan(BaseModel):
+    id: str
+    name: str
+    country: str
+    timezone: str = "America/Guatemala"
+    language: str = "es"
+    coordinator: Coordinator
+    institutions: list[Institution]
+    commitments: list[Commitment]
+
+    @model_validator(mode="after")
+    def _link_and_check(self) -> Plan:
+        """Give each milestone its commitment and refuse references to unknown institutions."""
+        known = {i.code for i in self.institutions}
+        codes: set[str] = set()
+        for commitment in self.commitments:
+            for lead in commitment.leads:
+                if lead not in known:
+                    raise ValueError(f"commitment {commitment.number}: unknown lead {lead!r}")
+            for milestone in commitment.milestones:
+                milestone.commitment = commitment.number
+                if milestone.institution not in known:
+                    raise ValueError(
+                        f"milestone {milestone.code}: unknown institution {milestone.institution!r}"
+                    )
+                if not milestone.code.startswith(f"{commitment.number}."):
+                    raise ValueError(
+                        f"milestone {milestone.code} is not numbered under commitment "
+                        f"{commitment.number}"
+                    )
+                if milestone.code in codes:
+                    raise ValueError(f"milestone {milestone.code} appears twice")
+                codes.add(milestone.code)
+        return self
+
+    @cached_property
+    def milestones(self) -> list[Milestone]:
+        return [m for c in self.commitments for m in c.milestones]
+
+    def institution(self, code: str) -> Institution:
+        return next(i for i in self.institutions if i.code == code)
+
+    def commitment(self, number: int) -> Commitment:
+        return next(c for c in self.commitments if c.number == number)
+
+    def milestones_of(self, institution: str) -> list[Milestone]:
+        return [m for m in self.milestones if m.institution == institution]
+
+    def reporting_institutions(self) -> list[Institution]:
+        """Institutions responsible for at least one milestone: the ones asked each cycle."""
+        responsible = {m.institution for m in self.milestones}
+        return [i for i in self.institutions if i.code in responsible]
+
+
+def load_plan(path: Path) -> Plan:
+    """The plan in a YAML file, checked."""
+    with path.open(encoding="utf-8") as handle:
+        return Plan.model_validate(yaml.safe_load(handle))

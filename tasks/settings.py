@@ -1,0 +1,97 @@
+"""The one settings object: every knob Hitos has, from the environment (prefix ``HITOS_``)."""
+
+from __future__ import annotations
+
+import os
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Settings with a default each, so that one command runs a whole cycle on a laptop."""
+
+    model_config = SettingsConfigDict(env_prefix="HITOS_", extra="ignore")
+
+    home: Path = Field(Path(".hitos"), description="Workspace: ledger, files, mail, reports.")
+    plan: Path = Field(
+        Path(__file__).resolve().parent.parent / "plans" / "gt-pan5.yaml",
+        description="Action plan file (YAML) the cycles run on.",
+    )
+    database_url: str = Field(
+        "", description="SQLAlchemy URL of the ledger; empty means SQLite in the workspace."
+    )
+    language: str = Field("es", description="Language of emails, workbooks and reports.")
+    sender: str = Field(
+        "gobiernoabierto@gae.example",
+        description="From: address of every email; also the intake address institutions answer to.",
+    )
+    smtp_host: str = Field("127.0.0.1", description="SMTP server that sends Hitos' mail.")
+    smtp_port: int = Field(8025, description="SMTP port (25 plain, 587 STARTTLS, 465 SSL).")
+    smtp_security: Literal["plain", "starttls", "ssl"] = Field(
+        "plain", description="SMTP transport security."
+    )
+    smtp_user: str = Field("", description="SMTP login; empty means no login.")
+    smtp_password: SecretStr = Field(
+        SecretStr(""), description="SMTP password (secret: environment or Prefect Secret block)."
+    )
+    smtp_per_minute: int = Field(
+        0, description="Most emails sent per minute (0: no limit), for capped providers."
+    )
+    smtp_retries: int = Field(4, description="Attempts for a temporarily refused email (4xx).")
+    inbox: Literal["maildir", "imap"] = Field(
+        "maildir", description="Where intake reads mail: the workspace Maildir or an IMAP mailbox."
+    )
+    imap_host: str = Field("127.0.0.1", description="IMAP server of the intake mailbox.")
+    imap_port: int = Field(993, description="IMAP port (993 SSL, 143 plain).")
+    imap_ssl: bool = Field(True, description="Use IMAP over SSL.")
+    imap_user: str = Field("", description="IMAP login of the intake mailbox.")
+    imap_password: SecretStr = Field(
+        SecretStr(""), description="IMAP password (secret: environment or Prefect Secret block)."
+    )
+    imap_folder: str = Field("INBOX", description="IMAP folder intake reads.")
+    imap_done_folder: str = Field(
+        "Processed", description="IMAP folder a message moves to once its files are stored."
+    )
+    signing_key: SecretStr = Field(
+        SecretStr("hitos-demo-signing-key"),
+        description="Secret that signs request workbooks; set your own in production.",
+    )
+    deadline_business_days: int = Field(
+        10, description="Business days from opening to the deadline (weekends, holidays skipped)."
+    )
+    reminder_days: list[int] = Field(
+        [5, 2, 0, -3, -6],
+        description="Business days before the deadline to remind (0: the day; negative: after).",
+    )
+    max_file_mb: int = Field(10, description="Largest attachment intake accepts, in MB.")
+
+    @cached_property
+    def database(self) -> str:
+        """The ledger URL: the setting, or SQLite inside the workspace."""
+        return self.database_url or f"sqlite:///{(self.home / 'hitos.db').resolve()}"
+
+    def folder(self, *parts: str) -> Path:
+        """A folder inside the workspace, created on first use."""
+        path = self.home.joinpath(*parts)
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+
+def secret(name: str, value: SecretStr) -> str:
+    """A secret's value: the setting, else a Prefect Secret block named like the variable."""
+    if value.get_secret_value():
+        return value.get_secret_value()
+    block = name.lower().replace("_", "-")
+    if os.environ.get("PREFECT_API_URL"):
+        from prefect.blocks.system import Secret
+
+        try:
+            loaded: Any = Secret.load(block)
+        except ValueError:
+            return ""
+        return str(loaded.get())
+    return ""
