@@ -1,0 +1,46 @@
+"""Business-day arithmetic for deadlines and reminders, skipping weekends and public holidays."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from functools import cache
+
+import holidays
+
+
+@cache
+def public_holidays(country: str, year: int) -> frozenset[date]:
+    """The country's public holidays in a year (Holy Week included for Guatemala)."""
+    return frozenset(holidays.country_holidays(country, years=year).keys())
+
+
+def is_business_day(day: date, country: str) -> bool:
+    return day.weekday() < 5 and day not in public_holidays(country, day.year)
+
+
+def add_business_days(start: date, days: int, country: str) -> date:
+    """The date ``days`` business days after (or before, if negative) ``start``."""
+    step = 1 if days >= 0 else -1
+    day, left = start, abs(days)
+    while left:
+        day += timedelta(days=step)
+        if is_business_day(day, country):
+            left -= 1
+    return day
+
+
+def business_days_between(start: date, end: date, country: str) -> int:
+    """Business days from ``start`` to ``end`` (negative when ``end`` is earlier)."""
+    if end < start:
+        return -business_days_between(end, start, country)
+    return sum(
+        1
+        for offset in range(1, (end - start).days + 1)
+        if is_business_day(start + timedelta(days=offset), country)
+    )
+
+
+def cycle_opening(cycle_id: str) -> date:
+    """The first day of a cycle's month: ``2023-03`` opens on 1 March 2023."""
+    year, month = cycle_id.split("-")
+    return date(int(year), int(month), 1)

@@ -1,0 +1,137 @@
+"""Where returned files come from: the local Maildir, an IMAP mailbox, or a drop folder.
+
+Each source yields ``Received`` messages and is told, after their files are stored, that a
+message is done; only then does it mark, move or delete anything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import mailbox
+import shutil
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from email.message import Message
+from email.utils import parseaddr
+from pathlib import Path
+
+from tasks.settings import Settings, secret
+
+SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".csv")
+
+
+@dataclass
+class Attachment:
+    filename: str
+    data: bytes
+
+
+@dataclass
+class Received:
+    """One incoming message (or dropped file): who sent it and the files it carried."""
+
+    message_id: str
+    channel: str
+    sender: str
+    subject: str = ""
+    attachments: list[Attachment] = field(default_factory=list)
+    done: Callable[[], None] = lambda: None
+
+
+def attachments_of(message: Message) -> list[Attachment]:
+    """Every attached file of a message (any type: intake decides what it can read)."""
+    found = []
+    for part in message.walk():
+        filename = part.get_filename()
+        if not filename or part.is_multipart():
+            continue
+        payload = part.get_payload(decode=True)
+        if isinstance(payload, bytes):
+            found.append(Attachment(filename, payload))
+    return found
+
+
+def message_key(message: Message, fallback: bytes) -> str:
+    """The Message-ID, or a digest of the raw message when a sender left it out."""
+    return str(message.get("Message-ID") or "") or "sha256:" + hashlib.sha256(fallback).hexdigest()
+
+
+def from_maildir(path: Path) -> Iterator[Received]:
+    """Messages in a Maildir not yet marked seen; done marks them seen (flag S)."""
+    box = mailbox.Maildir(path, create=True)
+    for key in sorted(box.keys()):
+        message = box[key]
+        if "S" in message.get_flags():
+            continue
+
+        def done(key: str = key) -> None:
+            stored = box[key]
+            stored.add_flag("S")
+            stored.set_subdir("cur")
+            box[key] = stored
+
+        yield Received(
+            message_id=message_key(message, message.as_bytes()),
+            channel="mail",
+            sender=parseaddr(str(message.get("From", "")))[1].lower(),
+            subject=str(message.get("Subject", "")),
+            attachments=attachments_of(message),
+            done=done,
+        )
+
+
+def from_imap(settings: Settings) -> Iterator[Received]:
+    """Messages in the IMAP folder; done moves them to the done folder (new UID there)."""
+    from imap_tools import MailBox, MailBoxUnencrypted
+
+    box_class = MailBox if settings.imap_ssl else MailBoxUnencrypted
+    password = secret("HITOS_IMAP_PASSWORD", settings.imap_password)
+    with box_class(settings.imap_host, settings.imap_port).login(
+        settings.imap_user, password, initial_folder=settings.imap_folder
+    ) as box:
+        if not box.folder.exists(settings.imap_done_folder):
+            box.folder.create(settings.imap_done_folder)
+        for msg in box.fetch(mark_seen=False, bulk=20):
+            uid = msg.uid
+
+            def done(uid: str | None = uid) -> None:
+                if uid:
+                    box.move(uid, settings.imap_done_folder)
+
+            yield Received(
+                message_id=message_key(msg.obj, msg.obj.as_bytes()),
+                channel="imap",
+                sender=(msg.from_ or "").lower(),
+                subject=msg.subject,
+                attachments=attachments_of(msg.obj),
+                done=done,
+            )
+
+
+def from_drop_folder(path: Path) -> Iterator[Received]:
+    """Files left in the drop folder; done moves each into ``processed/``."""
+    path.mkdir(parents=True, exist_ok=True)
+    processed = path / "processed"
+    for file in sorted(p for p in path.iterdir() if p.is_file()):
+        data = file.read_bytes()
+
+        def done(file: Path = file) -> None:
+            processed.mkdir(exist_ok=True)
+            shutil.move(str(file), processed / file.name)
+
+        yield Received(
+            message_id="drop:" + hashlib.sha256(data).hexdigest(),
+            channel="drop",
+            sender="",
+            attachments=[Attachment(file.name, data)],
+            done=done,
+        )
+
+
+def sources(settings: Settings) -> Iterator[Received]:
+    """All configured sources: the mailbox (Maildir or IMAP), then the drop folder."""
+    if settings.inbox == "imap":
+        yield from from_imap(settings)
+    else:
+        yield from from_maildir(settings.folder("mail", "inbox"))
+    yield from from_drop_folder(settings.folder("drop"))

@@ -1,0 +1,253 @@
+"""Outgoing mail: render an email from its templates and send it once, through yagmail.
+
+Every email has a deterministic key (cycle, institution, kind, sequence). It is claimed in the
+ledger before it is sent and marked sent after, so re-running a flow after a crash, or running it
+twice at once, sends nothing already sent. The one unavoidable window (the SMTP server accepted the
+message, the ledger was not yet updated) falls on the side of sending again: a claim left in
+"sending" longer than ``STALE_CLAIM`` is retried with the same Message-ID, which mail clients use
+to fold duplicates. A lost request is worse than a duplicate one.
+"""
+
+from __future__ import annotations
+
+import email
+import hashlib
+import smtplib
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import timedelta
+from email.mime.text import MIMEText
+from email.policy import SMTP as SMTP_POLICY
+from pathlib import Path
+from typing import Any
+
+import yagmail
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+
+from tasks.ledger import Email, session, utcnow
+from tasks.rendering import render
+from tasks.settings import Settings, secret
+
+STALE_CLAIM = timedelta(minutes=15)
+
+
+@dataclass
+class Outgoing:
+    """One email ready to send: both bodies rendered, attachments on disk."""
+
+    key: str
+    kind: str
+    to: list[str]
+    subject: str
+    html: str
+    text: str
+    cc: list[str] = field(default_factory=list)
+    attachments: list[Path] = field(default_factory=list)
+    cycle_id: str | None = None
+    institution: str | None = None
+
+
+def compose(
+    template: str,
+    *,
+    key: str,
+    kind: str,
+    to: list[str],
+    subject: str,
+    cc: list[str] | None = None,
+    attachments: list[Path] | None = None,
+    cycle_id: str | None = None,
+    institution_code: str | None = None,
+    **context: Any,
+) -> Outgoing:
+    """An email from ``templates/email/<template>.html`` and ``.txt`` (the plain alternative)."""
+    return Outgoing(
+        key=key,
+        kind=kind,
+        to=to,
+        subject=subject,
+        html=render(f"email/{template}.html", subject=subject, **context),
+        text=render(f"email/{template}.txt", subject=subject, **context),
+        cc=cc or [],
+        attachments=attachments or [],
+        cycle_id=cycle_id,
+        institution=institution_code,
+    )
+
+
+def message_id(key: str, sender: str) -> str:
+    """A Message-ID derived from the email's key: the same email always has the same id."""
+    digest = hashlib.sha256(key.encode()).hexdigest()[:32]
+    return f"<{digest}@{sender.split('@')[-1]}>"
+
+
+class Mailer(yagmail.SMTP):
+    """yagmail with a real plain-text alternative and one connection reused for many emails.
+
+    yagmail writes its HTML into the text/plain part too and opens a new connection on every
+    ``send``; Hitos renders its own plain text and keeps the connection while it is alive.
+    """
+
+    def login(self) -> None:
+        if self.smtp is not None and not self.is_closed:
+            try:
+                if self.smtp.noop()[0] == 250:
+                    return
+            except (smtplib.SMTPException, OSError):
+                pass
+        super().login()
+
+    def message(self, mail: Outgoing, sender: str) -> tuple[list[str], str]:
+        """Recipients and the MIME text: yagmail's message with our plain-text part."""
+        recipients, raw = self.prepare_send(
+            to=mail.to,
+            cc=mail.cc or None,
+            subject=mail.subject,
+            contents=[mail.html],
+            attachments=[str(p) for p in mail.attachments] or None,
+            prettify_html=False,
+            message_id=message_id(mail.key, sender),
+        )
+        parsed = email.message_from_string(raw)
+        for part in parsed.walk():
+            if part.get_content_type() == "text/plain" and not part.get_filename():
+                part.set_payload(MIMEText(mail.text, "plain", "utf-8").get_payload(), "utf-8")
+                del part["Content-Transfer-Encoding"]
+                part["Content-Transfer-Encoding"] = "base64"
+                break
+        return recipients, parsed.as_string(policy=SMTP_POLICY)
+
+    def deliver(self, mail: Outgoing, sender: str) -> dict[str, tuple[int, bytes]]:
+        """Send one email on the open connection; returns the recipients the server refused."""
+        recipients, raw = self.message(mail, sender)
+        self.login()
+        return self.smtp.sendmail(self.user, recipients, raw.encode("utf-8"))
+
+
+@contextmanager
+def mailer(settings: Settings) -> Iterator[Mailer]:
+    """A yagmail connection configured from the settings; the password is never logged."""
+    password = secret("HITOS_SMTP_PASSWORD", settings.smtp_password)
+    client = Mailer(
+        user=settings.smtp_user or settings.sender,
+        password=password or None,
+        host=settings.smtp_host,
+        port=settings.smtp_port,
+        smtp_ssl=settings.smtp_security == "ssl",
+        smtp_starttls=settings.smtp_security == "starttls",
+        smtp_skip_login=not settings.smtp_user,
+        soft_email_validation=False,
+    )
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+def claim(settings: Settings, mail: Outgoing) -> bool:
+    """Reserve the email's key; False when it was sent, refused, or is being sent right now."""
+    now = utcnow()
+    try:
+        with session(settings.database) as db:
+            db.add(
+                Email(
+                    key=mail.key,
+                    cycle_id=mail.cycle_id,
+                    institution=mail.institution,
+                    kind=mail.kind,
+                    to=", ".join(mail.to),
+                    cc=", ".join(mail.cc),
+                    subject=mail.subject,
+                    message_id=message_id(mail.key, settings.sender),
+                    claimed_at=now,
+                )
+            )
+        return True
+    except IntegrityError:
+        pass
+    with session(settings.database) as db:
+        stale = db.execute(
+            update(Email)
+            .where(
+                Email.key == mail.key,
+                Email.status.in_(("sending", "failed")),
+                Email.claimed_at < now - STALE_CLAIM,
+            )
+            .values(claimed_at=now, status="sending")
+        )
+        return bool(getattr(stale, "rowcount", 0))
+
+
+def record(settings: Settings, key: str, status: str, error: str = "") -> None:
+    with session(settings.database) as db:
+        row = db.get(Email, key)
+        assert row is not None
+        row.status, row.error = status, error
+        if status == "sent":
+            row.sent_at = utcnow()
+
+
+def send_all(settings: Settings, mails: list[Outgoing]) -> dict[str, str]:
+    """Send each email not sent before; the status of every key (sent, skipped, refused, failed)."""
+    statuses: dict[str, str] = {}
+    pending = [m for m in mails if claim(settings, m)]
+    statuses.update({m.key: "skipped" for m in mails if m not in pending})
+    if not pending:
+        return statuses
+    interval = 60 / settings.smtp_per_minute if settings.smtp_per_minute else 0.0
+    with mailer(settings) as client:
+        for mail in pending:
+            started = time.monotonic()
+            statuses[mail.key] = deliver_with_retries(settings, client, mail)
+            wait = interval - (time.monotonic() - started)
+            if wait > 0:
+                time.sleep(wait)
+    return statuses
+
+
+def deliver_with_retries(settings: Settings, client: Mailer, mail: Outgoing) -> str:
+    """Deliver, retrying temporary refusals (4xx) with growing delays; record the outcome."""
+    error = ""
+    for attempt in range(settings.smtp_retries):
+        try:
+            refused = client.deliver(mail, settings.sender)
+        except smtplib.SMTPRecipientsRefused as exc:
+            refused = exc.recipients
+        except smtplib.SMTPResponseException as exc:
+            if 400 <= exc.smtp_code < 500:
+                error = f"{exc.smtp_code} {exc.smtp_error!r}"
+                time.sleep(0.2 * 2**attempt)
+                continue
+            record(settings, mail.key, "refused", f"{exc.smtp_code} {exc.smtp_error!r}")
+            return "refused"
+        except (smtplib.SMTPException, OSError) as exc:
+            error = f"{type(exc).__name__}: {exc}"
+            client.is_closed = True
+            time.sleep(0.2 * 2**attempt)
+            continue
+        temporary = {r: c for r, c in refused.items() if 400 <= c[0] < 500}
+        if temporary and len(temporary) == len(refused) == len(mail.to + mail.cc):
+            error = "; ".join(f"{r}: {c[0]}" for r, c in temporary.items())
+            time.sleep(0.2 * 2**attempt)
+            continue
+        if refused and len(refused) == len(mail.to + mail.cc):
+            detail = "; ".join(f"{r}: {c[0]} {c[1]!r}" for r, c in refused.items())
+            record(settings, mail.key, "refused", detail)
+            return "refused"
+        detail = "; ".join(f"{r}: {c[0]} {c[1]!r}" for r, c in refused.items())
+        record(settings, mail.key, "sent", detail)
+        return "sent"
+    record(settings, mail.key, "failed", error)
+    return "failed"
+
+
+def write_preview(mail: Outgoing, settings: Settings, folder: Path) -> Path:
+    """The email as an .eml file, without sending (for dry runs)."""
+    client = Mailer(user=settings.sender, smtp_skip_login=True, soft_email_validation=False)
+    _, raw = client.message(mail, settings.sender)
+    path = folder / (mail.key.replace("/", "_") + ".eml")
+    path.write_text(raw, encoding="utf-8")
+    return path

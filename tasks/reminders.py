@@ -1,0 +1,95 @@
+"""Reminders: who still owes a valid file, and which reminder is due for them today."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select
+
+from tasks.deadlines import add_business_days, business_days_between
+from tasks.findings import Finding
+from tasks.ledger import Cycle, Submission, latest_accepted, session
+from tasks.mail import Outgoing, compose
+from tasks.plans import Institution, Plan
+from tasks.rendering import month_year
+from tasks.requests import workbook_path
+from tasks.settings import Settings
+
+REPEAT_AFTER_DEADLINE = 3
+
+
+def reminder_points(settings: Settings, plan: Plan, cycle: Cycle, today: date) -> list[date]:
+    """Reminder dates up to today: the configured offsets, then every 3 business days late."""
+    offsets = sorted(set(settings.reminder_days), reverse=True)
+    points = [add_business_days(cycle.deadline, -offset, plan.country) for offset in offsets]
+    last = points[-1] if points else cycle.deadline
+    while last <= today:
+        last = add_business_days(last, REPEAT_AFTER_DEADLINE, plan.country)
+        if last <= today:
+            points.append(last)
+    return [p for p in points if p <= today]
+
+
+def waiting_institutions(settings: Settings, plan: Plan, cycle_id: str) -> list[Institution]:
+    """Institutions asked this cycle that have no accepted submission yet."""
+    with session(settings.database) as db:
+        return [
+            i
+            for i in plan.reporting_institutions()
+            if latest_accepted(db, cycle_id, i.code) is None
+        ]
+
+
+def last_rejection(
+    settings: Settings, cycle_id: str, institution: str
+) -> tuple[Submission | None, list[Finding]]:
+    """The institution's latest rejected file in the cycle and its errors, for the reminder."""
+    with session(settings.database) as db:
+        rejected = db.scalars(
+            select(Submission)
+            .where(
+                Submission.cycle_id == cycle_id,
+                Submission.institution == institution,
+                Submission.outcome == "rejected",
+            )
+            .order_by(Submission.version.desc())
+        ).first()
+        if rejected is None:
+            return None, []
+        findings = [
+            Finding(f.milestone, f.column, f.rule, "error", f.message)
+            for f in rejected.findings
+            if f.severity == "error"
+        ]
+        return rejected, findings
+
+
+def reminder_email(
+    settings: Settings, plan: Plan, cycle: Cycle, institution: Institution, today: date
+) -> Outgoing | None:
+    """The reminder due today for one institution, or None before the first reminder point."""
+    points = reminder_points(settings, plan, cycle, today)
+    if not points:
+        return None
+    sequence = len(points)
+    days_left = business_days_between(today, cycle.deadline, plan.country)
+    late = today > cycle.deadline
+    rejected, findings = last_rejection(settings, cycle.id, institution.code)
+    label = "Plazo vencido" if late else "Recordatorio"
+    return compose(
+        "reminder",
+        key=f"{cycle.id}/{institution.code}/reminder/{sequence}",
+        kind="reminder",
+        to=[institution.liaison.email],
+        cc=[institution.head.email, plan.coordinator.director.email] if late else [],
+        subject=f"[Gobierno Abierto] {label} · {month_year(cycle.id)} · {institution.code}",
+        attachments=[workbook_path(settings, plan, cycle.id, institution.code)],
+        cycle_id=cycle.id,
+        institution_code=institution.code,
+        plan=plan,
+        cycle=cycle,
+        institution=institution,
+        days_left=days_left,
+        last_rejected=rejected,
+        findings=findings,
+    )

@@ -1,0 +1,126 @@
+"""Opening a cycle: the cycle record, each institution's request workbook and its email."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy import select
+
+from tasks.deadlines import add_business_days, cycle_opening
+from tasks.ledger import Cycle, MilestoneValue, Request, Submission, latest_accepted, session
+from tasks.mail import Outgoing, compose
+from tasks.plans import Institution, Plan
+from tasks.rendering import month_year
+from tasks.settings import Settings
+from tasks.workbooks import build_request_workbook, signature
+
+
+def open_cycle_record(
+    settings: Settings, plan: Plan, cycle_id: str, opened_on: date | None = None
+) -> Cycle:
+    """The cycle, created on first call with its deadline in business days; unchanged after."""
+    with session(settings.database) as db:
+        cycle = db.get(Cycle, cycle_id)
+        if cycle is None:
+            opened = opened_on or cycle_opening(cycle_id)
+            cycle = Cycle(
+                id=cycle_id,
+                plan_id=plan.id,
+                opened_on=opened,
+                deadline=add_business_days(opened, settings.deadline_business_days, plan.country),
+                state="open",
+            )
+            db.add(cycle)
+        return cycle
+
+
+def last_accepted_values(
+    settings: Settings, cycle_id: str, institution: str
+) -> dict[str, dict[str, object]]:
+    """What the institution last reported in an earlier cycle, by milestone, to pre-fill."""
+    with session(settings.database) as db:
+        earlier = db.scalars(
+            select(Cycle.id).where(Cycle.id < cycle_id).order_by(Cycle.id.desc())
+        ).all()
+        for previous in earlier:
+            submission = latest_accepted(db, previous, institution)
+            if submission is not None:
+                return {
+                    v.milestone: {
+                        "estado": v.estado,
+                        "avance_pct": v.avance_pct,
+                        "descripcion_avance": v.descripcion_avance,
+                        "evidencia_url": v.evidencia_url,
+                        "observaciones": v.observaciones,
+                    }
+                    for v in db.scalars(
+                        select(MilestoneValue).where(MilestoneValue.submission_id == submission.id)
+                    )
+                }
+    return {}
+
+
+def workbook_path(settings: Settings, plan: Plan, cycle_id: str, institution: str) -> Path:
+    return settings.folder("requests", cycle_id) / f"{plan.id}-{cycle_id}-{institution}.xlsx"
+
+
+def build_request(settings: Settings, plan: Plan, cycle: Cycle, institution: Institution) -> Path:
+    """The institution's workbook for the cycle, written once and recorded as its request."""
+    path = workbook_path(settings, plan, cycle.id, institution.code)
+    key = settings.signing_key.get_secret_value()
+    with session(settings.database) as db:
+        existing = db.scalars(
+            select(Request).where(
+                Request.cycle_id == cycle.id, Request.institution == institution.code
+            )
+        ).first()
+        if existing is not None and Path(existing.workbook).exists():
+            return Path(existing.workbook)
+        data = build_request_workbook(
+            plan,
+            institution,
+            cycle.id,
+            cycle.deadline,
+            reply_to=settings.sender,
+            signing_key=key,
+            previous=last_accepted_values(settings, cycle.id, institution.code) or None,
+            language=settings.language,
+        )
+        path.write_bytes(data)
+        if existing is None:
+            db.add(
+                Request(
+                    cycle_id=cycle.id,
+                    institution=institution.code,
+                    workbook=str(path),
+                    signature=signature(key, plan.id, cycle.id, institution.code),
+                )
+            )
+    return path
+
+
+def request_email(plan: Plan, cycle: Cycle, institution: Institution, workbook: Path) -> Outgoing:
+    """The request email to the institution's liaison, with its workbook attached."""
+    subject = (
+        f"[Gobierno Abierto] Solicitud de avances · {month_year(cycle.id)} · {institution.code}"
+    )
+    return compose(
+        "request",
+        key=f"{cycle.id}/{institution.code}/request/1",
+        kind="request",
+        to=[institution.liaison.email],
+        subject=subject,
+        attachments=[workbook],
+        cycle_id=cycle.id,
+        institution_code=institution.code,
+        plan=plan,
+        institution=institution,
+        cycle=cycle,
+        milestones=plan.milestones_of(institution.code),
+    )
+
+
+def accepted(settings: Settings, cycle_id: str, institution: str) -> Submission | None:
+    with session(settings.database) as db:
+        return latest_accepted(db, cycle_id, institution)

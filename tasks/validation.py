@@ -1,0 +1,193 @@
+"""Validation: the Great Expectations suite run over returned rows, turned into findings.
+
+Many submissions are validated in one Great Expectations run (their rows stacked, each tagged
+with its submission key), so the set-up cost is paid once per batch, not per file. Templates and
+reports never see Great Expectations objects: only findings leave this module.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from datetime import date
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from tasks.findings import Finding, finding
+from tasks.plans import Plan
+
+SUITE = Path(__file__).resolve().parent.parent / "expectations" / "hitos_entrega.json"
+TEXT_COLUMNS = ["codigo_hito", "estado", "descripcion_avance", "evidencia_url"]
+
+
+@dataclass
+class Prepared:
+    """One submission's rows, shaped for the suite, plus what preparing them already found."""
+
+    key: str
+    institution: str
+    frame: pd.DataFrame
+    previous_cycle: str = ""
+    findings: list[Finding] = field(default_factory=list)
+
+
+def resolve_codes(rows: pd.DataFrame, known: list[str], language: str) -> list[Finding]:
+    """Map codes a spreadsheet turned into numbers back to the plan's text, when unambiguous."""
+    problems: list[Finding] = []
+    for index, row in rows[rows["codigo_numerico"]].iterrows():
+        code = str(row["codigo_hito"])
+        if code in known:
+            continue
+        try:
+            number = float(code)
+        except ValueError:
+            continue
+        candidates = [c for c in known if math.isclose(float(c), number)]
+        if len(candidates) == 1:
+            rows.at[index, "codigo_hito"] = candidates[0]
+        elif len(candidates) > 1:
+            problems.append(
+                finding(
+                    "milestone-code-ambiguous",
+                    milestone=code,
+                    column="codigo_hito",
+                    row=int(row["fila"]),
+                    candidates=", ".join(candidates),
+                    language=language,
+                )
+            )
+    return problems
+
+
+def prepare(
+    rows: pd.DataFrame,
+    key: str,
+    plan: Plan,
+    institution: str,
+    reference: date,
+    previous: dict[str, float] | None = None,
+    previous_cycle: str = "",
+    language: str = "es",
+) -> Prepared:
+    """Rows as the suite expects them: codes resolved, absent milestones added, helper columns."""
+    milestones = plan.milestones_of(institution)
+    known = [m.code for m in milestones]
+    frame = rows.copy()
+    problems = resolve_codes(frame, known, language)
+    for column in TEXT_COLUMNS:
+        frame[column] = frame[column].map(lambda v: v if isinstance(v, str) and v else None)
+    frame["_presente"] = True
+    absent = [code for code in known if code not in set(frame["codigo_hito"].dropna())]
+    if absent:
+        filler = pd.DataFrame({"codigo_hito": absent, "_presente": False, "fila": None})
+        frame = pd.concat([frame, filler], ignore_index=True)
+    frame["_envio"] = key
+    frame["_clave"] = frame["codigo_hito"].map(
+        lambda code: f"{institution}|{code}" if code else None
+    )
+    frame["avance_pct"] = pd.to_numeric(frame["avance_pct"], errors="coerce")
+    frame["_avance_entero"] = frame["avance_pct"].map(lambda v: bool(pd.isna(v) or v == round(v)))
+    previous = previous or {}
+    frame["avance_anterior"] = frame["codigo_hito"].map(lambda c: previous.get(c, math.nan))
+    ends = {m.code: m.end for m in milestones}
+    frame["_vencido"] = frame.apply(
+        lambda r: bool(
+            r["_presente"] and r["codigo_hito"] in ends and ends[r["codigo_hito"]] < reference
+        ),
+        axis=1,
+    )
+    return Prepared(key, institution, frame, previous_cycle, problems)
+
+
+@cache
+def _suite_and_batches() -> tuple[Any, Any]:
+    """The suite and a dataframe batch definition in an ephemeral context, built once."""
+    import great_expectations as gx
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = {"globally": False}
+    with SUITE.open(encoding="utf-8") as handle:
+        suite = context.suites.add(gx.ExpectationSuite(**json.load(handle)))
+    asset = context.data_sources.add_pandas("hitos").add_dataframe_asset("entregas")
+    return suite, asset.add_batch_definition_whole_dataframe("todas")
+
+
+def run_suite(frame: pd.DataFrame, plan_keys: list[str]) -> dict[str, Any]:
+    """The suite's results over a frame, as plain JSON (no numpy scalars)."""
+    suite, batches = _suite_and_batches()
+    batch = batches.get_batch(batch_parameters={"dataframe": frame})
+    result = batch.validate(
+        suite,
+        expectation_parameters={"plan_keys": plan_keys},
+        result_format={
+            "result_format": "COMPLETE",
+            "unexpected_index_column_names": ["_id"],
+            "return_unexpected_index_query": False,
+        },
+    )
+    data: dict[str, Any] = json.loads(json.dumps(result.to_json_dict(), default=str))
+    return data
+
+
+def shown_value(row: pd.Series, column: str) -> str:
+    """The cell's value as the liaison typed it (numbers with a decimal comma), for the message."""
+    raw = row.get("avance_raw") if column == "avance_pct" else None
+    if isinstance(raw, str) and raw:
+        return raw
+    value = row.get(column)
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, float):
+        return f"{value:g}".replace(".", ",")
+    return str(value)
+
+
+def validate(
+    prepared: list[Prepared], plan: Plan, language: str = "es"
+) -> dict[str, list[Finding]]:
+    """Findings per submission key, from one run of the suite over all the submissions."""
+    findings: dict[str, list[Finding]] = {p.key: list(p.findings) for p in prepared}
+    if not prepared:
+        return findings
+    frame = pd.concat([p.frame for p in prepared], ignore_index=True)
+    frame["_id"] = range(len(frame))
+    institutions = {p.key: p.institution for p in prepared}
+    previous_cycles = {p.key: p.previous_cycle for p in prepared}
+    plan_keys = [f"{m.institution}|{m.code}" for m in plan.milestones]
+    ends = {m.code: m.end for m in plan.milestones}
+    results = run_suite(frame, plan_keys)
+    for result in results["results"]:
+        if result["success"]:
+            continue
+        meta = result["expectation_config"]["meta"]
+        if result.get("exception_info", {}).get("raised_exception"):
+            raise RuntimeError(
+                f"expectation {meta['rule']} failed to run: {result['exception_info']}"
+            )
+        for unexpected in result["result"].get("unexpected_index_list") or []:
+            row = frame.iloc[int(unexpected["_id"])]
+            key = str(row["_envio"])
+            milestone = row["codigo_hito"] or ""
+            fila = row["fila"]
+            findings[key].append(
+                finding(
+                    meta["rule"],
+                    meta["severity"],
+                    milestone=milestone,
+                    column=meta["column"],
+                    row=None if fila is None or pd.isna(fila) else int(fila),
+                    language=language,
+                    value=shown_value(row, meta["column"]),
+                    institution=institutions[key],
+                    previous=shown_value(row, "avance_anterior"),
+                    previous_cycle=previous_cycles[key],
+                    end=ends[milestone].strftime("%d/%m/%Y") if milestone in ends else "",
+                )
+            )
+    for key in findings:
+        findings[key].sort(key=lambda f: (f.severity != "error", f.row or 10**6, f.column))
+    return findings
