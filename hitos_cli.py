@@ -1,1 +1,229 @@
-"""Hitos command line."""
+"""The ``hitos`` command: every step of a cycle, by hand, on the workspace (``HITOS_HOME``)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from tasks.settings import Settings
+
+app = typer.Typer(
+    help="Hitos: open-government action plan compliance cycles.", no_args_is_help=True
+)
+cycle_app = typer.Typer(help="Open cycles.", no_args_is_help=True)
+app.add_typer(cycle_app, name="cycle")
+console = Console()
+CycleArg = Annotated[str, typer.Argument(help="Cycle id, YYYY-MM (e.g. 2023-03).")]
+
+
+def quiet_prefect(settings: Settings) -> None:
+    """Keep Prefect's state in the workspace and its telemetry off (offline machines)."""
+    os.environ.setdefault("PREFECT_HOME", str((settings.home / "prefect").resolve()))
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+
+
+def settings_and_plan() -> tuple[Settings, object]:
+    from tasks.plans import load_plan
+
+    settings = Settings()
+    settings.home.mkdir(parents=True, exist_ok=True)
+    quiet_prefect(settings)
+    return settings, load_plan(settings.plan)
+
+
+def fail(message: str) -> None:
+    console.print(f"[red]error:[/red] {message}")
+    raise typer.Exit(2)
+
+
+def print_status(settings: Settings, plan: object, cycle_id: str, as_json: bool) -> None:
+    from tasks.status import cycle_status
+
+    try:
+        rows = cycle_status(settings, plan, cycle_id)  # type: ignore[arg-type]
+    except ValueError as exc:
+        fail(str(exc))
+        return
+    if as_json:
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    columns = ("institution", "request", "reminders", "submissions", "last_outcome", "days_late")
+    table = Table(*columns, title=f"Cycle {cycle_id}")
+    for row in rows:
+        table.add_row(*(str(row[c]) for c in columns))
+    console.print(table)
+
+
+@app.command()
+def demo(cycle: Annotated[str, typer.Option(help="Cycle to simulate.")] = "2023-03") -> None:
+    """Run a whole simulated cycle of the sample plan in the workspace."""
+    settings, plan = settings_and_plan()
+    from flows.demo import demo as demo_flow
+
+    files = demo_flow(cycle)
+    console.rule("Hitos demo finished")
+    print_status(settings, plan, cycle, as_json=False)
+    home = settings.home.resolve()
+    console.print(f"Workspace      {home}")
+    console.print(f"Request files  {home / 'requests' / cycle}")
+    console.print(f"Outbox         {home / 'mail' / 'outbox'}  (what institutions received)")
+    console.print(f"Inbox          {home / 'mail' / 'inbox'}  (what institutions sent)")
+    for name in ("latest_html", "latest_xlsx", "latest_csv"):
+        console.print(f"Report {name[7:]:<7} {files[name]}")
+
+
+@cycle_app.command("open")
+def cycle_open(
+    cycle: CycleArg,
+    dry_run: Annotated[
+        bool, typer.Option(help="Render workbooks and emails to a folder; send nothing.")
+    ] = False,
+) -> None:
+    """Open a cycle: build every institution's workbook and email it."""
+    settings_and_plan()
+    from flows.open_cycle import open_cycle
+
+    for key, status in open_cycle(cycle, dry_run=dry_run).items():
+        console.print(f"{key:<40} {status}")
+
+
+@app.command()
+def remind(
+    cycle: Annotated[str, typer.Argument(help="Cycle id; all open cycles if omitted.")] = "",
+    today: Annotated[str, typer.Option(help="Pretend today is this date (YYYY-MM-DD).")] = "",
+) -> None:
+    """Send the reminders due today to institutions without an accepted file."""
+    settings_and_plan()
+    from flows.remind import remind as remind_flow
+
+    results = remind_flow(cycle, date.fromisoformat(today) if today else None)
+    for key, status in results.items():
+        console.print(f"{key:<40} {status}")
+    if not results:
+        console.print("No reminder due.")
+
+
+@app.command()
+def intake() -> None:
+    """Read the inbox and the drop folder, validate new files, reply to senders."""
+    settings_and_plan()
+    from flows.intake import intake as intake_flow
+
+    outcomes = intake_flow()
+    for outcome in outcomes:
+        console.print(outcome.summary())
+    if not outcomes:
+        console.print("Nothing new.")
+
+
+@app.command()
+def consolidate(cycle: CycleArg) -> None:
+    """Build the cycle's consolidated report (page, XLSX, CSV) and email the director."""
+    settings_and_plan()
+    from flows.consolidate import consolidate as consolidate_flow
+
+    for name, path in consolidate_flow(cycle).items():
+        console.print(f"{name:<12} {path}")
+
+
+@app.command()
+def status(cycle: CycleArg, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Per institution: request sent, reminders, last submission and outcome, days late."""
+    settings, plan = settings_and_plan()
+    print_status(settings, plan, cycle, as_json)
+
+
+@app.command()
+def submit(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="Workbook to submit.")],
+    institution: Annotated[
+        str, typer.Option(help="Institution code, if the file does not say.")
+    ] = "",
+    cycle: Annotated[str, typer.Option(help="Cycle id, if the file does not say.")] = "",
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Run intake on one file; print outcome and findings (exit 0 accepted, 1 rejected, 2 other)."""
+    settings, plan = settings_and_plan()
+    from tasks.inbox import Attachment, Received
+    from tasks.intake import outcome_of, process, store
+
+    data = file.read_bytes()
+    received = Received(
+        message_id="cli:" + hashlib.sha256(data).hexdigest(),
+        channel="cli",
+        sender="",
+        attachments=[Attachment(file.name, data)],
+    )
+    store(settings, received, institution=institution or None, cycle_id=cycle or None)
+    process(settings, plan)  # type: ignore[arg-type]
+    outcome = outcome_of(settings, hashlib.sha256(data).hexdigest())
+    result = {
+        "outcome": outcome.outcome,
+        "institution": outcome.institution,
+        "cycle": outcome.cycle,
+        "findings": [f.as_dict() for f in outcome.findings],
+    }
+    if as_json:
+        typer.echo(json.dumps(result, ensure_ascii=False, indent=2))
+    else:
+        who = f"{outcome.institution or '?'}, {outcome.cycle or '?'}"
+        console.print(f"{file.name}: [bold]{outcome.outcome}[/bold] ({who})")
+        print_findings(outcome.findings)
+    raise typer.Exit(
+        {"accepted": 0, "accepted_with_warnings": 0, "rejected": 1}.get(outcome.outcome, 2)
+    )
+
+
+def print_findings(findings: list) -> None:  # type: ignore[type-arg]
+    from tasks.rendering import render
+
+    if findings:
+        console.print(
+            render("email/_findings.txt", findings=findings), markup=False, highlight=False
+        )
+
+
+@app.command()
+def findings(
+    cycle: CycleArg,
+    institution: Annotated[str, typer.Option(help="Only this institution.")] = "",
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Every validation result of a cycle, per submission, for reviewers."""
+    settings, _ = settings_and_plan()
+    from tasks.intake import cycle_outcomes
+
+    outcomes = cycle_outcomes(settings, cycle, institution or None)
+    if as_json:
+        typer.echo(json.dumps([o.as_dict() for o in outcomes], ensure_ascii=False, indent=2))
+        return
+    for outcome in outcomes:
+        title = f"#{outcome.submission_id} {outcome.institution} {outcome.filename}"
+        console.print(f"[bold]{title}[/bold]: {outcome.outcome}")
+        print_findings(outcome.findings)
+
+
+def main() -> None:
+    """Entry point with one actionable sentence on failure; tracebacks only with HITOS_DEBUG=1."""
+    try:
+        app()
+    except Exception as exc:
+        if os.environ.get("HITOS_DEBUG"):
+            raise
+        console.print(f"[red]error:[/red] {exc} (set HITOS_DEBUG=1 for the traceback)")
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

@@ -56,9 +56,16 @@ def message_key(message: Message, fallback: bytes) -> str:
     return str(message.get("Message-ID") or "") or "sha256:" + hashlib.sha256(fallback).hexdigest()
 
 
+def open_maildir(path: Path) -> mailbox.Maildir:
+    """A Maildir, with its tmp/new/cur folders made even when the folder already existed."""
+    for sub in ("tmp", "new", "cur"):
+        (path / sub).mkdir(parents=True, exist_ok=True)
+    return mailbox.Maildir(path, create=False)
+
+
 def from_maildir(path: Path) -> Iterator[Received]:
     """Messages in a Maildir not yet marked seen; done marks them seen (flag S)."""
-    box = mailbox.Maildir(path, create=True)
+    box = open_maildir(path)
     for key in sorted(box.keys()):
         message = box[key]
         if "S" in message.get_flags():

@@ -15,9 +15,10 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from tasks.findings import Finding, finding, has_errors
-from tasks.inbox import Received
+from tasks.inbox import Received, sources
 from tasks.ledger import (
     Cycle,
+    Email,
     FindingRow,
     InboundMessage,
     MilestoneValue,
@@ -47,6 +48,18 @@ class Outcome:
     sender: str
     findings: list[Finding]
 
+    def summary(self) -> dict[str, object]:
+        """One line for tables: the intake artifact and the CLI."""
+        return {
+            "envío": self.submission_id,
+            "archivo": self.filename,
+            "institución": self.institution or "",
+            "ciclo": self.cycle or "",
+            "resultado": self.outcome,
+            "errores": sum(f.severity == "error" for f in self.findings),
+            "advertencias": sum(f.severity == "warning" for f in self.findings),
+        }
+
     def as_dict(self) -> dict[str, object]:
         return {
             "submission": self.submission_id,
@@ -58,7 +71,12 @@ class Outcome:
         }
 
 
-def store(settings: Settings, received: Received) -> list[int]:
+def store(
+    settings: Settings,
+    received: Received,
+    institution: str | None = None,
+    cycle_id: str | None = None,
+) -> list[int]:
     """Keep the message's files (content-addressed) and their ledger rows; ids of new submissions.
 
     A message already stored (same Message-ID) or a file already received (same sha256) is
@@ -90,6 +108,8 @@ def store(settings: Settings, received: Received) -> list[int]:
                 sender=received.sender,
                 channel=received.channel,
                 source_ref=received.message_id,
+                institution=institution,
+                cycle_id=cycle_id,
             )
             db.add(submission)
             new.append(submission)
@@ -179,7 +199,10 @@ def first_look(
         )
         institution, cycle_id, _ = identify_by_sender(settings, plan, sub.sender)
         return "unreadable", institution, cycle_id, [problem], None
-    institution, cycle_id, notes = identify(settings, plan, read, sub.sender, sub.filename)
+    if sub.institution and sub.cycle_id:
+        institution, cycle_id, notes = sub.institution, sub.cycle_id, []
+    else:
+        institution, cycle_id, notes = identify(settings, plan, read, sub.sender, sub.filename)
     if institution is None or cycle_id is None:
         notes.append(finding("not-identified", filename=sub.filename, language=language))
         return "quarantined", institution, cycle_id, notes, read
@@ -284,6 +307,63 @@ def record(
         return Outcome(sub.id, outcome, institution, cycle_id, sub.filename, sub.sender, findings)
 
 
+def store_all(settings: Settings) -> list[int]:
+    """Store every new message's files; a message is marked done only once they are stored."""
+    stored: list[int] = []
+    for received in sources(settings):
+        stored += store(settings, received)
+        received.done()
+    return stored
+
+
+def as_outcome(sub: Submission) -> Outcome:
+    return Outcome(
+        sub.id,
+        sub.outcome,
+        sub.institution,
+        sub.cycle_id,
+        sub.filename,
+        sub.sender,
+        [f.as_finding() for f in sub.findings],
+    )
+
+
+def outcome_of(settings: Settings, sha256: str) -> Outcome:
+    """The outcome of the file with this content (the first time it was received)."""
+    with session(settings.database) as db:
+        sub = db.scalars(select(Submission).where(Submission.sha256 == sha256)).first()
+        assert sub is not None, "file was not stored"
+        return as_outcome(sub)
+
+
+def cycle_outcomes(
+    settings: Settings, cycle_id: str, institution: str | None = None
+) -> list[Outcome]:
+    """Every submission of a cycle with its findings, for reviewers."""
+    with session(settings.database) as db:
+        query = select(Submission).where(Submission.cycle_id == cycle_id)
+        if institution:
+            query = query.where(Submission.institution == institution)
+        return [as_outcome(s) for s in db.scalars(query.order_by(Submission.id))]
+
+
+def reply_key(submission: Submission) -> str:
+    return f"{submission.cycle_id or '-'}/{submission.institution or '-'}/reply/{submission.id}"
+
+
+def unanswered(settings: Settings, plan: Plan) -> list[Outgoing]:
+    """Replies owed: every processed emailed file whose reply was never sent (crash-safe)."""
+    with session(settings.database) as db:
+        answered = set(db.scalars(select(Email.key).where(Email.kind == "reply")))
+        subs = db.scalars(
+            select(Submission)
+            .where(Submission.outcome != "received", Submission.channel.in_(("mail", "imap")))
+            .order_by(Submission.id)
+        ).all()
+        owed = [as_outcome(s) for s in subs if reply_key(s) not in answered]
+    return [mail for o in owed if (mail := reply_email(settings, plan, o))]
+
+
 def reply_email(settings: Settings, plan: Plan, outcome: Outcome) -> Outgoing | None:
     """The answer to the sender: accepted (with warnings), or what to fix, with the marked file."""
     if not outcome.sender:
@@ -313,7 +393,7 @@ def reply_email(settings: Settings, plan: Plan, outcome: Outcome) -> Outgoing | 
     who = f" · {outcome.institution}" if outcome.institution else ""
     return compose(
         "reply",
-        key=f"{outcome.cycle or '-'}/{outcome.institution or '-'}/reply/{outcome.submission_id}",
+        key=reply_key(sub),
         kind="reply",
         to=[outcome.sender],
         subject=f"[Gobierno Abierto] {label}{period}{who}",

@@ -28,6 +28,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
+from tasks.findings import Finding
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
@@ -127,6 +129,9 @@ class FindingRow(Base):
     severity: Mapped[str] = mapped_column(String(8))
     message: Mapped[str] = mapped_column(Text)
     submission: Mapped[Submission] = relationship(back_populates="findings")
+
+    def as_finding(self) -> Finding:
+        return Finding(self.milestone, self.column, self.rule, self.severity, self.message)  # type: ignore[arg-type]
 
 
 class MilestoneValue(Base):

@@ -7,7 +7,6 @@ and IMAP mailbox instead, by settings.
 
 from __future__ import annotations
 
-import mailbox
 from collections.abc import Iterator
 from contextlib import contextmanager
 from email import message_from_bytes
@@ -17,13 +16,15 @@ from typing import Any
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from tasks.inbox import open_maildir
+
 
 class MaildirRouter:
     """aiosmtpd handler: one copy per mailbox, routed by recipient."""
 
     def __init__(self, inbox: Path, outbox: Path, intake_address: str) -> None:
-        self.inbox = mailbox.Maildir(inbox, create=True)
-        self.outbox = mailbox.Maildir(outbox, create=True)
+        self.inbox = open_maildir(inbox)
+        self.outbox = open_maildir(outbox)
         self.intake_address = intake_address.lower()
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:

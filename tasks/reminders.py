@@ -56,11 +56,7 @@ def last_rejection(
         ).first()
         if rejected is None:
             return None, []
-        findings = [
-            Finding(f.milestone, f.column, f.rule, "error", f.message)
-            for f in rejected.findings
-            if f.severity == "error"
-        ]
+        findings = [f.as_finding() for f in rejected.findings if f.severity == "error"]
         return rejected, findings
 
 

@@ -72,7 +72,10 @@ class Settings(BaseSettings):
     @cached_property
     def database(self) -> str:
         """The ledger URL: the setting, or SQLite inside the workspace."""
-        return self.database_url or f"sqlite:///{(self.home / 'hitos.db').resolve()}"
+        if self.database_url:
+            return self.database_url
+        self.home.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{(self.home / 'hitos.db').resolve()}"
 
     def folder(self, *parts: str) -> Path:
         """A folder inside the workspace, created on first use."""

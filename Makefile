@@ -1,0 +1,39 @@
+# Hitos: the same commands locally and in CI.
+VENV    := .venv
+PY      := $(VENV)/bin/python
+PYTHON  ?= python3
+
+export PREFECT_HOME ?= $(CURDIR)/.hitos/prefect
+export PREFECT_SERVER_ANALYTICS_ENABLED := false
+export DO_NOT_TRACK := 1
+
+.PHONY: env demo test lint fmt bench clean
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -c constraints.txt -e '.[dev]'
+	touch $@
+
+env: $(VENV)/.installed
+
+demo: env  ## a whole simulated cycle of the sample plan in ./.hitos
+	$(VENV)/bin/hitos demo
+
+test: lint  ## ruff, mypy and the test suite
+	$(PY) -m pytest
+
+lint: env
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy .
+
+fmt: env
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+bench: env
+	$(PY) -m bench
+
+clean:
+	rm -rf .hitos

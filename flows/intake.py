@@ -1,0 +1,37 @@
+"""hitos.intake: store what arrived, validate it, answer each sender."""
+
+from __future__ import annotations
+
+from prefect import flow
+from prefect.artifacts import create_table_artifact
+
+from flows import step
+from tasks.intake import Outcome, process, store_all, unanswered
+from tasks.mail import send_all
+from tasks.plans import load_plan
+from tasks.settings import Settings
+
+store_received = step(store_all, "store-received")
+validate_pending = step(process, "validate-pending")
+render_replies = step(unanswered, "render-replies")
+send_emails = step(send_all, "send-emails", retries=2)
+
+
+@flow(name="hitos.intake", log_prints=True)
+def intake() -> list[Outcome]:
+    """Read the inbox and the drop folder, validate what came, reply with the outcome."""
+    settings = Settings()
+    plan = load_plan(settings.plan)
+    store_received(settings)
+    outcomes = validate_pending(settings, plan)
+    send_emails(settings, render_replies(settings, plan))
+    create_table_artifact(
+        key="hitos-intake",
+        table=[outcome.summary() for outcome in outcomes] or [{"resultado": "sin archivos nuevos"}],
+        description="Submissions validated in this intake run",
+    )
+    return outcomes
+
+
+if __name__ == "__main__":
+    intake()

@@ -1,0 +1,108 @@
+"""Simulated institutions for the demo: they fill their workbooks and mail them back.
+
+They stand for the outside world, so they use only what a liaison has (the workbook they received
+and an email client) and nothing of Hitos' ledger.
+"""
+
+from __future__ import annotations
+
+import io
+import random
+from pathlib import Path
+
+from openpyxl import load_workbook
+
+from tasks.mail import Mailer, Outgoing
+from tasks.plans import Plan
+from tasks.requests import workbook_path
+from tasks.settings import Settings
+
+SILENT = "MARN"
+CARELESS = "MINEDUC"
+
+
+def filled_workbook(request: Path, institution: str, careless: bool) -> bytes:
+    """The request workbook filled in plausibly; ``careless`` adds the mistakes liaisons make."""
+    book = load_workbook(request)
+    sheet = book["Hitos"]
+    header = {cell.value: cell.column for cell in sheet[1]}
+    rng = random.Random(institution)
+    for number, row in enumerate(range(2, sheet.max_row + 1)):
+        code = sheet.cell(row, header["codigo_hito"]).value
+        state = rng.choice(["No iniciado", "Iniciado", "Iniciado", "Completado", "Completado"])
+        progress = {"No iniciado": 0, "Iniciado": rng.randrange(10, 95, 5), "Completado": 100}[
+            state
+        ]
+        if careless and number == 0:
+            state, progress = "Completado", 80
+        values = {
+            "estado": state,
+            "avance_pct": progress,
+            "descripcion_avance": "" if state == "No iniciado" else f"Avances del hito {code}.",
+            "evidencia_url": ""
+            if state == "No iniciado" or (careless and number == 1)
+            else f"https://{institution.lower()}.example/gobierno-abierto/{code}",
+        }
+        if careless and number == 1 and state == "No iniciado":
+            values.update(estado="Iniciado", avance_pct=40, descripcion_avance="Se inició.")
+        for column, value in values.items():
+            sheet.cell(row, header[column]).value = value
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def send_back(settings: Settings, plan: Plan, institution: str, data: bytes, attempt: int) -> None:
+    """Mail a filled workbook from the institution's liaison to the directorate."""
+    liaison = plan.institution(institution).liaison.email
+    folder = settings.folder("simulation")
+    path = folder / f"avances-{institution}-{attempt}.xlsx"
+    path.write_bytes(data)
+    mail = Outgoing(
+        key=f"simulation/{institution}/{attempt}",
+        kind="simulation",
+        to=[settings.sender],
+        subject=f"RE: [Gobierno Abierto] Solicitud de avances · {institution}",
+        html="<p>Adjunto el reporte de avances.</p>",
+        text="Adjunto el reporte de avances.",
+        attachments=[path],
+    )
+    client = Mailer(
+        user=liaison,
+        host=settings.smtp_host,
+        port=settings.smtp_port,
+        smtp_ssl=False,
+        smtp_starttls=False,
+        smtp_skip_login=True,
+        soft_email_validation=False,
+    )
+    try:
+        client.deliver(mail, liaison)
+    finally:
+        client.close()
+
+
+def first_answers(settings: Settings, plan: Plan, cycle_id: str) -> list[str]:
+    """Every institution but the silent one answers; the careless one with mistakes."""
+    answered = []
+    for institution in plan.reporting_institutions():
+        if institution.code == SILENT:
+            continue
+        request = workbook_path(settings, plan, cycle_id, institution.code)
+        careless = institution.code == CARELESS
+        send_back(
+            settings,
+            plan,
+            institution.code,
+            filled_workbook(request, institution.code, careless),
+            1,
+        )
+        answered.append(institution.code)
+    return answered
+
+
+def corrections(settings: Settings, plan: Plan, cycle_id: str) -> list[str]:
+    """The careless institution reads the reply and sends a corrected workbook."""
+    request = workbook_path(settings, plan, cycle_id, CARELESS)
+    send_back(settings, plan, CARELESS, filled_workbook(request, CARELESS, careless=False), 2)
+    return [CARELESS]

@@ -1,0 +1,58 @@
+"""Where a cycle stands, per institution: what was sent, what came back, how late."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select
+
+from tasks.deadlines import business_days_between
+from tasks.ledger import ACCEPTED, Cycle, Email, Submission, session
+from tasks.plans import Plan
+from tasks.settings import Settings
+
+
+def cycle_status(
+    settings: Settings, plan: Plan, cycle_id: str, today: date | None = None
+) -> list[dict[str, object]]:
+    """One row per institution asked in the cycle."""
+    today = today or date.today()
+    rows = []
+    with session(settings.database) as db:
+        cycle = db.get(Cycle, cycle_id)
+        if cycle is None:
+            raise ValueError(
+                f"cycle {cycle_id} does not exist: open it with `hitos cycle open {cycle_id}`"
+            )
+        for institution in plan.reporting_institutions():
+            emails = db.scalars(
+                select(Email).where(
+                    Email.cycle_id == cycle_id, Email.institution == institution.code
+                )
+            ).all()
+            request = next((e for e in emails if e.kind == "request"), None)
+            subs = db.scalars(
+                select(Submission)
+                .where(Submission.cycle_id == cycle_id, Submission.institution == institution.code)
+                .order_by(Submission.version)
+            ).all()
+            last = subs[-1] if subs else None
+            accepted = [s for s in subs if s.outcome in ACCEPTED]
+            done_on = accepted[0].received_at.date() if accepted else today
+            late = max(0, business_days_between(cycle.deadline, done_on, plan.country))
+            rows.append(
+                {
+                    "institution": institution.code,
+                    "request": request.status if request else "not sent",
+                    "request_error": request.error if request and request.status != "sent" else "",
+                    "reminders": sum(
+                        1 for e in emails if e.kind == "reminder" and e.status == "sent"
+                    ),
+                    "submissions": len(subs),
+                    "last_outcome": last.outcome if last else "",
+                    "last_received": last.received_at.isoformat(timespec="minutes") if last else "",
+                    "accepted": bool(accepted),
+                    "days_late": late,
+                }
+            )
+    return rows

@@ -1,0 +1,74 @@
+"""Shared fixtures: a workspace per test, the sample plan, and a real SMTP server on loopback."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from email.message import Message
+from pathlib import Path
+
+import pytest
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from tasks.local_mail import local_smtp_server
+from tasks.plans import Plan, load_plan
+from tasks.settings import Settings
+
+SAMPLE_PLAN = Path(__file__).resolve().parent.parent / "plans" / "gt-pan5.yaml"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class RecordingHandler:
+    """A real SMTP peer that keeps what it receives and can refuse like real servers do."""
+
+    messages: list[tuple[list[str], Message]] = field(default_factory=list)
+    temporary_failures: int = 0
+    refused: set[str] = field(default_factory=set)
+
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        if address.lower() in self.refused:
+            return "550 5.1.1 No such user here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        if self.temporary_failures > 0:
+            self.temporary_failures -= 1
+            return "451 4.3.0 Try again later"
+        self.messages.append(
+            (
+                list(envelope.rcpt_tos),
+                message_from_bytes(envelope.content or b"", policy=policy.default),
+            )
+        )
+        return "250 Message accepted"
+
+    def to(self, address: str) -> list[Message]:
+        return [m for rcpts, m in self.messages if address in rcpts]
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(home=tmp_path / "ws", smtp_port=free_port(), plan=SAMPLE_PLAN)
+
+
+@pytest.fixture(scope="session")
+def plan() -> Plan:
+    return load_plan(SAMPLE_PLAN)
+
+
+@pytest.fixture
+def smtp(settings: Settings) -> Iterator[RecordingHandler]:
+    handler = RecordingHandler()
+    with local_smtp_server(Path(), Path(), settings.sender, settings.smtp_port, handler=handler):
+        yield handler
