@@ -1,0 +1,427 @@
+"""The request workbook: what an institution receives, and its own file marked up on rejection."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from io import BytesIO
+from zipfile import ZipFile
+
+import openpyxl
+import pandas as pd
+import pytest
+from openpyxl.worksheet.worksheet import Worksheet
+
+from tasks.findings import finding
+from tasks.plans import Plan
+from tasks.workbooks import (
+    COLUMNS,
+    FILLED_BY_INSTITUTION,
+    TEMPLATE_VERSION,
+    build_request_workbook,
+    mark_findings,
+    signature,
+    verify,
+)
+
+KEY = "test-signing-key"
+DEADLINE = date(2023, 3, 24)
+
+
+def contact(name: str) -> dict[str, str]:
+    return {"name": name, "email": name.split()[0].lower() + "@example.org"}
+
+
+@pytest.fixture
+def plan() -> Plan:
+    return Plan.model_validate(
+        {
+            "id": "gt-test",
+            "name": "Plan de prueba",
+            "country": "Guatemala",
+            "coordinator": {"institution": "GAE", "director": contact("Ana López")},
+            "institutions": [
+                {
+                    "code": "MINGOB",
+                    "name": "Ministerio de Gobernación",
+                    "liaison": contact("Luis Pérez"),
+                    "head": contact("Marta Ruiz"),
+                },
+                {
+                    "code": "GAE",
+                    "name": "Comisión de Gobierno Abierto y Electrónico",
+                    "liaison": contact("Eva Díaz"),
+                    "head": contact("Juan Gómez"),
+                },
+            ],
+            "commitments": [
+                {
+                    "number": 1,
+                    "ogp_id": "GT0101",
+                    "title": "Seguridad ciudadana transparente",
+                    "leads": ["MINGOB"],
+                    "milestones": [
+                        milestone("1.1", "MINGOB", "Publicar datos de incidencia delictiva"),
+                        milestone("1.2", "GAE", "Mesa técnica de seguimiento"),
+                        milestone("1.10", "MINGOB", "Informe final de rendición de cuentas"),
+                    ],
+                },
+                {
+                    "number": 2,
+                    "ogp_id": "GT0102",
+                    "title": "Datos abiertos",
+                    "leads": ["GAE"],
+                    "milestones": [milestone("2.1", "MINGOB", "Catálogo de datos abiertos")],
+                },
+            ],
+        }
+    )
+
+
+def milestone(code: str, institution: str, description: str) -> dict[str, str]:
+    return {
+        "code": code,
+        "institution": institution,
+        "description": description,
+        "start": "2023-01-02",
+        "end": "2023-06-30",
+    }
+
+
+def build(
+    plan: Plan,
+    previous: dict[str, dict[str, object]] | None = None,
+    institution: str = "MINGOB",
+) -> bytes:
+    return build_request_workbook(
+        plan,
+        plan.institution(institution),
+        "2023-03",
+        DEADLINE,
+        "gobiernoabierto@gae.example",
+        KEY,
+        previous,
+    )
+
+
+def sheet_of(data: bytes, name: str = "Hitos") -> Worksheet:
+    sheet = openpyxl.load_workbook(BytesIO(data))[name]
+    assert isinstance(sheet, Worksheet)
+    return sheet
+
+
+def rows(sheet: Worksheet) -> list[dict[str, object]]:
+    """The data rows of a Hitos sheet, by column name."""
+    return [
+        dict(zip(COLUMNS, values, strict=True)) for values in sheet.iter_rows(2, values_only=True)
+    ]
+
+
+def cell(sheet: Worksheet, row: int, column: str) -> openpyxl.cell.cell.Cell:
+    return sheet.cell(row, COLUMNS.index(column) + 1)
+
+
+def meta_of(data: bytes) -> dict[str, str]:
+    sheet = sheet_of(data, "_meta")
+    return {str(key): str(value) for key, value in sheet.iter_rows(values_only=True)}
+
+
+# Building
+
+
+def test_hitos_sheet_has_the_contract_header_and_one_row_per_milestone_of_the_institution(plan):
+    data = build(plan)
+
+    table = pd.read_excel(BytesIO(data), sheet_name="Hitos", engine="calamine", dtype=str)
+
+    assert list(table.columns) == COLUMNS
+    assert list(table["codigo_hito"]) == ["1.1", "1.10", "2.1"]
+    assert set(table["institucion"]) == {"MINGOB"}
+
+
+def test_milestone_code_1_10_stays_text(plan):
+    sheet = sheet_of(build(plan))
+
+    code = cell(sheet, 3, "codigo_hito")
+    assert (code.value, code.data_type, code.number_format) == ("1.10", "s", "@")
+
+
+def test_commitment_column_is_number_and_title(plan):
+    assert rows(sheet_of(build(plan)))[2]["compromiso"] == "2. Datos abiertos"
+
+
+def test_planned_dates_are_real_dates_shown_as_dd_mm_yyyy(plan):
+    sheet = sheet_of(build(plan))
+
+    for column in ("fecha_inicio", "fecha_fin"):
+        assert cell(sheet, 2, column).is_date
+        assert cell(sheet, 2, column).number_format == "dd/mm/yyyy"
+    assert cell(sheet, 2, "fecha_fin").value == datetime(2023, 6, 30)
+
+
+def test_only_the_institution_columns_are_unlocked_in_a_protected_sheet(plan):
+    sheet = sheet_of(build(plan))
+
+    assert sheet.protection.sheet
+    assert not sheet.protection.password
+    for row in (2, 3, 4):
+        unlocked = [c for c in COLUMNS if not cell(sheet, row, c).protection.locked]
+        assert unlocked == FILLED_BY_INSTITUTION
+    assert all(c.protection.locked for c in sheet[1])
+
+
+def test_estado_offers_a_dropdown_of_the_three_states(plan):
+    sheet = sheet_of(build(plan))
+
+    (validation,) = [
+        v for v in sheet.data_validations.dataValidation if "G2" in v.sqref and "G4" in v.sqref
+    ]
+    assert validation.type == "list"
+    assert validation.formula1 == '"No iniciado,Iniciado,Completado"'
+    assert validation.showErrorMessage
+
+
+def test_avance_pct_accepts_only_whole_numbers_from_0_to_100_with_a_spanish_error(plan):
+    sheet = sheet_of(build(plan))
+
+    (validation,) = [v for v in sheet.data_validations.dataValidation if "H2" in v.sqref]
+    assert (validation.type, validation.operator) == ("whole", "between")
+    assert (validation.formula1, validation.formula2) == ("0", "100")
+    assert validation.showErrorMessage
+    assert "número entero de 0 a 100" in validation.error
+
+
+def test_header_is_bold_filled_and_frozen(plan):
+    sheet = sheet_of(build(plan))
+
+    assert all(c.font.bold and c.fill.fgColor.rgb.endswith("DDEBF7") for c in sheet[1])
+    assert sheet.freeze_panes == "C2"
+    assert cell(sheet, 2, "hito").alignment.wrap_text
+
+
+def test_without_previous_cycle_milestones_start_not_started_at_0(plan):
+    (first, *_) = rows(sheet_of(build(plan)))
+
+    assert first["estado"] == "No iniciado"
+    assert first["avance_pct"] == 0
+    assert first["descripcion_avance"] is first["evidencia_url"] is first["observaciones"] is None
+
+
+def test_previous_cycle_values_are_prefilled(plan):
+    previous: dict[str, dict[str, object]] = {
+        "1.10": {
+            "estado": "Iniciado",
+            "avance_pct": 40.0,
+            "descripcion_avance": "Borrador del informe",
+            "evidencia_url": "https://example.org/informe",
+            "observaciones": "",
+        }
+    }
+
+    carried = rows(sheet_of(build(plan, previous=previous)))[1]
+
+    assert carried["codigo_hito"] == "1.10"
+    assert carried["estado"] == "Iniciado"
+    assert carried["avance_pct"] == 40
+    assert carried["descripcion_avance"] == "Borrador del informe"
+    assert carried["evidencia_url"] == "https://example.org/informe"
+    assert carried["observaciones"] is None
+
+
+def test_previous_text_starting_with_equals_stays_text(plan):
+    previous: dict[str, dict[str, object]] = {"1.1": {"observaciones": "=ver informe"}}
+
+    note = cell(sheet_of(build(plan, previous=previous)), 2, "observaciones")
+
+    assert (note.value, note.data_type) == ("=ver informe", "s")
+
+
+def test_instructions_give_the_deadline_with_its_weekday_where_to_send_and_whom_to_ask(plan):
+    text = "\n".join(
+        str(value)
+        for (value,) in sheet_of(build(plan), "Instrucciones").iter_rows(values_only=True)
+    )
+
+    assert "viernes 24 de marzo de 2023" in text
+    assert "gobiernoabierto@gae.example" in text
+    assert "Ana López" in text and "ana@example.org" in text
+    assert "Completado lleva avance 100" in text
+    assert "Ya escribimos lo que su institución reportó" not in text
+
+
+def test_instructions_mention_prefilled_values_only_when_there_are_some(plan):
+    previous: dict[str, dict[str, object]] = {"2.1": {"estado": "Completado", "avance_pct": 100}}
+    sheet = sheet_of(build(plan, previous=previous), "Instrucciones")
+
+    assert any("Ya escribimos" in str(value) for (value,) in sheet.iter_rows(values_only=True))
+
+
+def test_meta_sheet_is_hidden_and_its_signature_verifies(plan):
+    data = build(plan)
+    meta = meta_of(data)
+
+    assert sheet_of(data, "_meta").sheet_state == "hidden"
+    assert meta == {
+        "plan": "gt-test",
+        "cycle": "2023-03",
+        "institution": "MINGOB",
+        "template_version": TEMPLATE_VERSION,
+        "signature": signature(KEY, "gt-test", "2023-03", "MINGOB"),
+    }
+    assert verify(meta, KEY)
+
+
+def test_meta_read_by_calamine_verifies(plan):
+    table = pd.read_excel(
+        BytesIO(build(plan)), sheet_name="_meta", engine="calamine", dtype=str, header=None
+    )
+
+    assert verify(dict(zip(table[0], table[1], strict=True)), KEY)
+
+
+@pytest.mark.parametrize("field", ["plan", "cycle", "institution", "template_version"])
+def test_tampered_meta_does_not_verify(plan, field):
+    meta = meta_of(build(plan))
+
+    assert not verify(meta | {field: "GAE" if field == "institution" else "2"}, KEY)
+    assert not verify({k: v for k, v in meta.items() if k != field}, KEY)
+
+
+def test_meta_signed_with_another_key_does_not_verify(plan):
+    assert not verify(meta_of(build(plan)), "another-key")
+
+
+def test_institution_without_milestones_is_refused(plan):
+    plan.institutions.append(plan.institution("GAE").model_copy(update={"code": "SAT"}))
+
+    with pytest.raises(ValueError, match="SAT has no milestones"):
+        build(plan, institution="SAT")
+
+
+def test_same_inputs_give_the_same_workbook_content(plan):
+    def parts(data: bytes) -> dict[str, bytes]:
+        with ZipFile(BytesIO(data)) as archive:
+            return {name: archive.read(name) for name in archive.namelist()}
+
+    first, second = build(plan), build(plan)
+
+    assert parts(first) == parts(second)
+    properties = openpyxl.load_workbook(BytesIO(first)).properties
+    assert properties.created == properties.modified == datetime(2023, 3, 1)
+
+
+# Marking a returned workbook
+
+
+def returned(plan: Plan, tmp_path, edit=None) -> bytes:
+    """The request workbook as an institution sends it back, optionally edited first."""
+    workbook = openpyxl.load_workbook(BytesIO(build(plan)))
+    if edit:
+        edit(workbook["Hitos"])
+    path = tmp_path / "MINGOB avance.xlsx"
+    workbook.save(path)
+    return path.read_bytes()
+
+
+def test_marks_an_error_cell_light_red_with_a_comment_saying_what_to_fix(plan, tmp_path):
+    problem = finding("state-invalid", milestone="1.10", column="estado", row=3, value="Terminado")
+
+    marked = sheet_of(mark_findings(returned(plan, tmp_path), "avance.xlsx", [problem]) or b"")
+
+    estado = cell(marked, 3, "estado")
+    assert estado.fill.fgColor.rgb.endswith("FFC7CE")
+    assert estado.comment is not None
+    assert "Terminado" in estado.comment.text
+    assert cell(marked, 2, "estado").comment is None
+
+
+def test_marks_a_warning_cell_yellow(plan, tmp_path):
+    warning = finding(
+        "progress-decreased",
+        "warning",
+        milestone="1.1",
+        column="avance_pct",
+        row=2,
+        previous=60,
+        previous_cycle="2022-08",
+        value=40,
+    )
+
+    marked = sheet_of(mark_findings(returned(plan, tmp_path), "avance.xlsx", [warning]) or b"")
+
+    assert cell(marked, 2, "avance_pct").fill.fgColor.rgb.endswith("FFEB9C")
+
+
+def test_finds_the_header_when_offices_add_title_rows_above_it(plan, tmp_path):
+    data = returned(plan, tmp_path, edit=lambda sheet: sheet.insert_rows(1, amount=2))
+    problem = finding("evidence-url-missing", milestone="1.1", column="evidencia_url", row=4)
+
+    marked = sheet_of(mark_findings(data, "avance.xlsx", [problem]) or b"")
+
+    assert marked.cell(4, COLUMNS.index("evidencia_url") + 1).comment is not None
+
+
+def test_file_level_findings_go_to_their_column_header_or_a1(plan, tmp_path):
+    absent = finding("milestone-absent", milestone="2.1", column="codigo_hito")
+    unidentified = finding("not-identified", filename="avance.xlsx")
+
+    marked = sheet_of(
+        mark_findings(returned(plan, tmp_path), "avance.xlsx", [absent, unidentified]) or b""
+    )
+
+    assert "2.1" in marked["B1"].comment.text
+    assert "avance.xlsx" in marked["A1"].comment.text
+
+
+def test_corrections_sheet_lists_every_finding_and_opens_first(plan, tmp_path):
+    problems = [
+        finding("state-invalid", milestone="1.10", column="estado", row=3, value="Terminado"),
+        finding(
+            "progress-description-missing", milestone="2.1", column="descripcion_avance", row=4
+        ),
+    ]
+
+    data = mark_findings(returned(plan, tmp_path), "avance.xlsx", problems) or b""
+
+    workbook = openpyxl.load_workbook(BytesIO(data))
+    assert workbook.active.title == "Correcciones"
+    listed = list(workbook["Correcciones"].iter_rows(values_only=True))
+    assert listed[0] == ("Hito", "Fila", "Columna", "Tipo", "Qué corregir")
+    assert [(hito, columna) for hito, _, columna, _, _ in listed[1:]] == [
+        ("1.10", "estado"),
+        ("2.1", "descripcion_avance"),
+    ]
+    assert listed[1][4] == problems[0].message
+
+
+def test_marking_a_resent_copy_clears_the_marks_already_fixed(plan, tmp_path):
+    first = finding("state-invalid", milestone="1.10", column="estado", row=3, value="Terminado")
+    second = finding("evidence-url-missing", milestone="2.1", column="evidencia_url", row=4)
+    once = mark_findings(returned(plan, tmp_path), "avance.xlsx", [first]) or b""
+
+    twice = openpyxl.load_workbook(BytesIO(mark_findings(once, "avance.xlsx", [second]) or b""))
+
+    marked = twice["Hitos"]
+    assert cell(marked, 3, "estado").comment is None
+    assert cell(marked, 3, "estado").fill.fill_type is None
+    assert cell(marked, 4, "evidencia_url").comment is not None
+    assert twice.sheetnames.count("Correcciones") == 1
+    assert len(list(twice["Correcciones"].iter_rows())) == 2
+
+
+def test_marked_copy_keeps_the_institution_values_and_the_signed_meta(plan, tmp_path):
+    data = returned(plan, tmp_path, edit=lambda sheet: setattr(sheet["I2"], "value", "Hecho"))
+    problem = finding("evidence-url-missing", milestone="1.1", column="evidencia_url", row=2)
+
+    marked = mark_findings(data, "avance.xlsx", [problem]) or b""
+
+    assert sheet_of(marked)["I2"].value == "Hecho"
+    assert verify(meta_of(marked), KEY)
+
+
+def test_csv_and_corrupt_files_are_not_marked(plan):
+    problem = finding("file-unreadable", filename="avance.csv", reason="formato")
+    csv = "codigo_hito;estado\n1.1;Iniciado\n".encode("latin-1")
+
+    assert mark_findings(csv, "avance.csv", [problem]) is None
+    assert mark_findings(csv, "avance.xlsx", [problem]) is None
+    assert mark_findings(build(plan)[:500], "avance.xlsx", [problem]) is None
