@@ -6,6 +6,7 @@ PYTHON  ?= python3
 export PREFECT_HOME ?= $(CURDIR)/.hitos/prefect
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
+export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 180
 
 .PHONY: env demo test lint fmt bench clean
 

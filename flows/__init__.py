@@ -15,7 +15,8 @@ def step(fn: Callable[..., Any], name: str, run_name: str | None = None, retries
     Only steps that touch the network get retries (with growing delays); the ledger makes every
     step safe to repeat.
     """
-    return task(
+    decorate: Any = task
+    return decorate(
         fn,
         name=name,
         task_run_name=run_name or name,

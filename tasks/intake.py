@@ -200,7 +200,8 @@ def first_look(
         institution, cycle_id, _ = identify_by_sender(settings, plan, sub.sender)
         return "unreadable", institution, cycle_id, [problem], None
     if sub.institution and sub.cycle_id:
-        institution, cycle_id, notes = sub.institution, sub.cycle_id, []
+        institution, cycle_id = sub.institution, sub.cycle_id
+        notes: list[Finding] = []
     else:
         institution, cycle_id, notes = identify(settings, plan, read, sub.sender, sub.filename)
     if institution is None or cycle_id is None:

@@ -57,7 +57,7 @@ def report_email(settings: Settings, plan: Plan, report: Report) -> Outgoing:
         cycle = db.get(Cycle, report.cycle_id)
         assert cycle is not None
         numbers = figures(db, plan, cycle, consolidated_table(db, plan, cycle))
-    delivered = sum(1 for row in numbers.institutions if row["estado_entrega"] != "sin entregar")
+    delivered = sum(1 for row in numbers.institutions if row.estado_entrega != "sin entregar")
     return compose(
         "report",
         key=f"{report.cycle_id}/-/report/{report.version}",

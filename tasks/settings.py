@@ -98,3 +98,16 @@ def secret(name: str, value: SecretStr) -> str:
             return ""
         return str(loaded.get())
     return ""
+
+
+def settings_table() -> str:
+    """The settings as a Markdown table for the README (a test keeps the two in step)."""
+    rows = []
+    for name, info in Settings.model_fields.items():
+        default = info.default
+        if isinstance(default, SecretStr):
+            default = "(secret)" if default.get_secret_value() else ""
+        if name == "plan":
+            default = "plans/gt-pan5.yaml"
+        rows.append(f"| `HITOS_{name.upper()}` | `{default}` | {info.description} |")
+    return "\n".join(rows)

@@ -109,7 +109,7 @@ def _suite_and_batches() -> tuple[Any, Any]:
     import great_expectations as gx
 
     context = gx.get_context(mode="ephemeral")
-    context.variables.progress_bars = {"globally": False}
+    context.variables.progress_bars = {"globally": False}  # type: ignore[assignment]
     with SUITE.open(encoding="utf-8") as handle:
         suite = context.suites.add(gx.ExpectationSuite(**json.load(handle)))
     asset = context.data_sources.add_pandas("hitos").add_dataframe_asset("entregas")

@@ -48,7 +48,7 @@ class RecordingHandler:
         self.messages.append(
             (
                 list(envelope.rcpt_tos),
-                message_from_bytes(envelope.content or b"", policy=policy.default),
+                message_from_bytes(envelope.original_content or b"", policy=policy.default),
             )
         )
         return "250 Message accepted"

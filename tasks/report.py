@@ -1,0 +1,225 @@
+"""The published report of a cycle: an HTML page and the open data (CSV, XLSX) behind it.
+
+Institutions' text reaches spreadsheets and browsers here, so two defences live in this module:
+text cells that a spreadsheet would run as a formula are neutralised with a leading apostrophe
+(CSV and XLSX alike), and the page is rendered with autoescape, institution text never marked
+safe, and only plain http(s) evidence URLs turned into links.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import asdict, fields
+from datetime import date
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pandas as pd
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+
+from tasks.consolidation import (
+    COMMITMENT_FORMULA,
+    DATA_DICTIONARY,
+    NO_DATA,
+    CommitmentFigures,
+    Figures,
+    InstitutionFigures,
+)
+from tasks.ledger import Cycle
+from tasks.plans import Plan
+from tasks.rendering import render
+
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+"""Leading characters that make Excel, LibreOffice or Google Sheets evaluate a cell."""
+
+MAX_WIDTH = 60
+
+SOURCE_LABELS = {
+    "reportado": "Reportado",
+    "ultimo_conocido": "Último conocido",
+    "sin_datos": "Sin datos",
+}
+"""How the page names the ``fuente`` of a row."""
+
+
+def neutralise(value: Any) -> Any:
+    """Text that a spreadsheet would run as a formula, prefixed with ``'``; anything else as is.
+
+    The apostrophe stays visible in the cell: the reader sees the institution's text exactly,
+    preceded by ``'``, and no spreadsheet evaluates it (OWASP's advice against CSV injection).
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
+        return "'" + value
+    return value
+
+
+def _neutralised(table: pd.DataFrame) -> pd.DataFrame:
+    safe = table.copy()
+    for column in safe.columns:
+        if pd.api.types.is_string_dtype(safe[column]):
+            safe[column] = safe[column].map(neutralise)
+    return safe
+
+
+def _write_csv(table: pd.DataFrame, path: Path) -> None:
+    """UTF-8 without BOM, ``\\n`` line ends, no timestamp: the same ledger gives the same bytes."""
+    text = _neutralised(table).to_csv(index=False, lineterminator="\n", float_format="%g")
+    path.write_bytes(text.encode("utf-8"))
+
+
+def _cell(value: Any) -> Any:
+    """A value openpyxl stores as data: NA as empty, numpy scalars as Python, text neutralised."""
+    if value is None or value is pd.NA or (isinstance(value, float) and pd.isna(value)):
+        return None
+    if hasattr(value, "item"):
+        value = value.item()
+    return neutralise(value)
+
+
+def _sheet(workbook: Workbook, title: str, header: list[str], rows: list[list[Any]]) -> None:
+    """A sheet with a bold frozen header, a filter and widths that fit its content."""
+    sheet: Worksheet = workbook.create_sheet(title)
+    sheet.append(header)
+    for row in rows:
+        sheet.append([_cell(v) for v in row])
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    sheet.freeze_panes = "A2"
+    sheet.auto_filter.ref = sheet.dimensions
+    for index, column in enumerate(sheet.iter_cols(), start=1):
+        longest = max(len(str(c.value)) if c.value is not None else 0 for c in column)
+        width = min(longest + 2, MAX_WIDTH)
+        sheet.column_dimensions[get_column_letter(index)].width = width
+        if longest > MAX_WIDTH:
+            for c in column[1:]:
+                c.alignment = Alignment(wrap_text=True, vertical="top")
+
+
+def _summary_rows(
+    plan: Plan, cycle: Cycle, figures: Figures, version: int, submissions: list[int]
+) -> list[list[Any]]:
+    return [
+        ["Plan", plan.name],
+        ["Ciclo", cycle.id],
+        ["Fecha límite", cycle.deadline.isoformat()],
+        ["Versión del informe", version],
+        ["Hitos", figures.milestones],
+        ["Hitos completados (%)", figures.headline],
+        *[[f"Hitos: {state}", count] for state, count in figures.counts.items()],
+        ["Hitos vencidos", figures.overdue],
+        ["Hitos con cambio desde el ciclo anterior", figures.changed],
+        ["Envíos usados", ", ".join(str(s) for s in submissions)],
+        ["Fórmula del avance por compromiso", COMMITMENT_FORMULA],
+        ["Nota", "Un texto que empieza con =, +, -, @, tabulación o retorno lleva delante «'»."],
+    ]
+
+
+def _write_xlsx(
+    plan: Plan,
+    cycle: Cycle,
+    table: pd.DataFrame,
+    figures: Figures,
+    version: int,
+    submissions: list[int],
+    path: Path,
+) -> None:
+    workbook = Workbook()
+    workbook.remove(workbook.active)  # type: ignore[arg-type]
+    summary = _summary_rows(plan, cycle, figures, version, submissions)
+    _sheet(workbook, "Resumen", ["indicador", "valor"], summary)
+    commitment_header = [f.name for f in fields(CommitmentFigures)]
+    commitments = [list(asdict(c).values()) for c in figures.commitments]
+    _sheet(workbook, "Compromisos", commitment_header, commitments)
+    _sheet(workbook, "Hitos", list(table.columns), table.astype(object).values.tolist())
+    institution_header = [f.name for f in fields(InstitutionFigures)]
+    institutions = [list(asdict(i).values()) for i in figures.institutions]
+    _sheet(workbook, "Instituciones", institution_header, institutions)
+    dictionary = [list(entry) for entry in DATA_DICTIONARY]
+    _sheet(workbook, "Diccionario", ["columna", "descripcion"], dictionary)
+    workbook.save(path)
+
+
+def evidence_link(url: str) -> str | None:
+    """The URL when it is a plain http(s) address worth a link; None otherwise (shown as text)."""
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return None
+    return url.strip() if parts.scheme.lower() in ("http", "https") and parts.netloc else None
+
+
+def _page_rows(table: pd.DataFrame) -> list[dict[str, Any]]:
+    """Table rows for the template: NA as None, dates parsed, evidence links checked."""
+    rows: list[dict[str, Any]] = table.astype(object).where(table.notna(), None).to_dict("records")
+    for row in rows:
+        row["inicio"] = date.fromisoformat(row["fecha_inicio"])
+        row["fin"] = date.fromisoformat(row["fecha_fin"])
+        row["estado_texto"] = row["estado"] or NO_DATA
+        row["enlace"] = evidence_link(row["evidencia_url"])
+        row["fuente_texto"] = SOURCE_LABELS[row["fuente"]]
+    return rows
+
+
+def _used(table: pd.DataFrame, submissions: list[int]) -> list[dict[str, Any]]:
+    """Each submission used, with the institution and source it stands for in the table."""
+    used = []
+    for submission in submissions:
+        rows = table[table["envio"] == submission]
+        used.append(
+            {
+                "id": submission,
+                "institucion": ", ".join(sorted(set(rows["institucion"]))),
+                "fuente": ", ".join(sorted({SOURCE_LABELS[f].lower() for f in rows["fuente"]})),
+            }
+        )
+    return used
+
+
+def _write_html(
+    plan: Plan,
+    cycle: Cycle,
+    table: pd.DataFrame,
+    figures: Figures,
+    version: int,
+    submissions: list[int],
+    path: Path,
+) -> None:
+    page = render(
+        "report.html",
+        plan=plan,
+        cycle=cycle,
+        figures=figures,
+        rows=_page_rows(table),
+        formula=COMMITMENT_FORMULA,
+        version=version,
+        submissions=_used(table, submissions),
+    )
+    path.write_text(page, encoding="utf-8")
+
+
+def write_report(
+    plan: Plan,
+    cycle: Cycle,
+    table: pd.DataFrame,
+    figures: Figures,
+    folder: Path,
+    version: int,
+    submissions: list[int],
+) -> dict[str, Path]:
+    """Write ``v{version}/{plan}-{cycle}.{html,csv,xlsx}`` and copy them to ``latest/``."""
+    versioned = folder / f"v{version}"
+    latest = folder / "latest"
+    versioned.mkdir(parents=True, exist_ok=True)
+    latest.mkdir(parents=True, exist_ok=True)
+    stem = f"{plan.id}-{cycle.id}"
+    paths = {kind: versioned / f"{stem}.{kind}" for kind in ("html", "csv", "xlsx")}
+    _write_html(plan, cycle, table, figures, version, submissions, paths["html"])
+    _write_csv(table, paths["csv"])
+    _write_xlsx(plan, cycle, table, figures, version, submissions, paths["xlsx"])
+    for kind, path in list(paths.items()):
+        paths[f"latest_{kind}"] = Path(shutil.copyfile(path, latest / path.name))
+    return paths

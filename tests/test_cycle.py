@@ -1,0 +1,97 @@
+"""A whole cycle through the plain task functions, on real SMTP and a real SQLite ledger."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from tasks.deadlines import add_business_days
+from tasks.intake import process, store_all, unanswered
+from tasks.local_mail import local_smtp_server
+from tasks.mail import send_all
+from tasks.publishing import publish
+from tasks.reminders import reminder_email, waiting_institutions
+from tasks.requests import build_request, open_cycle_record, request_email
+from tasks.simulation import CARELESS, SILENT, corrections, first_answers
+
+
+def run_cycle(settings, plan):
+    inbox, outbox = settings.folder("mail", "inbox"), settings.folder("mail", "outbox")
+    with local_smtp_server(inbox, outbox, settings.sender, settings.smtp_port):
+        cycle = open_cycle_record(settings, plan, "2023-03")
+        send_all(
+            settings,
+            [
+                request_email(plan, cycle, i, build_request(settings, plan, cycle, i))
+                for i in plan.reporting_institutions()
+            ],
+        )
+        first_answers(settings, plan, cycle.id)
+        store_all(settings)
+        first = process(settings, plan)
+        send_all(settings, unanswered(settings, plan))
+        corrections(settings, plan, cycle.id)
+        store_all(settings)
+        second = process(settings, plan)
+        send_all(settings, unanswered(settings, plan))
+        today = add_business_days(cycle.deadline, -2, plan.country)
+        reminders = [
+            reminder_email(settings, plan, cycle, i, today)
+            for i in waiting_institutions(settings, plan, cycle.id)
+        ]
+        send_all(settings, [m for m in reminders if m])
+        report = publish(settings, plan, cycle.id)
+    return first, second, report
+
+
+def outbox_messages(settings):
+    from tasks.inbox import open_maildir
+
+    return list(open_maildir(settings.folder("mail", "outbox")))
+
+
+def test_whole_cycle_reports_every_milestone_and_reminds_only_the_silent(settings, plan):
+    first, second, report = run_cycle(settings, plan)
+
+    outcomes = {o.institution: o.outcome for o in first}
+    assert outcomes[CARELESS] == "rejected"
+    assert SILENT not in outcomes
+    assert all(o.startswith("accepted") for code, o in outcomes.items() if code != CARELESS)
+    assert [o.outcome for o in second] in (["accepted"], ["accepted_with_warnings"])
+
+    with Path(report.files["latest_csv"]).open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert sorted(r["codigo_hito"] for r in rows) == sorted(m.code for m in plan.milestones)
+
+    messages = outbox_messages(settings)
+    subjects = [str(m["Subject"]) for m in messages]
+    for institution in plan.reporting_institutions():
+        assert sum(institution.code in s and "Solicitud" in s for s in subjects) == 1
+    reminders = [m for m in messages if "Recordatorio" in str(m["Subject"])]
+    assert [m["To"] for m in reminders] == [plan.institution(SILENT).liaison.email]
+
+
+def test_rejection_reply_names_the_faulty_milestone_and_column(settings, plan):
+    first, _, _ = run_cycle(settings, plan)
+    rejected = next(o for o in first if o.outcome == "rejected")
+    first_code = plan.milestones_of(CARELESS)[0].code
+
+    assert ("completed-requires-100", first_code, "avance_pct") in {
+        (f.rule, f.milestone, f.column) for f in rejected.findings
+    }
+    replies = [m for m in outbox_messages(settings) if "rechazado" in str(m["Subject"])]
+    assert len(replies) == 1
+    body = next(p for p in replies[0].walk() if p.get_content_type() == "text/plain")
+    text = body.get_payload(decode=True).decode()
+    assert f"Hito {first_code}, columna avance_pct" in text
+    assert any(p.get_filename() for p in replies[0].walk())
+
+
+def test_running_the_cycle_twice_sends_and_stores_nothing_twice(settings, plan):
+    run_cycle(settings, plan)
+    sent_once = len(outbox_messages(settings))
+    _, second, report = run_cycle(settings, plan)
+
+    assert second == []
+    assert len(outbox_messages(settings)) == sent_once
+    assert report.version == 1
