@@ -32,20 +32,9 @@ from python_calamine import (
 )
 
 from tasks.findings import Finding, finding
+from tasks.workbooks import COLUMNS
 
-CONTRACT_COLUMNS = [
-    "institucion",
-    "codigo_hito",
-    "compromiso",
-    "hito",
-    "fecha_inicio",
-    "fecha_fin",
-    "estado",
-    "avance_pct",
-    "descripcion_avance",
-    "evidencia_url",
-    "observaciones",
-]
+CONTRACT_COLUMNS = COLUMNS  # the workbook contract, defined once in tasks.workbooks
 REQUIRED_COLUMNS = ["codigo_hito", "estado", "avance_pct", "descripcion_avance", "evidencia_url"]
 ROW_COLUMNS = [
     "fila",
