@@ -14,6 +14,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from tasks.findings import Finding
+from tasks.plans import Plan, load_plan
 from tasks.settings import Settings
 
 app = typer.Typer(
@@ -34,9 +36,8 @@ def quiet_prefect(settings: Settings) -> None:
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
 
-def settings_and_plan() -> tuple[Settings, object]:
-    from tasks.plans import load_plan
-
+def settings_and_plan() -> tuple[Settings, Plan]:
+    """The settings, with Prefect pointed at the workspace, and the plan they name."""
     settings = Settings()
     settings.home.mkdir(parents=True, exist_ok=True)
     quiet_prefect(settings)
@@ -48,11 +49,13 @@ def fail(message: str) -> None:
     raise typer.Exit(2)
 
 
-def print_status(settings: Settings, plan: object, cycle_id: str, as_json: bool) -> None:
+def print_status(
+    settings: Settings, plan: Plan, cycle_id: str, as_json: bool, today: date | None = None
+) -> None:
     from tasks.status import cycle_status
 
     try:
-        rows = cycle_status(settings, plan, cycle_id)  # type: ignore[arg-type]
+        rows = cycle_status(settings, plan, cycle_id, today)
     except ValueError as exc:
         fail(str(exc))
         return
@@ -60,7 +63,9 @@ def print_status(settings: Settings, plan: object, cycle_id: str, as_json: bool)
         typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
     columns = ("institution", "request", "reminders", "submissions", "last_outcome", "days_late")
-    table = Table(*columns, title=f"Cycle {cycle_id}")
+    table = Table(title=f"Cycle {cycle_id}")
+    for column in columns:
+        table.add_column(column, overflow="fold")
     for row in rows:
         table.add_row(*(str(row[c]) for c in columns))
     console.print(table)
@@ -74,7 +79,11 @@ def demo(cycle: Annotated[str, typer.Option(help="Cycle to simulate.")] = "2023-
 
     files = demo_flow(cycle)
     console.rule("Hitos demo finished")
-    print_status(settings, plan, cycle, as_json=False)
+    from tasks.simulation import simulated_day
+
+    day = simulated_day(settings, plan, cycle)
+    console.print(f"Status as of {day.isoformat()}, the demo's simulated day:")
+    print_status(settings, plan, cycle, as_json=False, today=day)
     home = settings.home.resolve()
     console.print(f"Workspace      {home}")
     console.print(f"Request files  {home / 'requests' / cycle}")
@@ -167,7 +176,7 @@ def submit(
         attachments=[Attachment(file.name, data)],
     )
     store(settings, received, institution=institution or None, cycle_id=cycle or None)
-    process(settings, plan)  # type: ignore[arg-type]
+    process(settings, plan)
     outcome = outcome_of(settings, hashlib.sha256(data).hexdigest())
     result = {
         "outcome": outcome.outcome,
@@ -186,7 +195,7 @@ def submit(
     )
 
 
-def print_findings(findings: list) -> None:  # type: ignore[type-arg]
+def print_findings(findings: list[Finding]) -> None:
     from tasks.rendering import render
 
     if findings:

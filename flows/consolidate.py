@@ -26,8 +26,9 @@ def consolidate(cycle_id: str) -> dict[str, str]:
         raise ValueError(f"cycle id must look like 2023-03, not {cycle_id!r}")
     settings = Settings()
     plan = load_plan(settings.plan)
-    report = build_report(settings, plan, cycle_id)
-    send_emails(settings, [render_notice(settings, plan, report)])
+    publication = build_report(settings, plan, cycle_id)
+    report = publication.report
+    send_emails(settings, [render_notice(plan, publication)])
     create_markdown_artifact(
         key=f"hitos-report-{cycle_id}",
         markdown=render("report_summary.md", report=report),

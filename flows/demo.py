@@ -9,12 +9,10 @@ from flows.consolidate import consolidate
 from flows.intake import intake
 from flows.open_cycle import open_cycle
 from flows.remind import remind
-from tasks.deadlines import add_business_days
 from tasks.local_mail import local_smtp_server
 from tasks.plans import load_plan
-from tasks.requests import open_cycle_record
 from tasks.settings import Settings
-from tasks.simulation import corrections, first_answers
+from tasks.simulation import corrections, first_answers, simulated_day
 
 institutions_answer = step(first_answers, "institutions-answer")
 institution_corrects = step(corrections, "institution-corrects")
@@ -36,8 +34,7 @@ def demo(cycle_id: str = "2023-03") -> dict[str, str]:
         intake()
         institution_corrects(settings, plan, cycle_id)
         intake()
-        deadline = open_cycle_record(settings, plan, cycle_id).deadline
-        remind(cycle_id, today=add_business_days(deadline, -2, plan.country))
+        remind(cycle_id, today=simulated_day(settings, plan, cycle_id))
         return consolidate(cycle_id)
 
 

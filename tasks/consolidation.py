@@ -10,17 +10,16 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from zoneinfo import ZoneInfo
 
 import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tasks.deadlines import local_date
 from tasks.ledger import ACCEPTED, Cycle, MilestoneValue, Submission, previous_cycle
 from tasks.plans import Milestone, Plan
+from tasks.workbooks import STATES
 
-STATES = ("No iniciado", "Iniciado", "Completado")
 COMPLETED = "Completado"
 NO_DATA = "Sin datos"
 REJECTED = ("rejected", "unreadable")
@@ -255,11 +254,6 @@ def _commitment(plan: Plan, number: int, rows: pd.DataFrame) -> CommitmentFigure
         sin_datos=counts[NO_DATA],
         avance_pct=round(mean, 2),
     )
-
-
-def local_date(moment: datetime, timezone: str) -> date:
-    """The calendar date, in the plan's time zone, of a naive UTC time from the ledger."""
-    return moment.replace(tzinfo=UTC).astimezone(ZoneInfo(timezone)).date()
 
 
 def _delivery(plan: Plan, cycle: Cycle, submissions: list[Submission]) -> str:

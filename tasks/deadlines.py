@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import cache
+from zoneinfo import ZoneInfo
 
 import holidays
 
@@ -38,6 +39,11 @@ def business_days_between(start: date, end: date, country: str) -> int:
         for offset in range(1, (end - start).days + 1)
         if is_business_day(start + timedelta(days=offset), country)
     )
+
+
+def local_date(moment: datetime, timezone: str) -> date:
+    """The calendar date, in the plan's time zone, of a naive UTC time from the ledger."""
+    return moment.replace(tzinfo=UTC).astimezone(ZoneInfo(timezone)).date()
 
 
 def cycle_opening(cycle_id: str) -> date:

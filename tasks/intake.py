@@ -26,6 +26,7 @@ from tasks.ledger import (
     latest_accepted,
     previous_cycle,
     session,
+    utcnow,
 )
 from tasks.mail import Outgoing, compose
 from tasks.plans import Plan
@@ -273,7 +274,7 @@ def record(
         sub = db.get(Submission, submission_id)
         assert sub is not None
         sub.institution, sub.cycle_id, sub.outcome = institution, cycle_id, outcome
-        sub.processed_at = sub.received_at
+        sub.processed_at = utcnow()
         if institution and cycle_id:
             count = db.scalar(
                 select(func.count(Submission.id)).where(

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import select
 
-from tasks.consolidation import consolidated_table, figures, used_submissions
+from tasks.consolidation import Figures, consolidated_table, figures, used_submissions
 from tasks.ledger import Cycle, Report, session
 from tasks.mail import Outgoing, compose
 from tasks.plans import Plan
@@ -15,7 +16,16 @@ from tasks.report import write_report
 from tasks.settings import Settings
 
 
-def publish(settings: Settings, plan: Plan, cycle_id: str) -> Report:
+@dataclass
+class Publication:
+    """A report version and the figures it shows, for the director's email and the artifact."""
+
+    report: Report
+    cycle: Cycle
+    figures: Figures
+
+
+def publish(settings: Settings, plan: Plan, cycle_id: str) -> Publication:
     """The cycle's report: the latest version if built from the same submissions, else a new one."""
     with session(settings.database) as db:
         cycle = db.get(Cycle, cycle_id)
@@ -24,6 +34,8 @@ def publish(settings: Settings, plan: Plan, cycle_id: str) -> Report:
                 f"cycle {cycle_id} does not exist: open it first (hitos cycle open {cycle_id})"
             )
         used = used_submissions(db, plan, cycle)
+        table = consolidated_table(db, plan, cycle)
+        numbers = figures(db, plan, cycle, table)
         latest = db.scalars(
             select(Report).where(Report.cycle_id == cycle_id).order_by(Report.version.desc())
         ).first()
@@ -32,9 +44,7 @@ def publish(settings: Settings, plan: Plan, cycle_id: str) -> Report:
             and latest.submissions == used
             and all(Path(p).exists() for p in latest.files.values())
         ):
-            return latest
-        table = consolidated_table(db, plan, cycle)
-        numbers = figures(db, plan, cycle, table)
+            return Publication(latest, cycle, numbers)
         version = (latest.version + 1) if latest else 1
         files = write_report(
             plan, cycle, table, numbers, settings.folder("reports", cycle_id), version, used
@@ -48,15 +58,12 @@ def publish(settings: Settings, plan: Plan, cycle_id: str) -> Report:
         db.add(report)
         if cycle.state == "open":
             cycle.state = "consolidated"
-        return report
+        return Publication(report, cycle, numbers)
 
 
-def report_email(settings: Settings, plan: Plan, report: Report) -> Outgoing:
+def report_email(plan: Plan, publication: Publication) -> Outgoing:
     """The director's notice that a report version is ready, with where to find it."""
-    with session(settings.database) as db:
-        cycle = db.get(Cycle, report.cycle_id)
-        assert cycle is not None
-        numbers = figures(db, plan, cycle, consolidated_table(db, plan, cycle))
+    report, numbers = publication.report, publication.figures
     delivered = sum(1 for row in numbers.institutions if row.estado_entrega != "sin entregar")
     return compose(
         "report",
@@ -69,7 +76,7 @@ def report_email(settings: Settings, plan: Plan, report: Report) -> Outgoing:
         ),
         cycle_id=report.cycle_id,
         plan=plan,
-        cycle=cycle,
+        cycle=publication.cycle,
         version=report.version,
         figures=numbers,
         files=report.files,

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import io
 import random
+from datetime import date
 from pathlib import Path
 
 from openpyxl import load_workbook
 
+from tasks.deadlines import add_business_days
 from tasks.mail import Mailer, Outgoing
 from tasks.plans import Plan
-from tasks.requests import workbook_path
+from tasks.requests import open_cycle_record, workbook_path
 from tasks.settings import Settings
 
 SILENT = "MARN"
@@ -80,6 +82,11 @@ def send_back(settings: Settings, plan: Plan, institution: str, data: bytes, att
         client.deliver(mail, liaison)
     finally:
         client.close()
+
+
+def simulated_day(settings: Settings, plan: Plan, cycle_id: str) -> date:
+    """The day the demo pretends it is when it reminds: two business days before the deadline."""
+    return add_business_days(open_cycle_record(settings, plan, cycle_id).deadline, -2, plan.country)
 
 
 def first_answers(settings: Settings, plan: Plan, cycle_id: str) -> list[str]:

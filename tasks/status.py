@@ -6,7 +6,7 @@ from datetime import date
 
 from sqlalchemy import select
 
-from tasks.deadlines import business_days_between
+from tasks.deadlines import business_days_between, local_date
 from tasks.ledger import ACCEPTED, Cycle, Email, Submission, session
 from tasks.plans import Plan
 from tasks.settings import Settings
@@ -15,7 +15,11 @@ from tasks.settings import Settings
 def cycle_status(
     settings: Settings, plan: Plan, cycle_id: str, today: date | None = None
 ) -> list[dict[str, object]]:
-    """One row per institution asked in the cycle."""
+    """One row per institution asked in the cycle, as of ``today``.
+
+    ``days_late`` counts business days past the deadline until the first accepted file, or
+    until ``today`` when there is none yet (or when looking back at an earlier day).
+    """
     today = today or date.today()
     rows = []
     with session(settings.database) as db:
@@ -38,8 +42,9 @@ def cycle_status(
             ).all()
             last = subs[-1] if subs else None
             accepted = [s for s in subs if s.outcome in ACCEPTED]
-            done_on = accepted[0].received_at.date() if accepted else today
-            late = max(0, business_days_between(cycle.deadline, done_on, plan.country))
+            accepted_on = local_date(accepted[0].received_at, plan.timezone) if accepted else today
+            as_of = min(accepted_on, today)
+            late = max(0, business_days_between(cycle.deadline, as_of, plan.country))
             rows.append(
                 {
                     "institution": institution.code,

@@ -40,7 +40,7 @@ def run_cycle(settings, plan):
             for i in waiting_institutions(settings, plan, cycle.id)
         ]
         send_all(settings, [m for m in reminders if m])
-        report = publish(settings, plan, cycle.id)
+        report = publish(settings, plan, cycle.id).report
     return first, second, report
 
 

@@ -1,0 +1,58 @@
+"""The flows themselves, on Prefect's test server: the demo cycle end to end, then re-runs."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from prefect.testing.utilities import prefect_test_harness
+
+from tasks.inbox import open_maildir
+
+
+@pytest.fixture(scope="module")
+def prefect_server() -> Iterator[None]:
+    with prefect_test_harness(server_startup_timeout=180):
+        yield
+
+
+@pytest.fixture
+def environment(settings, monkeypatch):
+    monkeypatch.setenv("HITOS_HOME", str(settings.home))
+    monkeypatch.setenv("HITOS_SMTP_PORT", str(settings.smtp_port))
+    return settings
+
+
+@pytest.mark.slow
+def test_demo_flow_runs_a_cycle_and_reruns_send_nothing_twice(prefect_server, environment, plan):
+    from flows.demo import demo
+    from flows.open_cycle import open_cycle
+    from tasks.local_mail import local_smtp_server
+
+    settings = environment
+    files = demo("2023-03")
+
+    with Path(files["latest_csv"]).open(encoding="utf-8") as handle:
+        assert len(list(csv.DictReader(handle))) == len(plan.milestones)
+    sent = len(list(open_maildir(settings.folder("mail", "outbox"))))
+
+    inbox, outbox = settings.folder("mail", "inbox"), settings.folder("mail", "outbox")
+    with local_smtp_server(inbox, outbox, settings.sender, settings.smtp_port):
+        again = open_cycle("2023-03")
+    assert set(again.values()) == {"skipped"}
+    assert len(list(open_maildir(outbox))) == sent
+
+
+@pytest.mark.slow
+def test_open_cycle_dry_run_writes_every_email_and_sends_none(prefect_server, environment, plan):
+    from flows.open_cycle import open_cycle
+
+    previews = open_cycle("2023-08", dry_run=True)
+
+    assert len(previews) == len(plan.reporting_institutions())
+    assert all(
+        Path(p).read_text(encoding="utf-8").startswith("Content-Type") for p in previews.values()
+    )
+    assert not (environment.home / "mail" / "outbox" / "new").exists()
