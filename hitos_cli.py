@@ -62,12 +62,17 @@ def print_status(
     if as_json:
         typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
-    columns = ("institution", "request", "reminders", "submissions", "last_outcome", "days_late")
-    table = Table(title=f"Cycle {cycle_id}")
-    for column in columns:
-        table.add_column(column, overflow="fold")
+    headers = {
+        "institution": "institution",
+        "request": "request",
+        "reminders": "reminders",
+        "submissions": "files",
+        "last_outcome": "last outcome",
+        "days_late": "late",
+    }
+    table = Table(*headers.values(), title=f"Cycle {cycle_id} (late: business days)")
     for row in rows:
-        table.add_row(*(str(row[c]) for c in columns))
+        table.add_row(*(str(row[c]) for c in headers))
     console.print(table)
 
 
@@ -90,7 +95,7 @@ def demo(cycle: Annotated[str, typer.Option(help="Cycle to simulate.")] = "2023-
     console.print(f"Outbox         {home / 'mail' / 'outbox'}  (what institutions received)")
     console.print(f"Inbox          {home / 'mail' / 'inbox'}  (what institutions sent)")
     for name in ("latest_html", "latest_xlsx", "latest_csv"):
-        console.print(f"Report {name[7:]:<7} {files[name]}")
+        console.print(f"Report {name[7:]:<7} {Path(files[name]).resolve()}")
 
 
 @cycle_app.command("open")
@@ -148,10 +153,14 @@ def consolidate(cycle: CycleArg) -> None:
 
 
 @app.command()
-def status(cycle: CycleArg, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def status(
+    cycle: CycleArg,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    today: Annotated[str, typer.Option(help="Status as of this date (YYYY-MM-DD).")] = "",
+) -> None:
     """Per institution: request sent, reminders, last submission and outcome, days late."""
     settings, plan = settings_and_plan()
-    print_status(settings, plan, cycle, as_json)
+    print_status(settings, plan, cycle, as_json, date.fromisoformat(today) if today else None)
 
 
 @app.command()

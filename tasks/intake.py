@@ -288,6 +288,7 @@ def record(
             FindingRow(
                 milestone=f.milestone,
                 column=f.column,
+                row=f.row,
                 rule=f.rule,
                 severity=f.severity,
                 message=f.message,
@@ -383,7 +384,11 @@ def reply_email(settings: Settings, plan: Plan, outcome: Outcome) -> Outgoing | 
             path = folder / f"corregir-{outcome.submission_id}-{Path(outcome.filename).stem}.xlsx"
             path.write_bytes(marked)
             attachments.append(path)
-    name = plan.institution(outcome.institution).name if outcome.institution else ""
+    name = (
+        f"{outcome.institution} ({plan.institution(outcome.institution).name})"
+        if outcome.institution
+        else ""
+    )
     label = {
         "accepted": "Archivo aceptado",
         "accepted_with_warnings": "Archivo aceptado con advertencias",

@@ -125,13 +125,21 @@ class FindingRow(Base):
     submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"))
     milestone: Mapped[str] = mapped_column(String(20), default="")
     column: Mapped[str] = mapped_column(String(40), default="")
+    row: Mapped[int | None] = mapped_column(Integer)
     rule: Mapped[str] = mapped_column(String(60))
     severity: Mapped[str] = mapped_column(String(8))
     message: Mapped[str] = mapped_column(Text)
     submission: Mapped[Submission] = relationship(back_populates="findings")
 
     def as_finding(self) -> Finding:
-        return Finding(self.milestone, self.column, self.rule, self.severity, self.message)  # type: ignore[arg-type]
+        return Finding(
+            self.milestone,
+            self.column,
+            self.rule,
+            self.severity,  # type: ignore[arg-type]
+            self.message,
+            self.row,
+        )
 
 
 class MilestoneValue(Base):

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import csv
+import io
 from pathlib import Path
+
+from openpyxl import load_workbook
 
 from tasks.deadlines import add_business_days
 from tasks.intake import process, store_all, unanswered
@@ -84,7 +87,13 @@ def test_rejection_reply_names_the_faulty_milestone_and_column(settings, plan):
     body = next(p for p in replies[0].walk() if p.get_content_type() == "text/plain")
     text = body.get_payload(decode=True).decode()
     assert f"Hito {first_code}, columna avance_pct" in text
-    assert any(p.get_filename() for p in replies[0].walk())
+    marked = next(p for p in replies[0].walk() if p.get_filename())
+    sheet = load_workbook(io.BytesIO(marked.get_payload(decode=True)))["Hitos"]
+    header = {cell.value: cell.column for cell in sheet[1]}
+    row = next(r for r in range(2, sheet.max_row + 1) if sheet.cell(r, 2).value == first_code)
+    faulty = sheet.cell(row, header["avance_pct"])
+    assert faulty.value == 80
+    assert faulty.comment is not None and "debe ser 100 %" in faulty.comment.text
 
 
 def test_running_the_cycle_twice_sends_and_stores_nothing_twice(settings, plan):
