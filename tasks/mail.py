@@ -13,6 +13,7 @@ from __future__ import annotations
 import email
 import hashlib
 import smtplib
+import ssl
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import yagmail
-from sqlalchemy import update
+from sqlalchemy import and_, or_, update
 from sqlalchemy.exc import IntegrityError
 
 from tasks.ledger import Email, session, utcnow
@@ -32,6 +33,7 @@ from tasks.rendering import render
 from tasks.settings import Settings, secret
 
 STALE_CLAIM = timedelta(minutes=15)
+SMTP_TIMEOUT = 60
 
 
 @dataclass
@@ -127,19 +129,37 @@ class Mailer(yagmail.SMTP):
         return self.smtp.sendmail(self.user, recipients, raw.encode("utf-8"))
 
 
+def tls_context(settings: Settings) -> ssl.SSLContext:
+    """Certificate and host name verified, against the system's CAs or the configured file.
+
+    smtplib's own STARTTLS default verifies nothing, so Hitos always passes this context.
+    """
+    cafile = str(settings.smtp_ca_file) if settings.smtp_ca_file else None
+    return ssl.create_default_context(cafile=cafile)
+
+
 @contextmanager
 def mailer(settings: Settings) -> Iterator[Mailer]:
     """A yagmail connection configured from the settings; the password is never logged."""
     password = secret("HITOS_SMTP_PASSWORD", settings.smtp_password)
+    if settings.smtp_user and not password:
+        raise RuntimeError(
+            f"SMTP login {settings.smtp_user!r} has no password: set HITOS_SMTP_PASSWORD "
+            "or a Prefect Secret block named hitos-smtp-password"
+        )
+    security = settings.smtp_security
+    context = tls_context(settings) if security != "plain" else None
     client = Mailer(
         user=settings.smtp_user or settings.sender,
         password=password or None,
         host=settings.smtp_host,
         port=settings.smtp_port,
-        smtp_ssl=settings.smtp_security == "ssl",
-        smtp_starttls=settings.smtp_security == "starttls",
+        smtp_ssl=security == "ssl",
+        smtp_starttls={"context": context} if security == "starttls" else False,
         smtp_skip_login=not settings.smtp_user,
         soft_email_validation=False,
+        timeout=SMTP_TIMEOUT,
+        **({"context": context} if security == "ssl" else {}),
     )
     try:
         yield client
@@ -148,7 +168,11 @@ def mailer(settings: Settings) -> Iterator[Mailer]:
 
 
 def claim(settings: Settings, mail: Outgoing) -> bool:
-    """Reserve the email's key; False when it was sent, refused, or is being sent right now."""
+    """Reserve the email's key; False when it was sent, refused, or is being sent right now.
+
+    A failed email (the server never took it) is claimed again at once; one left "sending"
+    only after ``STALE_CLAIM``, since the server may have taken it before a crash.
+    """
     now = utcnow()
     try:
         with session(settings.database) as db:
@@ -173,8 +197,10 @@ def claim(settings: Settings, mail: Outgoing) -> bool:
             update(Email)
             .where(
                 Email.key == mail.key,
-                Email.status.in_(("sending", "failed")),
-                Email.claimed_at < now - STALE_CLAIM,
+                or_(
+                    Email.status == "failed",
+                    and_(Email.status == "sending", Email.claimed_at < now - STALE_CLAIM),
+                ),
             )
             .values(claimed_at=now, status="sending")
         )
@@ -193,15 +219,18 @@ def record(settings: Settings, key: str, status: str, error: str = "") -> None:
 def send_all(settings: Settings, mails: list[Outgoing]) -> dict[str, str]:
     """Send each email not sent before; the status of every key (sent, skipped, refused, failed)."""
     statuses: dict[str, str] = {}
-    pending = [m for m in mails if claim(settings, m)]
-    statuses.update({m.key: "skipped" for m in mails if m not in pending})
-    if not pending:
-        return statuses
     interval = 60 / settings.smtp_per_minute if settings.smtp_per_minute else 0.0
     with mailer(settings) as client:
-        for mail in pending:
+        pending = [m for m in mails if claim(settings, m)]
+        statuses.update({m.key: "skipped" for m in mails if m not in pending})
+        for index, mail in enumerate(pending):
             started = time.monotonic()
             statuses[mail.key] = deliver_with_retries(settings, client, mail)
+            if statuses[mail.key] == "failed" and client.is_closed:
+                for rest in pending[index + 1 :]:
+                    record(settings, rest.key, "failed", "not attempted: SMTP server unreachable")
+                    statuses[rest.key] = "failed"
+                break
             wait = interval - (time.monotonic() - started)
             if wait > 0:
                 time.sleep(wait)

@@ -16,23 +16,33 @@ from tasks.settings import Settings
 from tasks.workbooks import build_request_workbook, signature
 
 
+def planned_cycle(
+    settings: Settings, plan: Plan, cycle_id: str, opened_on: date | None = None
+) -> Cycle:
+    """The cycle as the ledger has it, or as opening it now would make it; writes nothing."""
+    with session(settings.database) as db:
+        cycle = db.get(Cycle, cycle_id)
+    if cycle is not None:
+        return cycle
+    opened = opened_on or cycle_opening(cycle_id)
+    return Cycle(
+        id=cycle_id,
+        plan_id=plan.id,
+        opened_on=opened,
+        deadline=add_business_days(opened, settings.deadline_business_days, plan.country),
+        state="open",
+    )
+
+
 def open_cycle_record(
     settings: Settings, plan: Plan, cycle_id: str, opened_on: date | None = None
 ) -> Cycle:
     """The cycle, created on first call with its deadline in business days; unchanged after."""
+    cycle = planned_cycle(settings, plan, cycle_id, opened_on)
     with session(settings.database) as db:
-        cycle = db.get(Cycle, cycle_id)
-        if cycle is None:
-            opened = opened_on or cycle_opening(cycle_id)
-            cycle = Cycle(
-                id=cycle_id,
-                plan_id=plan.id,
-                opened_on=opened,
-                deadline=add_business_days(opened, settings.deadline_business_days, plan.country),
-                state="open",
-            )
+        if db.get(Cycle, cycle_id) is None:
             db.add(cycle)
-        return cycle
+    return cycle
 
 
 def last_accepted_values(
@@ -65,10 +75,25 @@ def workbook_path(settings: Settings, plan: Plan, cycle_id: str, institution: st
     return settings.folder("requests", cycle_id) / f"{plan.id}-{cycle_id}-{institution}.xlsx"
 
 
+def request_workbook(
+    settings: Settings, plan: Plan, cycle: Cycle, institution: Institution
+) -> bytes:
+    """The institution's workbook for the cycle, pre-filled with its last accepted values."""
+    return build_request_workbook(
+        plan,
+        institution,
+        cycle.id,
+        cycle.deadline,
+        reply_to=settings.sender,
+        signing_key=settings.signing_key.get_secret_value(),
+        previous=last_accepted_values(settings, cycle.id, institution.code) or None,
+        language=settings.language,
+    )
+
+
 def build_request(settings: Settings, plan: Plan, cycle: Cycle, institution: Institution) -> Path:
     """The institution's workbook for the cycle, written once and recorded as its request."""
     path = workbook_path(settings, plan, cycle.id, institution.code)
-    key = settings.signing_key.get_secret_value()
     with session(settings.database) as db:
         existing = db.scalars(
             select(Request).where(
@@ -77,26 +102,30 @@ def build_request(settings: Settings, plan: Plan, cycle: Cycle, institution: Ins
         ).first()
         if existing is not None and Path(existing.workbook).exists():
             return Path(existing.workbook)
-        data = build_request_workbook(
-            plan,
-            institution,
-            cycle.id,
-            cycle.deadline,
-            reply_to=settings.sender,
-            signing_key=key,
-            previous=last_accepted_values(settings, cycle.id, institution.code) or None,
-            language=settings.language,
-        )
-        path.write_bytes(data)
+        path.write_bytes(request_workbook(settings, plan, cycle, institution))
         if existing is None:
             db.add(
                 Request(
                     cycle_id=cycle.id,
                     institution=institution.code,
                     workbook=str(path),
-                    signature=signature(key, plan.id, cycle.id, institution.code),
+                    signature=signature(
+                        settings.signing_key.get_secret_value(),
+                        plan.id,
+                        cycle.id,
+                        institution.code,
+                    ),
                 )
             )
+    return path
+
+
+def preview_request(
+    settings: Settings, plan: Plan, cycle: Cycle, institution: Institution, folder: Path
+) -> Path:
+    """The workbook a request would attach, written to a preview folder and nowhere else."""
+    path = folder / workbook_path(settings, plan, cycle.id, institution.code).name
+    path.write_bytes(request_workbook(settings, plan, cycle, institution))
     return path
 
 

@@ -34,6 +34,10 @@ class Settings(BaseSettings):
     smtp_security: Literal["plain", "starttls", "ssl"] = Field(
         "plain", description="SMTP transport security."
     )
+    smtp_ca_file: Path | None = Field(
+        None,
+        description="CA certificates (PEM) that sign the SMTP server's; empty: the system's.",
+    )
     smtp_user: str = Field("", description="SMTP login; empty means no login.")
     smtp_password: SecretStr = Field(
         SecretStr(""), description="SMTP password (secret: environment or Prefect Secret block)."
@@ -109,5 +113,7 @@ def settings_table() -> str:
             default = "(secret)" if default.get_secret_value() else ""
         if name == "plan":
             default = "plans/gt-pan5.yaml"
+        if default is None:
+            default = ""
         rows.append(f"| `HITOS_{name.upper()}` | `{default}` | {info.description} |")
     return "\n".join(rows)

@@ -32,6 +32,7 @@ class RecordingHandler:
     messages: list[tuple[list[str], Message]] = field(default_factory=list)
     temporary_failures: int = 0
     refused: set[str] = field(default_factory=set)
+    peers: set[object] = field(default_factory=set)
 
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
@@ -45,6 +46,7 @@ class RecordingHandler:
         if self.temporary_failures > 0:
             self.temporary_failures -= 1
             return "451 4.3.0 Try again later"
+        self.peers.add(session.peer)
         self.messages.append(
             (
                 list(envelope.rcpt_tos),

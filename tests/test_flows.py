@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 from prefect.testing.utilities import prefect_test_harness
+from sqlalchemy import select
 
 from tasks.inbox import open_maildir
+from tasks.ledger import Cycle, Email, Request, session
 
 
 @pytest.fixture(scope="module")
@@ -56,3 +58,11 @@ def test_open_cycle_dry_run_writes_every_email_and_sends_none(prefect_server, en
         Path(p).read_text(encoding="utf-8").startswith("Content-Type") for p in previews.values()
     )
     assert not (environment.home / "mail" / "outbox" / "new").exists()
+    folder = environment.home / "dry-run" / "2023-08"
+    assert sorted(p.name for p in folder.glob("*.xlsx")) == sorted(
+        f"gt-pan5-2023-08-{i.code}.xlsx" for i in plan.reporting_institutions()
+    )
+    with session(environment.database) as db:
+        assert db.scalars(select(Cycle)).all() == []
+        assert db.scalars(select(Request)).all() == []
+        assert db.scalars(select(Email)).all() == []

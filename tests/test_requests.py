@@ -1,0 +1,59 @@
+"""Requests across cycles: the second cycle's workbook starts from the last accepted values."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from openpyxl import load_workbook
+
+from tasks.ledger import MilestoneValue, latest_accepted, session
+from tasks.requests import build_request, open_cycle_record
+from tasks.spreadsheets import read_submission
+from tests.test_reminders import hand_in
+
+
+def open_with_requests(settings, plan, cycle_id: str, opened: date):
+    cycle = open_cycle_record(settings, plan, cycle_id, opened)
+    paths = {i.code: build_request(settings, plan, cycle, i) for i in plan.reporting_institutions()}
+    return cycle, paths
+
+
+def sheet_values(path) -> dict[str, tuple]:
+    sheet = load_workbook(path)["Hitos"]
+    header = [c.value for c in sheet[1]]
+    rows = [dict(zip(header, (c.value for c in row), strict=False)) for row in sheet.iter_rows(2)]
+    return {
+        r["codigo_hito"]: (r["estado"], int(r["avance_pct"]), r["evidencia_url"] or "")
+        for r in rows
+        if r["codigo_hito"]
+    }
+
+
+def test_second_cycle_workbook_is_prefilled_with_the_last_accepted_values(settings, plan):
+    march, _ = open_with_requests(settings, plan, "2023-03", date(2023, 3, 1))
+    hand_in(settings, plan, march, "MINGOB")
+    hand_in(settings, plan, march, "MINEDUC", careless=True)
+    with session(settings.database) as db:
+        accepted = latest_accepted(db, "2023-03", "MINGOB")
+        reported = {
+            v.milestone: (v.estado, int(v.avance_pct), v.evidencia_url or "")
+            for v in db.query(MilestoneValue).filter_by(submission_id=accepted.id)
+        }
+
+    _, august = open_with_requests(settings, plan, "2023-08", date(2023, 8, 1))
+
+    assert sheet_values(august["MINGOB"]) == reported
+    assert {v[0] for v in reported.values()} != {"No iniciado"}
+    assert {v[:2] for v in sheet_values(august["MINEDUC"]).values()} == {("No iniciado", 0)}
+
+
+def test_prefilled_workbook_returned_unchanged_reads_back_as_the_same_values(settings, plan):
+    march, _ = open_with_requests(settings, plan, "2023-03", date(2023, 3, 1))
+    hand_in(settings, plan, march, "MINGOB")
+    _, august = open_with_requests(settings, plan, "2023-08", date(2023, 8, 1))
+
+    result = read_submission(august["MINGOB"].read_bytes(), august["MINGOB"].name)
+
+    assert result.meta["cycle"] == "2023-08" and result.meta["institution"] == "MINGOB"
+    read = {r.codigo_hito: (r.estado, int(r.avance_pct)) for r in result.rows.itertuples()}
+    assert read == {code: v[:2] for code, v in sheet_values(august["MINGOB"]).items()}
