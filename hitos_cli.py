@@ -34,6 +34,9 @@ def quiet_prefect(settings: Settings) -> None:
     os.environ.setdefault("DO_NOT_TRACK", "1")
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    # The embedded server's services log shutdown races (events still in flight when a short
+    # command exits) as errors with tracebacks; flow and task failures still reach the user.
+    os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "CRITICAL")
 
 
 def settings_and_plan() -> tuple[Settings, Plan]:
@@ -109,8 +112,14 @@ def cycle_open(
     settings_and_plan()
     from flows.open_cycle import open_cycle
 
-    for key, status in open_cycle(cycle, dry_run=dry_run).items():
-        console.print(f"{key:<40} {status}")
+    results = open_cycle(cycle, dry_run=dry_run)
+    table = Table("email", "preview (.eml)" if dry_run else "status")
+    for key, status in results.items():
+        table.add_row(key, Path(status).name if dry_run else status)
+    console.print(table)
+    if dry_run and results:
+        folder = Path(next(iter(results.values()))).parent
+        console.print(f"Nothing was sent. Workbooks and emails are in {folder}")
 
 
 @app.command()

@@ -355,9 +355,19 @@ def reply_key(submission: Submission) -> str:
 
 
 def unanswered(settings: Settings, plan: Plan) -> list[Outgoing]:
-    """Replies owed: every processed emailed file whose reply was never sent (crash-safe)."""
+    """Replies owed: every processed emailed file whose reply was never sent (crash-safe).
+
+    A reply that failed or was left half-sent is owed too; the mail ledger's claim decides
+    whether it may go now.
+    """
     with session(settings.database) as db:
-        answered = set(db.scalars(select(Email.key).where(Email.kind == "reply")))
+        answered = set(
+            db.scalars(
+                select(Email.key).where(
+                    Email.kind == "reply", Email.status.in_(("sent", "refused"))
+                )
+            )
+        )
         subs = db.scalars(
             select(Submission)
             .where(Submission.outcome != "received", Submission.channel.in_(("mail", "imap")))

@@ -217,20 +217,26 @@ def record(settings: Settings, key: str, status: str, error: str = "") -> None:
 
 
 def send_all(settings: Settings, mails: list[Outgoing]) -> dict[str, str]:
-    """Send each email not sent before; the status of every key (sent, skipped, refused, failed)."""
+    """Send each email not sent before; the status of every key (sent, skipped, refused, failed).
+
+    Each email is claimed just before it is delivered, so a crash leaves at most one claim
+    in doubt. Once the server is unreachable the rest are recorded as failed, not attempted.
+    """
     statuses: dict[str, str] = {}
     interval = 60 / settings.smtp_per_minute if settings.smtp_per_minute else 0.0
+    unreachable = False
     with mailer(settings) as client:
-        pending = [m for m in mails if claim(settings, m)]
-        statuses.update({m.key: "skipped" for m in mails if m not in pending})
-        for index, mail in enumerate(pending):
+        for mail in mails:
+            if not claim(settings, mail):
+                statuses[mail.key] = "skipped"
+                continue
+            if unreachable:
+                record(settings, mail.key, "failed", "not attempted: SMTP server unreachable")
+                statuses[mail.key] = "failed"
+                continue
             started = time.monotonic()
             statuses[mail.key] = deliver_with_retries(settings, client, mail)
-            if statuses[mail.key] == "failed" and client.is_closed:
-                for rest in pending[index + 1 :]:
-                    record(settings, rest.key, "failed", "not attempted: SMTP server unreachable")
-                    statuses[rest.key] = "failed"
-                break
+            unreachable = statuses[mail.key] == "failed" and bool(client.is_closed)
             wait = interval - (time.monotonic() - started)
             if wait > 0:
                 time.sleep(wait)
