@@ -196,7 +196,7 @@ def first_look(
         read = read_submission(data, sub.filename, settings.max_file_mb * 1024 * 1024)
     except UnreadableFile as exc:
         problem = finding(
-            "file-unreadable", filename=sub.filename, reason=exc.reason, language=language
+            exc.rule, filename=sub.filename, reason=exc.reason, language=language, **exc.details
         )
         institution, cycle_id, _ = identify_by_sender(settings, plan, sub.sender)
         return "unreadable", institution, cycle_id, [problem], None
