@@ -8,20 +8,25 @@ batch, as the intake flow does; each file's outcome and findings are then checke
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from email.message import EmailMessage
+from pathlib import Path
 
 import pytest
 from openpyxl import Workbook, load_workbook
 
 from tasks.inbox import open_maildir
 from tasks.intake import Outcome, process, store_all
+from tasks.ledger import Submission, session
 from tasks.requests import build_request, open_cycle_record
+from tasks.settings import Settings
 from tasks.workbooks import COLUMNS
+from tests.conftest import SAMPLE_PLAN, free_port
 
 LIAISON = "enlace@mingob.example"
 # MINGOB's five milestones, all on time: 1.1-1.4 ended before the March 2023 deadline.
@@ -402,6 +407,12 @@ CASES = [
         "unreadable",
         {("file-too-large", "", "")},
     ),
+    # A name that tries to climb out of the workspace decides nothing.
+    Case(
+        "../../../tmp/hitos-fuera.xlsx",
+        lambda c: filled(c, **{"1_5": {"observaciones": "Nombre con ruta."}}),
+        "accepted",
+    ),
     # A file nobody can tie to a request.
     Case(
         "datos.csv",
@@ -428,14 +439,17 @@ def mail_to_intake(settings, case: Case, data: bytes) -> None:
     open_maildir(settings.folder("mail", "inbox")).add(message)
 
 
-@pytest.fixture(scope="module")
-def outcomes(tmp_path_factory, plan) -> dict[str, Outcome]:
-    """The whole corpus through one intake run; the outcome of each file by its name."""
-    from tasks.settings import Settings
-    from tests.conftest import free_port
+@dataclass
+class Corpus:
+    settings: Settings
+    outcomes: dict[str, Outcome]
 
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory, plan) -> Corpus:
+    """The whole corpus through one intake run; the outcome of each file by its name."""
     home = tmp_path_factory.mktemp("corpus") / "ws"
-    settings = Settings(home=home, smtp_port=free_port(), plan=plan_path(), max_file_mb=1)
+    settings = Settings(home=home, smtp_port=free_port(), plan=SAMPLE_PLAN, max_file_mb=1)
     cycle = open_cycle_record(settings, plan, "2023-03", date(2023, 3, 1))
     template = build_request(settings, plan, cycle, plan.institution("MINGOB")).read_bytes()
     for other in plan.reporting_institutions():
@@ -448,13 +462,7 @@ def outcomes(tmp_path_factory, plan) -> dict[str, Outcome]:
     results = process(settings, plan)
 
     assert len(stored) == len(CASES)
-    return {o.filename: o for o in results}
-
-
-def plan_path():
-    from tests.conftest import SAMPLE_PLAN
-
-    return SAMPLE_PLAN
+    return Corpus(settings, {o.filename: o for o in results})
 
 
 def test_the_corpus_has_at_least_thirty_distinct_files():
@@ -462,8 +470,8 @@ def test_the_corpus_has_at_least_thirty_distinct_files():
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.filename for c in CASES])
-def test_each_file_gets_its_outcome_and_findings(outcomes, case):
-    outcome = outcomes[case.filename]
+def test_each_file_gets_its_outcome_and_findings(corpus, case):
+    outcome = corpus.outcomes[Path(case.filename).name]
     found = {(f.rule, f.milestone or "", f.column or "") for f in outcome.findings}
     rules = {f.rule for f in outcome.findings}
 
@@ -477,9 +485,22 @@ def test_each_file_gets_its_outcome_and_findings(outcomes, case):
         assert outcome.institution == "MINGOB" and outcome.cycle == "2023-03"
 
 
-def test_every_finding_of_a_rejected_file_says_what_to_fix_in_spanish(outcomes):
+def test_every_finding_of_a_rejected_file_says_what_to_fix_in_spanish(corpus):
     for case in CASES:
-        for f in outcomes[case.filename].findings:
+        for f in corpus.outcomes[Path(case.filename).name].findings:
             assert f.message and f.message[0].isupper() and f.message.endswith(".")
             if f.milestone and f.rule != "sender-not-a-contact":
                 assert f.milestone in f.message
+
+
+def test_files_are_kept_by_content_whatever_their_names(corpus):
+    settings = corpus.settings
+    with session(settings.database) as db:
+        subs = db.query(Submission).all()
+
+    assert len(subs) == len(CASES)
+    for sub in subs:
+        path = Path(sub.path)
+        assert path.parent.parent == settings.home / "files"
+        assert path.name == sub.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert not Path("/tmp/hitos-fuera.xlsx").exists()
