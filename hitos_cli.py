@@ -97,6 +97,7 @@ def demo(cycle: Annotated[str, typer.Option(help="Cycle to simulate.")] = "2023-
     console.print(f"Request files  {home / 'requests' / cycle}")
     console.print(f"Outbox         {home / 'mail' / 'outbox'}  (what institutions received)")
     console.print(f"Inbox          {home / 'mail' / 'inbox'}  (what institutions sent)")
+    console.print(f"Data Docs      {home / 'data-docs' / cycle / 'index.html'}  (for reviewers)")
     for name in ("latest_html", "latest_xlsx", "latest_csv"):
         console.print(f"Report {name[7:]:<7} {Path(files[name]).resolve()}")
 
@@ -183,8 +184,10 @@ def submit(
 ) -> None:
     """Run intake on one file; print outcome and findings (exit 0 accepted, 1 rejected, 2 other)."""
     settings, plan = settings_and_plan()
+    from tasks.data_docs import build as build_data_docs
     from tasks.inbox import Attachment, Received
     from tasks.intake import outcome_of, process, store
+    from tasks.validation import keeping_runs
 
     data = file.read_bytes()
     received = Received(
@@ -194,7 +197,9 @@ def submit(
         attachments=[Attachment(file.name, data)],
     )
     store(settings, received, institution=institution or None, cycle_id=cycle or None)
-    process(settings, plan)
+    with keeping_runs() as runs:
+        outcomes = process(settings, plan)
+    build_data_docs(settings, runs, outcomes)
     outcome = outcome_of(settings, hashlib.sha256(data).hexdigest())
     result = {
         "outcome": outcome.outcome,

@@ -6,13 +6,16 @@ from prefect import flow
 from prefect.artifacts import create_table_artifact
 
 from flows import step
+from tasks.data_docs import build as build_data_docs
 from tasks.intake import Outcome, process, store_all, unanswered
 from tasks.mail import send_all
 from tasks.plans import load_plan
 from tasks.settings import Settings
+from tasks.validation import keeping_runs
 
 store_received = step(store_all, "store-received")
 validate_pending = step(process, "validate-pending")
+write_data_docs = step(build_data_docs, "write-data-docs")
 render_replies = step(unanswered, "render-replies")
 send_emails = step(send_all, "send-emails", retries=2)
 
@@ -23,8 +26,10 @@ def intake() -> list[Outcome]:
     settings = Settings()
     plan = load_plan(settings.plan)
     store_received(settings)
-    outcomes = validate_pending(settings, plan)
+    with keeping_runs() as runs:  # the Great Expectations run behind the findings, for Data Docs
+        outcomes = validate_pending(settings, plan)
     send_emails(settings, render_replies(settings, plan))
+    write_data_docs(settings, runs, outcomes)
     create_table_artifact(
         key="hitos-intake",
         table=[outcome.summary() for outcome in outcomes] or [{"resultado": "sin archivos nuevos"}],

@@ -14,10 +14,13 @@ from dataclasses import dataclass, field
 from email.message import Message
 from email.utils import parseaddr
 from pathlib import Path
+from typing import Any
 
 from tasks.settings import Settings, secret
 
 SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".csv")
+IMAP_TIMEOUT = 60  # seconds a silent IMAP server may take before intake gives up on this run
+KEY_LIMIT = 250  # the ledger's column for Message-IDs
 
 
 @dataclass
@@ -52,8 +55,17 @@ def attachments_of(message: Message) -> list[Attachment]:
 
 
 def message_key(message: Message, fallback: bytes) -> str:
-    """The Message-ID, or a digest of the raw message when a sender left it out."""
-    return str(message.get("Message-ID") or "") or "sha256:" + hashlib.sha256(fallback).hexdigest()
+    """The Message-ID (unfolded), or a digest of the raw message when a sender left it out.
+
+    IMAP gives a message a new UID whenever it moves, so the Message-ID is what recognises a
+    message already stored. An id longer than the ledger column is kept as its digest.
+    """
+    message_id = " ".join(str(message.get("Message-ID") or "").split())
+    if not message_id:
+        return "sha256:" + hashlib.sha256(fallback).hexdigest()
+    if len(message_id) > KEY_LIMIT:
+        return "sha256:" + hashlib.sha256(message_id.encode()).hexdigest()
+    return message_id
 
 
 def open_maildir(path: Path) -> mailbox.Maildir:
@@ -88,14 +100,20 @@ def from_maildir(path: Path) -> Iterator[Received]:
 
 
 def from_imap(settings: Settings) -> Iterator[Received]:
-    """Messages in the IMAP folder; done moves them to the done folder (new UID there)."""
+    """Messages in the IMAP folder; done moves them to the done folder (new UID there).
+
+    Nothing is marked or moved while reading (``mark_seen=False``): a message leaves the folder
+    only when its ``done`` is called, after its files are stored. Call ``done`` before asking
+    for the next message: the connection closes when the iteration ends.
+    """
     from imap_tools import MailBox, MailBoxUnencrypted
 
     box_class = MailBox if settings.imap_ssl else MailBoxUnencrypted
     password = secret("HITOS_IMAP_PASSWORD", settings.imap_password)
-    with box_class(settings.imap_host, settings.imap_port).login(
+    with box_class(settings.imap_host, settings.imap_port, timeout=IMAP_TIMEOUT).login(
         settings.imap_user, password, initial_folder=settings.imap_folder
     ) as box:
+        refresh_capabilities(box.client)
         if not box.folder.exists(settings.imap_done_folder):
             box.folder.create(settings.imap_done_folder)
         for msg in box.fetch(mark_seen=False, bulk=20):
@@ -113,6 +131,18 @@ def from_imap(settings: Settings) -> Iterator[Received]:
                 attachments=attachments_of(msg.obj),
                 done=done,
             )
+
+
+def refresh_capabilities(client: Any) -> None:
+    """Ask the server again what it supports, now that the client is logged in.
+
+    imaplib keeps the capabilities of the greeting; Dovecot (like others) announces MOVE only
+    after login. Without it imap-tools "moves" by COPY, flag \\Deleted and EXPUNGE of the whole
+    folder: not atomic, and it expunges what other clients merely flagged.
+    """
+    status, data = client.capability()
+    if status == "OK" and data and isinstance(data[-1], bytes):
+        client.capabilities = tuple(data[-1].decode("ascii", "replace").upper().split())
 
 
 def from_drop_folder(path: Path) -> Iterator[Received]:

@@ -81,19 +81,19 @@ def store(
     """Keep the message's files (content-addressed) and their ledger rows; ids of new submissions.
 
     A message already stored (same Message-ID) or a file already received (same sha256) is
-    recognised and not stored again.
+    recognised and not stored again. Files are checked even when the Message-ID is known: two
+    different emails can share one (some clients derive it from sender and subject).
     """
     with session(settings.database) as db:
-        if db.get(InboundMessage, received.message_id) is not None:
-            return []
-        db.add(
-            InboundMessage(
-                message_id=received.message_id,
-                channel=received.channel,
-                sender=received.sender,
-                subject=received.subject[:500],
+        if db.get(InboundMessage, received.message_id) is None:
+            db.add(
+                InboundMessage(
+                    message_id=received.message_id,
+                    channel=received.channel,
+                    sender=received.sender,
+                    subject=received.subject[:500],
+                )
             )
-        )
         new: list[Submission] = []
         for attachment in received.attachments:
             digest = hashlib.sha256(attachment.data).hexdigest()

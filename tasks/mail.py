@@ -141,7 +141,7 @@ def tls_context(settings: Settings) -> ssl.SSLContext:
 @contextmanager
 def mailer(settings: Settings) -> Iterator[Mailer]:
     """A yagmail connection configured from the settings; the password is never logged."""
-    password = secret("HITOS_SMTP_PASSWORD", settings.smtp_password)
+    password = secret("HITOS_SMTP_PASSWORD", settings.smtp_password) if settings.smtp_user else ""
     if settings.smtp_user and not password:
         raise RuntimeError(
             f"SMTP login {settings.smtp_user!r} has no password: set HITOS_SMTP_PASSWORD "

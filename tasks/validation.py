@@ -2,13 +2,16 @@
 
 Many submissions are validated in one Great Expectations run (their rows stacked, each tagged
 with its submission key), so the set-up cost is paid once per batch, not per file. Templates and
-reports never see Great Expectations objects: only findings leave this module.
+reports never see Great Expectations objects: only findings leave this module (and, inside
+``keeping_runs``, the run itself for the Data Docs).
 """
 
 from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
@@ -103,6 +106,31 @@ def prepare(
     return Prepared(key, institution, frame, previous_cycle, problems)
 
 
+@dataclass
+class SuiteRun:
+    """One Great Expectations run as it happened: its result object and the rows it checked."""
+
+    result: Any
+    frame: pd.DataFrame
+
+
+_keepers: list[list[SuiteRun]] = []
+
+
+@contextmanager
+def keeping_runs() -> Iterator[list[SuiteRun]]:
+    """Collect the suite runs made inside the block, so Data Docs show the run that decided.
+
+    A plain list shared across threads (Prefect may run the validation task in a worker thread).
+    """
+    runs: list[SuiteRun] = []
+    _keepers.append(runs)
+    try:
+        yield runs
+    finally:
+        _keepers.remove(runs)
+
+
 @cache
 def _suite_and_batches() -> tuple[Any, Any]:
     """The suite and a dataframe batch definition in an ephemeral context, built once."""
@@ -129,6 +157,8 @@ def run_suite(frame: pd.DataFrame, plan_keys: list[str]) -> dict[str, Any]:
             "return_unexpected_index_query": False,
         },
     )
+    for runs in _keepers:
+        runs.append(SuiteRun(result, frame))
     data: dict[str, Any] = json.loads(json.dumps(result.to_json_dict(), default=str))
     return data
 

@@ -1,4 +1,4 @@
-"""Shared fixtures: a workspace per test, the sample plan, and a real SMTP server on loopback."""
+"""Shared fixtures: a workspace per test, the sample plan, real SMTP and IMAP servers."""
 
 from __future__ import annotations
 
@@ -15,6 +15,8 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from tasks.local_mail import local_smtp_server
 from tasks.plans import Plan, load_plan
 from tasks.settings import Settings
+from tests.dovecot import Dovecot, in_ci, running_dovecot
+from tests.dovecot import unavailable as dovecot_unavailable
 
 SAMPLE_PLAN = Path(__file__).resolve().parent.parent / "plans" / "gt-pan5.yaml"
 
@@ -74,3 +76,15 @@ def smtp(settings: Settings) -> Iterator[RecordingHandler]:
     handler = RecordingHandler()
     with local_smtp_server(Path(), Path(), settings.sender, settings.smtp_port, handler=handler):
         yield handler
+
+
+@pytest.fixture
+def dovecot() -> Iterator[Dovecot]:
+    """A real Dovecot IMAP server on loopback, fresh per test; CI must have it, not skip it."""
+    reason = dovecot_unavailable()
+    if reason:
+        if in_ci():
+            pytest.fail(f"{reason}: CI runs the IMAP tests on a real server (.ci/run installs it)")
+        pytest.skip(reason)
+    with running_dovecot() as server:
+        yield server

@@ -66,3 +66,17 @@ def test_open_cycle_dry_run_writes_every_email_and_sends_none(prefect_server, en
         assert db.scalars(select(Cycle)).all() == []
         assert db.scalars(select(Request)).all() == []
         assert db.scalars(select(Email)).all() == []
+
+
+@pytest.mark.slow
+def test_smtp_password_comes_from_a_prefect_secret_block(prefect_server, settings):
+    from prefect.blocks.system import Secret
+    from pydantic import SecretStr
+
+    from tasks.settings import secret
+
+    Secret(value="desde-el-bloque").save("hitos-smtp-password", overwrite=True)
+
+    assert secret("HITOS_SMTP_PASSWORD", SecretStr("")) == "desde-el-bloque"
+    assert secret("HITOS_SMTP_PASSWORD", SecretStr("del-entorno")) == "del-entorno"
+    assert secret("HITOS_IMAP_PASSWORD", SecretStr("")) == ""
