@@ -88,3 +88,12 @@ def dovecot() -> Iterator[Dovecot]:
         pytest.skip(reason)
     with running_dovecot() as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def prefect_server() -> Iterator[None]:
+    """Prefect's test server, started once per run (it takes seconds): flows run as deployed."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=180):
+        yield

@@ -157,9 +157,7 @@ def test_offline_points_cdn_assets_at_the_sites_static_folder():
 
 
 @pytest.mark.slow
-def test_the_intake_flow_writes_the_cycles_data_docs(settings, plan, monkeypatch):
-    from prefect.testing.utilities import prefect_test_harness
-
+def test_the_intake_flow_writes_the_cycles_data_docs(prefect_server, settings, plan, monkeypatch):
     from flows.intake import intake
 
     monkeypatch.setenv("HITOS_HOME", str(settings.home))
@@ -170,8 +168,7 @@ def test_the_intake_flow_writes_the_cycles_data_docs(settings, plan, monkeypatch
         for institution in plan.reporting_institutions():
             build_request(settings, plan, cycle, institution)
         first_answers(settings, plan, cycle.id)
-        with prefect_test_harness(server_startup_timeout=180):
-            outcomes = intake()
+        outcomes = intake()
 
     site = site_folder(settings, "2023-03")
     assert outcomes
