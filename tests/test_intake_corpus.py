@@ -11,7 +11,7 @@ import csv
 import hashlib
 import io
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from email.message import EmailMessage
@@ -65,7 +65,7 @@ class Context:
     plan: object
     template: bytes
 
-    def rows(self, **changes: dict[str, object]) -> list[dict[str, object]]:
+    def rows(self, **changes: Mapping[str, object]) -> list[dict[str, object]]:
         """The contract rows of MINGOB filled correctly, with per-milestone changes."""
         rows = []
         for milestone in self.plan.milestones_of("MINGOB"):  # type: ignore[attr-defined]
@@ -84,7 +84,7 @@ class Context:
         return rows
 
 
-def filled(ctx: Context, **changes: dict[str, object]) -> bytes:
+def filled(ctx: Context, **changes: Mapping[str, object]) -> bytes:
     """The signed request workbook, filled in Excel-style (cell by cell)."""
     book = load_workbook(io.BytesIO(ctx.template))
     sheet = book["Hitos"]
@@ -144,7 +144,8 @@ def plain_xlsx(
         values = [row.get(c) for c in columns]
         if as_number:
             values = [
-                float(v) if c == "codigo_hito" else v for c, v in zip(columns, values, strict=False)
+                float(str(v)) if c == "codigo_hito" else v
+                for c, v in zip(columns, values, strict=False)
             ]
         sheet.append(pad + values)
         if index == 1:

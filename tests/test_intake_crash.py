@@ -11,7 +11,7 @@ import signal
 import subprocess
 import sys
 from collections import Counter
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -65,7 +65,7 @@ def replies(settings) -> Counter[str]:
     return Counter(m["Message-ID"] for m in outbox if m["Message-ID"] in ids)
 
 
-def ledger(settings) -> tuple[int, dict[int, object], Counter[str]]:
+def ledger(settings) -> tuple[int, dict[int, datetime | None], Counter[str]]:
     with session(settings.database) as db:
         messages = db.query(InboundMessage).count()
         processed = {s.id: s.processed_at for s in db.query(Submission) if s.outcome != "received"}
@@ -78,7 +78,7 @@ def assert_all_done_once(settings, answered, processed_before_rerun):
     assert messages == len(answered)
     with session(settings.database) as db:
         subs = db.query(Submission).all()
-        assert sorted(s.institution for s in subs) == sorted(answered)
+        assert sorted(str(s.institution) for s in subs) == sorted(answered)
         assert all(s.version == 1 for s in subs)
     assert len(processed) == len(answered)
     for sub_id, when in processed_before_rerun.items():

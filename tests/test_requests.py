@@ -35,6 +35,7 @@ def test_second_cycle_workbook_is_prefilled_with_the_last_accepted_values(settin
     hand_in(settings, plan, march, "MINEDUC", careless=True)
     with session(settings.database) as db:
         accepted = latest_accepted(db, "2023-03", "MINGOB")
+        assert accepted is not None
         reported = {
             v.milestone: (v.estado, int(v.avance_pct), v.evidencia_url or "")
             for v in db.query(MilestoneValue).filter_by(submission_id=accepted.id)

@@ -139,6 +139,14 @@ def notices(count: int) -> list[Outgoing]:
     ]
 
 
+def error_of(settings: Settings, key: str) -> str:
+    """What the mail ledger recorded against an email."""
+    with session(settings.database) as db:
+        email = db.get(Email, key)
+    assert email is not None
+    return email.error or ""
+
+
 def secured(settings: Settings, security: str, ca_file: Path | None) -> Settings:
     """The test's workspace with a secured transport; the password comes from the environment."""
     return Settings(
@@ -189,8 +197,7 @@ def test_untrusted_certificate_is_not_accepted_and_nothing_is_sent(
 
     assert statuses == {"2023-03/-/prueba/0": "failed"}
     assert handler.messages == [] and logins.attempts == []
-    with session(settings.database) as db:
-        assert "CERTIFICATE_VERIFY_FAILED" in (db.get(Email, "2023-03/-/prueba/0").error or "")
+    assert "CERTIFICATE_VERIFY_FAILED" in error_of(settings, "2023-03/-/prueba/0")
 
 
 def test_missing_password_stops_before_anything_is_claimed(settings, starttls_server, tls_files):
@@ -223,8 +230,7 @@ def test_unreachable_server_fails_the_batch_once_and_the_next_run_sends_it(setti
     statuses = send_all(offline, notices(3))
 
     assert set(statuses.values()) == {"failed"}
-    with session(settings.database) as db:
-        errors = [db.get(Email, f"2023-03/-/prueba/{n}").error or "" for n in range(3)]
+    errors = [error_of(settings, f"2023-03/-/prueba/{n}") for n in range(3)]
     assert "Connection refused" in errors[0]
     assert errors[1:] == ["not attempted: SMTP server unreachable"] * 2
 
