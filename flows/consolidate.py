@@ -10,8 +10,7 @@ from prefect.artifacts import create_markdown_artifact
 from flows import step
 from tasks.mail import send_all
 from tasks.plans import load_plan
-from tasks.publishing import publish, report_email
-from tasks.rendering import render
+from tasks.publishing import publish, report_email, summary_markdown
 from tasks.settings import Settings
 
 build_report = step(publish, "build-report", "report-{cycle_id}")
@@ -21,7 +20,7 @@ send_emails = step(send_all, "send-emails", retries=2)
 
 @flow(name="hitos.consolidate", log_prints=True, validate_parameters=True)
 def consolidate(cycle_id: str) -> dict[str, str]:
-    """Consolidate a cycle (``YYYY-MM``): report page, XLSX and CSV, and the director's email."""
+    """Consolidate a cycle (``YYYY-MM``): page, PDF, XLSX and CSV, and the director's email."""
     if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", cycle_id):
         raise ValueError(f"cycle id must look like 2023-03, not {cycle_id!r}")
     settings = Settings()
@@ -31,7 +30,7 @@ def consolidate(cycle_id: str) -> dict[str, str]:
     send_emails(settings, [render_notice(plan, publication)])
     create_markdown_artifact(
         key=f"hitos-report-{cycle_id}",
-        markdown=render("report_summary.md", report=report),
+        markdown=summary_markdown(publication),
         description=f"Consolidated report {cycle_id} v{report.version}",
     )
     return report.files

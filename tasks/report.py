@@ -1,9 +1,11 @@
-"""The published report of a cycle: an HTML page and the open data (CSV, XLSX) behind it.
+"""The published report of a cycle: an HTML page, its PDF, and the open data (CSV, XLSX) behind it.
 
 Institutions' text reaches spreadsheets and browsers here, so two defences live in this module:
 text cells that a spreadsheet would run as a formula are neutralised with a leading apostrophe
 (CSV and XLSX alike), and the page is rendered with autoescape, institution text never marked
-safe, and only plain http(s) evidence URLs turned into links.
+safe, and only plain http(s) evidence URLs turned into links. The PDF is that same page printed
+by WeasyPrint (its ``@media print`` rules), with every resource fetch refused: the page needs
+none, and a report must never call out while it is built.
 """
 
 from __future__ import annotations
@@ -37,6 +39,9 @@ FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 """Leading characters that make Excel, LibreOffice or Google Sheets evaluate a cell."""
 
 MAX_WIDTH = 60
+
+KINDS = ("html", "pdf", "csv", "xlsx")
+"""The files of every report version, each also copied to ``latest/``."""
 
 SOURCE_LABELS = {
     "reportado": "Reportado",
@@ -179,6 +184,12 @@ def _used(table: pd.DataFrame, submissions: list[int]) -> list[dict[str, Any]]:
     return used
 
 
+def _changes(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows whose progress moved since the previous cycle, largest move first, then plan order."""
+    moved = [r for r in rows if r["cambio_pct"] is not None and r["cambio_pct"] != 0]
+    return sorted(moved, key=lambda r: -abs(r["cambio_pct"]))
+
+
 def _write_html(
     plan: Plan,
     cycle: Cycle,
@@ -188,17 +199,35 @@ def _write_html(
     submissions: list[int],
     path: Path,
 ) -> None:
+    rows = _page_rows(table)
     page = render(
         "report.html",
         plan=plan,
         cycle=cycle,
         figures=figures,
-        rows=_page_rows(table),
+        rows=rows,
+        changes=_changes(rows),
+        compared=any(r["avance_anterior"] is not None for r in rows),
         formula=COMMITMENT_FORMULA,
         version=version,
         submissions=_used(table, submissions),
     )
     path.write_text(page, encoding="utf-8")
+
+
+def print_pdf(html: Path, path: Path) -> None:
+    """The page as printed (A4 landscape, ``@media print``), through WeasyPrint, offline."""
+    try:  # imported here: WeasyPrint loads the system's Pango, which only this step needs
+        from weasyprint import HTML
+        from weasyprint.urls import URLFetcher
+    except OSError as error:
+        raise RuntimeError(
+            "the report PDF needs the Pango library: apt-get install libpango-1.0-0 "
+            f"libpangoft2-1.0-0 ({error})"
+        ) from error
+    offline = URLFetcher(allowed_protocols=frozenset())  # every fetch refused
+    page = html.read_text(encoding="utf-8")
+    HTML(string=page, url_fetcher=offline, media_type="print").write_pdf(path)
 
 
 def write_report(
@@ -210,14 +239,15 @@ def write_report(
     version: int,
     submissions: list[int],
 ) -> dict[str, Path]:
-    """Write ``v{version}/{plan}-{cycle}.{html,csv,xlsx}`` and copy them to ``latest/``."""
+    """Write ``v{version}/{plan}-{cycle}.{html,pdf,csv,xlsx}`` and copy them to ``latest/``."""
     versioned = folder / f"v{version}"
     latest = folder / "latest"
     versioned.mkdir(parents=True, exist_ok=True)
     latest.mkdir(parents=True, exist_ok=True)
     stem = f"{plan.id}-{cycle.id}"
-    paths = {kind: versioned / f"{stem}.{kind}" for kind in ("html", "csv", "xlsx")}
+    paths = {kind: versioned / f"{stem}.{kind}" for kind in KINDS}
     _write_html(plan, cycle, table, figures, version, submissions, paths["html"])
+    print_pdf(paths["html"], paths["pdf"])
     _write_csv(table, paths["csv"])
     _write_xlsx(plan, cycle, table, figures, version, submissions, paths["xlsx"])
     for kind, path in list(paths.items()):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
@@ -72,6 +71,11 @@ class Settings(BaseSettings):
         description="Business days before the deadline to remind (0: the day; negative: after).",
     )
     max_file_mb: int = Field(10, description="Largest attachment intake accepts, in MB.")
+    report_base_url: str = Field(
+        "",
+        description="Public address of the reports folder (its `<cycle>/latest/` is linked in "
+        "the director's email); empty: the email gives file paths.",
+    )
 
     @cached_property
     def database(self) -> str:
@@ -93,7 +97,9 @@ def secret(name: str, value: SecretStr) -> str:
     if value.get_secret_value():
         return value.get_secret_value()
     block = name.lower().replace("_", "-")
-    if os.environ.get("PREFECT_API_URL"):
+    from prefect.settings import get_current_settings
+
+    if get_current_settings().api.url:
         from prefect.blocks.system import Secret
 
         try:

@@ -1,36 +1,51 @@
-"""The published files: HTML page, CSV and XLSX, on the ledger of test_consolidation."""
+"""The published files: HTML page, PDF, CSV and XLSX, on the ledger of test_consolidation.
+
+Every figure the files show is worked out by hand in test_consolidation's module docstring.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
 import re
+import threading
 from html.parser import HTMLParser
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
+from pypdf import PdfReader
 
 from tasks.consolidation import DATA_DICTIONARY, consolidated_table, figures, used_submissions
-from tasks.ledger import session
-from tasks.report import neutralise, write_report
+from tasks.ledger import Report, session
+from tasks.mail import send_all
+from tasks.publishing import publish as publish_cycle
+from tasks.publishing import report_email, summary_markdown
+from tasks.report import neutralise, print_pdf, write_report
+from tasks.settings import Settings
 from tests.test_consolidation import (
+    CURRENT,
     INJECTED_FORMULA,
     INJECTED_MARKUP,
     PLAN,
+    PREVIOUS,
     Ledger,
     build_ledger,
 )
 
 
-@pytest.fixture
-def ledger(tmp_path: Path) -> Ledger:
-    return build_ledger(tmp_path)
+@pytest.fixture(scope="module")
+def ledger(tmp_path_factory: pytest.TempPathFactory) -> Ledger:
+    """One ledger for the module: the tests only read it (a PDF takes a second to print)."""
+    return build_ledger(tmp_path_factory.mktemp("ledger"))
 
 
-def publish(ledger: Ledger, folder: Path, version: int = 1) -> dict[str, Path]:
-    """Consolidate the current cycle from the ledger and write the report."""
-    cycle = ledger.cycle()
+def publish(
+    ledger: Ledger, folder: Path, version: int = 1, cycle_id: str = CURRENT
+) -> dict[str, Path]:
+    """Consolidate a cycle from the ledger and write the report."""
+    cycle = ledger.cycle(cycle_id)
     with session(ledger.url) as db:
         table = consolidated_table(db, ledger.plan, cycle)
         result = figures(db, ledger.plan, cycle, table)
@@ -38,14 +53,41 @@ def publish(ledger: Ledger, folder: Path, version: int = 1) -> dict[str, Path]:
     return write_report(ledger.plan, cycle, table, result, folder, version, used)
 
 
-@pytest.fixture
-def written(ledger: Ledger, tmp_path: Path) -> dict[str, Path]:
-    return publish(ledger, tmp_path / "reports")
+@pytest.fixture(scope="module")
+def written(ledger: Ledger, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    return publish(ledger, tmp_path_factory.mktemp("reports"))
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def page(written: dict[str, Path]) -> str:
     return written["html"].read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def pdf_pages(written: dict[str, Path]) -> list[str]:
+    """The text of each page of the PDF."""
+    return [p.extract_text() for p in PdfReader(written["pdf"]).pages]
+
+
+def section(page: str, title: str) -> str:
+    """The HTML of the page's section headed ``title``."""
+    found = re.search(rf"<h2>{title}</h2>(.*?)</section>", page, re.DOTALL)
+    assert found, title
+    return found.group(1)
+
+
+def cell_texts(html: str) -> list[list[str]]:
+    """Body rows of the first table in ``html``, each cell as its text without tags."""
+    body = re.search(r"<tbody>(.*?)</tbody>", html, re.DOTALL)
+    assert body
+    rows = re.findall(r"<tr>(.*?)</tr>", body.group(1), re.DOTALL)
+    return [
+        [
+            re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", c)).strip()
+            for c in re.findall(r"<td[^>]*>(.*?)</td>", r, re.DOTALL)
+        ]
+        for r in rows
+    ]
 
 
 def csv_rows(path: Path) -> list[dict[str, str]]:
@@ -72,7 +114,7 @@ def test_writes_versioned_files_and_copies_them_to_a_stable_latest_folder(ledger
     paths = publish(ledger, folder, version=3)
 
     stem = "gt-prueba-2023-03"
-    for kind in ("html", "csv", "xlsx"):
+    for kind in ("html", "pdf", "csv", "xlsx"):
         assert paths[kind] == folder / "v3" / f"{stem}.{kind}"
         assert paths[f"latest_{kind}"] == folder / "latest" / f"{stem}.{kind}"
         assert paths[kind].read_bytes() == paths[f"latest_{kind}"].read_bytes()
@@ -172,7 +214,8 @@ def test_page_links_only_to_http_evidence_and_loads_nothing_external(page):
     style = "".join(re.findall(r"<style>(.*?)</style>", page, re.DOTALL))
     assert "url(" not in style
     assert "@import" not in style
-    assert "<script" not in page
+    for loader in ("<script", "<link", "<img", "<iframe", "<object", "<embed", " src="):
+        assert loader not in page
     assert "<svg" in page
 
 
@@ -180,7 +223,7 @@ def test_page_is_in_spanish_and_readable_without_colour(page):
     assert '<html lang="es">' in page
     for label in ("Completado", "Iniciado", "No iniciado", "Sin datos", "Último conocido"):
         assert f">{label}<" in page
-    assert "Sí, vencido" in page
+    assert '<span class="vencido">Vencido</span>' in page
     assert "+50 p. p." in page
     assert "56,67 %" in page
     assert "@media print" in page
@@ -197,7 +240,13 @@ def test_page_states_the_formula_the_submissions_used_and_the_version(ledger, pa
 def test_published_files_never_include_contacts(written):
     workbook = load_workbook(written["xlsx"])
     cells = " ".join(str(c) for s in workbook for r in s.iter_rows(values_only=True) for c in r)
-    texts = [written["html"].read_text(encoding="utf-8"), written["csv"].read_text("utf-8"), cells]
+    pdf = " ".join(p.extract_text() for p in PdfReader(written["pdf"]).pages)
+    texts = [
+        written["html"].read_text(encoding="utf-8"),
+        written["csv"].read_text("utf-8"),
+        cells,
+        pdf,
+    ]
 
     contacts = [PLAN["coordinator"]["director"]]
     contacts += [i[role] for i in PLAN["institutions"] for role in ("liaison", "head")]
@@ -205,3 +254,212 @@ def test_published_files_never_include_contacts(written):
         for contact in contacts:
             assert contact["name"] not in text
             assert contact["email"] not in text
+
+
+def test_page_shows_the_hand_computed_figures(page):
+    summary = section(page, "Resumen")
+    assert "<strong>28,57 %</strong> de los 7 hitos completados" in summary  # 2 of 7
+    for count, label in [(1, "No iniciado"), (2, "Iniciado"), (2, "Completado"), (2, "Sin datos")]:
+        assert f"<strong>{count}</strong> {label}" in summary
+    assert "<strong>2</strong> vencidos" in summary  # 1.3 and 2.2
+    assert "<strong>2</strong> con cambio de avance" in summary  # 1.1 and 1.2
+
+    assert cell_texts(section(page, "Avance por compromiso")) == [
+        ["C01", "GT0101", "Transparencia en seguridad", "0", "2", "1", "0", "56,67 %"],
+        ["C02", "GT0102", "Datos abiertos", "1", "0", "1", "2", "25,00 %"],
+    ]
+    assert cell_texts(section(page, "Instituciones")) == [
+        ["MINGOB", "Ministerio de Gobernación", "2", "A tiempo", "3", "1"],
+        ["SEGEPLAN", "Secretaría de Planificación", "2", "Sin entregar", "1", "1"],
+        ["MSPAS", "Ministerio de Salud", "2", "Sin entregar", "0", "0"],
+        ["SAT", "Superintendencia de Administración Tributaria", "1", "Tarde", "2", "1"],
+    ]
+
+
+def test_page_lists_the_changes_since_the_previous_cycle_largest_first(page):
+    # 1.1: 50 → 100; 1.2: 0 → 30. 1.3 and 2.1 (carried over) did not move; 2.3 has no previous.
+    assert cell_texts(section(page, "Cambios desde el ciclo anterior")) == [
+        ["1.1", "MINGOB", "Publicar datos.", "Completado", "50 %", "100 %", "+50 p. p."],
+        ["1.2", "MINGOB", "Abrir consultas.", "Iniciado", "0 %", "30 %", "+30 p. p."],
+    ]
+
+
+def test_page_of_a_first_cycle_says_there_is_nothing_to_compare(ledger, tmp_path):
+    first = publish(ledger, tmp_path / "first", cycle_id=PREVIOUS)["html"].read_text("utf-8")
+
+    assert "no hay con qué comparar" in section(first, "Cambios desde el ciclo anterior")
+
+
+def test_xlsx_summary_sheet_shows_the_hand_computed_figures(written):
+    summary = dict(load_workbook(written["xlsx"])["Resumen"].iter_rows(min_row=2, values_only=True))
+
+    assert summary["Hitos"] == 7
+    assert summary["Hitos completados (%)"] == 28.57
+    assert [summary[f"Hitos: {s}"] for s in ("No iniciado", "Iniciado", "Completado")] == [1, 2, 2]
+    assert summary["Hitos: Sin datos"] == 2
+    assert summary["Hitos vencidos"] == 2
+    assert summary["Hitos con cambio desde el ciclo anterior"] == 2
+
+
+def test_pdf_is_the_page_printed_on_numbered_a4_landscape_pages(written, pdf_pages):
+    reader = PdfReader(written["pdf"])
+
+    assert len(pdf_pages) >= 2
+    for page in reader.pages:
+        width, height = float(page.mediabox.width), float(page.mediabox.height)
+        assert (round(width), round(height)) == (842, 595)  # A4 landscape, in points
+    for number, text in enumerate(pdf_pages, start=1):
+        assert f"Página {number} de {len(pdf_pages)}" in text
+    first = pdf_pages[0]
+    assert "Informe de avance del Plan de prueba" in first
+    for figure in ("28,57 %", "56,67 %", "25,00 %"):
+        assert figure in first
+    assert written["pdf"].read_bytes() == written["latest_pdf"].read_bytes()
+
+
+def test_pdf_repeats_the_milestone_table_header_on_every_page_it_spans(pdf_pages):
+    # «Inventario.» (2.1) and «Tablero.» (2.10) appear only in the milestone table.
+    spanned = [text for text in pdf_pages if "Inventario." in text or "Tablero." in text]
+
+    assert spanned
+    for text in spanned:
+        assert "Avance del período" in text and "Observaciones" in text
+
+
+def test_pdf_links_only_to_http_evidence_and_holds_no_script(written, pdf_pages):
+    reader = PdfReader(written["pdf"])
+    uris = {
+        annotation.get_object()["/A"]["/URI"]
+        for page in reader.pages
+        for annotation in page.get("/Annots", [])
+        if "/A" in annotation.get_object() and "/URI" in annotation.get_object()["/A"]
+    }
+
+    assert uris == {
+        "https://mingob.example/1.1",
+        "https://mingob.example/evidencia?a=1&b=2",
+        "https://segeplan.example/1.3",
+    }
+    assert b"/JavaScript" not in written["pdf"].read_bytes()
+    assert "alert('x')" in " ".join(pdf_pages)  # the institution's markup, printed as text
+
+
+def test_pdf_printing_fetches_nothing_even_when_a_page_asks_for_it(tmp_path):
+    requests: list[str] = []
+
+    class Recorder(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            requests.append(self.path)
+            self.send_response(404)
+            self.end_headers()
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    html = tmp_path / "page.html"
+    html.write_text(
+        f'<link rel="stylesheet" href="{base}/style.css">'
+        f'<p>Texto</p><img src="{base}/pixel.png"><img src="file:///etc/hostname">',
+        encoding="utf-8",
+    )
+    try:
+        print_pdf(html, tmp_path / "page.pdf")
+    finally:
+        server.shutdown()
+
+    assert requests == []
+    assert "Texto" in PdfReader(tmp_path / "page.pdf").pages[0].extract_text()
+
+
+# The director's email and the Prefect artifact, from a real publication on a fresh ledger.
+
+PUBLIC = "https://datos.gobiernoabierto.example/informes/"
+
+
+@pytest.fixture
+def fresh(tmp_path: Path) -> Ledger:
+    """A ledger of its own: publishing records a report and marks the cycle consolidated."""
+    folder = tmp_path / "ledger"
+    folder.mkdir()
+    return build_ledger(folder)
+
+
+def settings_for(fresh: Ledger, settings: Settings, base_url: str = "") -> Settings:
+    """The test's workspace and SMTP port, on the fixture ledger."""
+    return Settings(
+        home=settings.home,
+        smtp_port=settings.smtp_port,
+        database_url=fresh.url,
+        report_base_url=base_url,
+    )
+
+
+def attachments_of(message) -> dict[str, bytes]:
+    return {
+        p.get_filename(): p.get_payload(decode=True) for p in message.walk() if p.get_filename()
+    }
+
+
+def body(message, kind: str) -> str:
+    part = next(p for p in message.walk() if p.get_content_type() == f"text/{kind}")
+    return part.get_payload(decode=True).decode()
+
+
+def test_director_gets_public_links_and_the_pdf_and_xlsx_attached(fresh, settings, smtp):
+    configured = settings_for(fresh, settings, PUBLIC)
+    publication = publish_cycle(configured, fresh.plan, CURRENT)
+    send_all(configured, [report_email(fresh.plan, publication)])
+
+    [message] = smtp.to("directora@gae.example")
+    files = publication.report.files
+    assert attachments_of(message) == {
+        "gt-prueba-2023-03.pdf": Path(files["pdf"]).read_bytes(),
+        "gt-prueba-2023-03.xlsx": Path(files["xlsx"]).read_bytes(),
+    }
+    text, html = body(message, "plain"), body(message, "html")
+    page = "https://datos.gobiernoabierto.example/informes/2023-03/latest/gt-prueba-2023-03.html"
+    assert f"Página del informe: {page}" in text
+    assert f'<a href="{page}">' in html
+    assert "informes/2023-03/v1/gt-prueba-2023-03.html" in text  # this version, kept as is
+    assert "Hitos completados: 28,57 %" in text
+    assert "Instituciones que entregaron: 2 de 4" in text  # MINGOB and SAT
+    assert str(settings.home) not in text + html  # no server paths once there is a public link
+
+
+def test_without_a_public_address_the_email_names_the_files(fresh, settings, smtp):
+    configured = settings_for(fresh, settings)
+    publication = publish_cycle(configured, fresh.plan, CURRENT)
+    send_all(configured, [report_email(fresh.plan, publication)])
+
+    text = body(smtp.to("directora@gae.example")[0], "plain")
+    assert f"PDF: {publication.report.files['latest_pdf']}" in text
+    assert "http" not in text
+
+
+def test_a_version_written_before_the_pdf_existed_is_rebuilt_with_it(fresh, settings):
+    configured = settings_for(fresh, settings)
+    first = publish_cycle(configured, fresh.plan, CURRENT).report
+    assert publish_cycle(configured, fresh.plan, CURRENT).report.version == first.version
+    with session(fresh.url) as db:
+        old = db.get(Report, first.id)
+        assert old is not None
+        old.files = {k: v for k, v in old.files.items() if not k.endswith("pdf")}
+
+    rebuilt = publish_cycle(configured, fresh.plan, CURRENT).report
+
+    assert rebuilt.version == first.version + 1
+    assert Path(rebuilt.files["pdf"]).read_bytes().startswith(b"%PDF")
+
+
+def test_prefect_artifact_summarises_the_figures_and_names_the_files(fresh, settings):
+    configured = settings_for(fresh, settings, PUBLIC)
+    markdown = summary_markdown(publish_cycle(configured, fresh.plan, CURRENT))
+
+    assert "**28,57 %** de los 7 hitos completados" in markdown
+    assert "| C01 (GT0101) | Transparencia en seguridad | 56,67 % |" in markdown
+    assert "| MINGOB | a tiempo | 3 | 1 |" in markdown
+    assert "| SAT | tarde | 2 | 1 |" in markdown
+    assert f"`{PUBLIC}2023-03/latest/gt-prueba-2023-03.pdf`" in markdown
