@@ -11,6 +11,7 @@ import mailbox
 import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from email.message import Message
 from email.utils import parseaddr
 from pathlib import Path
@@ -39,6 +40,7 @@ class Received:
     subject: str = ""
     attachments: list[Attachment] = field(default_factory=list)
     done: Callable[[], None] = lambda: None
+    arrived: datetime | None = None  # when the mail server filed it (UTC); None: now
 
 
 def attachments_of(message: Message) -> list[Attachment]:
@@ -96,6 +98,7 @@ def from_maildir(path: Path) -> Iterator[Received]:
             subject=str(message.get("Subject", "")),
             attachments=attachments_of(message),
             done=done,
+            arrived=datetime.fromtimestamp(message.get_date(), UTC).replace(tzinfo=None),
         )
 
 

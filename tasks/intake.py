@@ -84,6 +84,7 @@ def store(
     recognised and not stored again. Files are checked even when the Message-ID is known: two
     different emails can share one (some clients derive it from sender and subject).
     """
+    arrived = received.arrived or utcnow()
     with session(settings.database) as db:
         if db.get(InboundMessage, received.message_id) is None:
             db.add(
@@ -92,6 +93,7 @@ def store(
                     channel=received.channel,
                     sender=received.sender,
                     subject=received.subject[:500],
+                    received_at=arrived,
                 )
             )
         new: list[Submission] = []
@@ -111,6 +113,7 @@ def store(
                 source_ref=received.message_id,
                 institution=institution,
                 cycle_id=cycle_id,
+                received_at=arrived,
             )
             db.add(submission)
             new.append(submission)

@@ -8,8 +8,10 @@ and IMAP mailbox instead, by settings.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from email import message_from_bytes
+from email.utils import parsedate_to_datetime
+from mailbox import MaildirMessage
 from pathlib import Path
 from typing import Any
 
@@ -31,10 +33,22 @@ class MaildirRouter:
         content = envelope.original_content or b""
         recipients = [r.lower() for r in envelope.rcpt_tos]
         if self.intake_address in recipients:
-            self.inbox.add(message_from_bytes(content))
+            self.inbox.add(delivered(content))
         if any(r != self.intake_address for r in recipients):
-            self.outbox.add(message_from_bytes(content))
+            self.outbox.add(delivered(content))
         return "250 Message accepted for delivery"
+
+
+def delivered(content: bytes) -> MaildirMessage:
+    """The message as filed, delivered at its Date header's time.
+
+    A production server files mail at its own clock; this embedded one trusts the sender's, so
+    the demo can replay a past cycle with its institutions answering on time.
+    """
+    message = MaildirMessage(message_from_bytes(content))
+    with suppress(TypeError, ValueError):
+        message.set_date(parsedate_to_datetime(str(message["Date"])).timestamp())
+    return message
 
 
 @contextmanager

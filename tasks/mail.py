@@ -18,9 +18,10 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email.mime.text import MIMEText
 from email.policy import SMTP as SMTP_POLICY
+from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +51,7 @@ class Outgoing:
     attachments: list[Path] = field(default_factory=list)
     cycle_id: str | None = None
     institution: str | None = None
+    date: datetime | None = None  # the Date header; None is now (only the demo replays the past)
 
 
 def compose(
@@ -114,6 +116,9 @@ class Mailer(yagmail.SMTP):
             message_id=message_id(mail.key, sender),
         )
         parsed = email.message_from_string(raw)
+        if mail.date is not None:
+            del parsed["Date"]
+            parsed["Date"] = format_datetime(mail.date)
         for part in parsed.walk():
             if part.get_content_type() == "text/plain" and not part.get_filename():
                 part.set_payload(MIMEText(mail.text, "plain", "utf-8").get_payload(), "utf-8")

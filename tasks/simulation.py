@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import io
 import random
-from datetime import date
+from datetime import date, datetime, time
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from openpyxl import load_workbook
 
@@ -54,12 +55,15 @@ def filled_workbook(request: Path, institution: str, careless: bool) -> bytes:
     return out.getvalue()
 
 
-def send_back(settings: Settings, plan: Plan, institution: str, data: bytes, attempt: int) -> None:
-    """Mail a filled workbook from the institution's liaison to the directorate."""
+def send_back(
+    settings: Settings, plan: Plan, institution: str, data: bytes, attempt: int, on: datetime
+) -> None:
+    """Mail a filled workbook from the institution's liaison to the directorate, dated ``on``."""
     liaison = plan.institution(institution).liaison.email
     folder = settings.folder("simulation")
     path = folder / f"avances-{institution}-{attempt}.xlsx"
-    path.write_bytes(data)
+    if not path.exists():  # sending again, a liaison attaches the file they already sent
+        path.write_bytes(data)
     mail = Outgoing(
         key=f"simulation/{institution}/{attempt}",
         kind="simulation",
@@ -68,6 +72,7 @@ def send_back(settings: Settings, plan: Plan, institution: str, data: bytes, att
         html="<p>Adjunto el reporte de avances.</p>",
         text="Adjunto el reporte de avances.",
         attachments=[path],
+        date=on,
     )
     client = Mailer(
         user=liaison,
@@ -84,14 +89,22 @@ def send_back(settings: Settings, plan: Plan, institution: str, data: bytes, att
         client.close()
 
 
+def answer_time(settings: Settings, plan: Plan, cycle_id: str, business_days: int) -> datetime:
+    """Ten in the morning, Guatemala time, some business days after the cycle opened."""
+    opened = open_cycle_record(settings, plan, cycle_id).opened_on
+    day = add_business_days(opened, business_days, plan.country)
+    return datetime.combine(day, time(10), ZoneInfo(plan.timezone))
+
+
 def simulated_day(settings: Settings, plan: Plan, cycle_id: str) -> date:
     """The day the demo pretends it is when it reminds: two business days before the deadline."""
     return add_business_days(open_cycle_record(settings, plan, cycle_id).deadline, -2, plan.country)
 
 
 def first_answers(settings: Settings, plan: Plan, cycle_id: str) -> list[str]:
-    """Every institution but the silent one answers; the careless one with mistakes."""
+    """Every institution but the silent one answers, three business days after opening."""
     answered = []
+    on = answer_time(settings, plan, cycle_id, 3)
     for institution in plan.reporting_institutions():
         if institution.code == SILENT:
             continue
@@ -103,13 +116,15 @@ def first_answers(settings: Settings, plan: Plan, cycle_id: str) -> list[str]:
             institution.code,
             filled_workbook(request, institution.code, careless),
             1,
+            on,
         )
         answered.append(institution.code)
     return answered
 
 
 def corrections(settings: Settings, plan: Plan, cycle_id: str) -> list[str]:
-    """The careless institution reads the reply and sends a corrected workbook."""
+    """The careless institution reads the reply and sends a corrected workbook, days later."""
     request = workbook_path(settings, plan, cycle_id, CARELESS)
-    send_back(settings, plan, CARELESS, filled_workbook(request, CARELESS, careless=False), 2)
+    corrected = filled_workbook(request, CARELESS, careless=False)
+    send_back(settings, plan, CARELESS, corrected, 2, answer_time(settings, plan, cycle_id, 6))
     return [CARELESS]
