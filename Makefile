@@ -33,7 +33,7 @@ fmt: env
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-bench: env
+bench: env  ## each stage of a cycle at N = 10, 100 and 1,000 institutions (BENCHMARKS.md)
 	$(PY) -m bench
 
 clean:

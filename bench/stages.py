@@ -1,0 +1,258 @@
+"""One benchmark stage in its own process: ``python -m bench.stages STAGE WORKDIR OUT.json``.
+
+Each stage runs in a fresh interpreter so that its peak memory (``ru_maxrss``: the process's
+peak resident set, interpreter and imports included) is its own, and so that no stage warms a
+cache for the next. The parent (``bench.runner``) runs the local SMTP server and writes the
+synthetic inputs; this process only does what Hitos does, on the workspace in ``HITOS_HOME``.
+
+Plain stages call the same task functions the flows call, with the plan unpickled from the
+parent's copy (loading the YAML plan is measured once, as its own stage ``plan-load``). Flow
+stages run the real Prefect flows, which load the plan themselves.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import resource
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+CYCLE = "2023-03"
+
+
+class Clock:
+    """Named wall-clock parts of one stage, in seconds."""
+
+    def __init__(self) -> None:
+        self.parts: dict[str, float] = {}
+
+    def timed(self, name: str, fn: Callable[..., Any], *args: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return fn(*args)
+        finally:
+            self.parts[name] = self.parts.get(name, 0.0) + time.perf_counter() - started
+
+
+def rss_mib() -> float:
+    """The process's resident set now, in MiB (Linux /proc)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def peak_mib() -> float:
+    """The process's peak resident set so far (``ru_maxrss`` is in KiB on Linux)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _plan(workdir: Path) -> Any:
+    with (workdir / "plan.pickle").open("rb") as handle:
+        return pickle.load(handle)
+
+
+def plan_load(workdir: Path, clock: Clock) -> dict[str, Any]:
+    """The plan as every flow and CLI command reads it: ``load_plan`` on the YAML file."""
+    from tasks.plans import load_plan
+    from tasks.settings import Settings
+
+    plan = clock.timed("load_plan", load_plan, Settings().plan)
+    return {"wall": clock.parts["load_plan"], "items": len(plan.milestones)}
+
+
+def open_stage(workdir: Path, clock: Clock) -> dict[str, Any]:
+    """open-cycle's body: the cycle, each institution's workbook and email, then sending."""
+    from tasks.mail import send_all
+    from tasks.requests import build_request, open_cycle_record, request_email
+    from tasks.settings import Settings
+
+    settings, plan = Settings(), _plan(workdir)
+    started = time.perf_counter()
+    cycle = clock.timed("create-cycle", open_cycle_record, settings, plan, CYCLE)
+    institutions = plan.reporting_institutions()
+    paths = [clock.timed("build", build_request, settings, plan, cycle, i) for i in institutions]
+    mails = [
+        clock.timed("render", request_email, plan, cycle, i, p)
+        for i, p in zip(institutions, paths, strict=True)
+    ]
+    statuses = clock.timed("send", send_all, settings, mails)
+    wall = time.perf_counter() - started
+    sent = sum(s == "sent" for s in statuses.values())
+    return {"wall": wall, "items": len(institutions), "emails": sent}
+
+
+def intake_stage(workdir: Path, clock: Clock) -> dict[str, Any]:
+    """The reader alone over the returned files, then intake: store and validate them all."""
+    from tasks.intake import process, store_all
+    from tasks.settings import Settings
+    from tasks.spreadsheets import UnreadableFile, read_submission
+    from tasks.validation import _suite_and_batches
+
+    settings, plan = Settings(), _plan(workdir)
+    files = sorted((workdir / "answers").iterdir())
+    limit = settings.max_file_mb * 1024 * 1024
+
+    def read_all() -> int:
+        read = 0
+        for path in files:
+            try:
+                read_submission(path.read_bytes(), path.name, limit)
+                read += 1
+            except UnreadableFile:
+                pass
+        return read
+
+    # Great Expectations' context is built once per process; a worker pays it once, not per run.
+    clock.timed("gx-context (once per process)", _suite_and_batches)
+    clock.timed("read-only", read_all)
+    started = time.perf_counter()
+    stored = clock.timed("store", store_all, settings)
+    outcomes = clock.timed("validate", process, settings, plan)
+    wall = time.perf_counter() - started
+    counts: dict[str, int] = {}
+    for outcome in outcomes:
+        counts[outcome.outcome] = counts.get(outcome.outcome, 0) + 1
+    return {
+        "wall": wall,
+        "items": len(stored),
+        "read_only": clock.parts["read-only"],
+        "outcomes": counts,
+    }
+
+
+def reply_stage(workdir: Path, clock: Clock) -> dict[str, Any]:
+    """intake's last step: the reply owed to each sender (rejections with the marked file)."""
+    from tasks.intake import unanswered
+    from tasks.mail import send_all
+    from tasks.settings import Settings
+
+    settings, plan = Settings(), _plan(workdir)
+    started = time.perf_counter()
+    mails = clock.timed("render", unanswered, settings, plan)
+    statuses = clock.timed("send", send_all, settings, mails)
+    wall = time.perf_counter() - started
+    sent = sum(s == "sent" for s in statuses.values())
+    return {"wall": wall, "items": len(mails), "emails": sent}
+
+
+def consolidate_stage(workdir: Path, clock: Clock) -> dict[str, Any]:
+    """consolidate's body: the report (table, figures, HTML, XLSX, CSV) and the director's email;
+    then, outside the timing, the report's parts once more to say which dominates."""
+    from tasks.consolidation import consolidated_table, figures
+    from tasks.ledger import Cycle, session
+    from tasks.mail import send_all
+    from tasks.publishing import publish, report_email
+    from tasks.report import write_report
+    from tasks.settings import Settings
+
+    settings, plan = Settings(), _plan(workdir)
+    pdf_skipped = limit_pdf(len(plan.milestones))
+    started = time.perf_counter()
+    publication = clock.timed("publish", publish, settings, plan, CYCLE)
+    mail = clock.timed("notice", report_email, plan, publication)
+    clock.timed("send", send_all, settings, [mail])
+    wall = time.perf_counter() - started
+    rows = publication.figures.milestones
+    breakdown = Clock()
+    with session(settings.database) as db:
+        cycle = db.get(Cycle, CYCLE)
+        assert cycle is not None
+        table = breakdown.timed("table", consolidated_table, db, plan, cycle)
+        numbers = breakdown.timed("figures", figures, db, plan, cycle, table)
+    folder = workdir / "report-breakdown"
+    breakdown.timed("write-files", write_report, plan, cycle, table, numbers, folder, 1, [])
+    return {"wall": wall, "items": rows, "breakdown": breakdown.parts, "pdf_skipped": pdf_skipped}
+
+
+def limit_pdf(rows: int) -> bool:
+    """Above ``BENCH_PDF_ROWS`` milestone rows, write the report's PDF as an empty file.
+
+    WeasyPrint lays out the whole milestone table (auto table layout measures every cell): 19 s
+    for 200 rows, over 4 minutes and 700 MiB for 2,000 rows; 20,000 would not finish in a
+    bench. True when the PDF was left out, so the table can say so.
+    """
+    from tasks import report
+
+    writer = next((n for n in ("print_pdf", "_write_pdf") if hasattr(report, n)), None)
+    if writer is None or rows <= int(os.environ.get("BENCH_PDF_ROWS", "200")):
+        return False
+
+    def empty_pdf(html: Path, path: Path) -> None:
+        path.write_bytes(b"")
+
+    setattr(report, writer, empty_pdf)
+    return True
+
+
+def _warm_prefect(clock: Clock) -> None:
+    """Start Prefect's local server with a trivial flow, so flow timings exclude its start-up."""
+    from prefect import flow
+
+    @flow(name="bench.warm-up")
+    def warm_up() -> None:
+        return None
+
+    clock.timed("prefect-start", warm_up)
+
+
+def flow_open(workdir: Path, clock: Clock) -> dict[str, Any]:
+    """The real hitos.open-cycle flow (it loads the plan itself)."""
+    from flows.open_cycle import open_cycle
+
+    _warm_prefect(clock)
+    started = time.perf_counter()
+    statuses = open_cycle(CYCLE)
+    wall = time.perf_counter() - started
+    return {"wall": wall, "items": len(statuses)}
+
+
+def flow_rest(workdir: Path, clock: Clock) -> dict[str, Any]:
+    """The real hitos.intake and hitos.consolidate flows, timed apart."""
+    from flows.consolidate import consolidate
+    from flows.intake import intake
+
+    pdf_skipped = limit_pdf(len(_plan(workdir).milestones))
+    _warm_prefect(clock)
+    started = time.perf_counter()
+    outcomes = clock.timed("intake", intake)
+    clock.timed("consolidate", consolidate, CYCLE)
+    wall = time.perf_counter() - started
+    return {"wall": wall, "items": len(outcomes), "pdf_skipped": pdf_skipped}
+
+
+STAGES: dict[str, Callable[[Path, Clock], dict[str, Any]]] = {
+    "plan-load": plan_load,
+    "open": open_stage,
+    "intake": intake_stage,
+    "reply": reply_stage,
+    "consolidate": consolidate_stage,
+    "flow-open": flow_open,
+    "flow-rest": flow_rest,
+}
+
+
+def main(argv: list[str]) -> None:
+    """Run one stage and write its measures as JSON."""
+    name, workdir, out = argv[0], Path(argv[1]), Path(argv[2])
+    clock = Clock()
+    started = time.perf_counter()
+    result = STAGES[name](workdir, clock)
+    result.setdefault("wall", time.perf_counter() - started)
+    result.update(
+        stage=name,
+        parts=clock.parts,
+        peak_mib=peak_mib(),
+        rss_end_mib=rss_mib(),
+        pid=os.getpid(),
+    )
+    out.write_text(json.dumps(result, indent=2), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
