@@ -98,7 +98,7 @@ def demo(cycle: Annotated[str, typer.Option(help="Cycle to simulate.")] = "2023-
     console.print(f"Outbox         {home / 'mail' / 'outbox'}  (what institutions received)")
     console.print(f"Inbox          {home / 'mail' / 'inbox'}  (what institutions sent)")
     console.print(f"Data Docs      {home / 'data-docs' / cycle / 'index.html'}  (for reviewers)")
-    for name in ("latest_html", "latest_xlsx", "latest_csv"):
+    for name in ("latest_html", "latest_pdf", "latest_xlsx", "latest_csv"):
         console.print(f"Report {name[7:]:<7} {Path(files[name]).resolve()}")
 
 

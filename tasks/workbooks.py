@@ -82,6 +82,7 @@ _HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
 _ERROR_FILL = PatternFill("solid", fgColor="FFC7CE")
 _WARNING_FILL = PatternFill("solid", fgColor="FFEB9C")
 _WRAP = Alignment(wrap_text=True, vertical="top")
+_CENTRED = Alignment(horizontal="center", vertical="top")
 _LINE_HEIGHT = 15  # points, for the default 11 pt font
 # Characters of ordinary text per unit of column width (a unit is one digit wide).
 _CHARS_PER_WIDTH = 1.2
@@ -266,6 +267,7 @@ def _write_milestones(
                 cell.protection = Protection(locked=False)
             if column in _DATE_COLUMNS:
                 cell.number_format = "dd/mm/yyyy"
+                cell.alignment = _CENTRED  # right-aligned dates ran into the state beside them
             elif column == "codigo_hito":
                 cell.number_format = "@"
         if not styled:
