@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
@@ -17,14 +16,9 @@ from tasks.plans import Plan, load_plan
 from tasks.settings import Settings
 from tests.dovecot import Dovecot, in_ci, running_dovecot
 from tests.dovecot import unavailable as dovecot_unavailable
+from tests.network import free_port
 
 SAMPLE_PLAN = Path(__file__).resolve().parent.parent / "plans" / "gt-pan5.yaml"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass

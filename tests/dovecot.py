@@ -25,6 +25,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from pydantic import SecretStr
 
 from tasks.settings import Settings
+from tests.network import free_port
 
 CONFIG = """\
 protocols = imap
@@ -84,12 +85,6 @@ def in_ci() -> bool:
     return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @dataclass
 class Dovecot:
     """A running server: where it listens, its one account, and how to reach it as a client."""
@@ -146,7 +141,7 @@ def running_dovecot() -> Iterator[Dovecot]:
     assert executable is not None, unavailable()
     base = Path(tempfile.mkdtemp(prefix="hitos-dovecot-"))
     base.chmod(0o755)  # dovecot's mail processes run as nobody and must reach the Maildir
-    server = Dovecot(base=base, port=_free_port())
+    server = Dovecot(base=base, port=free_port())
     config = base / "dovecot.conf"
     config.write_text(CONFIG.format(base=base, port=server.port), encoding="utf-8")
     (base / "users").write_text(f"{server.user}:{{PLAIN}}{server.password}\n", encoding="utf-8")

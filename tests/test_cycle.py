@@ -14,21 +14,16 @@ from tasks.local_mail import local_smtp_server
 from tasks.mail import send_all
 from tasks.publishing import publish
 from tasks.reminders import reminder_email, waiting_institutions
-from tasks.requests import build_request, open_cycle_record, request_email
+from tasks.requests import open_cycle_record
 from tasks.simulation import CARELESS, SILENT, corrections, first_answers
+from tests.test_mail import requests_for
 
 
 def run_cycle(settings, plan):
     inbox, outbox = settings.folder("mail", "inbox"), settings.folder("mail", "outbox")
     with local_smtp_server(inbox, outbox, settings.sender, settings.smtp_port):
+        send_all(settings, requests_for(settings, plan))
         cycle = open_cycle_record(settings, plan, "2023-03")
-        send_all(
-            settings,
-            [
-                request_email(plan, cycle, i, build_request(settings, plan, cycle, i))
-                for i in plan.reporting_institutions()
-            ],
-        )
         first_answers(settings, plan, cycle.id)
         store_all(settings)
         first = process(settings, plan)

@@ -20,8 +20,9 @@ from tasks.inbox import open_maildir
 from tasks.ledger import Email, InboundMessage, Submission, session
 from tasks.local_mail import local_smtp_server
 from tasks.mail import send_all
-from tasks.requests import build_request, open_cycle_record, request_email
+from tasks.requests import open_cycle_record
 from tasks.simulation import first_answers
+from tests.test_mail import requests_for
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -45,14 +46,8 @@ def batch(settings, plan):
     """A cycle whose institutions all answered but one: ten messages waiting in the inbox."""
     inbox, outbox = settings.folder("mail", "inbox"), settings.folder("mail", "outbox")
     with local_smtp_server(inbox, outbox, settings.sender, settings.smtp_port):
+        send_all(settings, requests_for(settings, plan))
         cycle = open_cycle_record(settings, plan, "2023-03")
-        send_all(
-            settings,
-            [
-                request_email(plan, cycle, i, build_request(settings, plan, cycle, i))
-                for i in plan.reporting_institutions()
-            ],
-        )
         answered = first_answers(settings, plan, cycle.id)
         yield answered
 

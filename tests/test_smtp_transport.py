@@ -12,7 +12,9 @@ import logging
 import ssl
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -89,40 +91,41 @@ def server_context(tls_files: tuple[Path, Path]) -> ssl.SSLContext:
     return context
 
 
-@pytest.fixture
-def starttls_server(settings, tls_files) -> Iterator[tuple[RecordingHandler, Logins]]:
-    """Port 587 style: plain connection, STARTTLS required before login and mail."""
+@contextmanager
+def login_server(settings, **tls: Any) -> Iterator[tuple[RecordingHandler, Logins]]:
+    """A real SMTP server on the test's port that requires login, with the given TLS options."""
     handler, logins = RecordingHandler(), Logins("hitos@gae.example")
     controller = Controller(
         handler,
         hostname="127.0.0.1",
         port=settings.smtp_port,
-        tls_context=server_context(tls_files),
-        require_starttls=True,
         auth_required=True,
         authenticator=logins,
+        **tls,
     )
     controller.start()
-    yield handler, logins
-    controller.stop()
+    try:
+        yield handler, logins
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def starttls_server(settings, tls_files) -> Iterator[tuple[RecordingHandler, Logins]]:
+    """Port 587 style: plain connection, STARTTLS required before login and mail."""
+    with login_server(
+        settings, tls_context=server_context(tls_files), require_starttls=True
+    ) as server:
+        yield server
 
 
 @pytest.fixture
 def ssl_server(settings, tls_files) -> Iterator[tuple[RecordingHandler, Logins]]:
     """Port 465 style: TLS from the first byte."""
-    handler, logins = RecordingHandler(), Logins("hitos@gae.example")
-    controller = Controller(
-        handler,
-        hostname="127.0.0.1",
-        port=settings.smtp_port,
-        ssl_context=server_context(tls_files),
-        auth_required=True,
-        auth_require_tls=False,
-        authenticator=logins,
-    )
-    controller.start()
-    yield handler, logins
-    controller.stop()
+    with login_server(
+        settings, ssl_context=server_context(tls_files), auth_require_tls=False
+    ) as server:
+        yield server
 
 
 def notices(count: int) -> list[Outgoing]:
