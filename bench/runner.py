@@ -60,7 +60,6 @@ def child_environment(workspace: Path, plan: Path, port: int, prefect_home: Path
         PREFECT_SERVER_ANALYTICS_ENABLED="false",
         DO_NOT_TRACK="1",
         PREFECT_LOGGING_LEVEL="WARNING",
-        BENCH_PDF_ROWS=env.get("BENCH_PDF_ROWS", "200"),
         PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS=env.get(
             "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180"
         ),

@@ -142,8 +142,8 @@ def reply_stage(workdir: Path, clock: Clock) -> dict[str, Any]:
 
 
 def consolidate_stage(workdir: Path, clock: Clock) -> dict[str, Any]:
-    """consolidate's body: the report (table, figures, HTML, XLSX, CSV) and the director's email;
-    then, outside the timing, the report's parts once more to say which dominates."""
+    """consolidate's body: the report (table, figures, HTML, PDF, XLSX, CSV) and the director's
+    email; then, outside the timing, the report's parts once more to say which dominates."""
     from tasks.consolidation import consolidated_table, figures
     from tasks.ledger import Cycle, session
     from tasks.mail import send_all
@@ -152,7 +152,6 @@ def consolidate_stage(workdir: Path, clock: Clock) -> dict[str, Any]:
     from tasks.settings import Settings
 
     settings, plan = Settings(), _plan(workdir)
-    pdf_skipped = limit_pdf(len(plan.milestones))
     started = time.perf_counter()
     publication = clock.timed("publish", publish, settings, plan, CYCLE)
     mail = clock.timed("notice", report_email, plan, publication)
@@ -167,27 +166,7 @@ def consolidate_stage(workdir: Path, clock: Clock) -> dict[str, Any]:
         numbers = breakdown.timed("figures", figures, db, plan, cycle, table)
     folder = workdir / "report-breakdown"
     breakdown.timed("write-files", write_report, plan, cycle, table, numbers, folder, 1, [])
-    return {"wall": wall, "items": rows, "breakdown": breakdown.parts, "pdf_skipped": pdf_skipped}
-
-
-def limit_pdf(rows: int) -> bool:
-    """Above ``BENCH_PDF_ROWS`` milestone rows, write the report's PDF as an empty file.
-
-    WeasyPrint lays out the whole milestone table (auto table layout measures every cell): 19 s
-    for 200 rows, over 4 minutes and 700 MiB for 2,000 rows; 20,000 would not finish in a
-    bench. True when the PDF was left out, so the table can say so.
-    """
-    from tasks import report
-
-    writer = next((n for n in ("print_pdf", "_write_pdf") if hasattr(report, n)), None)
-    if writer is None or rows <= int(os.environ.get("BENCH_PDF_ROWS", "200")):
-        return False
-
-    def empty_pdf(html: Path, path: Path) -> None:
-        path.write_bytes(b"")
-
-    setattr(report, writer, empty_pdf)
-    return True
+    return {"wall": wall, "items": rows, "breakdown": breakdown.parts}
 
 
 def _warm_prefect(clock: Clock) -> None:
@@ -217,13 +196,12 @@ def flow_rest(workdir: Path, clock: Clock) -> dict[str, Any]:
     from flows.consolidate import consolidate
     from flows.intake import intake
 
-    pdf_skipped = limit_pdf(len(_plan(workdir).milestones))
     _warm_prefect(clock)
     started = time.perf_counter()
     outcomes = clock.timed("intake", intake)
     clock.timed("consolidate", consolidate, CYCLE)
     wall = time.perf_counter() - started
-    return {"wall": wall, "items": len(outcomes), "pdf_skipped": pdf_skipped}
+    return {"wall": wall, "items": len(outcomes)}
 
 
 STAGES: dict[str, Callable[[Path, Clock], dict[str, Any]]] = {

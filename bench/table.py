@@ -180,8 +180,6 @@ def details(runs: list[SizeRun]) -> list[str]:
             parts = ", ".join(f"{k} {v:.2f}s" for k, v in stage.get("parts", {}).items())
             extra = stage.get("breakdown") or {}
             parts += "".join(f", {k} {v:.2f}s" for k, v in extra.items())
-            if stage.get("pdf_skipped"):
-                parts += "; report PDF left out (BENCH_PDF_ROWS)"
             if "outcomes" in stage:
                 parts += "; " + ", ".join(f"{k} {v}" for k, v in sorted(stage["outcomes"].items()))
             lines.append(f"  {name}: {stage['wall']:.2f}s ({parts})")

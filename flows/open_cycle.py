@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 from prefect import flow
 
-from flows import step
-from tasks.mail import send_all, write_preview
-from tasks.plans import Plan, load_plan
+from flows import batch_run_name, batches, step
+from tasks.ledger import Cycle
+from tasks.mail import Outgoing, send_all, write_preview
+from tasks.plans import Institution, Plan, load_plan
 from tasks.requests import (
     build_request,
     open_cycle_record,
@@ -18,13 +20,33 @@ from tasks.requests import (
 )
 from tasks.settings import Settings
 
+
+def build_requests(
+    settings: Settings, plan: Plan, cycle: Cycle, institutions: list[Institution]
+) -> list[Outgoing]:
+    """Each institution's workbook (recorded in the ledger) and its request email."""
+    return [
+        request_email(plan, cycle, i, build_request(settings, plan, cycle, i)) for i in institutions
+    ]
+
+
+def preview_requests(
+    settings: Settings, plan: Plan, cycle: Cycle, institutions: list[Institution], folder: Path
+) -> dict[str, str]:
+    """Each institution's workbook and request as files in ``folder``; the ledger untouched."""
+    previews = {}
+    for institution in institutions:
+        workbook = preview_request(settings, plan, cycle, institution, folder)
+        mail = request_email(plan, cycle, institution, workbook)
+        previews[mail.key] = str(write_preview(mail, settings, folder))
+    return previews
+
+
 create_cycle = step(open_cycle_record, "create-cycle", "create-cycle-{cycle_id}")
-build_workbook = step(build_request, "build-workbook", "workbook-{institution.code}-{cycle.id}")
 plan_cycle = step(planned_cycle, "plan-cycle", "plan-cycle-{cycle_id}")
-preview_workbook = step(
-    preview_request, "preview-workbook", "preview-{institution.code}-{cycle.id}"
-)
-render_request = step(request_email, "render-request", "request-{institution.code}-{cycle.id}")
+# One task run per batch of institutions, not per institution: see flows.BATCH.
+build_and_render = step(build_requests, "build-requests", batch_run_name("requests"))
+preview_batch = step(preview_requests, "preview-requests", batch_run_name("preview"))
 send_emails = step(send_all, "send-emails", retries=2)
 
 
@@ -45,8 +67,9 @@ def open_cycle(cycle_id: str = "", dry_run: bool = False) -> dict[str, str]:
         return preview_cycle(settings, plan, cycle_id)
     cycle = create_cycle(settings, plan, cycle_id)
     mails = [
-        render_request(plan, cycle, institution, build_workbook(settings, plan, cycle, institution))
-        for institution in plan.reporting_institutions()
+        mail
+        for institutions in batches(plan.reporting_institutions())
+        for mail in build_and_render(settings, plan, cycle, institutions)
     ]
     return send_emails(settings, mails)
 
@@ -55,11 +78,9 @@ def preview_cycle(settings: Settings, plan: Plan, cycle_id: str) -> dict[str, st
     """Every workbook and email of the cycle in ``dry-run/<cycle>``; the ledger is not touched."""
     cycle = plan_cycle(settings, plan, cycle_id)
     folder = settings.folder("dry-run", cycle.id)
-    previews = {}
-    for institution in plan.reporting_institutions():
-        workbook = preview_workbook(settings, plan, cycle, institution, folder)
-        mail = render_request(plan, cycle, institution, workbook)
-        previews[mail.key] = str(write_preview(mail, settings, folder))
+    previews: dict[str, str] = {}
+    for institutions in batches(plan.reporting_institutions()):
+        previews.update(preview_batch(settings, plan, cycle, institutions, folder))
     return previews
 
 

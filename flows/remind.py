@@ -6,15 +6,25 @@ from datetime import date
 
 from prefect import flow
 
-from flows import step
+from flows import batch_run_name, batches, step
 from tasks.ledger import Cycle, session
-from tasks.mail import send_all
-from tasks.plans import load_plan
+from tasks.mail import Outgoing, send_all
+from tasks.plans import Institution, Plan, load_plan
 from tasks.reminders import reminder_email, waiting_institutions
 from tasks.settings import Settings
 
+
+def render_reminders(
+    settings: Settings, plan: Plan, cycle: Cycle, institutions: list[Institution], today: date
+) -> list[Outgoing]:
+    """The reminder due today for each institution (none before the first reminder point)."""
+    mails = [reminder_email(settings, plan, cycle, i, today) for i in institutions]
+    return [m for m in mails if m is not None]
+
+
 select_waiting = step(waiting_institutions, "select-waiting", "waiting-{cycle_id}")
-render_reminder = step(reminder_email, "render-reminder", "reminder-{institution.code}-{cycle.id}")
+# One task run per batch of institutions, not per institution: see flows.BATCH.
+render_batch = step(render_reminders, "render-reminders", batch_run_name("reminders"))
 send_emails = step(send_all, "send-emails", retries=2)
 
 
@@ -35,10 +45,11 @@ def remind(cycle_id: str = "", today: date | None = None) -> dict[str, str]:
     sent: dict[str, str] = {}
     for cycle in open_cycles(settings, cycle_id):
         mails = [
-            render_reminder(settings, plan, cycle, institution, today)
-            for institution in select_waiting(settings, plan, cycle.id)
+            mail
+            for institutions in batches(select_waiting(settings, plan, cycle.id))
+            for mail in render_batch(settings, plan, cycle, institutions, today)
         ]
-        sent.update(send_emails(settings, [m for m in mails if m is not None]))
+        sent.update(send_emails(settings, mails))
     return sent
 
 

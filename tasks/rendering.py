@@ -55,8 +55,3 @@ def environment() -> Environment:
 def render(name: str, **context: Any) -> str:
     """Render ``templates/<name>``."""
     return environment().get_template(name).render(**context)
-
-
-def render_string(source: str, **context: Any) -> str:
-    """Render a template held in a string (message catalogues)."""
-    return environment().from_string(source).render(**context)

@@ -84,7 +84,8 @@ def prepare(
     for column in TEXT_COLUMNS:
         frame[column] = frame[column].map(lambda v: v if isinstance(v, str) and v else None)
     frame["_presente"] = True
-    absent = [code for code in known if code not in set(frame["codigo_hito"].dropna())]
+    present = set(frame["codigo_hito"].dropna())
+    absent = [code for code in known if code not in present]
     if absent:
         filler = pd.DataFrame({"codigo_hito": absent, "_presente": False, "fila": None})
         frame = pd.concat([frame, filler], ignore_index=True)
@@ -96,13 +97,8 @@ def prepare(
     frame["_avance_entero"] = frame["avance_pct"].map(lambda v: bool(pd.isna(v) or v == round(v)))
     previous = previous or {}
     frame["avance_anterior"] = frame["codigo_hito"].map(lambda c: previous.get(c, math.nan))
-    ends = {m.code: m.end for m in milestones}
-    frame["_vencido"] = frame.apply(
-        lambda r: bool(
-            r["_presente"] and r["codigo_hito"] in ends and ends[r["codigo_hito"]] < reference
-        ),
-        axis=1,
-    )
+    past_due = {m.code for m in milestones if m.end < reference}
+    frame["_vencido"] = frame["_presente"].astype(bool) & frame["codigo_hito"].isin(past_due)
     return Prepared(key, institution, frame, previous_cycle, problems)
 
 
@@ -198,8 +194,8 @@ def validate(
             raise RuntimeError(
                 f"expectation {meta['rule']} failed to run: {result['exception_info']}"
             )
-        for unexpected in result["result"].get("unexpected_index_list") or []:
-            row = frame.iloc[int(unexpected["_id"])]
+        ids = [int(u["_id"]) for u in result["result"].get("unexpected_index_list") or []]
+        for _, row in frame.iloc[ids].iterrows():
             key = str(row["_envio"])
             milestone = row["codigo_hito"] or ""
             fila = row["fila"]

@@ -11,13 +11,6 @@ from bench.runner import PLAIN_STAGES, SizeRun, orchestration_overhead, run_size
 from bench.table import measures, table
 
 
-@pytest.fixture
-def no_pdf(monkeypatch):
-    # The report's PDF takes WeasyPrint tens of seconds even at N = 10; the bench measures it
-    # below BENCH_PDF_ROWS rows only.
-    monkeypatch.setenv("BENCH_PDF_ROWS", "0")
-
-
 def filled(runs: list[SizeRun], skip: set[str]) -> dict[str, float | None]:
     by_size = {run.institutions: run for run in runs}
     largest = runs[-1]
@@ -25,7 +18,7 @@ def filled(runs: list[SizeRun], skip: set[str]) -> dict[str, float | None]:
 
 
 @pytest.mark.slow
-def test_bench_measures_every_stage_and_ratio_at_small_sizes(tmp_path, no_pdf):
+def test_bench_measures_every_stage_and_ratio_at_small_sizes(tmp_path):
     runs = [run_size(tmp_path / f"n{n}", n, 20, flows=False, say=lambda _: None) for n in (1, 10)]
 
     for run in runs:
@@ -38,7 +31,7 @@ def test_bench_measures_every_stage_and_ratio_at_small_sizes(tmp_path, no_pdf):
 
 
 @pytest.mark.slow
-def test_bench_measures_prefect_overhead_with_the_real_flows(tmp_path, no_pdf):
+def test_bench_measures_prefect_overhead_with_the_real_flows(tmp_path):
     run = run_size(tmp_path / "n2", 2, 5, flows=True, say=lambda _: None)
 
     assert {"flow-open", "flow-rest"} <= set(run.stages)
