@@ -22,6 +22,7 @@ demo: env  ## a whole simulated cycle of the sample plan in ./.hitos
 	$(VENV)/bin/hitos demo
 
 test: lint  ## ruff, mypy and the test suite
+	mkdir -p "$(PREFECT_HOME)"
 	$(PY) -m pytest
 
 lint: env
