@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import os
 import sys
 from datetime import date
@@ -38,7 +37,6 @@ def quiet_prefect(settings: Settings) -> None:
     # The embedded server's services log shutdown races (events still in flight when a short
     # command exits) as errors with tracebacks; flow and task failures still reach the user.
     os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "CRITICAL")
-    logging.getLogger("great_expectations").setLevel(logging.WARNING)
 
 
 def settings_and_plan() -> tuple[Settings, Plan]:

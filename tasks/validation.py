@@ -9,6 +9,7 @@ reports never see Great Expectations objects: only findings leave this module (a
 from __future__ import annotations
 
 import json
+import logging
 import math
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -132,6 +133,8 @@ def _suite_and_batches() -> tuple[Any, Any]:
     """The suite and a dataframe batch definition in an ephemeral context, built once."""
     import great_expectations as gx
 
+    # An ephemeral context announces the temporary folder of a docs site Hitos never uses.
+    logging.getLogger("great_expectations.data_context.types.base").setLevel(logging.WARNING)
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = {"globally": False}  # type: ignore[assignment]
     with SUITE.open(encoding="utf-8") as handle:
