@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.mime.text import MIMEText
-from email.policy import SMTP as SMTP_POLICY
+from email.policy import compat32
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
@@ -36,6 +36,7 @@ from tasks.rendering import render
 from tasks.settings import Settings, secret
 
 STALE_CLAIM = timedelta(minutes=15)
+WIRE = compat32.clone(linesep="\r\n")
 SMTP_TIMEOUT = 60
 IDLE_CHECK = 10.0  # seconds a connection may sit unused before it is checked with NOOP
 ALTERNATIVE = "multipart/alternative"
@@ -145,7 +146,9 @@ class Mailer(yagmail.SMTP):
         parts = alternative.get_payload()
         plain = next(i for i, p in enumerate(parts) if p.get_content_type() == "text/plain")
         parts[plain] = MIMEText(mail.text, "plain", "utf-8")
-        return addresses["recipients"], message.as_string(policy=SMTP_POLICY)
+        # yagmail builds a compat32 message: its own policy encodes non-ASCII headers (RFC 2047),
+        # which the modern SMTP policy would send as raw UTF-8.
+        return addresses["recipients"], message.as_string(policy=WIRE)
 
     def deliver(self, mail: Outgoing, sender: str) -> dict[str, tuple[int, bytes]]:
         """Send one email on the open connection; returns the recipients the server refused."""

@@ -84,3 +84,16 @@ def test_refused_address_is_recorded_and_shown_in_status_not_retried(settings, p
     assert rows["SESAN"]["request"] == "refused"
     assert "550" in str(rows["SESAN"]["request_error"])
     assert rows["MINGOB"]["request"] == "sent"
+
+
+def test_the_message_on_the_wire_is_ascii_with_an_encoded_subject(settings, plan):
+    from tasks.mail import Mailer
+
+    mail = requests_for(settings, plan)[0]
+    client = Mailer(user=settings.sender, smtp_skip_login=True, soft_email_validation=False)
+
+    _, raw = client.message(mail, settings.sender)
+
+    assert raw.isascii()
+    assert "Subject: =?utf-8?" in raw
+    assert "\r\n" in raw and "\n" not in raw.replace("\r\n", "")
