@@ -55,8 +55,8 @@ def publish(settings: Settings, plan: Plan, cycle_id: str) -> Publication:
             raise ValueError(
                 f"cycle {cycle_id} does not exist: open it first (hitos cycle open {cycle_id})"
             )
-        used = used_submissions(db, plan, cycle)
         table = consolidated_table(db, plan, cycle)
+        used = used_submissions(table)
         numbers = figures(db, plan, cycle, table)
         latest = db.scalars(
             select(Report).where(Report.cycle_id == cycle_id).order_by(Report.version.desc())

@@ -25,8 +25,9 @@ def month_year(cycle_id: str, language: str = "es") -> str:
 
 
 def short_date(value: date | None) -> str:
-    """A date as dd/mm/yyyy, the way the public board shows it."""
-    return value.strftime("%d/%m/%Y") if value else ""
+    """A date as dd/mm/yyyy, the way the public board shows it (no strftime: the report calls
+    this 40,000 times at 1,000 institutions)."""
+    return f"{value.day:02d}/{value.month:02d}/{value.year:04d}" if value else ""
 
 
 def percent(value: float | None, digits: int = 0) -> str:

@@ -49,7 +49,7 @@ def publish(
     with session(ledger.url) as db:
         table = consolidated_table(db, ledger.plan, cycle)
         result = figures(db, ledger.plan, cycle, table)
-        used = used_submissions(db, ledger.plan, cycle)
+        used = used_submissions(table)
     return write_report(ledger.plan, cycle, table, result, folder, version, used)
 
 
