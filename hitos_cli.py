@@ -196,7 +196,7 @@ def submit(
         sender="",
         attachments=[Attachment(file.name, data)],
     )
-    store(settings, received, institution=institution or None, cycle_id=cycle or None)
+    store(settings, [received], institution=institution or None, cycle_id=cycle or None)
     with keeping_runs() as runs:
         outcomes = process(settings, plan)
     build_data_docs(settings, runs, outcomes)

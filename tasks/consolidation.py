@@ -19,7 +19,14 @@ from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
 from tasks.deadlines import local_date
-from tasks.ledger import ACCEPTED, Cycle, MilestoneValue, Submission, previous_cycle
+from tasks.ledger import (
+    ACCEPTED,
+    Cycle,
+    MilestoneValue,
+    Submission,
+    latest_progress,
+    previous_cycle,
+)
 from tasks.plans import Commitment, Milestone, Plan
 from tasks.workbooks import STATES, plan_index
 
@@ -147,13 +154,12 @@ def _previous_values(db: Session, plan: Plan, cycle: Cycle) -> dict[str, float]:
     if previous is None:
         return {}
     owner = _owner(plan)
-    latest: dict[str, int] = {}
-    values: dict[str, float] = {}
-    for value in _accepted_values(db, [previous.id]):
-        submission = latest.setdefault(value.institution, value.submission_id)
-        if submission == value.submission_id and owner.get(value.milestone) == value.institution:
-            values[value.milestone] = value.avance_pct
-    return values
+    return {
+        milestone: avance
+        for institution, values in latest_progress(db, previous.id).items()
+        for milestone, avance in values.items()
+        if owner.get(milestone) == institution
+    }
 
 
 def _row(

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import Message
 from email.utils import parseaddr
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -112,12 +113,12 @@ def mark_seen(path: Path, key: str, message: mailbox.MaildirMessage, colon: str)
     os.rename(current, path / "cur" / f"{key}{colon}2,{flags}")
 
 
-def from_imap(settings: Settings) -> Iterator[Received]:
-    """Messages in the IMAP folder; done moves them to the done folder (new UID there).
+def from_imap(settings: Settings, size: int) -> Iterator[list[Received]]:
+    """Messages in the IMAP folder, ``size`` at a time; done moves one to the done folder.
 
     Nothing is marked or moved while reading (``mark_seen=False``): a message leaves the folder
     only when its ``done`` is called, after its files are stored. Call ``done`` before asking
-    for the next message: the connection closes when the iteration ends.
+    for the next batch: the connection closes when the iteration ends.
     """
     from imap_tools import MailBox, MailBoxUnencrypted
 
@@ -129,21 +130,29 @@ def from_imap(settings: Settings) -> Iterator[Received]:
         refresh_capabilities(box.client)
         if not box.folder.exists(settings.imap_done_folder):
             box.folder.create(settings.imap_done_folder)
-        for msg in box.fetch(mark_seen=False, bulk=20):
+        batch: list[Received] = []
+        for msg in box.fetch(mark_seen=False, bulk=size):
             uid = msg.uid
 
             def done(uid: str | None = uid) -> None:
                 if uid:
                     box.move(uid, settings.imap_done_folder)
 
-            yield Received(
-                message_id=message_key(msg.obj, msg.obj.as_bytes()),
-                channel="imap",
-                sender=(msg.from_ or "").lower(),
-                subject=msg.subject,
-                attachments=attachments_of(msg.obj),
-                done=done,
+            batch.append(
+                Received(
+                    message_id=message_key(msg.obj, msg.obj.as_bytes()),
+                    channel="imap",
+                    sender=(msg.from_ or "").lower(),
+                    subject=msg.subject,
+                    attachments=attachments_of(msg.obj),
+                    done=done,
+                )
             )
+            if len(batch) == size:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
 
 
 def refresh_capabilities(client: Any) -> None:
@@ -178,10 +187,17 @@ def from_drop_folder(path: Path) -> Iterator[Received]:
         )
 
 
-def sources(settings: Settings) -> Iterator[Received]:
-    """All configured sources: the mailbox (Maildir or IMAP), then the drop folder."""
+def sources(settings: Settings, size: int) -> Iterator[list[Received]]:
+    """All configured sources in batches of up to ``size`` messages: the mailbox (Maildir or
+    IMAP), then the drop folder."""
     if settings.inbox == "imap":
-        yield from from_imap(settings)
+        yield from from_imap(settings, size)
     else:
-        yield from from_maildir(settings.folder("mail", "inbox"))
-    yield from from_drop_folder(settings.folder("drop"))
+        yield from batches(from_maildir(settings.folder("mail", "inbox")), size)
+    yield from batches(from_drop_folder(settings.folder("drop")), size)
+
+
+def batches(messages: Iterator[Received], size: int) -> Iterator[list[Received]]:
+    """Up to ``size`` messages at a time (for sources whose ``done`` needs no open connection)."""
+    while batch := list(islice(messages, size)):
+        yield batch

@@ -8,23 +8,24 @@ handles only submissions still ``received``; replies go through the mail ledger'
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.orm import Session, aliased
 
 from tasks.findings import Finding, finding, has_errors
 from tasks.inbox import Received, sources
 from tasks.ledger import (
+    ACCEPTED,
     Cycle,
     Email,
     FindingRow,
     InboundMessage,
     MilestoneValue,
     Submission,
-    latest_accepted,
-    previous_cycle,
+    latest_progress,
     session,
     utcnow,
 )
@@ -72,35 +73,60 @@ class Outcome:
         }
 
 
+STORE_BATCH = 20
+"""Messages stored per ledger transaction and marked done together once it commits: one
+transaction per message was most of storing. Twenty is also the IMAP fetch size, so memory
+holds what it held before (at most 20 messages' attachments)."""
+
+
 def store(
     settings: Settings,
-    received: Received,
+    messages: list[Received],
     institution: str | None = None,
     cycle_id: str | None = None,
 ) -> list[int]:
-    """Keep the message's files (content-addressed) and their ledger rows; ids of new submissions.
+    """Keep the messages' files (content-addressed) and their ledger rows in one transaction;
+    ids of the new submissions.
 
     A message already stored (same Message-ID) or a file already received (same sha256) is
     recognised and not stored again. Files are checked even when the Message-ID is known: two
     different emails can share one (some clients derive it from sender and subject).
     """
-    arrived = received.arrived or utcnow()
+    files = [
+        (received, attachment, hashlib.sha256(attachment.data).hexdigest())
+        for received in messages
+        for attachment in received.attachments
+    ]
     with session(settings.database) as db:
-        if db.get(InboundMessage, received.message_id) is None:
-            db.add(
-                InboundMessage(
-                    message_id=received.message_id,
-                    channel=received.channel,
-                    sender=received.sender,
-                    subject=received.subject[:500],
-                    received_at=arrived,
+        known_messages = set(
+            db.scalars(
+                select(InboundMessage.message_id).where(
+                    InboundMessage.message_id.in_({m.message_id for m in messages})
                 )
             )
+        )
+        known_files = set(
+            db.scalars(
+                select(Submission.sha256).where(Submission.sha256.in_({d for _, _, d in files}))
+            )
+        )
+        for received in messages:
+            if received.message_id not in known_messages:
+                known_messages.add(received.message_id)
+                db.add(
+                    InboundMessage(
+                        message_id=received.message_id,
+                        channel=received.channel,
+                        sender=received.sender,
+                        subject=received.subject[:500],
+                        received_at=received.arrived or utcnow(),
+                    )
+                )
         new: list[Submission] = []
-        for attachment in received.attachments:
-            digest = hashlib.sha256(attachment.data).hexdigest()
-            if db.scalars(select(Submission.id).where(Submission.sha256 == digest)).first():
+        for received, attachment, digest in files:
+            if digest in known_files:
                 continue
+            known_files.add(digest)
             path = settings.folder("files", digest[:2]) / digest
             if not path.exists():
                 path.write_bytes(attachment.data)
@@ -113,7 +139,7 @@ def store(
                 source_ref=received.message_id,
                 institution=institution,
                 cycle_id=cycle_id,
-                received_at=arrived,
+                received_at=received.arrived or utcnow(),
             )
             db.add(submission)
             new.append(submission)
@@ -124,13 +150,63 @@ def store(
 def open_cycle_id(settings: Settings) -> str | None:
     """The newest open cycle: where a file that does not say its cycle belongs."""
     with session(settings.database) as db:
-        return db.scalars(
-            select(Cycle.id).where(Cycle.state == "open").order_by(Cycle.id.desc())
-        ).first()
+        return _open_cycle(db)
+
+
+def _open_cycle(db: Session) -> str | None:
+    return db.scalars(
+        select(Cycle.id).where(Cycle.state == "open").order_by(Cycle.id.desc())
+    ).first()
+
+
+@dataclass
+class Lookups:
+    """What intake asks the ledger about every file, read once per batch, not once per file.
+
+    At 1,000 files, a session per file for the open cycle, the cycle's deadline and last
+    cycle's progress cost more than reading the files.
+    """
+
+    open_cycle: str | None
+    deadlines: dict[str, date]
+    database: str
+    _progress: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
+
+    @classmethod
+    def read(cls, settings: Settings) -> Lookups:
+        with session(settings.database) as db:
+            deadlines = {c.id: c.deadline for c in db.scalars(select(Cycle))}
+            return cls(_open_cycle(db), deadlines, settings.database)
+
+    def previous_cycle(self, cycle_id: str) -> str:
+        """The cycle before this one, or ``""``."""
+        return max((c for c in self.deadlines if c < cycle_id), default="")
+
+    def previous_progress(self, cycle_id: str, institution: str) -> dict[str, float]:
+        """The institution's progress in the previous cycle's latest accepted file."""
+        before = self.previous_cycle(cycle_id)
+        if not before:
+            return {}
+        if before not in self._progress:
+            with session(self.database) as db:
+                self._progress[before] = latest_progress(db, before)
+        return self._progress[before].get(institution, {})
+
+
+@dataclass
+class Decision:
+    """One submission's outcome before it is written: what ``record`` stores."""
+
+    submission: Submission
+    outcome: str
+    institution: str | None
+    cycle_id: str | None
+    findings: list[Finding]
+    read: ReadResult | None
 
 
 def identify(
-    settings: Settings, plan: Plan, read: ReadResult, sender: str, filename: str
+    settings: Settings, plan: Plan, read: ReadResult, sub: Submission, lookups: Lookups
 ) -> tuple[str | None, str | None, list[Finding]]:
     """Institution and cycle of a file: its signed ``_meta``, else its content, sender or name."""
     notes: list[Finding] = []
@@ -140,14 +216,14 @@ def identify(
         if verify(meta, settings.signing_key.get_secret_value()) and meta.get("plan") == plan.id:
             return meta.get("institution"), meta.get("cycle"), notes
         notes.append(finding("signature-invalid", "warning", language=settings.language))
-    cycle = open_cycle_id(settings)
+    cycle = lookups.open_cycle
     named = {str(v).strip().upper() for v in read.rows.get("institucion", [])} & codes
     if len(named) == 1:
         return named.pop(), cycle, notes
-    by_sender = [i.code for i in plan.reporting_institutions() if sender in contacts(plan, i.code)]
+    by_sender = plan.institutions_writing_from(sub.sender)
     if len(by_sender) == 1:
         return by_sender[0], cycle, notes
-    in_name = [c for c in codes if c.lower() in filename.lower()]
+    in_name = [c for c in codes if c.lower() in sub.filename.lower()]
     if len(in_name) == 1:
         return in_name[0], cycle, notes
     return None, cycle, notes
@@ -156,6 +232,11 @@ def identify(
 def contacts(plan: Plan, institution: str) -> set[str]:
     i = plan.institution(institution)
     return {i.liaison.email.lower(), i.head.email.lower()}
+
+
+RECORD_BATCH = 100
+"""Outcomes written per transaction. A crash loses at most one batch's decisions, which the
+re-run makes again (nothing was answered yet); one transaction per file was most of intake."""
 
 
 def process(
@@ -167,31 +248,29 @@ def process(
         if submission_ids is not None:
             query = query.where(Submission.id.in_(submission_ids))
         pending = list(db.scalars(query.order_by(Submission.id)))
-    decided: dict[int, tuple[str, str | None, str | None, list[Finding], ReadResult | None]] = {}
-    batch: list[Prepared] = []
-    for sub in pending:
-        decided[sub.id] = first_look(settings, plan, sub)
-        outcome, institution, cycle_id, notes, read = decided[sub.id]
-        if outcome == "validate" and read is not None and institution and cycle_id:
-            batch.append(prepared_rows(settings, plan, sub, read, institution, cycle_id))
+    lookups = Lookups.read(settings)
+    decisions = [first_look(settings, plan, sub, lookups) for sub in pending]
+    batch = [
+        prepared_rows(settings, plan, d, lookups)
+        for d in decisions
+        if d.outcome == "validate" and d.read is not None and d.institution and d.cycle_id
+    ]
     results = validate(batch, plan, settings.language)
-    outcomes = []
-    for sub in pending:
-        outcome, institution, cycle_id, notes, read = decided[sub.id]
-        findings = notes + results.get(str(sub.id), [])
-        if outcome == "validate":
-            outcome = (
+    for d in decisions:
+        d.findings += results.get(str(d.submission.id), [])
+        if d.outcome == "validate":
+            d.outcome = (
                 "rejected"
-                if has_errors(findings)
-                else ("accepted_with_warnings" if findings else "accepted")
+                if has_errors(d.findings)
+                else ("accepted_with_warnings" if d.findings else "accepted")
             )
-        outcomes.append(record(settings, sub.id, outcome, institution, cycle_id, findings, read))
+    outcomes: list[Outcome] = []
+    for start in range(0, len(decisions), RECORD_BATCH):
+        outcomes += record(settings, decisions[start : start + RECORD_BATCH])
     return outcomes
 
 
-def first_look(
-    settings: Settings, plan: Plan, sub: Submission
-) -> tuple[str, str | None, str | None, list[Finding], ReadResult | None]:
+def first_look(settings: Settings, plan: Plan, sub: Submission, lookups: Lookups) -> Decision:
     """Read and identify one stored file: ``validate`` when it can go on to the suite."""
     data = Path(sub.path).read_bytes()
     language = settings.language
@@ -201,16 +280,17 @@ def first_look(
         problem = finding(
             exc.rule, filename=sub.filename, reason=exc.reason, language=language, **exc.details
         )
-        institution, cycle_id, _ = identify_by_sender(settings, plan, sub.sender)
-        return "unreadable", institution, cycle_id, [problem], None
-    if sub.institution and sub.cycle_id:
-        institution, cycle_id = sub.institution, sub.cycle_id
-        notes: list[Finding] = []
-    else:
-        institution, cycle_id, notes = identify(settings, plan, read, sub.sender, sub.filename)
+        senders = plan.institutions_writing_from(sub.sender)
+        sender = senders[0] if len(senders) == 1 else None
+        return Decision(sub, "unreadable", sender, lookups.open_cycle, [problem], None)
+    institution: str | None = sub.institution
+    cycle_id: str | None = sub.cycle_id
+    notes: list[Finding] = []
+    if not (institution and cycle_id):
+        institution, cycle_id, notes = identify(settings, plan, read, sub, lookups)
     if institution is None or cycle_id is None:
         notes.append(finding("not-identified", filename=sub.filename, language=language))
-        return "quarantined", institution, cycle_id, notes, read
+        return Decision(sub, "quarantined", institution, cycle_id, notes, read)
     if sub.sender and sub.channel != "cli" and sub.sender not in contacts(plan, institution):
         notes.append(
             finding(
@@ -222,103 +302,118 @@ def first_look(
             )
         )
     if read.findings:
-        return "rejected", institution, cycle_id, notes + read.findings, read
-    return "validate", institution, cycle_id, notes, read
+        return Decision(sub, "rejected", institution, cycle_id, notes + read.findings, read)
+    return Decision(sub, "validate", institution, cycle_id, notes, read)
 
 
-def identify_by_sender(
-    settings: Settings, plan: Plan, sender: str
-) -> tuple[str | None, str | None, list[Finding]]:
-    matches = [i.code for i in plan.reporting_institutions() if sender in contacts(plan, i.code)]
-    return (matches[0] if len(matches) == 1 else None), open_cycle_id(settings), []
-
-
-def prepared_rows(
-    settings: Settings,
-    plan: Plan,
-    sub: Submission,
-    read: ReadResult,
-    institution: str,
-    cycle_id: str,
-) -> Prepared:
+def prepared_rows(settings: Settings, plan: Plan, d: Decision, lookups: Lookups) -> Prepared:
     """The file's rows with last cycle's progress beside them, ready for the suite."""
-    with session(settings.database) as db:
-        cycle = db.get(Cycle, cycle_id)
-        reference = cycle.deadline if cycle else date.today()
-        before = previous_cycle(db, cycle_id)
-        previous: dict[str, float] = {}
-        if before is not None:
-            last = latest_accepted(db, before.id, institution)
-            if last is not None:
-                previous = {v.milestone: v.avance_pct for v in last.values}
+    assert d.read is not None and d.institution and d.cycle_id
     return prepare(
-        read.rows,
-        str(sub.id),
+        d.read.rows,
+        str(d.submission.id),
         plan,
-        institution,
-        reference,
-        previous,
-        before.id if before else "",
+        d.institution,
+        lookups.deadlines.get(d.cycle_id, date.today()),
+        lookups.previous_progress(d.cycle_id, d.institution),
+        lookups.previous_cycle(d.cycle_id),
         settings.language,
     )
 
 
-def record(
-    settings: Settings,
-    submission_id: int,
-    outcome: str,
-    institution: str | None,
-    cycle_id: str | None,
-    findings: list[Finding],
-    read: ReadResult | None,
-) -> Outcome:
-    """Write the outcome, findings, version and (when accepted) the reported values."""
+def record(settings: Settings, decisions: list[Decision]) -> list[Outcome]:
+    """Write outcomes, findings, versions and accepted values of a batch in one transaction.
+
+    Plain bulk statements, not ORM objects per row: 20,000 values and findings at 1,000 files.
+    A file's version counts the files of its institution and cycle up to it, itself included.
+    """
+    if not decisions:
+        return []
+    now = utcnow()
     with session(settings.database) as db:
-        sub = db.get(Submission, submission_id)
-        assert sub is not None
-        sub.institution, sub.cycle_id, sub.outcome = institution, cycle_id, outcome
-        sub.processed_at = utcnow()
-        if institution and cycle_id:
-            count = db.scalar(
-                select(func.count(Submission.id)).where(
-                    Submission.cycle_id == cycle_id,
-                    Submission.institution == institution,
-                    Submission.id < submission_id,
+        db.execute(
+            update(Submission),
+            [
+                {
+                    "id": d.submission.id,
+                    "institution": d.institution,
+                    "cycle_id": d.cycle_id,
+                    "outcome": d.outcome,
+                    "processed_at": now,
+                }
+                for d in decisions
+            ],
+        )
+        numbered = [d.submission.id for d in decisions if d.institution and d.cycle_id]
+        if numbered:
+            earlier = aliased(Submission)
+            count = (
+                select(func.count(earlier.id))
+                .where(
+                    earlier.cycle_id == Submission.cycle_id,
+                    earlier.institution == Submission.institution,
+                    earlier.id <= Submission.id,
                 )
+                .scalar_subquery()
             )
-            sub.version = int(count or 0) + 1
-        sub.findings = [
-            FindingRow(
-                milestone=f.milestone,
-                column=f.column,
-                row=f.row,
-                rule=f.rule,
-                severity=f.severity,
-                message=f.message,
+            db.execute(
+                update(Submission)
+                .where(Submission.id.in_(numbered))
+                .values(version=count)
+                .execution_options(synchronize_session=False)
             )
-            for f in findings
+        findings = [
+            {
+                "submission_id": d.submission.id,
+                "milestone": f.milestone,
+                "column": f.column,
+                "row": f.row,
+                "rule": f.rule,
+                "severity": f.severity,
+                "message": f.message,
+            }
+            for d in decisions
+            for f in d.findings
         ]
-        if outcome in ("accepted", "accepted_with_warnings") and read is not None:
-            sub.values = [
-                MilestoneValue(
-                    milestone=row.codigo_hito,
-                    estado=row.estado,
-                    avance_pct=float(row.avance_pct),
-                    descripcion_avance=row.descripcion_avance,
-                    evidencia_url=row.evidencia_url,
-                    observaciones=row.observaciones,
-                )
-                for row in read.rows.itertuples()
-            ]
-        return Outcome(sub.id, outcome, institution, cycle_id, sub.filename, sub.sender, findings)
+        if findings:
+            db.execute(insert(FindingRow), findings)
+        values = [
+            {
+                "submission_id": d.submission.id,
+                "milestone": row.codigo_hito,
+                "estado": row.estado,
+                "avance_pct": float(row.avance_pct),
+                "descripcion_avance": row.descripcion_avance,
+                "evidencia_url": row.evidencia_url,
+                "observaciones": row.observaciones,
+            }
+            for d in decisions
+            if d.outcome in ACCEPTED and d.read is not None
+            for row in d.read.rows.itertuples()
+        ]
+        if values:
+            db.execute(insert(MilestoneValue), values)
+    return [
+        Outcome(
+            d.submission.id,
+            d.outcome,
+            d.institution,
+            d.cycle_id,
+            d.submission.filename,
+            d.submission.sender,
+            d.findings,
+        )
+        for d in decisions
+    ]
 
 
 def store_all(settings: Settings) -> list[int]:
     """Store every new message's files; a message is marked done only once they are stored."""
     stored: list[int] = []
-    for received in sources(settings):
-        stored += store(settings, received)
-        received.done()
+    for batch in sources(settings, STORE_BATCH):
+        stored += store(settings, batch)
+        for received in batch:
+            received.done()
     return stored
 
 

@@ -213,6 +213,30 @@ def latest_accepted(db: Session, cycle_id: str, institution: str) -> Submission 
     ).first()
 
 
+def latest_progress(db: Session, cycle_id: str) -> dict[str, dict[str, float]]:
+    """Institution → milestone → progress in its newest accepted submission of the cycle.
+
+    One query for the whole cycle: asked per institution it was one round trip per file.
+    """
+    latest: dict[str, int] = {}
+    progress: dict[str, dict[str, float]] = {}
+    rows = db.execute(
+        select(
+            Submission.institution,
+            Submission.id,
+            MilestoneValue.milestone,
+            MilestoneValue.avance_pct,
+        )
+        .join(MilestoneValue, MilestoneValue.submission_id == Submission.id)
+        .where(Submission.cycle_id == cycle_id, Submission.outcome.in_(ACCEPTED))
+        .order_by(Submission.version.desc(), Submission.id.desc(), MilestoneValue.id)
+    )
+    for institution, submission, milestone, avance in rows:
+        if latest.setdefault(str(institution), submission) == submission:
+            progress.setdefault(str(institution), {})[milestone] = avance
+    return progress
+
+
 def previous_cycle(db: Session, cycle_id: str) -> Cycle | None:
     """The cycle before this one, if any."""
     return db.scalars(

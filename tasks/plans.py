@@ -98,8 +98,29 @@ class Plan(BaseModel):
             grouped.setdefault(milestone.institution, []).append(milestone)
         return grouped
 
+    @cached_property
+    def _institutions_by_code(self) -> dict[str, Institution]:
+        return {i.code: i for i in self.institutions}
+
+    @cached_property
+    def _reporting(self) -> list[Institution]:
+        responsible = {m.institution for m in self.milestones}
+        return [i for i in self.institutions if i.code in responsible]
+
+    @cached_property
+    def _senders(self) -> dict[str, list[str]]:
+        """Address (lower case) → reporting institutions whose liaison or head uses it."""
+        found: dict[str, list[str]] = {}
+        for i in self._reporting:
+            for address in {i.liaison.email.lower(), i.head.email.lower()}:
+                found.setdefault(address, []).append(i.code)
+        return found
+
     def institution(self, code: str) -> Institution:
-        return next(i for i in self.institutions if i.code == code)
+        found = self._institutions_by_code.get(code)
+        if found is None:
+            raise KeyError(f"institution {code!r} is not in plan {self.id}")
+        return found
 
     def commitment(self, number: int) -> Commitment:
         return next(c for c in self.commitments if c.number == number)
@@ -109,8 +130,11 @@ class Plan(BaseModel):
 
     def reporting_institutions(self) -> list[Institution]:
         """Institutions responsible for at least one milestone: the ones asked each cycle."""
-        responsible = {m.institution for m in self.milestones}
-        return [i for i in self.institutions if i.code in responsible]
+        return list(self._reporting)
+
+    def institutions_writing_from(self, address: str) -> list[str]:
+        """Codes of the reporting institutions whose liaison or head writes from this address."""
+        return list(self._senders.get(address.lower(), []))
 
 
 def load_plan(path: Path) -> Plan:

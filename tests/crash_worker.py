@@ -18,10 +18,13 @@ from tasks.mail import send_all
 from tasks.plans import load_plan
 from tasks.settings import Settings
 
+BATCH = 3
+"""Messages stored and outcomes recorded per transaction here, so ten messages make four."""
+
 POINTS: dict[str, tuple[Any, str, bool]] = {
     # point: (module or class, function, die before the call instead of after it)
-    "stored": (intake, "store", False),
-    "recorded": (intake, "record", False),
+    "stored": (intake, "store", False),  # a batch of messages stored, not yet marked done
+    "recorded": (intake, "record", False),  # a batch of outcomes committed
     "delivering": (mail.Mailer, "deliver", True),
 }
 
@@ -46,6 +49,7 @@ def die_at(point: str, calls: int) -> None:
 
 
 def main() -> None:
+    intake.STORE_BATCH = intake.RECORD_BATCH = BATCH
     if len(sys.argv) == 3:
         die_at(sys.argv[1], int(sys.argv[2]))
     settings = Settings()

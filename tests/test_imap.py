@@ -81,26 +81,29 @@ def test_stores_each_attachment_content_addressed_and_moves_the_message(imap, do
 
 
 def test_moves_message_only_after_its_files_are_stored(imap, dovecot, monkeypatch):
-    for n in (1, 2):
+    """Two batches of two and one: the last, short batch is moved before the connection ends."""
+    for n in (1, 2, 3):
         dovecot.deliver(mail(f"archivo {n}".encode(), f"avances-{n}.csv", f"<m{n}@x.example>", n))
     seen: list[tuple[str, bool, bool]] = []
     real_store = intake.store
+    monkeypatch.setattr(intake, "STORE_BATCH", 2)
 
-    def watching_store(settings, received, *args, **kwargs):
-        before = received.message_id in dovecot.message_ids("INBOX")
-        ids = real_store(settings, received, *args, **kwargs)
-        after = received.message_id in dovecot.message_ids("INBOX")
-        seen.append((received.message_id, before, after))
+    def watching_store(settings, messages, *args, **kwargs):
+        before = [m.message_id in dovecot.message_ids("INBOX") for m in messages]
+        ids = real_store(settings, messages, *args, **kwargs)
+        after = [m.message_id in dovecot.message_ids("INBOX") for m in messages]
+        seen.extend(zip([m.message_id for m in messages], before, after, strict=True))
         return ids
 
     monkeypatch.setattr(intake, "store", watching_store)
 
     store_all(imap)
 
-    assert seen == [("<m1@x.example>", True, True), ("<m2@x.example>", True, True)]
+    ids = [f"<m{n}@x.example>" for n in (1, 2, 3)]
+    assert seen == [(message_id, True, True) for message_id in ids]
     assert dovecot.message_ids("INBOX") == []
-    assert sorted(dovecot.message_ids("Processed")) == ["<m1@x.example>", "<m2@x.example>"]
-    assert len(stored(imap)) == 2
+    assert sorted(dovecot.message_ids("Processed")) == ids
+    assert len(stored(imap)) == 3
 
 
 def test_rerun_stores_and_processes_nothing_twice_though_the_message_has_a_new_uid(
@@ -140,8 +143,8 @@ def test_crash_between_storing_and_moving_keeps_the_message_and_the_rerun_does_n
     dovecot.deliver(mail(b"archivo", "avances.xlsx", "<crash@mineduc.example>"))
     real_store = intake.store
 
-    def store_then_lose_the_done_folder(settings, received, *args, **kwargs):
-        ids = real_store(settings, received, *args, **kwargs)
+    def store_then_lose_the_done_folder(settings, messages, *args, **kwargs):
+        ids = real_store(settings, messages, *args, **kwargs)
         with dovecot.client() as box:
             box.folder.delete(imap.imap_done_folder)
         return ids

@@ -32,12 +32,14 @@ def hand_in(settings, plan, cycle, institution: str, careless: bool = False) -> 
     name = f"avances-{institution}-{'mal' if careless else 'bien'}.xlsx"
     store(
         settings,
-        Received(
-            message_id=f"<{hashlib.sha256(data).hexdigest()[:16]}@inst.example>",
-            channel="maildir",
-            sender=sender,
-            attachments=[Attachment(name, data)],
-        ),
+        [
+            Received(
+                message_id=f"<{hashlib.sha256(data).hexdigest()[:16]}@inst.example>",
+                channel="maildir",
+                sender=sender,
+                attachments=[Attachment(name, data)],
+            )
+        ],
     )
     process(settings, plan)
 
