@@ -52,6 +52,9 @@ class Coordinator(BaseModel):
 
 
 class Plan(BaseModel):
+    """An action plan as loaded and checked; read-only afterwards (its indexes are built once,
+    on first use, so a plan changed in place would answer from stale ones)."""
+
     id: str
     name: str
     country: str
