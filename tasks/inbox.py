@@ -58,15 +58,15 @@ def attachments_of(message: Message) -> list[Attachment]:
     return found
 
 
-def message_key(message: Message, fallback: bytes) -> str:
-    """The Message-ID (unfolded), or a digest of the raw message when a sender left it out.
+def message_key(message: Message) -> str:
+    """The Message-ID (unfolded), or a digest of the whole message when a sender left it out.
 
     IMAP gives a message a new UID whenever it moves, so the Message-ID is what recognises a
     message already stored. An id longer than the ledger column is kept as its digest.
     """
     message_id = " ".join(str(message.get("Message-ID") or "").split())
     if not message_id:
-        return "sha256:" + hashlib.sha256(fallback).hexdigest()
+        return "sha256:" + hashlib.sha256(message.as_bytes()).hexdigest()
     if len(message_id) > KEY_LIMIT:
         return "sha256:" + hashlib.sha256(message_id.encode()).hexdigest()
     return message_id
@@ -82,16 +82,17 @@ def open_maildir(path: Path) -> mailbox.Maildir:
 def from_maildir(path: Path) -> Iterator[Received]:
     """Messages in a Maildir not yet marked seen; done marks them seen (flag S)."""
     box = open_maildir(path)
+    seen = seen_keys(path, box.colon)
     for key in sorted(box.keys()):
-        message = box[key]
-        if "S" in message.get_flags():
+        if key in seen:
             continue
+        message = box[key]
 
         def done(key: str = key, message: mailbox.MaildirMessage = message) -> None:
             mark_seen(path, key, message, box.colon)
 
         yield Received(
-            message_id=message_key(message, message.as_bytes()),
+            message_id=message_key(message),
             channel="mail",
             sender=parseaddr(str(message.get("From", "")))[1].lower(),
             subject=str(message.get("Subject", "")),
@@ -99,6 +100,18 @@ def from_maildir(path: Path) -> Iterator[Received]:
             done=done,
             arrived=datetime.fromtimestamp(message.get_date(), UTC).replace(tzinfo=None),
         )
+
+
+def seen_keys(path: Path, colon: str) -> set[str]:
+    """Keys of the messages flagged seen, read from their file names in ``cur/`` (Maildir's
+    ``:2,FLAGS``): parsing every message already handled, to learn its flags, grew with the
+    mailbox's whole history."""
+    seen = set()
+    for name in os.listdir(path / "cur"):
+        key, _, info = name.partition(colon)
+        if info.startswith("2,") and "S" in info[2:]:
+            seen.add(key)
+    return seen
 
 
 def mark_seen(path: Path, key: str, message: mailbox.MaildirMessage, colon: str) -> None:
@@ -140,7 +153,7 @@ def from_imap(settings: Settings, size: int) -> Iterator[list[Received]]:
 
             batch.append(
                 Received(
-                    message_id=message_key(msg.obj, msg.obj.as_bytes()),
+                    message_id=message_key(msg.obj),
                     channel="imap",
                     sender=(msg.from_ or "").lower(),
                     subject=msg.subject,

@@ -234,6 +234,16 @@ def contacts(plan: Plan, institution: str) -> set[str]:
     return {i.liaison.email.lower(), i.head.email.lower()}
 
 
+VALUE_COLUMNS = {
+    "codigo_hito": "milestone",
+    "estado": "estado",
+    "avance_pct": "avance_pct",
+    "descripcion_avance": "descripcion_avance",
+    "evidencia_url": "evidencia_url",
+    "observaciones": "observaciones",
+}
+"""Columns of an accepted file → fields of its ``MilestoneValue`` rows."""
+
 RECORD_BATCH = 100
 """Outcomes written per transaction. A crash loses at most one batch's decisions, which the
 re-run makes again (nothing was answered yet); one transaction per file was most of intake."""
@@ -380,16 +390,11 @@ def record(settings: Settings, decisions: list[Decision]) -> list[Outcome]:
         values = [
             {
                 "submission_id": d.submission.id,
-                "milestone": row.codigo_hito,
-                "estado": row.estado,
-                "avance_pct": float(row.avance_pct),
-                "descripcion_avance": row.descripcion_avance,
-                "evidencia_url": row.evidencia_url,
-                "observaciones": row.observaciones,
+                **dict(zip(VALUE_COLUMNS.values(), row, strict=True)),
             }
             for d in decisions
             if d.outcome in ACCEPTED and d.read is not None
-            for row in d.read.rows.itertuples()
+            for row in zip(*(d.read.rows[column].tolist() for column in VALUE_COLUMNS), strict=True)
         ]
         if values:
             db.execute(insert(MilestoneValue), values)

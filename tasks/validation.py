@@ -42,6 +42,8 @@ class Prepared:
     """Milestone code → progress in the institution's last accepted file of the cycle before."""
     previous_cycle: str = ""
     findings: list[Finding] = field(default_factory=list)
+    absent: list[str] = field(default_factory=list)
+    """The institution's milestones the file left out: rows are added for them in the batch."""
 
 
 def resolve_codes(rows: pd.DataFrame, known: list[str], language: str) -> list[Finding]:
@@ -82,21 +84,20 @@ def prepare(
     previous_cycle: str = "",
     language: str = "es",
 ) -> Prepared:
-    """One file's rows with codes resolved and a row added for each milestone it left out.
+    """One file's rows for the batch, and the institution's milestones it left out.
 
-    The suite's helper columns are added to the whole batch at once (``with_helpers``): per
-    file, a dozen pandas column operations cost more than reading the file.
+    Codes a spreadsheet turned into numbers are mapped back to the plan's text in ``rows``
+    itself, so the values recorded for an accepted file carry the plan's codes. Everything else
+    is done to the whole batch at once (``with_helpers``): per file, a dozen pandas column
+    operations cost more than reading the file.
     """
     known = [m.code for m in plan.milestones_of(institution)]
-    frame = rows.copy()
-    problems = resolve_codes(frame, known, language) if frame["codigo_numerico"].any() else []
-    frame["_presente"] = True
-    present = set(frame["codigo_hito"])
+    problems = resolve_codes(rows, known, language) if rows["codigo_numerico"].any() else []
+    present = set(rows["codigo_hito"])
     absent = [code for code in known if code not in present]
-    if absent:
-        filler = pd.DataFrame({"codigo_hito": absent, "_presente": False, "fila": None})
-        frame = pd.concat([frame, filler], ignore_index=True)
-    return Prepared(key, institution, frame, reference, previous or {}, previous_cycle, problems)
+    return Prepared(
+        key, institution, rows, reference, previous or {}, previous_cycle, problems, absent
+    )
 
 
 def with_helpers(prepared: list[Prepared], plan: Plan) -> pd.DataFrame:
@@ -105,14 +106,21 @@ def with_helpers(prepared: list[Prepared], plan: Plan) -> pd.DataFrame:
     ``_envio`` (submission key), ``_clave`` (institution|code), ``_en_plan``, ``avance_pct`` as
     a number, ``_avance_entero``, ``avance_anterior`` and ``_vencido``; one pass over all rows.
     """
-    frame = pd.concat([p.frame for p in prepared], ignore_index=True)
-    sizes = [len(p.frame) for p in prepared]
+    # Each file's own rows, then one row per milestone a file left out.
+    frames = [p.frame for p in prepared]
+    absent = [code for p in prepared for code in p.absent]
+    if absent:
+        frames.append(pd.DataFrame({"codigo_hito": absent, "fila": None}))
+    frame = pd.concat(frames, ignore_index=True)
+    own = sum(len(p.frame) for p in prepared)
+    frame["_presente"] = np.arange(len(frame)) < own
+    owners = [*prepared, *(p for p in prepared for _ in p.absent)]
+    sizes = [len(p.frame) for p in prepared] + [1] * len(absent)
     for column in TEXT_COLUMNS:
         frame[column] = frame[column].map(lambda v: v if isinstance(v, str) and v else None)
-    frame["_presente"] = frame["_presente"].astype(bool)
-    frame["_envio"] = np.repeat([p.key for p in prepared], sizes).astype(object)
+    frame["_envio"] = np.repeat([p.key for p in owners], sizes).astype(object)
     code = frame["codigo_hito"]
-    institution = pd.Series(np.repeat([p.institution for p in prepared], sizes), dtype=object)
+    institution = pd.Series(np.repeat([p.institution for p in owners], sizes), dtype=object)
     frame["_clave"] = (institution + "|" + code.fillna("")).where(code.notna(), None)
     ends = {f"{m.institution}|{m.code}": m.end for m in plan.milestones}
     # In the plan for this institution; None (skipped by the suite) where the code is missing.
@@ -123,7 +131,7 @@ def with_helpers(prepared: list[Prepared], plan: Plan) -> pd.DataFrame:
     previous = {f"{p.institution}|{c}": v for p in prepared for c, v in p.previous.items()}
     frame["avance_anterior"] = frame["_clave"].map(previous).astype("float64")
     end = pd.to_datetime(frame["_clave"].map(ends))
-    reference = pd.to_datetime(np.repeat([p.reference for p in prepared], sizes))
+    reference = pd.to_datetime(np.repeat([p.reference for p in owners], sizes))
     frame["_vencido"] = frame["_presente"] & (end.to_numpy() < reference.to_numpy())
     frame["_id"] = range(len(frame))
     return frame
@@ -192,7 +200,7 @@ def run_suite(frame: pd.DataFrame) -> dict[str, Any]:
     return data
 
 
-def shown_value(row: pd.Series, column: str) -> str:
+def shown_value(row: dict[str, Any], column: str) -> str:
     """The cell's value as the liaison typed it (numbers with a decimal comma), for the message."""
     raw = row.get("avance_raw") if column == "avance_pct" else None
     if isinstance(raw, str) and raw:
@@ -226,7 +234,7 @@ def validate(
                 f"expectation {meta['rule']} failed to run: {result['exception_info']}"
             )
         ids = [int(u["_id"]) for u in result["result"].get("unexpected_index_list") or []]
-        for _, row in frame.iloc[ids].iterrows():
+        for row in frame.iloc[ids].to_dict("records"):
             key = str(row["_envio"])
             milestone = row["codigo_hito"] or ""
             fila = row["fila"]
