@@ -20,9 +20,10 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook, load_workbook
 
-from tasks.inbox import open_maildir
-from tasks.intake import Outcome, process, store_all
+from tasks.inbox import Attachment, Received, open_maildir
+from tasks.intake import Outcome, process, store, store_all
 from tasks.ledger import Submission, session
+from tasks.plans import Plan
 from tasks.requests import build_request, open_cycle_record
 from tasks.settings import Settings
 from tasks.workbooks import COLUMNS
@@ -505,3 +506,40 @@ def test_files_are_kept_by_content_whatever_their_names(corpus):
         assert path.parent.parent == settings.home / "files"
         assert path.name == sub.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
     assert not Path("/tmp/hitos-fuera.xlsx").exists()
+
+
+def test_a_code_turned_into_a_number_is_recorded_under_the_plans_code(tmp_path, plan):
+    """A plan numbering 1.10 after a gap: the liaison's spreadsheet turned «1.10» into the number
+    1.1; intake maps it back, and the accepted value is stored under 1.10, not 1.1."""
+    data = plan.model_dump()
+    for commitment in data["commitments"]:
+        for milestone in commitment["milestones"]:
+            if milestone["code"] == "1.1":
+                milestone["code"] = "1.10"
+    gapped = Plan.model_validate(data)
+    settings = Settings(home=tmp_path / "ws", smtp_port=free_port(), plan=SAMPLE_PLAN)
+    open_cycle_record(settings, gapped, "2023-03", date(2023, 3, 1))
+    rows = Context(plan, b"").rows()
+    rows[0]["codigo_hito"] = "1.10"
+    workbook = plain_xlsx(rows, as_number=True)
+    store(
+        settings,
+        [
+            Received(
+                "<gap@mingob.example>",
+                "mail",
+                LIAISON,
+                attachments=[Attachment("a.xlsx", workbook)],
+            )
+        ],
+        institution="MINGOB",
+        cycle_id="2023-03",
+    )
+
+    [outcome] = process(settings, gapped)
+
+    assert outcome.outcome == "accepted", [f.message for f in outcome.findings]
+    with session(settings.database) as db:
+        recorded = [v.milestone for v in db.get(Submission, outcome.submission_id).values]
+    assert recorded == [m.code for m in gapped.milestones_of("MINGOB")]
+    assert "1.10" in recorded
