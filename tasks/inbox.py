@@ -10,6 +10,7 @@ import hashlib
 import mailbox
 import os
 import shutil
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -180,11 +181,28 @@ def refresh_capabilities(client: Any) -> None:
         client.capabilities = tuple(data[-1].decode("ascii", "replace").upper().split())
 
 
+DROP_SETTLE_SECONDS = 10
+"""A dropped file changed more recently than this may still be being copied (a network share,
+a slow disk): it is left for the next run rather than stored half-written."""
+NOT_YET_A_FILE = ((".", "~$"), (".part", ".tmp", ".crdownload"))
+"""Name prefixes and suffixes of what is not a finished file: hidden files, Office's lock files
+(``~$avances.xlsx``) and partial copies or downloads."""
+
+
+def settled(file: Path, now: float) -> bool:
+    """A finished file, unchanged for ``DROP_SETTLE_SECONDS``."""
+    prefixes, suffixes = NOT_YET_A_FILE
+    if file.name.startswith(prefixes) or file.name.lower().endswith(suffixes):
+        return False
+    return now - file.stat().st_mtime >= DROP_SETTLE_SECONDS
+
+
 def from_drop_folder(path: Path) -> Iterator[Received]:
-    """Files left in the drop folder; done moves each into ``processed/``."""
+    """Settled files left in the drop folder; done moves each into ``processed/``."""
     path.mkdir(parents=True, exist_ok=True)
     processed = path / "processed"
-    for file in sorted(p for p in path.iterdir() if p.is_file()):
+    now = time.time()
+    for file in sorted(p for p in path.iterdir() if p.is_file() and settled(p, now)):
         data = file.read_bytes()
 
         def done(file: Path = file) -> None:

@@ -540,6 +540,8 @@ def test_a_code_turned_into_a_number_is_recorded_under_the_plans_code(tmp_path, 
 
     assert outcome.outcome == "accepted", [f.message for f in outcome.findings]
     with session(settings.database) as db:
-        recorded = [v.milestone for v in db.get(Submission, outcome.submission_id).values]
+        sub = db.get(Submission, outcome.submission_id)
+        assert sub is not None
+        recorded = [v.milestone for v in sub.values]
     assert recorded == [m.code for m in gapped.milestones_of("MINGOB")]
     assert "1.10" in recorded
