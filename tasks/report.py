@@ -11,6 +11,7 @@ built.
 
 from __future__ import annotations
 
+import logging
 import shutil
 from dataclasses import asdict, fields
 from datetime import date
@@ -260,7 +261,14 @@ def print_pdf(html: Path, path: Path) -> None:
     _print(html.read_text(encoding="utf-8"), path)
 
 
+def _without_packaging_advice(record: logging.LogRecord) -> bool:
+    """Drop WeasyPrint's advice to install HarfBuzz-Subset: fontTools, its fallback, subsets the
+    fonts correctly here, and the line only alarms the people running a cycle."""
+    return not record.getMessage().startswith("Using fontTools instead of HarfBuzz-Subset")
+
+
 def _print(page: str, path: Path) -> None:
+    logging.getLogger("weasyprint").addFilter(_without_packaging_advice)
     try:  # imported here: WeasyPrint loads the system's Pango, which only this step needs
         from weasyprint import HTML
         from weasyprint.urls import URLFetcher

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import re
 import threading
 from html.parser import HTMLParser
@@ -372,6 +373,16 @@ def test_pdf_printing_fetches_nothing_even_when_a_page_asks_for_it(tmp_path):
 
     assert requests == []
     assert "Texto" in PdfReader(tmp_path / "page.pdf").pages[0].extract_text()
+
+
+def test_printing_logs_no_font_packaging_advice(written, tmp_path, caplog):
+    """WeasyPrint advises installing HarfBuzz-Subset where it is missing (as on a fresh Debian);
+    its fallback works, so the advice must not reach the people running a cycle."""
+    with caplog.at_level(logging.WARNING, logger="weasyprint"):
+        print_pdf(written["html"], tmp_path / "again.pdf")
+
+    assert not [r for r in caplog.records if "HarfBuzz" in r.getMessage()]
+    assert PdfReader(tmp_path / "again.pdf").pages
 
 
 # The director's email and the Prefect artifact, from a real publication on a fresh ledger.
