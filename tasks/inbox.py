@@ -7,8 +7,10 @@ message is done; only then does it mark, move or delete anything.
 from __future__ import annotations
 
 import hashlib
+import imaplib
 import mailbox
 import os
+import re
 import shutil
 import time
 from collections.abc import Callable, Iterator
@@ -144,6 +146,7 @@ def from_imap(settings: Settings, size: int) -> Iterator[list[Received]]:
         refresh_capabilities(box.client)
         if not box.folder.exists(settings.imap_done_folder):
             box.folder.create(settings.imap_done_folder)
+        arrivals = filed_at(box.client)
         batch: list[Received] = []
         for msg in box.fetch(mark_seen=False, bulk=size):
             uid = msg.uid
@@ -160,6 +163,7 @@ def from_imap(settings: Settings, size: int) -> Iterator[list[Received]]:
                     subject=msg.subject,
                     attachments=attachments_of(msg.obj),
                     done=done,
+                    arrived=arrivals.get(uid) if uid else None,
                 )
             )
             if len(batch) == size:
@@ -167,6 +171,27 @@ def from_imap(settings: Settings, size: int) -> Iterator[list[Received]]:
                 batch = []
         if batch:
             yield batch
+
+
+def filed_at(client: Any) -> dict[str, datetime]:
+    """UID → when the server filed the message (its INTERNALDATE, in UTC), for the whole folder
+    in one command. On time is judged by arrival, not by when intake happened to run; a message
+    the server gives no date for is dated when it is stored."""
+    found: dict[str, datetime] = {}
+    try:
+        status, lines = client.uid("FETCH", "1:*", "(INTERNALDATE)")
+    except client.error:  # some servers answer BAD for 1:* in an empty folder
+        return found
+    if status != "OK":
+        return found
+    for line in lines:
+        text = line[0] if isinstance(line, tuple) else line
+        uid = re.search(rb"\bUID (\d+)", text or b"")
+        filed = imaplib.Internaldate2tuple(text) if text else None
+        if uid and filed:
+            moment = datetime.fromtimestamp(time.mktime(filed), UTC)
+            found[uid.group(1).decode()] = moment.replace(tzinfo=None)
+    return found
 
 
 def refresh_capabilities(client: Any) -> None:

@@ -18,6 +18,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from email import message_from_bytes
 from pathlib import Path
 
@@ -120,10 +121,11 @@ class Dovecot:
             self.user, self.password, initial_folder=folder
         )
 
-    def deliver(self, raw: bytes, folder: str = "INBOX") -> None:
-        """Put a message in a folder the way a delivery agent does (IMAP APPEND)."""
+    def deliver(self, raw: bytes, folder: str = "INBOX", filed: datetime | None = None) -> None:
+        """Put a message in a folder the way a delivery agent does (IMAP APPEND), filed at
+        ``filed`` (its INTERNALDATE; now when None)."""
         with self.client() as box:
-            box.append(raw, folder)
+            box.append(raw, folder, dt=filed)
 
     def message_ids(self, folder: str) -> list[str]:
         """Message-IDs of the messages in a folder (empty if the folder does not exist)."""

@@ -7,6 +7,7 @@ over SMTP (aiosmtpd hands them to Dovecot), or appended by IMAP like a delivery 
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime, timedelta, timezone
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from sqlalchemy import func, select
 
 from tasks import intake
 from tasks.intake import process, store_all
-from tasks.ledger import InboundMessage, Submission, session
+from tasks.ledger import InboundMessage, Submission, session, utcnow
 from tasks.local_mail import local_smtp_server
 from tasks.requests import build_request, open_cycle_record
 from tasks.simulation import CARELESS, SILENT, corrections, first_answers
@@ -78,6 +79,24 @@ def test_stores_each_attachment_content_addressed_and_moves_the_message(imap, do
     assert (imap.home / "files" / digest[:2] / digest).read_bytes() == data
     assert dovecot.message_ids("INBOX") == []
     assert dovecot.message_ids("Processed") == ["<a1@mineduc.example>"]
+
+
+def test_a_file_is_dated_when_the_server_filed_its_message_not_when_intake_ran(imap, dovecot):
+    """Sent at 22:30 in Guatemala on the deadline day (04:30 UTC the next day), read by intake
+    days later: the submission keeps the server's filing time, so it counts as on time."""
+    filed = datetime(2023, 3, 15, 22, 30, tzinfo=timezone(timedelta(hours=-6)))
+    dovecot.deliver(
+        mail(b"codigo_hito\n4.1\n", "avances.csv", "<tarde@mineduc.example>"), filed=filed
+    )
+    dovecot.deliver(mail(b"codigo_hito\n4.2\n", "otro.csv", "<hoy@mineduc.example>"))
+
+    store_all(imap)
+
+    with session(imap.database) as db:
+        rows = db.execute(select(Submission.source_ref, Submission.received_at)).all()
+    arrived: dict[str, datetime] = {ref: at for ref, at in rows}
+    assert arrived["<tarde@mineduc.example>"] == datetime(2023, 3, 16, 4, 30)
+    assert abs(arrived["<hoy@mineduc.example>"] - utcnow()) < timedelta(minutes=5)
 
 
 def test_moves_message_only_after_its_files_are_stored(imap, dovecot, monkeypatch):
