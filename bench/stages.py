@@ -128,8 +128,8 @@ def intake_stage(workdir: Path, clock: Clock) -> dict[str, Any]:
 
 def reply_stage(workdir: Path, clock: Clock) -> dict[str, Any]:
     """intake's last step: the reply owed to each sender (rejections with the marked file)."""
-    from tasks.intake import unanswered
     from tasks.mail import send_all
+    from tasks.replies import unanswered
     from tasks.settings import Settings
 
     settings, plan = Settings(), _plan(workdir)

@@ -7,9 +7,10 @@ from prefect.artifacts import create_table_artifact
 
 from flows import step
 from tasks.data_docs import build as build_data_docs
-from tasks.intake import Outcome, process, store_all, unanswered
+from tasks.intake import Outcome, process, store_all
 from tasks.mail import send_all
 from tasks.plans import load_plan
+from tasks.replies import unanswered
 from tasks.settings import Settings
 from tasks.validation import keeping_runs
 

@@ -1,8 +1,8 @@
-"""Intake: store every received file first, then identify, read, validate and answer it.
+"""Intake: store every received file first, then identify, read and validate it.
 
-Three steps with the ledger in between, so a crash at any point loses nothing and a re-run
+Two steps with the ledger in between, so a crash at any point loses nothing and a re-run
 repeats nothing: ``store`` writes bytes and rows before a message is marked done; ``process``
-handles only submissions still ``received``; replies go through the mail ledger's keys.
+handles only submissions still ``received``. Answering the senders is ``tasks.replies``.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from tasks.inbox import Received, sources
 from tasks.ledger import (
     ACCEPTED,
     Cycle,
-    Email,
     FindingRow,
     InboundMessage,
     MilestoneValue,
@@ -29,13 +28,11 @@ from tasks.ledger import (
     session,
     utcnow,
 )
-from tasks.mail import Outgoing, compose
 from tasks.plans import Plan
-from tasks.rendering import month_year
 from tasks.settings import Settings
 from tasks.spreadsheets import ReadResult, UnreadableFile, read_submission
 from tasks.validation import Prepared, prepare, validate
-from tasks.workbooks import mark_findings, verify
+from tasks.workbooks import verify
 
 
 @dataclass
@@ -147,13 +144,8 @@ def store(
         return [s.id for s in new]
 
 
-def open_cycle_id(settings: Settings) -> str | None:
+def open_cycle(db: Session) -> str | None:
     """The newest open cycle: where a file that does not say its cycle belongs."""
-    with session(settings.database) as db:
-        return _open_cycle(db)
-
-
-def _open_cycle(db: Session) -> str | None:
     return db.scalars(
         select(Cycle.id).where(Cycle.state == "open").order_by(Cycle.id.desc())
     ).first()
@@ -176,7 +168,7 @@ class Lookups:
     def read(cls, settings: Settings) -> Lookups:
         with session(settings.database) as db:
             deadlines = {c.id: c.deadline for c in db.scalars(select(Cycle))}
-            return cls(_open_cycle(db), deadlines, settings.database)
+            return cls(open_cycle(db), deadlines, settings.database)
 
     def previous_cycle(self, cycle_id: str) -> str:
         """The cycle before this one, or ``""``."""
@@ -227,11 +219,6 @@ def identify(
     if len(in_name) == 1:
         return in_name[0], cycle, notes
     return None, cycle, notes
-
-
-def contacts(plan: Plan, institution: str) -> set[str]:
-    i = plan.institution(institution)
-    return {i.liaison.email.lower(), i.head.email.lower()}
 
 
 VALUE_COLUMNS = {
@@ -301,7 +288,8 @@ def first_look(settings: Settings, plan: Plan, sub: Submission, lookups: Lookups
     if institution is None or cycle_id is None:
         notes.append(finding("not-identified", filename=sub.filename, language=language))
         return Decision(sub, "quarantined", institution, cycle_id, notes, read)
-    if sub.sender and sub.channel != "cli" and sub.sender not in contacts(plan, institution):
+    writes_for = plan.institutions_writing_from(sub.sender)
+    if sub.sender and sub.channel != "cli" and institution not in writes_for:
         notes.append(
             finding(
                 "sender-not-a-contact",
@@ -451,82 +439,3 @@ def cycle_outcomes(
         if institution:
             query = query.where(Submission.institution == institution)
         return [as_outcome(s) for s in db.scalars(query.order_by(Submission.id))]
-
-
-def reply_key(submission: Submission) -> str:
-    return f"{submission.cycle_id or '-'}/{submission.institution or '-'}/reply/{submission.id}"
-
-
-def unanswered(settings: Settings, plan: Plan) -> list[Outgoing]:
-    """Replies owed: every processed emailed file whose reply was never sent (crash-safe).
-
-    A reply that failed or was left half-sent is owed too; the mail ledger's claim decides
-    whether it may go now.
-    """
-    with session(settings.database) as db:
-        answered = set(
-            db.scalars(
-                select(Email.key).where(
-                    Email.kind == "reply", Email.status.in_(("sent", "refused"))
-                )
-            )
-        )
-        subs = db.scalars(
-            select(Submission)
-            .where(Submission.outcome != "received", Submission.channel.in_(("mail", "imap")))
-            .order_by(Submission.id)
-        ).all()
-        owed = [as_outcome(s) for s in subs if reply_key(s) not in answered]
-    return [mail for o in owed if (mail := reply_email(settings, plan, o))]
-
-
-def reply_email(settings: Settings, plan: Plan, outcome: Outcome) -> Outgoing | None:
-    """The answer to the sender: accepted (with warnings), or what to fix, with the marked file."""
-    if not outcome.sender:
-        return None
-    with session(settings.database) as db:
-        sub = db.get(Submission, outcome.submission_id)
-        assert sub is not None
-        cycle = db.get(Cycle, outcome.cycle) if outcome.cycle else None
-        data, version = Path(sub.path).read_bytes(), sub.version
-    attachments: list[Path] = []
-    if outcome.outcome == "rejected":
-        marked = mark_findings(data, outcome.filename, outcome.findings)
-        if marked is not None:
-            folder = settings.folder("replies", outcome.cycle or "sin-ciclo")
-            path = folder / f"corregir-{outcome.submission_id}-{Path(outcome.filename).stem}.xlsx"
-            path.write_bytes(marked)
-            attachments.append(path)
-    name = (
-        f"{outcome.institution} ({plan.institution(outcome.institution).name})"
-        if outcome.institution
-        else ""
-    )
-    label = {
-        "accepted": "Archivo aceptado",
-        "accepted_with_warnings": "Archivo aceptado con advertencias",
-        "rejected": "Archivo rechazado: corrija y reenvíe",
-        "unreadable": "No pudimos leer su archivo",
-        "quarantined": "No pudimos identificar su archivo",
-    }[outcome.outcome]
-    period = f" · {month_year(outcome.cycle)}" if outcome.cycle else ""
-    who = f" · {outcome.institution}" if outcome.institution else ""
-    return compose(
-        "reply",
-        key=reply_key(sub),
-        kind="reply",
-        to=[outcome.sender],
-        subject=f"[Gobierno Abierto] {label}{period}{who}",
-        attachments=attachments,
-        cycle_id=outcome.cycle,
-        institution_code=outcome.institution,
-        plan=plan,
-        outcome=outcome.outcome,
-        filename=outcome.filename,
-        institution_name=name,
-        period=outcome.cycle or "",
-        version=version,
-        findings=outcome.findings,
-        marked=bool(attachments),
-        deadline=cycle.deadline if cycle else None,
-    )

@@ -13,9 +13,10 @@ from collections.abc import Callable
 from typing import Any
 
 from tasks import intake, mail
-from tasks.intake import process, store_all, unanswered
+from tasks.intake import process, store_all
 from tasks.mail import send_all
 from tasks.plans import load_plan
+from tasks.replies import unanswered
 from tasks.settings import Settings
 
 BATCH = 3

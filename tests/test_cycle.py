@@ -9,11 +9,12 @@ from pathlib import Path
 from openpyxl import load_workbook
 
 from tasks.deadlines import add_business_days
-from tasks.intake import process, store_all, unanswered
+from tasks.intake import process, store_all
 from tasks.local_mail import local_smtp_server
 from tasks.mail import send_all
 from tasks.publishing import publish
 from tasks.reminders import reminder_email, waiting_institutions
+from tasks.replies import unanswered
 from tasks.requests import open_cycle_record
 from tasks.simulation import CARELESS, SILENT, corrections, first_answers
 from tests.test_mail import requests_for

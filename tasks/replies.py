@@ -1,0 +1,99 @@
+"""Replies to senders: what each processed file's sender is owed, built from the ledger.
+
+A reply is owed until the mail ledger says it was sent (or refused for good), so a crash between
+recording an outcome and answering it, or a failed send, leaves the reply owed, never lost and
+never sent twice (``tasks.mail`` claims each key before sending).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import select
+
+from tasks.intake import Outcome, as_outcome
+from tasks.ledger import Cycle, Email, Submission, session
+from tasks.mail import Outgoing, compose
+from tasks.plans import Plan
+from tasks.rendering import month_year
+from tasks.settings import Settings
+from tasks.workbooks import mark_findings
+
+
+def reply_key(submission: Submission) -> str:
+    return f"{submission.cycle_id or '-'}/{submission.institution or '-'}/reply/{submission.id}"
+
+
+def unanswered(settings: Settings, plan: Plan) -> list[Outgoing]:
+    """Replies owed: every processed emailed file whose reply was never sent (crash-safe).
+
+    A reply that failed or was left half-sent is owed too; the mail ledger's claim decides
+    whether it may go now.
+    """
+    with session(settings.database) as db:
+        answered = set(
+            db.scalars(
+                select(Email.key).where(
+                    Email.kind == "reply", Email.status.in_(("sent", "refused"))
+                )
+            )
+        )
+        subs = db.scalars(
+            select(Submission)
+            .where(Submission.outcome != "received", Submission.channel.in_(("mail", "imap")))
+            .order_by(Submission.id)
+        ).all()
+        owed = [as_outcome(s) for s in subs if reply_key(s) not in answered]
+    return [mail for o in owed if (mail := reply_email(settings, plan, o))]
+
+
+def reply_email(settings: Settings, plan: Plan, outcome: Outcome) -> Outgoing | None:
+    """The answer to the sender: accepted (with warnings), or what to fix, with the marked file."""
+    if not outcome.sender:
+        return None
+    with session(settings.database) as db:
+        sub = db.get(Submission, outcome.submission_id)
+        assert sub is not None
+        cycle = db.get(Cycle, outcome.cycle) if outcome.cycle else None
+        data, version = Path(sub.path).read_bytes(), sub.version
+    attachments: list[Path] = []
+    if outcome.outcome == "rejected":
+        marked = mark_findings(data, outcome.filename, outcome.findings)
+        if marked is not None:
+            folder = settings.folder("replies", outcome.cycle or "sin-ciclo")
+            path = folder / f"corregir-{outcome.submission_id}-{Path(outcome.filename).stem}.xlsx"
+            path.write_bytes(marked)
+            attachments.append(path)
+    name = (
+        f"{outcome.institution} ({plan.institution(outcome.institution).name})"
+        if outcome.institution
+        else ""
+    )
+    label = {
+        "accepted": "Archivo aceptado",
+        "accepted_with_warnings": "Archivo aceptado con advertencias",
+        "rejected": "Archivo rechazado: corrija y reenvíe",
+        "unreadable": "No pudimos leer su archivo",
+        "quarantined": "No pudimos identificar su archivo",
+    }[outcome.outcome]
+    period = f" · {month_year(outcome.cycle)}" if outcome.cycle else ""
+    who = f" · {outcome.institution}" if outcome.institution else ""
+    return compose(
+        "reply",
+        key=reply_key(sub),
+        kind="reply",
+        to=[outcome.sender],
+        subject=f"[Gobierno Abierto] {label}{period}{who}",
+        attachments=attachments,
+        cycle_id=outcome.cycle,
+        institution_code=outcome.institution,
+        plan=plan,
+        outcome=outcome.outcome,
+        filename=outcome.filename,
+        institution_name=name,
+        period=outcome.cycle or "",
+        version=version,
+        findings=outcome.findings,
+        marked=bool(attachments),
+        deadline=cycle.deadline if cycle else None,
+    )
