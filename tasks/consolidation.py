@@ -9,7 +9,7 @@ never mistakes them for news. Contacts (names, emails) and senders never enter t
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -28,7 +28,7 @@ from tasks.ledger import (
     previous_cycle,
 )
 from tasks.plans import Commitment, Milestone, Plan
-from tasks.workbooks import STATES, plan_index
+from tasks.workbooks import STATES
 
 COMPLETED = "Completado"
 NO_DATA = "Sin datos"
@@ -95,35 +95,33 @@ class _Source:
     fuente: str
 
 
-def _accepted_values(db: Session, cycle_ids: list[str]) -> Iterator[Row[Any]]:
+def _accepted_values(db: Session, cycle_ids: list[str]) -> Iterable[Row[Any]]:
     """Values of accepted submissions in these cycles: newest cycle, version, submission first.
 
     Plain rows from one query, not ORM objects: at 1,000 institutions building 35,000 mapped
     instances took most of the consolidation's ledger time.
     """
     if not cycle_ids:
-        return iter(())
-    return iter(
-        db.execute(
-            select(
-                Submission.institution,
-                MilestoneValue.submission_id,
-                MilestoneValue.milestone,
-                MilestoneValue.estado,
-                MilestoneValue.avance_pct,
-                MilestoneValue.descripcion_avance,
-                MilestoneValue.evidencia_url,
-                MilestoneValue.observaciones,
-                Submission.cycle_id,
-            )
-            .join(MilestoneValue, MilestoneValue.submission_id == Submission.id)
-            .where(Submission.cycle_id.in_(cycle_ids), Submission.outcome.in_(ACCEPTED))
-            .order_by(
-                Submission.cycle_id.desc(),
-                Submission.version.desc(),
-                Submission.id.desc(),
-                MilestoneValue.id,
-            )
+        return ()
+    return db.execute(
+        select(
+            Submission.institution,
+            MilestoneValue.submission_id,
+            MilestoneValue.milestone,
+            MilestoneValue.estado,
+            MilestoneValue.avance_pct,
+            MilestoneValue.descripcion_avance,
+            MilestoneValue.evidencia_url,
+            MilestoneValue.observaciones,
+            Submission.cycle_id,
+        )
+        .join(MilestoneValue, MilestoneValue.submission_id == Submission.id)
+        .where(Submission.cycle_id.in_(cycle_ids), Submission.outcome.in_(ACCEPTED))
+        .order_by(
+            Submission.cycle_id.desc(),
+            Submission.version.desc(),
+            Submission.id.desc(),
+            MilestoneValue.id,
         )
     )
 
@@ -199,9 +197,8 @@ def consolidated_table(db: Session, plan: Plan, cycle: Cycle) -> pd.DataFrame:
     """One row per milestone of the plan, in plan order, with the columns of DATA_DICTIONARY."""
     sources = _sources(db, plan, cycle)
     before = _previous_values(db, plan, cycle)
-    commitments = plan_index(plan)[1]
     rows = [
-        _row(commitments[m.commitment], cycle, m, sources.get(m.code), before.get(m.code))
+        _row(plan.commitment(m.commitment), cycle, m, sources.get(m.code), before.get(m.code))
         for m in plan.milestones
     ]
     table = pd.DataFrame(rows, columns=COLUMNS)
@@ -312,7 +309,6 @@ def _institutions(db: Session, plan: Plan, cycle: Cycle) -> list[InstitutionFigu
         )
     ):
         by_institution.setdefault(str(institution), []).append((outcome, received_at))
-    milestones = plan_index(plan)[0]
     rows = []
     for institution in plan.reporting_institutions():
         submissions = by_institution.get(institution.code, [])
@@ -321,7 +317,7 @@ def _institutions(db: Session, plan: Plan, cycle: Cycle) -> list[InstitutionFigu
             InstitutionFigures(
                 codigo=institution.code,
                 nombre=institution.name,
-                hitos=len(milestones[institution.code]),
+                hitos=len(plan.milestones_of(institution.code)),
                 estado_entrega=_delivery(plan, cycle, accepted),
                 envios=len(submissions),
                 rechazos=sum(outcome in REJECTED for outcome, _ in submissions),

@@ -125,8 +125,15 @@ class Plan(BaseModel):
             raise KeyError(f"institution {code!r} is not in plan {self.id}")
         return found
 
+    @cached_property
+    def _commitments_by_number(self) -> dict[int, Commitment]:
+        return {c.number: c for c in self.commitments}
+
     def commitment(self, number: int) -> Commitment:
-        return next(c for c in self.commitments if c.number == number)
+        found = self._commitments_by_number.get(number)
+        if found is None:
+            raise KeyError(f"commitment {number} is not in plan {self.id}")
+        return found
 
     def milestones_of(self, institution: str) -> list[Milestone]:
         return list(self._milestones_by_institution.get(institution, []))
