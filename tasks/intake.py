@@ -89,6 +89,7 @@ def store(
     recognised and not stored again. Files are checked even when the Message-ID is known: two
     different emails can share one (some clients derive it from sender and subject).
     """
+    now = utcnow()  # for what has no arrival time of its own (the drop folder, the CLI)
     files = [
         (received, attachment, hashlib.sha256(attachment.data).hexdigest())
         for received in messages
@@ -116,7 +117,7 @@ def store(
                         channel=received.channel,
                         sender=received.sender,
                         subject=received.subject[:500],
-                        received_at=received.arrived or utcnow(),
+                        received_at=received.arrived or now,
                     )
                 )
         new: list[Submission] = []
@@ -136,7 +137,7 @@ def store(
                 source_ref=received.message_id,
                 institution=institution,
                 cycle_id=cycle_id,
-                received_at=received.arrived or utcnow(),
+                received_at=received.arrived or now,
             )
             db.add(submission)
             new.append(submission)
