@@ -20,6 +20,7 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -39,6 +40,21 @@ def utcnow() -> datetime:
 
 class Base(DeclarativeBase):
     pass
+
+
+class Blob(Base):
+    """The bytes of every file one step hands to another, by sha256: every worker reaches them.
+
+    Raw submissions, request workbooks, marked replies, evidence and report files live here, so
+    a file and the row that names it commit together and no row holds a machine's path. The
+    workspace folders are local copies for people to open (``tasks.filestore.local_copy``).
+    """
+
+    __tablename__ = "blobs"
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class Cycle(Base):

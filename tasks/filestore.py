@@ -1,0 +1,64 @@
+"""The file store: bytes by sha256 in the ledger, local copies in the workspace for people.
+
+One home for every file Hitos keeps or makes. ``put`` inside the same transaction as the row
+that names the file, ``get`` wherever the step runs (another worker, another machine), and
+``local_copy`` when a person needs a path to open. The ledger never holds a machine's path.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from tasks.ledger import Blob, utcnow
+from tasks.settings import Settings
+
+
+def digest(data: bytes) -> str:
+    """The key a file is stored under."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def put(db: Session, data: bytes) -> str:
+    """Store the bytes (once, however many runs store them at the same time); their sha256."""
+    key = digest(data)
+    insert = pg_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
+    db.execute(
+        insert(Blob)
+        .values(sha256=key, size=len(data), data=data, created_at=utcnow())
+        .on_conflict_do_nothing(index_elements=["sha256"])
+    )
+    return key
+
+
+def get(db: Session, sha256: str) -> bytes:
+    """The stored bytes; KeyError when nothing is stored under that key."""
+    data = db.scalar(select(Blob.data).where(Blob.sha256 == sha256))
+    if data is None:
+        raise KeyError(sha256)
+    return bytes(data)
+
+
+def exists(db: Session, sha256: str) -> bool:
+    """Whether the store holds that key."""
+    return db.scalar(select(Blob.sha256).where(Blob.sha256 == sha256)) is not None
+
+
+def local_copy(settings: Settings, data: bytes, *parts: str) -> Path:
+    """Write a copy for people under the workspace (``parts`` are Hitos-made names); its path.
+
+    Written through a temporary name and renamed, so a reader never sees half a file; an
+    existing copy with the same bytes is left alone.
+    """
+    path = settings.folder(*parts[:-1]) / parts[-1]
+    if path.exists() and path.stat().st_size == len(data) and path.read_bytes() == data:
+        return path
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_bytes(data)
+    partial.replace(path)
+    return path

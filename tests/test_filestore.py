@@ -1,0 +1,32 @@
+"""The file store: bytes by sha256 in the ledger, reached from any worker."""
+
+from __future__ import annotations
+
+import pytest
+
+from tasks import filestore
+from tasks.ledger import session
+
+
+def test_a_file_stored_twice_is_kept_once_and_read_back(settings):
+    with session(settings.database) as db:
+        first = filestore.put(db, b"avances")
+        second = filestore.put(db, b"avances")
+    with session(settings.database) as db:
+        assert first == second == filestore.digest(b"avances")
+        assert filestore.get(db, first) == b"avances"
+        assert filestore.exists(db, first)
+
+
+def test_an_unknown_key_is_a_key_error(settings):
+    with session(settings.database) as db, pytest.raises(KeyError):
+        filestore.get(db, "0" * 64)
+
+
+def test_local_copy_lands_in_the_workspace_and_is_rewritten_when_it_changed(settings):
+    path = filestore.local_copy(settings, b"v1", "reports", "2023-03", "a.csv")
+    assert path == settings.home / "reports" / "2023-03" / "a.csv"
+    assert path.read_bytes() == b"v1"
+    filestore.local_copy(settings, b"v2", "reports", "2023-03", "a.csv")
+    assert path.read_bytes() == b"v2"
+    assert not list(path.parent.glob(".*partial"))
