@@ -247,6 +247,79 @@ def findings(
         print_findings(outcome.findings)
 
 
+plan_app = typer.Typer(help="Check, import and export action plans.", no_args_is_help=True)
+app.add_typer(plan_app, name="plan")
+
+
+def print_plan_problems(problems: list, source: str) -> None:
+    for problem in problems:
+        console.print("[red]✗[/red]", end=" ")
+        console.print(str(problem), markup=False, highlight=False, soft_wrap=True)
+    plural = "s" if len(problems) != 1 else ""
+    console.print(f"{source}: {len(problems)} problem{plural}.", soft_wrap=True)
+
+
+@plan_app.command("check")
+def plan_check(
+    path: Annotated[
+        Path | None, typer.Argument(help="Plan YAML file (default: HITOS_PLAN).")
+    ] = None,
+) -> None:
+    """Check a plan: links, unique codes, leads, dates inside the plan's period."""
+    from tasks.plan_check import check_file
+
+    target = path or Settings().plan
+    problems = check_file(target)
+    if problems:
+        print_plan_problems(problems, str(target))
+        raise typer.Exit(1)
+    console.print(f"{target}: no problems.")
+
+
+@plan_app.command("import")
+def plan_import(
+    table: Annotated[Path, typer.Argument(help="The directorate's table (.xlsx).")],
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the plan YAML here.")
+    ] = None,
+) -> None:
+    """Turn the directorate's table of institutions, commitments and milestones into a plan."""
+    from tasks.plan_import import import_plan
+
+    try:
+        data = table.read_bytes()
+    except OSError as exc:
+        fail(f"cannot read {table}: {exc.strerror}")
+        return
+    imported = import_plan(data)
+    if imported.problems:
+        print_plan_problems(imported.problems, str(table))
+        raise typer.Exit(1)
+    if output is None:
+        typer.echo(imported.yaml(), nl=False)
+        return
+    output.write_text(imported.yaml(), encoding="utf-8")
+    plan = imported.data
+    milestones = sum(len(c["milestones"]) for c in plan["commitments"])
+    console.print(
+        f"{output}: plan {plan['id']} with {len(plan['institutions'])} institutions, "
+        f"{len(plan['commitments'])} commitments and {milestones} milestones."
+    )
+
+
+@plan_app.command("export")
+def plan_export(
+    output: Annotated[Path, typer.Argument(help="Where to write the table (.xlsx).")],
+) -> None:
+    """Write the plan (HITOS_PLAN) as the directorate's table, the format `plan import` reads."""
+    from tasks.catalogues import language_of
+    from tasks.plan_import import export_plan
+
+    settings, plan = settings_and_plan()
+    output.write_bytes(export_plan(plan, language_of(settings, plan)))
+    console.print(f"{output}: {len(plan.milestones)} milestones of plan {plan.id}.")
+
+
 def main() -> None:
     """Entry point with one actionable sentence on failure; tracebacks only with HITOS_DEBUG=1."""
     try:

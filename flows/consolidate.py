@@ -28,10 +28,11 @@ def consolidate(cycle_id: str) -> dict[str, str]:
     plan = load_plan(settings.plan)
     publication = build_report(settings, plan, cycle_id)
     report = publication.report
-    send_emails(settings, [render_notice(plan, publication, language_of(settings, plan))])
+    language = language_of(settings, plan)
+    send_emails(settings, [render_notice(plan, publication, language)])
     create_markdown_artifact(
         key=f"hitos-report-{cycle_id}",
-        markdown=summary_markdown(publication),
+        markdown=summary_markdown(publication, language),
         description=f"Consolidated report {cycle_id} v{report.version}",
     )
     return report.files

@@ -18,6 +18,8 @@ import pandas as pd
 from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
+from tasks import contract
+from tasks.contract import COMPLETED, IN_PROGRESS, NOT_STARTED, STATE_CODES
 from tasks.deadlines import local_date
 from tasks.ledger import (
     ACCEPTED,
@@ -28,62 +30,36 @@ from tasks.ledger import (
     previous_cycle,
 )
 from tasks.plans import Commitment, Milestone, Plan
-from tasks.workbooks import STATES
 
-COMPLETED = "Completado"
-NO_DATA = "Sin datos"
+NO_DATA = "no_data"
+"""The state counted for a milestone nobody ever reported (its label: ``report.no_data``)."""
+ON_TIME, LATE, MISSING = "on_time", "late", "missing"
+"""Delivery of an institution in a cycle (labels: ``report.delivery.<code>``)."""
 REJECTED = ("rejected", "unreadable")
 """Outcomes counted as rejections: the institution has to send the file again."""
 
-DATA_DICTIONARY: list[tuple[str, str]] = [
-    ("ciclo", "Ciclo de reporte (AAAA-MM)."),
-    ("codigo_compromiso", "Código del compromiso en el plan (C01, C02…)."),
-    ("compromiso_ogp", "Identificador del compromiso en la Alianza para el Gobierno Abierto."),
-    ("compromiso", "Título del compromiso."),
-    ("codigo_hito", "Código del hito: número de compromiso y de hito (9.1, 10.3), como texto."),
-    ("hito", "Descripción del hito según el plan."),
-    ("institucion", "Siglas de la institución responsable del hito."),
-    ("fecha_inicio", "Fecha de inicio planificada (AAAA-MM-DD)."),
-    ("fecha_fin", "Fecha de finalización planificada (AAAA-MM-DD)."),
-    ("estado", "No iniciado, Iniciado o Completado; vacío si la institución nunca reportó."),
-    ("avance_pct", "Avance del hito, de 0 a 100; vacío si no hay datos."),
-    ("avance_anterior", "Avance reportado en el ciclo anterior; vacío si no lo hubo."),
-    ("cambio_pct", "avance_pct menos avance_anterior, en puntos porcentuales."),
-    (
-        "vencido",
-        "True si la fecha de finalización es anterior a la fecha límite del ciclo y el hito "
-        "no está Completado.",
-    ),
-    (
-        "fuente",
-        "reportado: enviado en este ciclo; ultimo_conocido: último dato aceptado de un ciclo "
-        "anterior, sin actualizar; sin_datos: la institución nunca reportó este hito.",
-    ),
-    ("descripcion_avance", "Lo realizado en el período, escrito por la institución."),
-    ("evidencia_url", "Enlace a la evidencia, indicado por la institución."),
-    ("observaciones", "Observaciones de la institución."),
-    ("envio", "Número del envío del que provienen los datos; vacío si no hay datos."),
-]
-"""Every column of the consolidated table with its meaning, in Spanish (published as is)."""
-
-COLUMNS = [name for name, _ in DATA_DICTIONARY]
-TEXT_COLUMNS = [
+NUMBER_COLUMNS = [contract.PROGRESS, "avance_anterior", "cambio_pct"]
+REPORTED_TEXTS = [k for k in contract.VALUE_COLUMNS if contract.BY_KEY[k].kind in ("text", "url")]
+"""The institution's own texts, published as written."""
+COLUMNS = [
     "ciclo",
     "codigo_compromiso",
     "compromiso_ogp",
     "compromiso",
-    "codigo_hito",
+    contract.CODE,
     "hito",
     "institucion",
-    "fecha_inicio",
-    "fecha_fin",
-    "estado",
+    *contract.DATE_COLUMNS,
+    contract.STATE,
+    *NUMBER_COLUMNS,
+    "vencido",
     "fuente",
-    "descripcion_avance",
-    "evidencia_url",
-    "observaciones",
+    *REPORTED_TEXTS,
+    "envio",
 ]
-NUMBER_COLUMNS = ["avance_pct", "avance_anterior", "cambio_pct"]
+"""The consolidated table's columns, published as open data; each is described, per language,
+under ``report.dictionary.<column>`` in the catalogues."""
+TEXT_COLUMNS = [c for c in COLUMNS if c not in (*NUMBER_COLUMNS, "vencido", "envio")]
 
 
 @dataclass(frozen=True)
@@ -169,7 +145,7 @@ def _row(
 ) -> dict[str, object]:
     value = source.value if source else None
     progress = value.avance_pct if value else None
-    estado = value.estado if value else ""
+    estado = contract.state_code(value.estado) if value else ""  # also a label stored earlier
     return {
         "ciclo": cycle.id,
         "codigo_compromiso": commitment.code,
@@ -186,9 +162,7 @@ def _row(
         "cambio_pct": progress - before if progress is not None and before is not None else None,
         "vencido": milestone.end < cycle.deadline and estado != COMPLETED,
         "fuente": source.fuente if source else "sin_datos",
-        "descripcion_avance": value.descripcion_avance if value else "",
-        "evidencia_url": value.evidencia_url if value else "",
-        "observaciones": value.observaciones if value else "",
+        **{key: getattr(value, key) if value else "" for key in REPORTED_TEXTS},
         "envio": value.submission_id if value else None,
     }
 
@@ -249,7 +223,7 @@ class Figures:
     headline: float
     """Share of the plan's milestones completed, in % with two decimals."""
     counts: dict[str, int]
-    """Milestones per state, the three states and «Sin datos», in that order."""
+    """Milestones per state code, the three states and ``no_data``, in that order."""
     commitments: list[CommitmentFigures]
     institutions: list[InstitutionFigures]
     overdue: int
@@ -257,16 +231,13 @@ class Figures:
     """Milestones whose progress differs from the previous cycle's."""
 
 
-COMMITMENT_FORMULA = (
-    "Avance del compromiso = suma del avance (%) de sus hitos ÷ número de hitos del "
-    "compromiso, redondeado a dos decimales. Un hito sin datos cuenta como 0 %."
-)
-"""How a commitment's progress is computed, as the report page states it."""
+COMMITMENT_FORMULA = "report.formula"
+"""Catalogue key of how a commitment's progress is computed, as the report states it."""
 
 
 def _state_counts(rows: pd.DataFrame) -> dict[str, int]:
     counts = Counter(state or NO_DATA for state in rows["estado"])
-    return {state: counts[state] for state in (*STATES, NO_DATA)}
+    return {state: counts[state] for state in (*STATE_CODES, NO_DATA)}
 
 
 def _commitments(plan: Plan, table: pd.DataFrame) -> list[CommitmentFigures]:
@@ -283,8 +254,8 @@ def _commitments(plan: Plan, table: pd.DataFrame) -> list[CommitmentFigures]:
             codigo=c.code,
             ogp_id=c.ogp_id,
             titulo=c.title,
-            no_iniciado=counts.get((c.code, "No iniciado"), 0),
-            iniciado=counts.get((c.code, "Iniciado"), 0),
+            no_iniciado=counts.get((c.code, NOT_STARTED), 0),
+            iniciado=counts.get((c.code, IN_PROGRESS), 0),
             completado=counts.get((c.code, COMPLETED), 0),
             sin_datos=counts.get((c.code, NO_DATA), 0),
             avance_pct=round(float(means.get(c.code, 0.0)), 2),
@@ -294,11 +265,11 @@ def _commitments(plan: Plan, table: pd.DataFrame) -> list[CommitmentFigures]:
 
 
 def _delivery(plan: Plan, cycle: Cycle, accepted: list[datetime]) -> str:
-    """«a tiempo» when the first accepted file arrived by the end of the deadline day (local)."""
+    """On time when the first accepted file arrived by the end of the deadline day (local)."""
     if not accepted:
-        return "sin entregar"
+        return MISSING
     on_time = local_date(min(accepted), plan.timezone) <= cycle.deadline
-    return "a tiempo" if on_time else "tarde"
+    return ON_TIME if on_time else LATE
 
 
 def _institutions(db: Session, plan: Plan, cycle: Cycle) -> list[InstitutionFigures]:

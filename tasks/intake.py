@@ -15,6 +15,7 @@ from pathlib import Path
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session, aliased
 
+from tasks import contract
 from tasks.catalogues import language_of
 from tasks.findings import Finding, finding, has_errors
 from tasks.inbox import Received, sources
@@ -223,14 +224,7 @@ def identify(
     return None, cycle, notes
 
 
-VALUE_COLUMNS = {
-    "codigo_hito": "milestone",
-    "estado": "estado",
-    "avance_pct": "avance_pct",
-    "descripcion_avance": "descripcion_avance",
-    "evidencia_url": "evidencia_url",
-    "observaciones": "observaciones",
-}
+VALUE_COLUMNS = {contract.CODE: "milestone", **{key: key for key in contract.VALUE_COLUMNS}}
 """Columns of an accepted file → fields of its ``MilestoneValue`` rows."""
 
 RECORD_BATCH = 100

@@ -60,6 +60,8 @@ class Plan(BaseModel):
     country: str
     timezone: str = "America/Guatemala"
     language: str = "es"
+    start: date | None = Field(None, description="First day of the plan's period.")
+    end: date | None = Field(None, description="Last day of the plan's period.")
     coordinator: Coordinator
     institutions: list[Institution]
     commitments: list[Commitment]

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from tasks.catalogues import text
-from tasks.consolidation import Figures, consolidated_table, figures, used_submissions
+from tasks.catalogues import language_of, text
+from tasks.consolidation import MISSING, Figures, consolidated_table, figures, used_submissions
 from tasks.ledger import Cycle, Report, session
 from tasks.mail import Outgoing, compose
 from tasks.plans import Plan
@@ -70,9 +70,9 @@ def publish(settings: Settings, plan: Plan, cycle_id: str) -> Publication:
         ):
             return Publication(latest, cycle, numbers, links(settings, latest))
         version = (latest.version + 1) if latest else 1
-        files = write_report(
-            plan, cycle, table, numbers, settings.folder("reports", cycle_id), version, used
-        )
+        folder = settings.folder("reports", cycle_id)
+        language = language_of(settings, plan)
+        files = write_report(plan, cycle, table, numbers, folder, version, used, language)
         report = Report(
             cycle_id=cycle_id,
             version=version,
@@ -88,7 +88,7 @@ def publish(settings: Settings, plan: Plan, cycle_id: str) -> Publication:
 def report_email(plan: Plan, publication: Publication, language: str = "es") -> Outgoing:
     """The director's notice that a report version is ready: figures, links, PDF and XLSX."""
     report, numbers = publication.report, publication.figures
-    delivered = sum(1 for row in numbers.institutions if row.estado_entrega != "sin entregar")
+    delivered = sum(1 for row in numbers.institutions if row.estado_entrega != MISSING)
     attachments = [Path(report.files[kind]) for kind in ATTACHED if kind in report.files]
     return compose(
         "report",
@@ -110,10 +110,11 @@ def report_email(plan: Plan, publication: Publication, language: str = "es") -> 
     )
 
 
-def summary_markdown(publication: Publication) -> str:
+def summary_markdown(publication: Publication, language: str = "es") -> str:
     """The Prefect artifact of a consolidation: headline, commitments, deliveries, files."""
     return render(
         "report_summary.md",
+        language,
         report=publication.report,
         figures=publication.figures,
         links=publication.links or publication.report.files,

@@ -2,8 +2,9 @@
 
 Each language has its environment: templates are looked up first in ``templates/<language>/``,
 then in ``templates/`` (the source language, Spanish, and language-neutral partials); the
-filters format dates and numbers the language's way and ``t(key, **values)`` gives a short
-text from the language's catalogue (``tasks.catalogues``).
+filters format dates and numbers the language's way (and ``state_label``, ``column_label``
+name the contract's codes), and ``t(key, **values)`` gives a short text from the language's
+catalogue (``tasks.catalogues``).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from tasks import catalogues
+from tasks import catalogues, contract
 from tasks.catalogues import SOURCE, TEMPLATES
 
 __all__ = ["TEMPLATES", "environment", "long_date", "month_year", "percent", "render", "short_date"]
@@ -57,7 +58,18 @@ def environment(language: str = SOURCE) -> Environment:
     def t(key: str, **values: Any) -> str:
         return catalogues.text(language, key, **values)
 
+    def state_label(code: str) -> str:
+        """A state code as people read it; blank or ``no_data`` (never reported) too."""
+        if code in contract.STATE_CODES:
+            return contract.state_label(code, language)
+        return catalogues.text(language, "report.no_data") if code in ("", "no_data") else code
+
+    def column_label(key: str) -> str:
+        column = contract.BY_KEY.get(key)
+        return column.label(language) if column is not None else key
+
     env.globals.update(t=t, language=language)
+    env.filters.update(state_label=state_label, column_label=column_label)
     return env
 
 

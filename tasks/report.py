@@ -26,9 +26,11 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
+from tasks import contract
+from tasks.catalogues import text
 from tasks.consolidation import (
+    COLUMNS,
     COMMITMENT_FORMULA,
-    DATA_DICTIONARY,
     NO_DATA,
     CommitmentFigures,
     Figures,
@@ -57,12 +59,37 @@ every row); the summary figures are always printed.
 KINDS = ("html", "pdf", "csv", "xlsx")
 """The files of every report version, each also copied to ``latest/``."""
 
-SOURCE_LABELS = {
-    "reportado": "Reportado",
-    "ultimo_conocido": "Último conocido",
-    "sin_datos": "Sin datos",
-}
-"""How the page names the ``fuente`` of a row."""
+
+def source_label(source: str, language: str) -> str:
+    """How the page names the ``fuente`` of a row."""
+    return text(language, f"report.source.{source}")
+
+
+def state_label(code: str, language: str) -> str:
+    """A state code of the table as people read it; ``no_data`` or blank as «Sin datos»."""
+    if not code or code == NO_DATA:
+        return text(language, "report.no_data")
+    return contract.state_label(code, language)
+
+
+def data_dictionary(language: str) -> list[tuple[str, str]]:
+    """Every column of the consolidated table with its meaning, published beside the data."""
+    states = contract.state_labels(language)
+    listed = contract.listed(states, text(language, "workbook.list_or"))
+    completed = contract.BY_STATE[contract.COMPLETED].label(language)
+    return [
+        (name, text(language, f"report.dictionary.{name}", states=listed, completed=completed))
+        for name in COLUMNS
+    ]
+
+
+def published(table: pd.DataFrame, language: str) -> pd.DataFrame:
+    """The table as published: states by their label in the report's language (the ledger and
+    the table keep codes); a milestone never reported keeps a blank state."""
+    shown = table.copy()
+    labels = {code: contract.state_label(code, language) for code in contract.STATE_CODES}
+    shown[contract.STATE] = shown[contract.STATE].map(lambda code: labels.get(code, code))
+    return shown
 
 
 def neutralise(value: Any) -> Any:
@@ -131,21 +158,32 @@ def _styled(sheet: Any, value: Any, **style: Any) -> WriteOnlyCell:
 
 
 def _summary_rows(
-    plan: Plan, cycle: Cycle, figures: Figures, version: int, submissions: list[int]
+    plan: Plan,
+    cycle: Cycle,
+    figures: Figures,
+    version: int,
+    submissions: list[int],
+    language: str,
 ) -> list[list[Any]]:
+    def label(key: str, **values: Any) -> str:
+        return text(language, f"report.summary.{key}", **values)
+
     return [
-        ["Plan", plan.name],
-        ["Ciclo", cycle.id],
-        ["Fecha límite", cycle.deadline.isoformat()],
-        ["Versión del informe", version],
-        ["Hitos", figures.milestones],
-        ["Hitos completados (%)", figures.headline],
-        *[[f"Hitos: {state}", count] for state, count in figures.counts.items()],
-        ["Hitos vencidos", figures.overdue],
-        ["Hitos con cambio desde el ciclo anterior", figures.changed],
-        ["Envíos usados", ", ".join(str(s) for s in submissions)],
-        ["Fórmula del avance por compromiso", COMMITMENT_FORMULA],
-        ["Nota", "Un texto que empieza con =, +, -, @, tabulación o retorno lleva delante «'»."],
+        [label("plan"), plan.name],
+        [label("cycle"), cycle.id],
+        [label("deadline"), cycle.deadline.isoformat()],
+        [label("version"), version],
+        [label("milestones"), figures.milestones],
+        [label("headline"), figures.headline],
+        *[
+            [label("state", state=state_label(state, language)), count]
+            for state, count in figures.counts.items()
+        ],
+        [label("overdue"), figures.overdue],
+        [label("changed"), figures.changed],
+        [label("used"), ", ".join(str(s) for s in submissions)],
+        [label("formula"), text(language, COMMITMENT_FORMULA)],
+        [label("note"), label("note_text")],
     ]
 
 
@@ -157,20 +195,39 @@ def _write_xlsx(
     version: int,
     submissions: list[int],
     path: Path,
+    language: str = "es",
 ) -> None:
+    def name(key: str) -> str:
+        return text(language, f"report.sheets.{key}")
+
+    def header(key: str) -> str:
+        return text(language, f"report.headers.{key}")
+
     workbook = Workbook(write_only=True)
-    summary = _summary_rows(plan, cycle, figures, version, submissions)
-    _sheet(workbook, "Resumen", ["indicador", "valor"], summary)
+    summary = _summary_rows(plan, cycle, figures, version, submissions, language)
+    _sheet(workbook, name("summary"), [header("indicator"), header("value")], summary)
     commitment_header = [f.name for f in fields(CommitmentFigures)]
     commitments = [list(asdict(c).values()) for c in figures.commitments]
-    _sheet(workbook, "Compromisos", commitment_header, commitments)
-    _sheet(workbook, "Hitos", list(table.columns), table.astype(object).values.tolist())
+    _sheet(workbook, name("commitments"), commitment_header, commitments)
+    rows = published(table, language).astype(object).values.tolist()
+    _sheet(workbook, name("milestones"), list(table.columns), rows)
     institution_header = [f.name for f in fields(InstitutionFigures)]
-    institutions = [list(asdict(i).values()) for i in figures.institutions]
-    _sheet(workbook, "Instituciones", institution_header, institutions)
-    dictionary = [list(entry) for entry in DATA_DICTIONARY]
-    _sheet(workbook, "Diccionario", ["columna", "descripcion"], dictionary)
+    institutions = [
+        list(asdict(i, dict_factory=lambda items: dict(_delivery(items, language))).values())
+        for i in figures.institutions
+    ]
+    _sheet(workbook, name("institutions"), institution_header, institutions)
+    dictionary = [list(entry) for entry in data_dictionary(language)]
+    _sheet(workbook, name("dictionary"), [header("column"), header("description")], dictionary)
     workbook.save(path)
+
+
+def _delivery(items: list[tuple[str, Any]], language: str) -> list[tuple[str, Any]]:
+    """An institution's figures with its delivery by its label."""
+    return [
+        (name, text(language, f"report.delivery.{value}") if name == "estado_entrega" else value)
+        for name, value in items
+    ]
 
 
 def evidence_link(url: str) -> str | None:
@@ -182,7 +239,7 @@ def evidence_link(url: str) -> str | None:
     return url.strip() if parts.scheme.lower() in ("http", "https") and parts.netloc else None
 
 
-def _page_rows(table: pd.DataFrame) -> list[SimpleNamespace]:
+def _page_rows(table: pd.DataFrame, language: str) -> list[SimpleNamespace]:
     """Table rows for the template: NA as None, dates parsed, evidence links checked.
 
     Namespaces rather than dicts: Jinja looks ``r.hito`` up as an attribute first, and 20,000
@@ -194,20 +251,21 @@ def _page_rows(table: pd.DataFrame) -> list[SimpleNamespace]:
             **row,
             inicio=date.fromisoformat(row["fecha_inicio"]),
             fin=date.fromisoformat(row["fecha_fin"]),
-            estado_texto=row["estado"] or NO_DATA,
+            estado_texto=state_label(row["estado"], language),
+            estado_clase=(row["estado"] or NO_DATA).replace("_", "-"),
             enlace=evidence_link(row["evidencia_url"]),
-            fuente_texto=SOURCE_LABELS[row["fuente"]],
+            fuente_texto=source_label(row["fuente"], language),
         )
         for row in records
     ]
 
 
-def _used(table: pd.DataFrame, submissions: list[int]) -> list[dict[str, Any]]:
+def _used(table: pd.DataFrame, submissions: list[int], language: str) -> list[dict[str, Any]]:
     """Each submission used, with the institution and source it stands for in the table."""
     groups = table.dropna(subset=["envio"]).groupby("envio")
     institutions = groups["institucion"].agg(lambda names: ", ".join(sorted(set(names))))
     sources = groups["fuente"].agg(
-        lambda found: ", ".join(sorted({SOURCE_LABELS[f].lower() for f in found}))
+        lambda found: ", ".join(sorted({source_label(f, language).lower() for f in found}))
     )
     return [
         {
@@ -232,9 +290,10 @@ def _page_context(
     figures: Figures,
     version: int,
     submissions: list[int],
+    language: str,
 ) -> dict[str, Any]:
     """What ``report.html`` shows, computed once for the page and for the PDF."""
-    rows = _page_rows(table)
+    rows = _page_rows(table, language)
     return {
         "plan": plan,
         "cycle": cycle,
@@ -242,9 +301,9 @@ def _page_context(
         "rows": rows,
         "changes": _changes(rows),
         "compared": any(r.avance_anterior is not None for r in rows),
-        "formula": COMMITMENT_FORMULA,
+        "formula": text(language, COMMITMENT_FORMULA),
         "version": version,
-        "submissions": _used(table, submissions),
+        "submissions": _used(table, submissions, language),
     }
 
 
@@ -289,19 +348,22 @@ def write_report(
     folder: Path,
     version: int,
     submissions: list[int],
+    language: str = "es",
 ) -> dict[str, Path]:
-    """Write ``v{version}/{plan}-{cycle}.{html,pdf,csv,xlsx}`` and copy them to ``latest/``."""
+    """Write ``v{version}/{plan}-{cycle}.{html,pdf,csv,xlsx}`` and copy them to ``latest/``,
+    in ``language`` (the data keep their column keys; states appear by their label)."""
     versioned = folder / f"v{version}"
     latest = folder / "latest"
     versioned.mkdir(parents=True, exist_ok=True)
     latest.mkdir(parents=True, exist_ok=True)
     stem = f"{plan.id}-{cycle.id}"
     paths = {kind: versioned / f"{stem}.{kind}" for kind in KINDS}
-    context = _page_context(plan, cycle, table, figures, version, submissions)
-    paths["html"].write_text(render("report.html", shown=_everything, **context), "utf-8")
-    _print(render("report.html", shown=_printable, **context), paths["pdf"])
-    _write_csv(table, paths["csv"])
-    _write_xlsx(plan, cycle, table, figures, version, submissions, paths["xlsx"])
+    context = _page_context(plan, cycle, table, figures, version, submissions, language)
+    page = render("report.html", language, shown=_everything, **context)
+    paths["html"].write_text(page, "utf-8")
+    _print(render("report.html", language, shown=_printable, **context), paths["pdf"])
+    _write_csv(published(table, language), paths["csv"])
+    _write_xlsx(plan, cycle, table, figures, version, submissions, paths["xlsx"], language)
     for kind, path in list(paths.items()):
         paths[f"latest_{kind}"] = Path(shutil.copyfile(path, latest / path.name))
     return paths

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from tasks import contract
 from tasks.catalogues import language_of, text
 from tasks.deadlines import add_business_days, cycle_opening
 from tasks.ledger import Cycle, MilestoneValue, Request, Submission, latest_accepted, session
@@ -57,13 +58,7 @@ def last_accepted_values(
             submission = latest_accepted(db, previous, institution)
             if submission is not None:
                 return {
-                    v.milestone: {
-                        "estado": v.estado,
-                        "avance_pct": v.avance_pct,
-                        "descripcion_avance": v.descripcion_avance,
-                        "evidencia_url": v.evidencia_url,
-                        "observaciones": v.observaciones,
-                    }
+                    v.milestone: {key: getattr(v, key) for key in contract.VALUE_COLUMNS}
                     for v in db.scalars(
                         select(MilestoneValue).where(MilestoneValue.submission_id == submission.id)
                     )

@@ -14,7 +14,9 @@ from zoneinfo import ZoneInfo
 
 from openpyxl import load_workbook
 
+from tasks import contract, workbooks
 from tasks.catalogues import language_of, text
+from tasks.contract import COMPLETED, IN_PROGRESS, NOT_STARTED
 from tasks.deadlines import add_business_days
 from tasks.mail import Mailer, Outgoing
 from tasks.plans import Plan
@@ -25,30 +27,33 @@ SILENT = "MARN"
 CARELESS = "MINEDUC"
 
 
-def filled_workbook(request: Path, institution: str, careless: bool) -> bytes:
-    """The request workbook filled in plausibly; ``careless`` adds the mistakes liaisons make."""
+def filled_workbook(request: Path, institution: str, careless: bool, language: str = "es") -> bytes:
+    """The request workbook filled in plausibly; ``careless`` adds the mistakes liaisons make.
+
+    Like a liaison, it finds the columns by their labels and picks states from the dropdown's
+    list, in the workbook's language.
+    """
     book = load_workbook(request)
-    sheet = book["Hitos"]
-    header = {cell.value: cell.column for cell in sheet[1]}
+    sheet = next(s for s in book.worksheets if contract.is_sheet(s.title, "milestones"))
+    header_row, header = workbooks.header(sheet)
+    assert header_row is not None
     rng = random.Random(institution)
-    for number, row in enumerate(range(2, sheet.max_row + 1)):
-        code = sheet.cell(row, header["codigo_hito"]).value
-        state = rng.choice(["No iniciado", "Iniciado", "Iniciado", "Completado", "Completado"])
-        progress = {"No iniciado": 0, "Iniciado": rng.randrange(10, 95, 5), "Completado": 100}[
-            state
-        ]
+    done, started, waiting = COMPLETED, IN_PROGRESS, NOT_STARTED
+    for number, row in enumerate(range(header_row + 1, sheet.max_row + 1)):
+        code = sheet.cell(row, header[contract.CODE]).value
+        state = rng.choice([waiting, started, started, done, done])
+        progress = {waiting: 0, started: rng.randrange(10, 95, 5), done: 100}[state]
         if careless and number == 0:
-            state, progress = "Completado", 80
-        values = {
-            "estado": state,
-            "avance_pct": progress,
-            "descripcion_avance": "" if state == "No iniciado" else f"Avances del hito {code}.",
-            "evidencia_url": ""
-            if state == "No iniciado" or (careless and number == 1)
-            else f"https://{institution.lower()}.example/gobierno-abierto/{code}",
-        }
-        if careless and number == 1 and state == "No iniciado":
-            values.update(estado="Iniciado", avance_pct=40, descripcion_avance="Se inició.")
+            state, progress = done, 80
+        evidence = f"https://{institution.lower()}.example/gobierno-abierto/{code}"
+        described = f"{text(language, 'subject.simulated_progress')} {code}."
+        values: dict[str, object] = {contract.STATE: state, contract.PROGRESS: progress}
+        values["descripcion_avance"] = "" if state == waiting else described
+        values["evidencia_url"] = "" if state == waiting or (careless and number == 1) else evidence
+        if careless and number == 1 and state == waiting:
+            values.update({contract.STATE: started, contract.PROGRESS: 40})
+            values["descripcion_avance"] = text(language, "subject.simulated_started")
+        values[contract.STATE] = contract.state_label(str(values[contract.STATE]), language)
         for column, value in values.items():
             sheet.cell(row, header[column]).value = value
     out = io.BytesIO()
@@ -116,7 +121,7 @@ def first_answers(settings: Settings, plan: Plan, cycle_id: str) -> list[str]:
             settings,
             plan,
             institution.code,
-            filled_workbook(request, institution.code, careless),
+            filled_workbook(request, institution.code, careless, language_of(settings, plan)),
             1,
             on,
         )
@@ -127,6 +132,6 @@ def first_answers(settings: Settings, plan: Plan, cycle_id: str) -> list[str]:
 def corrections(settings: Settings, plan: Plan, cycle_id: str) -> list[str]:
     """The careless institution reads the reply and sends a corrected workbook, days later."""
     request = workbook_path(settings, plan, cycle_id, CARELESS)
-    corrected = filled_workbook(request, CARELESS, careless=False)
+    corrected = filled_workbook(request, CARELESS, False, language_of(settings, plan))
     send_back(settings, plan, CARELESS, corrected, 2, answer_time(settings, plan, cycle_id, 6))
     return [CARELESS]

@@ -15,7 +15,6 @@ import codecs
 import csv
 import math
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from io import BytesIO, StringIO
@@ -33,30 +32,11 @@ from python_calamine import (
     SheetVisibleEnum,
 )
 
+from tasks import contract
+from tasks.contract import CODE, HEADER_SEARCH_ROWS, META_SHEET, PROGRESS, STATE
 from tasks.findings import Finding, finding
-from tasks.workbooks import COLUMNS
 
-CONTRACT_COLUMNS = COLUMNS  # the workbook contract, defined once in tasks.workbooks
-REQUIRED_COLUMNS = ["codigo_hito", "estado", "avance_pct", "descripcion_avance", "evidencia_url"]
-ROW_COLUMNS = [
-    "fila",
-    "institucion",
-    "codigo_hito",
-    "codigo_numerico",
-    "estado",
-    "avance_pct",
-    "avance_raw",
-    "descripcion_avance",
-    "evidencia_url",
-    "observaciones",
-    "fecha_inicio",
-    "fecha_fin",
-]
-
-SHEET = "Hitos"
-META_SHEET = "_meta"
-# Offices put titles and logos above the table; the template has its header in row 1.
-HEADER_SEARCH_ROWS = 20
+ROW_COLUMNS = ["fila", *contract.READ, "codigo_numerico", "avance_raw"]
 # An .xlsx is a zip: its declared content is checked before any parser inflates it.
 MAX_UNCOMPRESSED = 200 * 1024 * 1024
 MAX_RATIO = 100
@@ -72,42 +52,8 @@ _OTHER_MAGIC = (b"%PDF", b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"{\\rtf")
 _TEXT_SUFFIXES = (".csv", ".tsv", ".txt")
 _SEPARATORS = (";", ",", "\t")
 # A row with none of these is a note or a signature line under the table, not a milestone.
-_REPORTED = (
-    "codigo_hito",
-    "estado",
-    "avance_pct",
-    "descripcion_avance",
-    "evidencia_url",
-    "observaciones",
-)
-_TEXT_COLUMNS = ("institucion", "descripcion_avance", "evidencia_url", "observaciones")
-_FILLER_WORDS = {"de", "del", "la", "el", "los", "las"}
-_ALIASES = {
-    "avance": "avance_pct",
-    "porcentaje_avance": "avance_pct",
-    "avance_porcentaje": "avance_pct",
-    "pct_avance": "avance_pct",
-    "estado_hito": "estado",
-    "evidencia": "evidencia_url",
-    "url_evidencia": "evidencia_url",
-    "enlace_evidencia": "evidencia_url",
-    "fecha_final": "fecha_fin",
-    "fecha_finalizacion": "fecha_fin",
-    "fecha_termino": "fecha_fin",
-    "observacion": "observaciones",
-}
-_STATES = {
-    "no iniciado": "No iniciado",
-    "no iniciada": "No iniciado",
-    "iniciado": "Iniciado",
-    "iniciada": "Iniciado",
-    "en proceso": "Iniciado",
-    "en progreso": "Iniciado",
-    "en curso": "Iniciado",
-    "en ejecucion": "Iniciado",
-    "completado": "Completado",
-    "completada": "Completado",
-}
+_REPORTED = (CODE, *contract.FILLED_BY_INSTITUTION)
+_DATES = contract.DATE_COLUMNS
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)")
 _CODE_AS_NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 _DAY_FIRST = re.compile(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4}|\d{2})(?:[ T].*)?")
@@ -173,18 +119,16 @@ def read_submission(data: bytes, filename: str, max_bytes: int = 10 * 1024 * 102
     if text is None:
         raise UnreadableFile(NOT_A_SPREADSHEET)
     grid = _csv_grid(text)
-    if _find_header(grid) is None and PurePath(filename).suffix.lower() not in _TEXT_SUFFIXES:
+    named_as_text = PurePath(filename).suffix.lower() in _TEXT_SUFFIXES
+    if contract.find_header(grid) is None and not named_as_text:
         raise UnreadableFile(NOT_A_SPREADSHEET)
     return _result(grid, {}, from_text=True)
 
 
 def normalise_state(value: str) -> str:
-    """``No iniciado``, ``Iniciado`` or ``Completado`` when recognised, else the trimmed value.
-
-    Case, accents and spacing do not matter; ``En proceso`` and ``En progreso`` mean Iniciado.
-    """
-    trimmed = " ".join(str(value).split())
-    return _STATES.get(" ".join(_words(trimmed)), trimmed)
+    """The state's code (``started``) when recognised, else the trimmed value: see
+    ``contract.state_code`` (case, accents, any language's label, ``En proceso``)."""
+    return contract.state_code(value)
 
 
 def parse_percent(value: object) -> float | None:
@@ -205,25 +149,6 @@ def parse_percent(value: object) -> float | None:
     if not _NUMBER.fullmatch(text):
         return None
     return float(text.replace(",", "."))
-
-
-def contract_column(label: object) -> str | None:
-    """The contract column a header cell names (``"Código hito"`` → ``codigo_hito``), if any.
-
-    Compared without case, accents, punctuation or filler words (``de``, ``del``), plus a few
-    aliases offices use (``Avance %``, ``Porcentaje de avance``, ``Enlace de evidencia``).
-    """
-    if not isinstance(label, str):
-        return None
-    key = "_".join(w for w in _words(label) if w not in _FILLER_WORDS)
-    if key in CONTRACT_COLUMNS:
-        return key
-    return _ALIASES.get(key)
-
-
-def _words(text: str) -> list[str]:
-    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
-    return [w for w in re.split(r"[^a-z0-9]+", plain) if w]
 
 
 def _megabytes(size: int) -> str:
@@ -272,7 +197,7 @@ def _read_workbook(data: bytes) -> ReadResult:
     try:
         book = CalamineWorkbook.from_filelike(BytesIO(data))
         sheets = book.sheets_metadata
-        hitos = next((s.name for s in sheets if _same_sheet(s.name, SHEET)), None)
+        hitos = next((s.name for s in sheets if contract.is_sheet(s.name, "milestones")), None)
         meta_name = next((s.name for s in sheets if _same_sheet(s.name, META_SHEET)), None)
         meta = _meta(_grid(book, meta_name)) if meta_name else {}
         if hitos is None:
@@ -282,7 +207,9 @@ def _read_workbook(data: bytes) -> ReadResult:
                 if s.typ == SheetTypeEnum.WorkSheet and s.visible == SheetVisibleEnum.Visible
             ]
             with_header = [
-                n for n in visible if _find_header(_grid(book, n, HEADER_SEARCH_ROWS)) is not None
+                n
+                for n in visible
+                if contract.find_header(_grid(book, n, HEADER_SEARCH_ROWS)) is not None
             ]
             hitos = with_header[0] if len(with_header) == 1 else None
         grid = _grid(book, hitos) if hitos else None
@@ -342,7 +269,7 @@ def _csv_grid(text: str) -> Grid:
 
     def score(separator: str) -> tuple[int, int]:
         head = list(islice(csv.reader(StringIO(text), delimiter=separator), HEADER_SEARCH_ROWS))
-        found = _find_header([list(record) for record in head])
+        found = contract.find_header([list(record) for record in head])
         return (len(found[1]) if found else 0, first.count(separator))
 
     # csv refuses fields over 128 KB: no CSV of ours has one.
@@ -353,27 +280,14 @@ def _csv_grid(text: str) -> Grid:
         raise UnreadableFile(NOT_A_SPREADSHEET) from exc
 
 
-def _find_header(grid: Grid) -> tuple[int, dict[str, int]] | None:
-    """The header row's index and each contract column's index (the first of duplicates)."""
-    for index, row in enumerate(grid[:HEADER_SEARCH_ROWS]):
-        columns: dict[str, int] = {}
-        for position, cell in enumerate(row):
-            name = contract_column(cell)
-            if name is not None:
-                columns.setdefault(name, position)
-        if "codigo_hito" in columns:
-            return index, columns
-    return None
-
-
 def _result(grid: Grid, meta: dict[str, str], *, from_text: bool) -> ReadResult:
     """The rows under the header, or the finding that says why there are none."""
-    found = _find_header(grid)
+    found = contract.find_header(grid)
     if found is None:
         return ReadResult(_frame([]), meta, [finding("header-missing")])
     header, columns = found
     problems = [
-        finding("column-missing", column=name) for name in REQUIRED_COLUMNS if name not in columns
+        finding("column-missing", column=name) for name in contract.REQUIRED if name not in columns
     ]
     records = []
     for index in range(header + 1, len(grid)):
@@ -386,24 +300,25 @@ def _result(grid: Grid, meta: dict[str, str], *, from_text: bool) -> ReadResult:
 
 def _record(fila: int, values: dict[str, object], from_text: bool) -> dict[str, object]:
     """One data row in the shape of ``ROW_COLUMNS``."""
-    code, numeric = _code(values.get("codigo_hito"), from_text)
-    progress = values.get("avance_pct")
+    code, numeric = _code(values.get(CODE), from_text)
+    progress = values.get(PROGRESS)
     percent = parse_percent(progress)
-    record: dict[str, object] = {name: _text(values.get(name)) for name in _TEXT_COLUMNS}
+    record: dict[str, object] = {name: _text(values.get(name)) for name in contract.TEXT_COLUMNS}
+    record.update({name: _date(values.get(name)) for name in _DATES})
     record.update(
-        fila=fila,
-        codigo_hito=code,
-        codigo_numerico=numeric,
-        estado=normalise_state(_text(values.get("estado"))),
-        avance_pct=math.nan if percent is None else percent,
-        avance_raw=progress.strip() if isinstance(progress, str) else "",
-        fecha_inicio=_date(values.get("fecha_inicio")),
-        fecha_fin=_date(values.get("fecha_fin")),
+        {
+            "fila": fila,
+            CODE: code,
+            "codigo_numerico": numeric,
+            STATE: contract.state_code(_text(values.get(STATE))),
+            PROGRESS: math.nan if percent is None else percent,
+            "avance_raw": progress.strip() if isinstance(progress, str) else "",
+        }
     )
     return record
 
 
-_TYPED = {"fila": np.int64, "codigo_numerico": np.bool_, "avance_pct": np.float64}
+_TYPED = {"fila": np.int64, PROGRESS: np.float64, "codigo_numerico": np.bool_}  # in row order
 _OBJECT_COLUMNS = [name for name in ROW_COLUMNS if name not in _TYPED]
 
 

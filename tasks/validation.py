@@ -21,12 +21,15 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from babel.numbers import get_decimal_symbol
 
+from tasks import contract
 from tasks.findings import Finding, finding
 from tasks.plans import Plan
 
 SUITE = Path(__file__).resolve().parent.parent / "expectations" / "hitos_entrega.json"
-TEXT_COLUMNS = ["codigo_hito", "estado", "descripcion_avance", "evidencia_url"]
+TEXT_COLUMNS = [key for key in contract.REQUIRED if contract.BY_KEY[key].kind != "whole"]
+"""Required text columns: blank becomes None, which the suite's presence checks see."""
 
 
 @dataclass
@@ -200,8 +203,9 @@ def run_suite(frame: pd.DataFrame) -> dict[str, Any]:
     return data
 
 
-def shown_value(row: dict[str, Any], column: str) -> str:
-    """The cell's value as the liaison typed it (numbers with a decimal comma), for the message."""
+def shown_value(row: dict[str, Any], column: str, language: str = "es") -> str:
+    """The cell's value as the liaison typed it (numbers with a decimal comma, a recognised
+    state by its label), for the message."""
     raw = row.get("avance_raw") if column == "avance_pct" else None
     if isinstance(raw, str) and raw:
         return raw
@@ -209,7 +213,9 @@ def shown_value(row: dict[str, Any], column: str) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
     if isinstance(value, float):
-        return f"{value:g}".replace(".", ",")
+        return f"{value:g}".replace(".", get_decimal_symbol(language))
+    if column == contract.STATE:
+        return contract.state_label(str(value), language)
     return str(value)
 
 
@@ -246,7 +252,7 @@ def validate(
                     column=meta["column"],
                     row=None if fila is None or pd.isna(fila) else int(fila),
                     language=language,
-                    value=shown_value(row, meta["column"]),
+                    value=shown_value(row, meta["column"], language),
                     institution=institutions[key],
                     previous=shown_value(row, "avance_anterior"),
                     previous_cycle=previous_cycles[key],

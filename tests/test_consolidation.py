@@ -22,7 +22,7 @@ import pandas as pd
 import pytest
 
 from tasks.consolidation import (
-    DATA_DICTIONARY,
+    COLUMNS,
     CommitmentFigures,
     Figures,
     InstitutionFigures,
@@ -209,7 +209,7 @@ def by_code(table: pd.DataFrame) -> dict[str, dict[str, Any]]:
 def test_table_has_one_row_per_milestone_in_plan_order_with_the_documented_columns(ledger):
     table, _ = consolidate(ledger)
 
-    assert list(table.columns) == [column for column, _ in DATA_DICTIONARY]
+    assert list(table.columns) == COLUMNS
     assert list(table["codigo_hito"]) == ["1.1", "1.2", "1.3", "2.1", "2.2", "2.3", "2.10"]
     assert set(table["ciclo"]) == {CURRENT}
     first = by_code(table)["1.1"]
@@ -222,7 +222,7 @@ def test_uses_the_latest_accepted_submission_of_each_institution(ledger):
     rows = by_code(consolidate(ledger)[0])
 
     # MINGOB v1 said 1.1 = 80; v2 was rejected; v3 (latest accepted) says 100.
-    assert (rows["1.1"]["estado"], rows["1.1"]["avance_pct"]) == ("Completado", 100.0)
+    assert (rows["1.1"]["estado"], rows["1.1"]["avance_pct"]) == ("completed", 100.0)
     assert rows["1.1"]["envio"] == ledger.ids["MINGOB-2023-03-v3"]
     assert rows["1.2"]["observaciones"] == INJECTED_FORMULA
     assert rows["1.2"]["descripcion_avance"] == INJECTED_MARKUP
@@ -246,8 +246,8 @@ def test_carries_over_last_known_values_of_an_institution_missing_this_cycle(led
 
     # SEGEPLAN's only file this cycle was rejected: its 2022-08 values stay, marked as such.
     assert rows["1.3"]["fuente"] == rows["2.1"]["fuente"] == "ultimo_conocido"
-    assert (rows["1.3"]["estado"], rows["1.3"]["avance_pct"]) == ("Iniciado", 40.0)
-    assert (rows["2.1"]["estado"], rows["2.1"]["avance_pct"]) == ("No iniciado", 0.0)
+    assert (rows["1.3"]["estado"], rows["1.3"]["avance_pct"]) == ("started", 40.0)
+    assert (rows["2.1"]["estado"], rows["2.1"]["avance_pct"]) == ("not_started", 0.0)
     assert rows["1.3"]["cambio_pct"] == 0.0  # 40 - 40: nothing new was reported
     assert rows["1.3"]["envio"] == ledger.ids["SEGEPLAN-2022-08-v1"]
 
@@ -300,7 +300,7 @@ def test_figures_match_the_arithmetic_done_by_hand(ledger):
     assert result.milestones == 7
     assert result.headline == 28.57
     # Iniciado: 1.2 (30), 1.3 (40); No iniciado: 2.1; Sin datos: 2.2, 2.10.
-    assert result.counts == {"No iniciado": 1, "Iniciado": 2, "Completado": 2, "Sin datos": 2}
+    assert result.counts == {"not_started": 1, "started": 2, "completed": 2, "no_data": 2}
     assert result.overdue == 2  # 1.3 and 2.2
     assert result.changed == 2  # 1.1 (+50) and 1.2 (+30); 1.3, 2.1 are 0; 2.3 has no previous
     assert result.commitments == [
@@ -318,15 +318,13 @@ def test_delivery_is_judged_at_the_end_of_the_deadline_day_in_the_plans_time_zon
     assert result.institutions == [
         # First accepted: 2023-03-25 05:59 UTC = 2023-03-24 23:59 in Guatemala → on time.
         # 3 files, 1 rejected.
-        InstitutionFigures("MINGOB", "Ministerio de Gobernación", 2, "a tiempo", 3, 1),
+        InstitutionFigures("MINGOB", "Ministerio de Gobernación", 2, "on_time", 3, 1),
         # One rejected file, nothing accepted.
-        InstitutionFigures("SEGEPLAN", "Secretaría de Planificación", 2, "sin entregar", 1, 1),
-        InstitutionFigures("MSPAS", "Ministerio de Salud", 2, "sin entregar", 0, 0),
+        InstitutionFigures("SEGEPLAN", "Secretaría de Planificación", 2, "missing", 1, 1),
+        InstitutionFigures("MSPAS", "Ministerio de Salud", 2, "missing", 0, 0),
         # Accepted at 2023-03-25 06:00 UTC = 2023-03-25 00:00 in Guatemala → late;
         # the unreadable file counts as a rejection.
-        InstitutionFigures(
-            "SAT", "Superintendencia de Administración Tributaria", 1, "tarde", 2, 1
-        ),
+        InstitutionFigures("SAT", "Superintendencia de Administración Tributaria", 1, "late", 2, 1),
     ]
 
 

@@ -17,6 +17,7 @@ from tasks.reminders import reminder_email, waiting_institutions
 from tasks.replies import unanswered
 from tasks.requests import open_cycle_record
 from tasks.simulation import CARELESS, SILENT, corrections, first_answers
+from tasks.workbooks import header as workbook_header
 from tests.test_mail import requests_for
 
 
@@ -82,11 +83,13 @@ def test_rejection_reply_names_the_faulty_milestone_and_column(settings, plan):
     assert len(replies) == 1
     body = next(p for p in replies[0].walk() if p.get_content_type() == "text/plain")
     text = body.get_payload(decode=True).decode()
-    assert f"Hito {first_code}, columna avance_pct" in text
+    assert f"Hito {first_code}, columna Avance %" in text
     marked = next(p for p in replies[0].walk() if p.get_filename())
     sheet = load_workbook(io.BytesIO(marked.get_payload(decode=True)))["Hitos"]
-    header = {cell.value: cell.column for cell in sheet[1]}
-    row = next(r for r in range(2, sheet.max_row + 1) if sheet.cell(r, 2).value == first_code)
+    header_row, header = workbook_header(sheet)
+    assert header_row is not None
+    rows = range(header_row + 1, sheet.max_row + 1)
+    row = next(r for r in rows if sheet.cell(r, header["codigo_hito"]).value == first_code)
     faulty = sheet.cell(row, header["avance_pct"])
     assert faulty.value == 80
     assert faulty.comment is not None and "debe ser 100 %" in faulty.comment.text

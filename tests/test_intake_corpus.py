@@ -20,13 +20,16 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook, load_workbook
 
+from tasks.contract import FILLED_BY_INSTITUTION
+from tasks.contract import KEYS as COLUMNS
 from tasks.inbox import Attachment, Received, open_maildir
 from tasks.intake import Outcome, process, store, store_all
 from tasks.ledger import Submission, session
 from tasks.plans import Plan
 from tasks.requests import build_request, open_cycle_record
 from tasks.settings import Settings
-from tasks.workbooks import COLUMNS
+from tasks.workbooks import HEADER_ROW
+from tasks.workbooks import header as workbook_header
 from tests.conftest import SAMPLE_PLAN, free_port
 
 LIAISON = "enlace@mingob.example"
@@ -89,17 +92,12 @@ def filled(ctx: Context, **changes: Mapping[str, object]) -> bytes:
     """The signed request workbook, filled in Excel-style (cell by cell)."""
     book = load_workbook(io.BytesIO(ctx.template))
     sheet = book["Hitos"]
-    header = {cell.value: cell.column for cell in sheet[1]}
+    header_row, header = workbook_header(sheet)
+    assert header_row is not None
     wanted = {r["codigo_hito"]: r for r in ctx.rows(**changes)}
-    for row in range(2, sheet.max_row + 1):
+    for row in range(header_row + 1, sheet.max_row + 1):
         code = sheet.cell(row, header["codigo_hito"]).value
-        for column in (
-            "estado",
-            "avance_pct",
-            "descripcion_avance",
-            "evidencia_url",
-            "observaciones",
-        ):
+        for column in FILLED_BY_INSTITUTION:
             sheet.cell(row, header[column]).value = wanted[code][column]
         if code != wanted[code]["codigo_hito"]:
             sheet.cell(row, header["codigo_hito"]).value = wanted[code]["codigo_hito"]
@@ -112,7 +110,7 @@ def without_row(ctx: Context, code: str) -> bytes:
     book = load_workbook(io.BytesIO(filled(ctx)))
     sheet = book["Hitos"]
     sheet.protection.sheet = False
-    for row in range(2, sheet.max_row + 1):
+    for row in range(HEADER_ROW + 1, sheet.max_row + 1):
         if sheet.cell(row, 2).value == code:
             sheet.delete_rows(row)
             break

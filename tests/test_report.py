@@ -18,12 +18,12 @@ import pytest
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
-from tasks.consolidation import DATA_DICTIONARY, consolidated_table, figures, used_submissions
+from tasks.consolidation import COLUMNS, consolidated_table, figures, used_submissions
 from tasks.ledger import Report, session
 from tasks.mail import send_all
 from tasks.publishing import publish as publish_cycle
 from tasks.publishing import report_email, summary_markdown
-from tasks.report import neutralise, print_pdf, write_report
+from tasks.report import data_dictionary, neutralise, print_pdf, write_report
 from tasks.settings import Settings
 from tests.test_consolidation import (
     CURRENT,
@@ -133,7 +133,7 @@ def test_csv_is_byte_identical_for_the_same_ledger(ledger, tmp_path):
 def test_csv_has_one_row_per_milestone_with_the_table_columns(written):
     rows = csv_rows(written["csv"])
 
-    assert list(rows[0]) == [column for column, _ in DATA_DICTIONARY]
+    assert list(rows[0]) == COLUMNS
     assert [r["codigo_hito"] for r in rows] == ["1.1", "1.2", "1.3", "2.1", "2.2", "2.3", "2.10"]
     first = rows[0]
     assert (first["estado"], first["avance_pct"], first["cambio_pct"]) == (
@@ -188,7 +188,8 @@ def test_xlsx_has_formatted_sheets_and_the_data_dictionary(written):
         assert all(cell.font.bold for cell in sheet[1])
         assert sheet.column_dimensions["A"].width > 0
     dictionary = [tuple(r) for r in workbook["Diccionario"].iter_rows(min_row=2, values_only=True)]
-    assert dictionary == DATA_DICTIONARY
+    assert dictionary == data_dictionary("es")
+    assert [column for column, _ in dictionary] == COLUMNS
     commitments = list(workbook["Compromisos"].iter_rows(values_only=True))
     assert commitments[1][-1] == 56.67  # C01: (100 + 30 + 40) / 3
     assert workbook["Hitos"].max_row == 1 + 7

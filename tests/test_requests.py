@@ -6,9 +6,11 @@ from datetime import date
 
 from openpyxl import load_workbook
 
+from tasks.contract import state_code
 from tasks.ledger import MilestoneValue, latest_accepted, session
 from tasks.requests import build_request, open_cycle_record
 from tasks.spreadsheets import read_submission
+from tasks.workbooks import header
 from tests.test_reminders import hand_in
 
 
@@ -19,11 +21,16 @@ def open_with_requests(settings, plan, cycle_id: str, opened: date):
 
 
 def sheet_values(path) -> dict[str, tuple]:
+    """Each milestone's state (as its code), progress and evidence, found by the headers."""
     sheet = load_workbook(path)["Hitos"]
-    header = [c.value for c in sheet[1]]
-    rows = [dict(zip(header, (c.value for c in row), strict=False)) for row in sheet.iter_rows(2)]
+    header_row, columns = header(sheet)
+    assert header_row is not None
+    rows = [
+        {key: sheet.cell(row, column).value for key, column in columns.items()}
+        for row in range(header_row + 1, sheet.max_row + 1)
+    ]
     return {
-        r["codigo_hito"]: (r["estado"], int(r["avance_pct"]), r["evidencia_url"] or "")
+        r["codigo_hito"]: (state_code(r["estado"]), int(r["avance_pct"]), r["evidencia_url"] or "")
         for r in rows
         if r["codigo_hito"]
     }
@@ -44,8 +51,8 @@ def test_second_cycle_workbook_is_prefilled_with_the_last_accepted_values(settin
     _, august = open_with_requests(settings, plan, "2023-08", date(2023, 8, 1))
 
     assert sheet_values(august["MINGOB"]) == reported
-    assert {v[0] for v in reported.values()} != {"No iniciado"}
-    assert {v[:2] for v in sheet_values(august["MINEDUC"]).values()} == {("No iniciado", 0)}
+    assert {v[0] for v in reported.values()} != {"not_started"}
+    assert {v[:2] for v in sheet_values(august["MINEDUC"]).values()} == {("not_started", 0)}
 
 
 def test_prefilled_workbook_returned_unchanged_reads_back_as_the_same_values(settings, plan):

@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook
 
+from tasks.contract import KEYS as CONTRACT_COLUMNS
+from tasks.contract import column_key as contract_column
 from tasks.plans import load_plan
 from tasks.spreadsheets import (
-    CONTRACT_COLUMNS,
     ReadResult,
     UnreadableFile,
-    contract_column,
     normalise_state,
     parse_percent,
     read_submission,
@@ -97,7 +97,7 @@ def test_reads_a_clean_workbook_with_its_meta(tmp_path):
         "institucion": "MINGOB",
         "codigo_hito": "1.1",
         "codigo_numerico": False,
-        "estado": "Iniciado",
+        "estado": "started",
         "avance_pct": 50.0,
         "avance_raw": "",
         "descripcion_avance": "Mesa instalada",
@@ -107,7 +107,7 @@ def test_reads_a_clean_workbook_with_its_meta(tmp_path):
         "fecha_fin": date(2022, 6, 30),
     }
     assert list(result.rows["fila"]) == [2, 3]
-    assert list(result.rows["estado"]) == ["Iniciado", "No iniciado"]
+    assert list(result.rows["estado"]) == ["started", "not_started"]
 
 
 def test_reads_the_request_workbook_it_sends(tmp_path):
@@ -121,7 +121,7 @@ def test_reads_the_request_workbook_it_sends(tmp_path):
     assert result.findings == []
     assert result.meta["institution"] == "MINGOB"
     assert list(result.rows["codigo_hito"]) == [m.code for m in plan.milestones_of("MINGOB")]
-    assert set(result.rows["estado"]) == {"No iniciado"}
+    assert set(result.rows["estado"]) == {"not_started"}
 
 
 def test_finds_the_header_below_title_rows_with_blank_rows_and_columns(tmp_path):
@@ -140,8 +140,8 @@ def test_finds_the_header_below_title_rows_with_blank_rows_and_columns(tmp_path)
 
     assert result.findings == []
     assert result.rows[["fila", "codigo_hito", "estado", "avance_pct"]].to_dict("records") == [
-        {"fila": 5, "codigo_hito": "1.1", "estado": "Iniciado", "avance_pct": 40.0},
-        {"fila": 7, "codigo_hito": "1.2", "estado": "Completado", "avance_pct": 100.0},
+        {"fila": 5, "codigo_hito": "1.1", "estado": "started", "avance_pct": 40.0},
+        {"fila": 7, "codigo_hito": "1.2", "estado": "completed", "avance_pct": 100.0},
     ]
     assert list(result.rows["descripcion_avance"]) == ["Taller", "Informe"]
     assert list(result.rows["evidencia_url"]) == ["https://example.org/a", "https://example.org/b"]
@@ -158,21 +158,24 @@ def test_ignores_note_lines_under_the_table(tmp_path):
 @pytest.mark.parametrize(
     ("typed", "state"),
     [
-        ("iniciado", "Iniciado"),
-        ("INICIADO", "Iniciado"),
-        ("COMPLETADO", "Completado"),
-        ("completado ", "Completado"),
-        ("no iniciado", "No iniciado"),
-        ("No Iniciado", "No iniciado"),
-        ("No  iniciado", "No iniciado"),
-        ("En proceso", "Iniciado"),
-        ("en progreso", "Iniciado"),
-        ("Iniciádo", "Iniciado"),
+        ("iniciado", "started"),
+        ("INICIADO", "started"),
+        ("COMPLETADO", "completed"),
+        ("completado ", "completed"),
+        ("no iniciado", "not_started"),
+        ("No Iniciado", "not_started"),
+        ("No  iniciado", "not_started"),
+        ("En proceso", "started"),
+        ("en progreso", "started"),
+        ("Iniciádo", "started"),
+        ("In progress", "started"),
+        ("not started", "not_started"),
+        ("Completed", "completed"),
         (" Suspendido ", "Suspendido"),
         ("", ""),
     ],
 )
-def test_normalises_states_in_any_case_and_keeps_unknown_ones(typed, state):
+def test_normalises_states_of_any_language_to_codes_and_keeps_unknown_ones(typed, state):
     assert normalise_state(typed) == state
 
 
@@ -240,6 +243,10 @@ def test_keeps_codes_a_spreadsheet_turned_into_numbers_as_text_and_flags_them(tm
         ("Evidencia (URL)", "evidencia_url"),
         ("Fecha de inicio", "fecha_inicio"),
         ("Institución", "institucion"),
+        ("Avance %", "avance_pct"),
+        ("Milestone code", "codigo_hito"),
+        ("Progress %", "avance_pct"),
+        ("Evidence link", "evidencia_url"),
         ("Código", None),
         (42, None),
     ],
@@ -280,7 +287,7 @@ def test_reads_semicolon_latin1_csv_with_decimal_commas(tmp_path):
     assert result.meta == {}
     first, second = result.rows.to_dict("records")
     assert (first["fila"], first["codigo_hito"], first["codigo_numerico"]) == (2, "4.2", True)
-    assert (first["estado"], first["avance_pct"], first["avance_raw"]) == ("Iniciado", 50.0, "50,0")
+    assert (first["estado"], first["avance_pct"], first["avance_raw"]) == ("started", 50.0, "50,0")
     assert first["descripcion_avance"] == "Diagnóstico concluido"
     assert first["fecha_fin"] == date(2022, 6, 30)
     assert (second["codigo_hito"], second["fecha_fin"]) == ("1.10", None)
@@ -318,7 +325,7 @@ def test_reports_each_missing_required_column(tmp_path):
         ("column-missing", "descripcion_avance", "error"),
         ("column-missing", "evidencia_url", "error"),
     ]
-    assert "descripcion_avance" in result.findings[0].message
+    assert "«Descripción del avance»" in result.findings[0].message
     assert list(result.rows["codigo_hito"]) == ["1.1"]
 
 
@@ -398,7 +405,7 @@ def test_reads_a_legacy_xls(tmp_path):
     row = only_row(result)
     assert (row["fila"], row["codigo_hito"], row["codigo_numerico"]) == (4, "4.2", True)
     assert (row["fecha_inicio"], row["fecha_fin"]) == (date(2022, 1, 3), date(2022, 6, 30))
-    assert (row["estado"], row["avance_pct"]) == ("Iniciado", 50.0)
+    assert (row["estado"], row["avance_pct"]) == ("started", 50.0)
 
 
 def test_rejects_an_empty_file():

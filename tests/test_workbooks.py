@@ -11,11 +11,13 @@ import pandas as pd
 import pytest
 from openpyxl.worksheet.worksheet import Worksheet
 
+from tasks.contract import FILLED_BY_INSTITUTION, column_key
+from tasks.contract import KEYS as COLUMNS
 from tasks.findings import finding
 from tasks.plans import Plan
+from tasks.spreadsheets import read_submission
 from tasks.workbooks import (
-    COLUMNS,
-    FILLED_BY_INSTITUTION,
+    HEADER_ROW,
     TEMPLATE_VERSION,
     build_request_workbook,
     mark_findings,
@@ -24,6 +26,7 @@ from tasks.workbooks import (
 )
 
 KEY = "test-signing-key"
+FIRST = HEADER_ROW + 1  # the first milestone's row
 DEADLINE = date(2023, 3, 24)
 
 
@@ -91,6 +94,7 @@ def build(
     plan: Plan,
     previous: dict[str, dict[str, object]] | None = None,
     institution: str = "MINGOB",
+    language: str = "es",
 ) -> bytes:
     return build_request_workbook(
         plan,
@@ -100,6 +104,7 @@ def build(
         "gobiernoabierto@gae.example",
         KEY,
         previous,
+        language,
     )
 
 
@@ -112,7 +117,8 @@ def sheet_of(data: bytes, name: str = "Hitos") -> Worksheet:
 def rows(sheet: Worksheet) -> list[dict[str, object]]:
     """The data rows of a Hitos sheet, by column name."""
     return [
-        dict(zip(COLUMNS, values, strict=True)) for values in sheet.iter_rows(2, values_only=True)
+        dict(zip(COLUMNS, values, strict=True))
+        for values in sheet.iter_rows(FIRST, max_col=len(COLUMNS), values_only=True)
     ]
 
 
@@ -128,12 +134,16 @@ def meta_of(data: bytes) -> dict[str, str]:
 # Building
 
 
-def test_hitos_sheet_has_the_contract_header_and_one_row_per_milestone_of_the_institution(plan):
+def test_hitos_sheet_has_the_contract_labels_and_one_row_per_milestone_of_the_institution(plan):
     data = build(plan)
 
-    table = pd.read_excel(BytesIO(data), sheet_name="Hitos", engine="calamine", dtype=str)
+    table = pd.read_excel(
+        BytesIO(data), sheet_name="Hitos", engine="calamine", dtype=str, header=HEADER_ROW - 1
+    )
 
-    assert list(table.columns) == COLUMNS
+    assert [column_key(label) for label in table.columns] == COLUMNS
+    assert list(table.columns)[:2] == ["Institución", "Código hito"]
+    table.columns = pd.Index(COLUMNS)
     assert list(table["codigo_hito"]) == ["1.1", "1.10", "2.1"]
     assert set(table["institucion"]) == {"MINGOB"}
 
@@ -141,7 +151,7 @@ def test_hitos_sheet_has_the_contract_header_and_one_row_per_milestone_of_the_in
 def test_milestone_code_1_10_stays_text(plan):
     sheet = sheet_of(build(plan))
 
-    code = cell(sheet, 3, "codigo_hito")
+    code = cell(sheet, FIRST + 1, "codigo_hito")
     assert (code.value, code.data_type, code.number_format) == ("1.10", "s", "@")
 
 
@@ -153,9 +163,9 @@ def test_planned_dates_are_real_dates_shown_as_dd_mm_yyyy(plan):
     sheet = sheet_of(build(plan))
 
     for column in ("fecha_inicio", "fecha_fin"):
-        assert cell(sheet, 2, column).is_date
-        assert cell(sheet, 2, column).number_format == "dd/mm/yyyy"
-    assert cell(sheet, 2, "fecha_fin").value == datetime(2023, 6, 30)
+        assert cell(sheet, FIRST, column).is_date
+        assert cell(sheet, FIRST, column).number_format == "dd/mm/yyyy"
+    assert cell(sheet, FIRST, "fecha_fin").value == datetime(2023, 6, 30)
 
 
 def test_only_the_institution_columns_are_unlocked_in_a_protected_sheet(plan):
@@ -163,17 +173,19 @@ def test_only_the_institution_columns_are_unlocked_in_a_protected_sheet(plan):
 
     assert sheet.protection.sheet
     assert not sheet.protection.password
-    for row in (2, 3, 4):
+    for row in (FIRST, FIRST + 1, FIRST + 2):
         unlocked = [c for c in COLUMNS if not cell(sheet, row, c).protection.locked]
         assert unlocked == FILLED_BY_INSTITUTION
-    assert all(c.protection.locked for c in sheet[1])
+    assert all(c.protection.locked for c in sheet[HEADER_ROW])
 
 
 def test_estado_offers_a_dropdown_of_the_three_states(plan):
     sheet = sheet_of(build(plan))
 
     (validation,) = [
-        v for v in sheet.data_validations.dataValidation if "G2" in v.sqref and "G4" in v.sqref
+        v
+        for v in sheet.data_validations.dataValidation
+        if f"G{FIRST}" in v.sqref and f"G{FIRST + 2}" in v.sqref
     ]
     assert validation.type == "list"
     assert validation.formula1 == '"No iniciado,Iniciado,Completado"'
@@ -183,19 +195,66 @@ def test_estado_offers_a_dropdown_of_the_three_states(plan):
 def test_avance_pct_accepts_only_whole_numbers_from_0_to_100_with_a_spanish_error(plan):
     sheet = sheet_of(build(plan))
 
-    (validation,) = [v for v in sheet.data_validations.dataValidation if "H2" in v.sqref]
+    (validation,) = [v for v in sheet.data_validations.dataValidation if f"H{FIRST}" in v.sqref]
     assert (validation.type, validation.operator) == ("whole", "between")
     assert (validation.formula1, validation.formula2) == ("0", "100")
     assert validation.showErrorMessage
     assert "número entero de 0 a 100" in validation.error
 
 
-def test_header_is_bold_filled_and_frozen(plan):
+def test_the_state_prompt_lists_the_three_states_as_a_sentence(plan):
     sheet = sheet_of(build(plan))
 
-    assert all(c.font.bold and c.fill.fgColor.rgb.endswith("DDEBF7") for c in sheet[1])
-    assert sheet.freeze_panes == "C2"
-    assert cell(sheet, 2, "hito").alignment.wrap_text
+    (states,) = [v for v in sheet.data_validations.dataValidation if v.type == "list"]
+    assert states.prompt == "Elija No iniciado, Iniciado o Completado."
+
+
+def test_header_is_bold_filled_frozen_and_repeated_on_every_printed_page(plan):
+    sheet = sheet_of(build(plan))
+
+    header = sheet[HEADER_ROW][: len(COLUMNS)]
+    assert all(c.font.bold and c.fill.fgColor.rgb.endswith(("DDEBF7", "D9D9D9")) for c in header)
+    assert sheet.freeze_panes == f"C{FIRST}"
+    assert cell(sheet, FIRST, "hito").alignment.wrap_text
+    assert sheet.print_title_rows == f"${HEADER_ROW}:${HEADER_ROW}"
+    assert sheet.page_setup.orientation == "landscape"
+    assert sheet.page_setup.fitToWidth == 1 and sheet.page_setup.fitToHeight == 0
+    assert sheet.sheet_properties.pageSetUpPr.fitToPage
+
+
+def test_cells_to_fill_look_different_from_locked_ones(plan):
+    sheet = sheet_of(build(plan))
+
+    for row in (FIRST, FIRST + 2):
+        for key in COLUMNS:
+            look = cell(sheet, row, key)
+            colour, border = look.fill.fgColor.rgb, look.border.left.color.rgb
+            if key in FILLED_BY_INSTITUTION:
+                assert (colour, border) == ("00FFFFFF", "00595959"), key
+            else:
+                assert (colour, border) == ("00F2F2F2", "00BFBFBF"), key
+
+
+def test_institution_cycle_and_deadline_are_written_above_the_header(plan):
+    sheet = sheet_of(build(plan))
+
+    above = [str(sheet.cell(row, 1).value) for row in range(1, HEADER_ROW)]
+    assert above[0] == "Informe de avance de hitos · marzo 2023"
+    assert "Ministerio de Gobernación (MINGOB)" in above[1]
+    assert "viernes 24 de marzo de 2023" in above[2]
+    assert "gobiernoabierto@gae.example" in above[2]
+
+
+def test_an_english_workbook_has_english_labels_sheets_and_states(plan):
+    book = openpyxl.load_workbook(BytesIO(build(plan, language="en")))
+
+    assert book.sheetnames[:2] == ["Milestones", "Instructions"]
+    sheet = book["Milestones"]
+    labels = [c.value for c in sheet[HEADER_ROW][: len(COLUMNS)]]
+    assert labels[1:3] == ["Milestone code", "Commitment"]
+    assert [column_key(label) for label in labels] == COLUMNS
+    assert cell(sheet, FIRST, "estado").value == "Not started"
+    assert "Friday 24 March 2023" in str(sheet.cell(3, 1).value)
 
 
 def test_without_previous_cycle_milestones_start_not_started_at_0(plan):
@@ -230,7 +289,7 @@ def test_previous_cycle_values_are_prefilled(plan):
 def test_previous_text_starting_with_equals_stays_text(plan):
     previous: dict[str, dict[str, object]] = {"1.1": {"observaciones": "=ver informe"}}
 
-    note = cell(sheet_of(build(plan, previous=previous)), 2, "observaciones")
+    note = cell(sheet_of(build(plan, previous=previous)), FIRST, "observaciones")
 
     assert (note.value, note.data_type) == ("=ver informe", "s")
 
@@ -324,15 +383,17 @@ def returned(plan: Plan, tmp_path, edit=None) -> bytes:
 
 
 def test_marks_an_error_cell_light_red_with_a_comment_saying_what_to_fix(plan, tmp_path):
-    problem = finding("state-invalid", milestone="1.10", column="estado", row=3, value="Terminado")
+    problem = finding(
+        "state-invalid", milestone="1.10", column="estado", row=FIRST + 1, value="Terminado"
+    )
 
     marked = sheet_of(mark_findings(returned(plan, tmp_path), "avance.xlsx", [problem]) or b"")
 
-    estado = cell(marked, 3, "estado")
+    estado = cell(marked, FIRST + 1, "estado")
     assert estado.fill.fgColor.rgb.endswith("FFC7CE")
     assert estado.comment is not None
     assert "Terminado" in estado.comment.text
-    assert cell(marked, 2, "estado").comment is None
+    assert cell(marked, FIRST, "estado").comment is None
 
 
 def test_marks_a_warning_cell_yellow(plan, tmp_path):
@@ -341,7 +402,7 @@ def test_marks_a_warning_cell_yellow(plan, tmp_path):
         "warning",
         milestone="1.1",
         column="avance_pct",
-        row=2,
+        row=FIRST,
         previous=60,
         previous_cycle="2022-08",
         value=40,
@@ -349,16 +410,17 @@ def test_marks_a_warning_cell_yellow(plan, tmp_path):
 
     marked = sheet_of(mark_findings(returned(plan, tmp_path), "avance.xlsx", [warning]) or b"")
 
-    assert cell(marked, 2, "avance_pct").fill.fgColor.rgb.endswith("FFEB9C")
+    assert cell(marked, FIRST, "avance_pct").fill.fgColor.rgb.endswith("FFEB9C")
 
 
 def test_finds_the_header_when_offices_add_title_rows_above_it(plan, tmp_path):
     data = returned(plan, tmp_path, edit=lambda sheet: sheet.insert_rows(1, amount=2))
-    problem = finding("evidence-url-missing", milestone="1.1", column="evidencia_url", row=4)
+    row = FIRST + 2
+    problem = finding("evidence-url-missing", milestone="1.1", column="evidencia_url", row=row)
 
     marked = sheet_of(mark_findings(data, "avance.xlsx", [problem]) or b"")
 
-    assert marked.cell(4, COLUMNS.index("evidencia_url") + 1).comment is not None
+    assert marked.cell(row, COLUMNS.index("evidencia_url") + 1).comment is not None
 
 
 def test_file_level_findings_go_to_their_column_header_or_a1(plan, tmp_path):
@@ -369,15 +431,20 @@ def test_file_level_findings_go_to_their_column_header_or_a1(plan, tmp_path):
         mark_findings(returned(plan, tmp_path), "avance.xlsx", [absent, unidentified]) or b""
     )
 
-    assert "2.1" in marked["B1"].comment.text
+    assert "2.1" in marked[f"B{HEADER_ROW}"].comment.text
     assert "avance.xlsx" in marked["A1"].comment.text
 
 
 def test_corrections_sheet_lists_every_finding_and_opens_first(plan, tmp_path):
     problems = [
-        finding("state-invalid", milestone="1.10", column="estado", row=3, value="Terminado"),
         finding(
-            "progress-description-missing", milestone="2.1", column="descripcion_avance", row=4
+            "state-invalid", milestone="1.10", column="estado", row=FIRST + 1, value="Terminado"
+        ),
+        finding(
+            "progress-description-missing",
+            milestone="2.1",
+            column="descripcion_avance",
+            row=FIRST + 2,
         ),
     ]
 
@@ -388,34 +455,38 @@ def test_corrections_sheet_lists_every_finding_and_opens_first(plan, tmp_path):
     listed = list(workbook["Correcciones"].iter_rows(values_only=True))
     assert listed[0] == ("Hito", "Fila", "Columna", "Tipo", "Qué corregir")
     assert [(hito, columna) for hito, _, columna, _, _ in listed[1:]] == [
-        ("1.10", "estado"),
-        ("2.1", "descripcion_avance"),
+        ("1.10", "Estado"),
+        ("2.1", "Descripción del avance"),
     ]
     assert listed[1][4] == problems[0].message
 
 
 def test_marking_a_resent_copy_clears_the_marks_already_fixed(plan, tmp_path):
-    first = finding("state-invalid", milestone="1.10", column="estado", row=3, value="Terminado")
-    second = finding("evidence-url-missing", milestone="2.1", column="evidencia_url", row=4)
+    first = finding(
+        "state-invalid", milestone="1.10", column="estado", row=FIRST + 1, value="Terminado"
+    )
+    second = finding("evidence-url-missing", milestone="2.1", column="evidencia_url", row=FIRST + 2)
     once = mark_findings(returned(plan, tmp_path), "avance.xlsx", [first]) or b""
 
     twice = openpyxl.load_workbook(BytesIO(mark_findings(once, "avance.xlsx", [second]) or b""))
 
     marked = twice["Hitos"]
-    assert cell(marked, 3, "estado").comment is None
-    assert cell(marked, 3, "estado").fill.fill_type is None
-    assert cell(marked, 4, "evidencia_url").comment is not None
+    assert cell(marked, FIRST + 1, "estado").comment is None
+    assert cell(marked, FIRST + 1, "estado").fill.fgColor.rgb == "00FFFFFF"  # a cell to fill again
+    assert cell(marked, FIRST + 2, "evidencia_url").comment is not None
     assert twice.sheetnames.count("Correcciones") == 1
     assert len(list(twice["Correcciones"].iter_rows())) == 2
 
 
 def test_marked_copy_keeps_the_institution_values_and_the_signed_meta(plan, tmp_path):
-    data = returned(plan, tmp_path, edit=lambda sheet: setattr(sheet["I2"], "value", "Hecho"))
-    problem = finding("evidence-url-missing", milestone="1.1", column="evidencia_url", row=2)
+    data = returned(
+        plan, tmp_path, edit=lambda sheet: setattr(sheet[f"I{FIRST}"], "value", "Hecho")
+    )
+    problem = finding("evidence-url-missing", milestone="1.1", column="evidencia_url", row=FIRST)
 
     marked = mark_findings(data, "avance.xlsx", [problem]) or b""
 
-    assert sheet_of(marked)["I2"].value == "Hecho"
+    assert sheet_of(marked)[f"I{FIRST}"].value == "Hecho"
     assert verify(meta_of(marked), KEY)
 
 
@@ -426,3 +497,28 @@ def test_csv_and_corrupt_files_are_not_marked(plan):
     assert mark_findings(csv, "avance.csv", [problem]) is None
     assert mark_findings(csv, "avance.xlsx", [problem]) is None
     assert mark_findings(build(plan)[:500], "avance.xlsx", [problem]) is None
+
+
+def test_a_mark_lands_on_the_cell_the_reader_named_under_renamed_headers(tmp_path):
+    """An office's own table: «Código hito» in D, «Avance %» in F, a title row above."""
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.title = "Hitos"
+    sheet.append(["Informe de avances del MINGOB"])
+    sheet.append(["Institución", "Compromiso", "Hito", "Código hito", "Estado", "Avance %"])
+    sheet.append(["MINGOB", "1", "Hito", "1.1", "Iniciado", 150])
+    path = tmp_path / "propio.xlsx"
+    workbook.save(path)
+    data = path.read_bytes()
+    read = read_submission(data, path.name)
+    (row,) = read.rows.to_dict("records")
+    problem = finding(
+        "progress-out-of-range", milestone="1.1", column="avance_pct", row=row["fila"], value=150
+    )
+
+    marked = sheet_of(mark_findings(data, path.name, [problem]) or b"")
+
+    assert (row["fila"], row["avance_pct"]) == (3, 150.0)
+    assert marked["F3"].comment is not None and "150" in marked["F3"].comment.text
+    assert marked["A3"].comment is None and marked["D3"].comment is None
