@@ -6,6 +6,8 @@ from prefect import flow
 from prefect.artifacts import create_table_artifact
 
 from flows import step
+from tasks.arrivals import missing_workbook_replies
+from tasks.automatic_mail import bounce_notices
 from tasks.data_docs import build as build_data_docs
 from tasks.intake import Outcome, process, store_all
 from tasks.mail import send_all
@@ -18,6 +20,8 @@ store_received = step(store_all, "store-received")
 validate_pending = step(process, "validate-pending")
 write_data_docs = step(build_data_docs, "write-data-docs")
 render_replies = step(unanswered, "render-replies")
+render_bounce_notices = step(bounce_notices, "render-bounce-notices")
+render_missing_workbook = step(missing_workbook_replies, "render-missing-workbook")
 send_emails = step(send_all, "send-emails", retries=2)
 
 
@@ -29,7 +33,12 @@ def intake() -> list[Outcome]:
     store_received(settings)
     with keeping_runs() as runs:  # the Great Expectations run behind the findings, for Data Docs
         outcomes = validate_pending(settings, plan)
-    send_emails(settings, render_replies(settings, plan))
+    send_emails(
+        settings,
+        render_replies(settings, plan)
+        + render_missing_workbook(settings, plan)
+        + render_bounce_notices(settings, plan),
+    )
     write_data_docs(settings, runs, outcomes)
     create_table_artifact(
         key="hitos-intake",

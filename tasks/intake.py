@@ -15,6 +15,7 @@ from pathlib import Path
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session, aliased
 
+from tasks.arrivals import keep, sort_out
 from tasks.findings import Finding, finding, has_errors
 from tasks.inbox import Received, sources
 from tasks.ledger import (
@@ -90,10 +91,11 @@ def store(
     different emails can share one (some clients derive it from sender and subject).
     """
     now = utcnow()  # for what has no arrival time of its own (the drop folder, the CLI)
+    arrivals = [sort_out(settings, received) for received in messages]
     files = [
-        (received, attachment, hashlib.sha256(attachment.data).hexdigest())
-        for received in messages
-        for attachment in received.attachments
+        (arrival.received, attachment, hashlib.sha256(attachment.data).hexdigest())
+        for arrival in arrivals
+        for attachment in arrival.workbooks
     ]
     with session(settings.database) as db:
         known_messages = set(
@@ -108,9 +110,12 @@ def store(
                 select(Submission.sha256).where(Submission.sha256.in_({d for _, _, d in files}))
             )
         )
-        for received in messages:
+        first_seen = []
+        for arrival in arrivals:
+            received = arrival.received
             if received.message_id not in known_messages:
                 known_messages.add(received.message_id)
+                first_seen.append(arrival)
                 db.add(
                     InboundMessage(
                         message_id=received.message_id,
@@ -118,6 +123,8 @@ def store(
                         sender=received.sender,
                         subject=received.subject[:500],
                         received_at=received.arrived or now,
+                        references=arrival.references,
+                        kind=arrival.kind,
                     )
                 )
         new: list[Submission] = []
@@ -142,6 +149,7 @@ def store(
             db.add(submission)
             new.append(submission)
         db.flush()
+        keep(db, first_seen, now)
         return [s.id for s in new]
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from tasks.arrivals import evidence_of, thread
 from tasks.intake import Outcome, as_outcome
 from tasks.ledger import Cycle, Email, Submission, session
 from tasks.mail import Outgoing, compose
@@ -56,6 +57,8 @@ def reply_email(settings: Settings, plan: Plan, outcome: Outcome) -> Outgoing | 
         assert sub is not None
         cycle = db.get(Cycle, outcome.cycle) if outcome.cycle else None
         data, version = Path(sub.path).read_bytes(), sub.version
+        evidence = [e.filename for e in evidence_of(db, [sub.id]).get(sub.id, [])]
+        threading = thread(db, sub.source_ref)
     attachments: list[Path] = []
     if outcome.outcome == "rejected":
         marked = mark_findings(data, outcome.filename, outcome.findings)
@@ -87,6 +90,9 @@ def reply_email(settings: Settings, plan: Plan, outcome: Outcome) -> Outgoing | 
         attachments=attachments,
         cycle_id=outcome.cycle,
         institution_code=outcome.institution,
+        auto_submitted="auto-replied",
+        in_reply_to=threading[0],
+        references=threading[1],
         plan=plan,
         outcome=outcome.outcome,
         filename=outcome.filename,
@@ -96,4 +102,5 @@ def reply_email(settings: Settings, plan: Plan, outcome: Outcome) -> Outgoing | 
         findings=outcome.findings,
         marked=bool(attachments),
         deadline=cycle.deadline if cycle else None,
+        evidence=evidence,
     )
