@@ -44,7 +44,9 @@ def settings_and_plan() -> tuple[Settings, Plan]:
     settings = Settings()
     settings.home.mkdir(parents=True, exist_ok=True)
     quiet_prefect(settings)
-    return settings, load_plan(settings.plan)
+    from tasks.contacts import with_current_contacts
+
+    return settings, with_current_contacts(settings, load_plan(settings.plan))
 
 
 def fail(message: str) -> None:
@@ -245,6 +247,92 @@ def findings(
         title = f"#{outcome.submission_id} {outcome.institution} {outcome.filename}"
         console.print(f"[bold]{title}[/bold]: {outcome.outcome}")
         print_findings(outcome.findings)
+
+
+@app.command()
+def contacts(
+    code: Annotated[
+        str, typer.Argument(help="Institution code (its history), or `set` to change contacts.")
+    ] = "",
+    target: Annotated[str, typer.Argument(help="With `set`: the institution code.")] = "",
+    liaison: Annotated[str, typer.Option(help="With `set`: the new liaison's email.")] = "",
+    name: Annotated[str, typer.Option(help="With `set`: the new liaison's name.")] = "",
+    head: Annotated[str, typer.Option(help="With `set`: the new head's email.")] = "",
+    head_name: Annotated[str, typer.Option(help="With `set`: the new head's name.")] = "",
+    valid_from: Annotated[
+        str, typer.Option("--from", help="With `set`: in force from (YYYY-MM-DD; today).")
+    ] = "",
+    why: Annotated[str, typer.Option(help="With `set`: why the contacts changed.")] = "",
+    by: Annotated[str, typer.Option(help="With `set`: who changes them (your login).")] = "",
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """List the contacts in force (`hitos contacts [CODE]` shows CODE's history) or change them
+    (`hitos contacts set CODE --liaison EMAIL [--name NAME] [--head EMAIL]`)."""
+    import getpass
+
+    from tasks.contacts import contact, history, set_contacts
+
+    settings, _ = settings_and_plan()
+    plan_file = load_plan(settings.plan)
+    if code == "set":
+        if not target or not (liaison or head):
+            fail("usage: hitos contacts set CODE --liaison EMAIL [--name NAME] [--head EMAIL]")
+        try:
+            plan_file.institution(target)
+            set_contacts(
+                settings,
+                plan_file,
+                target,
+                liaison=contact(name, liaison) if liaison else None,
+                head=contact(head_name, head) if head else None,
+                valid_from=date.fromisoformat(valid_from) if valid_from else None,
+                changed_by=by or getpass.getuser(),
+                reason=why,
+            )
+        except (KeyError, ValueError) as exc:
+            fail(str(exc).strip("'\""))
+        code = target
+    try:
+        lines = history(settings, plan_file, code or None)
+    except KeyError as exc:
+        fail(str(exc).strip("'\""))
+        return
+    if as_json:
+        typer.echo(json.dumps([line.as_dict() for line in lines], ensure_ascii=False, indent=2))
+        return
+    title = f"Contacts of {code}, history" if code else "Contacts in force"
+    table = Table("institution", "role", "name", "email", "from", "by", "why", "", title=title)
+    for line in lines:
+        table.add_row(
+            line.institution,
+            line.role,
+            line.name,
+            line.email,
+            line.valid_from.isoformat() if line.valid_from else "(plan)",
+            line.changed_by,
+            line.reason,
+            "in force" if line.current else "",
+        )
+    console.print(table)
+
+
+@app.command()
+def resend(
+    cycle: CycleArg,
+    code: Annotated[str, typer.Argument(help="Institution code.")],
+) -> None:
+    """Send a refused or bounced request again, to the institution's current liaison."""
+    settings, plan = settings_and_plan()
+    from tasks.resend import resend_request
+
+    try:
+        key, status = resend_request(settings, plan, cycle, code)
+    except ValueError as exc:
+        fail(str(exc))
+        return
+    console.print(f"{key:<40} {status} (to {plan.institution(code).liaison.email})")
+    if status != "sent":
+        raise typer.Exit(1)
 
 
 def main() -> None:

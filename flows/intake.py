@@ -8,10 +8,10 @@ from prefect.artifacts import create_table_artifact
 from flows import step
 from tasks.arrivals import missing_workbook_replies
 from tasks.automatic_mail import bounce_notices
+from tasks.contacts import current_plan
 from tasks.data_docs import build as build_data_docs
 from tasks.intake import Outcome, process, store_all
 from tasks.mail import send_all
-from tasks.plans import load_plan
 from tasks.replies import unanswered
 from tasks.settings import Settings
 from tasks.validation import keeping_runs
@@ -29,7 +29,7 @@ send_emails = step(send_all, "send-emails", retries=2)
 def intake() -> list[Outcome]:
     """Read the inbox and the drop folder, validate what came, reply with the outcome."""
     settings = Settings()
-    plan = load_plan(settings.plan)
+    plan = current_plan(settings)  # the contacts in force today
     store_received(settings)
     with keeping_runs() as runs:  # the Great Expectations run behind the findings, for Data Docs
         outcomes = validate_pending(settings, plan)

@@ -148,14 +148,17 @@ def preview_request(
     return path
 
 
-def request_email(plan: Plan, cycle: Cycle, institution: Institution, workbook: Path) -> Outgoing:
-    """The request email to the institution's liaison, with its workbook attached."""
+def request_email(
+    plan: Plan, cycle: Cycle, institution: Institution, workbook: Path, sequence: int = 1
+) -> Outgoing:
+    """The request email to the institution's liaison, with its workbook attached (``sequence``
+    2 and on: sent again after the first did not arrive, see ``tasks.resend``)."""
     subject = (
         f"[Gobierno Abierto] Solicitud de avances · {month_year(cycle.id)} · {institution.code}"
     )
     return compose(
         "request",
-        key=f"{cycle.id}/{institution.code}/request/1",
+        key=f"{cycle.id}/{institution.code}/request/{sequence}",
         kind="request",
         to=[institution.liaison.email],
         subject=subject,
