@@ -240,13 +240,38 @@ def findings(
     from tasks.intake import cycle_outcomes
 
     outcomes = cycle_outcomes(settings, cycle, institution or None)
+    evidence = evidence_files(settings, [o.submission_id for o in outcomes])
     if as_json:
-        typer.echo(json.dumps([o.as_dict() for o in outcomes], ensure_ascii=False, indent=2))
+        typer.echo(
+            json.dumps(
+                [{**o.as_dict(), "evidence": evidence.get(o.submission_id, [])} for o in outcomes],
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
         return
     for outcome in outcomes:
         title = f"#{outcome.submission_id} {outcome.institution} {outcome.filename}"
         console.print(f"[bold]{title}[/bold]: {outcome.outcome}")
         print_findings(outcome.findings)
+        for item in evidence.get(outcome.submission_id, []):
+            console.print(
+                f"  evidence: {item['filename']} ({item['size']} bytes, {item['sha256']})"
+            )
+
+
+def evidence_files(
+    settings: Settings, submission_ids: list[int]
+) -> dict[int, list[dict[str, object]]]:
+    """Submission id → the evidence files that came with it (name, size, file-store key)."""
+    from tasks.arrivals import evidence_of
+    from tasks.ledger import session
+
+    with session(settings.database) as db:
+        return {
+            sid: [{"filename": e.filename, "size": e.size, "sha256": e.sha256} for e in rows]
+            for sid, rows in evidence_of(db, submission_ids).items()
+        }
 
 
 @app.command()

@@ -195,7 +195,9 @@ def liaison_mail(
     if logo:
         message.add_alternative('<p>Adjunto lo solicitado.</p><img src="cid:firma">', "html")
         html = next(p for p in message.walk() if p.get_content_type() == "text/html")
-        html.add_related(PNG, "image", "png", cid="<firma>", filename="firma.png")
+        html.add_related(
+            PNG, "image", "png", cid="<firma>", filename="firma.png", disposition="inline"
+        )
     for name, data in files:
         if name.endswith(".pdf"):
             maintype, subtype = "application", "pdf"
