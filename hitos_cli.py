@@ -79,6 +79,9 @@ def print_status(
     for row in rows:
         table.add_row(*(str(row[c]) for c in headers))
     console.print(table)
+    for row in rows:
+        if row["request_error"]:
+            console.print(f"{row['institution']}: request {row['request']}: {row['request_error']}")
 
 
 @app.command()
@@ -345,13 +348,16 @@ def contacts(
 def resend(
     cycle: CycleArg,
     code: Annotated[str, typer.Argument(help="Institution code.")],
+    same_address: Annotated[
+        bool, typer.Option(help="Send again even though the liaison's address is unchanged.")
+    ] = False,
 ) -> None:
     """Send a refused or bounced request again, to the institution's current liaison."""
     settings, plan = settings_and_plan()
     from tasks.resend import resend_request
 
     try:
-        key, status = resend_request(settings, plan, cycle, code)
+        key, status = resend_request(settings, plan, cycle, code, same_address)
     except ValueError as exc:
         fail(str(exc))
         return

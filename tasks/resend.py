@@ -22,10 +22,13 @@ def sequence(key: str) -> int:
     return int(key.rsplit("/", 1)[-1])
 
 
-def resend_request(settings: Settings, plan: Plan, cycle_id: str, code: str) -> tuple[str, str]:
+def resend_request(
+    settings: Settings, plan: Plan, cycle_id: str, code: str, same_address: bool = False
+) -> tuple[str, str]:
     """Send the request again (``plan`` with the current contacts); its key and status.
 
-    ValueError, in an operator's words, when there is nothing to resend.
+    ValueError, in an operator's words, when there is nothing to resend, or when the liaison is
+    still the address that did not take it (unless ``same_address``: a full mailbox, say).
     """
     try:
         institution = plan.institution(code)
@@ -51,6 +54,12 @@ def resend_request(settings: Settings, plan: Plan, cycle_id: str, code: str) -> 
         raise ValueError(
             f"the {cycle_id} request to {code} ({latest.to}) is {latest.status}: "
             "only a refused or bounced request is sent again"
+        )
+    if not same_address and institution.liaison.email.lower() in latest.to.lower():
+        raise ValueError(
+            f"{code}'s liaison is still {institution.liaison.email}, where the request was "
+            f"{latest.status}: correct it first with `hitos contacts set {code} --liaison EMAIL`, "
+            "or pass --same-address to try that address again"
         )
     mail = request_email(
         plan,

@@ -204,3 +204,20 @@ def test_a_person_writing_about_a_failed_delivery_is_not_a_bounce():
         )
     )
     assert recognise(message) is None
+
+
+def test_a_delay_report_is_recorded_but_the_request_still_counts_as_sent(settings, plan, smtp):
+    open_and_send(settings, plan)
+    before = len(smtp.messages)
+    raw = samples.postfix_bounce(as_received(smtp, MARN), MARN).replace(
+        b"Action: failed", b"Action: delayed"
+    )
+    deliver(settings, raw)
+
+    assert intake_once(settings, plan) == {}
+
+    assert status_of(settings, plan, "MARN")["request"] == "sent"
+    assert count(settings, Submission) == 0
+    assert len(smtp.messages) == before
+    with session(settings.database) as db:
+        assert db.scalars(select(AutomaticMessage.kind)).all() == ["delay"]

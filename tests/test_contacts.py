@@ -129,6 +129,33 @@ def test_refused_request_is_resent_after_the_address_is_corrected(settings, plan
     assert status_of(settings, plan, "MARN")["request"] == "sent"
 
 
+def test_resend_to_the_address_that_bounced_needs_to_be_asked_for(settings, plan, smtp, cli):
+    smtp.refused.add(MARN)
+    open_and_send(settings, plan)
+    smtp.refused.clear()
+
+    refused = cli("resend", "2023-03", "MARN")
+    forced = cli("resend", "2023-03", "MARN", "--same-address")
+
+    assert refused.exit_code == 2
+    assert "liaison is still enlace@marn.example" in " ".join(refused.output.split())
+    assert forced.exit_code == 0, forced.output
+    assert len(smtp.to(MARN)) == 1
+
+
+def test_status_prints_why_a_request_did_not_arrive(settings, plan, smtp, cli):
+    open_and_send(settings, plan)
+    deliver(settings, samples.postfix_bounce(as_received(smtp, MARN), MARN))
+    intake_once(settings, plan)
+
+    shown = " ".join(cli("status", "2023-03", "--today", "2023-03-03").output.split())
+    as_json = json.loads(cli("status", "2023-03", "--json", "--today", "2023-03-03").stdout)
+
+    assert "MARN: request bounced: enlace@marn.example: 550 5.1.1" in shown
+    marn = next(r for r in as_json if r["institution"] == "MARN")
+    assert marn["request"] == "bounced" and "User unknown" in marn["request_error"]
+
+
 def test_resend_of_a_delivered_request_sends_nothing(settings, plan, smtp, cli):
     open_and_send(settings, plan)
     before = len(smtp.messages)

@@ -129,6 +129,7 @@ def test_a_reply_to_a_reply_is_read_and_its_answer_threads_with_the_whole_conver
     rejection = smtp.to(LIAISON)[0]
     assert rejection["In-Reply-To"] == "<t1@mingob.example>"
     assert rejection["References"] == "<t1@mingob.example>"
+    assert rejection["Auto-Submitted"] == "auto-replied"
 
     deliver(
         settings,
