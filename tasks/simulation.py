@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from openpyxl import load_workbook
 
+from tasks.catalogues import language_of, text
 from tasks.deadlines import add_business_days
 from tasks.mail import Mailer, Outgoing
 from tasks.plans import Plan
@@ -60,6 +61,7 @@ def send_back(
 ) -> None:
     """Mail a filled workbook from the institution's liaison to the directorate, dated ``on``."""
     liaison = plan.institution(institution).liaison.email
+    language = language_of(settings, plan)
     folder = settings.folder("simulation")
     path = folder / f"avances-{institution}-{attempt}.xlsx"
     if not path.exists():  # sending again, a liaison attaches the file they already sent
@@ -68,9 +70,9 @@ def send_back(
         key=f"simulation/{institution}/{attempt}",
         kind="simulation",
         to=[settings.sender],
-        subject=f"RE: [Gobierno Abierto] Solicitud de avances · {institution}",
-        html="<p>Adjunto el reporte de avances.</p>",
-        text="Adjunto el reporte de avances.",
+        subject=text(language, "subject.simulated_answer", institution=institution),
+        html=f"<p>{text(language, 'subject.simulated_body')}</p>",
+        text=text(language, "subject.simulated_body"),
         attachments=[path],
         date=on,
     )
