@@ -163,6 +163,34 @@ def consolidate(cycle: CycleArg) -> None:
 
 
 @app.command()
+def board(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Rebuild the public board (.hitos/board/) from every published report."""
+    settings, plan = settings_and_plan()
+    from tasks.board import build_board
+
+    if as_json or not console.is_terminal:
+        result = build_board(settings, plan)
+    else:
+        with console.status("Building the public board…"):
+            result = build_board(settings, plan)
+    shown = ", ".join(f"{cycle} v{version}" for cycle, version in result.published.items())
+    if as_json:
+        summary = {
+            "folder": str(result.folder.resolve()),
+            "cycles": result.published,
+            "pages": result.pages,
+            "files": result.files,
+            "bytes": result.size,
+        }
+        typer.echo(json.dumps(summary, indent=2))
+        return
+    console.print(
+        f"Board: {result.pages} pages, {result.files} files, {result.size / 1e6:.1f} MB in "
+        f"{result.folder.resolve()} ({shown or 'no published report yet'})"
+    )
+
+
+@app.command()
 def status(
     cycle: CycleArg,
     as_json: Annotated[bool, typer.Option("--json")] = False,
