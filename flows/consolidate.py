@@ -36,7 +36,7 @@ def consolidate(cycle_id: str) -> dict[str, str]:
         markdown=summary_markdown(publication),
         description=f"Consolidated report {cycle_id} v{report.version}",
     )
-    return report.files
+    return {kind: str(path) for kind, path in publication.paths.items()}
 
 
 if __name__ == "__main__":
