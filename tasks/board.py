@@ -12,12 +12,11 @@ templates are given institution codes and names, never an ``Institution``.
 
 The folder is built beside the old one and swapped in, so a web server never serves half a
 board. It is derived data, rebuilt from the ledger at every publication, and so it is not kept
-in the file store; the report files it offers for download are read from the report's record.
+in the file store; the report files it offers for download are read from it.
 """
 
 from __future__ import annotations
 
-import re
 import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -44,14 +43,11 @@ from tasks.irm import IRM_LEVELS, SUBSTANTIAL_FROM, suggested_completion
 from tasks.ledger import Cycle, Report, session
 from tasks.plans import Plan
 from tasks.rendering import TEMPLATES, render
-from tasks.report import page_rows
+from tasks.report import page_rows, report_name
 from tasks.settings import Settings
 
 DOWNLOADS = ("csv", "xlsx", "pdf")
 """The files of each report version the board offers, in that order."""
-
-SHA256 = re.compile(r"[0-9a-f]{64}")
-
 
 @dataclass(frozen=True)
 class PublishedCycle:
@@ -141,17 +137,6 @@ def _deliveries(cycles: list[PublishedCycle]) -> dict[str, list[tuple[str, Insti
     return record
 
 
-def _report_bytes(db: Session, reference: str) -> bytes | None:
-    """A report file by its record: a file-store key, or (older records) a path on this machine."""
-    if SHA256.fullmatch(reference):
-        try:
-            return filestore.get(db, reference)
-        except KeyError:
-            return None
-    path = Path(reference)
-    return path.read_bytes() if path.is_file() else None
-
-
 def _copy_downloads(
     db: Session, plan: Plan, cycles: list[PublishedCycle], folder: Path
 ) -> dict[tuple[str, int], dict[str, str]]:
@@ -161,15 +146,14 @@ def _copy_downloads(
         for report in published.versions:
             files: dict[str, str] = {}
             for kind in DOWNLOADS:
-                reference = report.files.get(kind)
-                data = _report_bytes(db, reference) if reference else None
-                if data is None:
+                key = report.files.get(kind)
+                if key is None or not filestore.exists(db, key):
                     continue
                 relative = f"datos/{report.cycle_id}/v{report.version}/"
-                relative += f"{plan.id}-{report.cycle_id}.{kind}"
+                relative += report_name(plan, report.cycle_id, kind)
                 target = folder / relative
                 target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(data)
+                target.write_bytes(filestore.get(db, key))
                 files[kind] = relative
             offered[(report.cycle_id, report.version)] = files
     return offered
