@@ -80,12 +80,16 @@ def print_status(
 
 
 @app.command()
-def demo(cycle: Annotated[str, typer.Option(help="Cycle to simulate.")] = "2023-03") -> None:
-    """Run a whole simulated cycle of the sample plan in the workspace."""
+def demo(
+    cycle: Annotated[str, typer.Option(help="Cycle to simulate.")] = "2023-03",
+    then: Annotated[str, typer.Option(help="A later cycle to simulate ('' for none).")] = "2023-08",
+) -> None:
+    """Run a whole simulated cycle of the sample plan in the workspace, then a later one."""
     settings, plan = settings_and_plan()
     from flows.demo import demo as demo_flow
 
-    files = demo_flow(cycle)
+    files = demo_flow(cycle, then)
+    cycle = then or cycle
     console.rule("Hitos demo finished")
     from tasks.simulation import simulated_day
 
@@ -100,6 +104,7 @@ def demo(cycle: Annotated[str, typer.Option(help="Cycle to simulate.")] = "2023-
     console.print(f"Data Docs      {home / 'data-docs' / cycle / 'index.html'}  (for reviewers)")
     for name in ("latest_html", "latest_pdf", "latest_xlsx", "latest_csv"):
         console.print(f"Report {name[7:]:<7} {Path(files[name]).resolve()}")
+    console.print(f"Public board   {home / 'board' / 'index.html'}  (every published cycle)")
 
 
 @cycle_app.command("open")

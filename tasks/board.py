@@ -49,6 +49,7 @@ from tasks.settings import Settings
 DOWNLOADS = ("csv", "xlsx", "pdf")
 """The files of each report version the board offers, in that order."""
 
+
 @dataclass(frozen=True)
 class PublishedCycle:
     """A cycle as the public sees it: the report version shown and the figures it published."""
