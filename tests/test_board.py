@@ -159,7 +159,10 @@ def test_board_shows_what_was_published_not_files_accepted_after(tmp_path):
     ],
 )
 def test_suggested_irm_level_follows_the_stated_rule(counts, progress, level):
-    figures = CommitmentFigures(1, "C01", "GT0101", "T", *counts, avance_pct=progress)
+    no_iniciado, iniciado, completado, sin_datos = counts
+    figures = CommitmentFigures(
+        1, "C01", "GT0101", "T", no_iniciado, iniciado, completado, sin_datos, progress
+    )
 
     assert suggested_completion(figures) == level
 
