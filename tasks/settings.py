@@ -80,6 +80,10 @@ class Settings(BaseSettings):
         description="Public address of the reports folder (its `<cycle>/latest/` is linked in "
         "the director's email); empty: the email gives file paths.",
     )
+    data_license: str = Field(
+        "CC-BY-4.0",
+        description="Licence (SPDX id) of the public board's open data, in its datapackage.json.",
+    )
 
     @cached_property
     def database(self) -> str:
