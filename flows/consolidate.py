@@ -8,6 +8,8 @@ from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 
 from flows import step
+from tasks.board import build_board
+from tasks.catalogues import language_of
 from tasks.mail import send_all
 from tasks.plans import load_plan
 from tasks.publishing import publish, report_email, summary_markdown
@@ -16,6 +18,7 @@ from tasks.settings import Settings
 build_report = step(publish, "build-report", "report-{cycle_id}")
 render_notice = step(report_email, "render-notice")
 send_emails = step(send_all, "send-emails", retries=2)
+rebuild_board = step(build_board, "build-board")
 
 
 @flow(name="hitos.consolidate", log_prints=True, validate_parameters=True)
@@ -27,7 +30,8 @@ def consolidate(cycle_id: str) -> dict[str, str]:
     plan = load_plan(settings.plan)
     publication = build_report(settings, plan, cycle_id)
     report = publication.report
-    send_emails(settings, [render_notice(plan, publication)])
+    rebuild_board(settings, plan)
+    send_emails(settings, [render_notice(plan, publication, language_of(settings, plan))])
     create_markdown_artifact(
         key=f"hitos-report-{cycle_id}",
         markdown=summary_markdown(publication),

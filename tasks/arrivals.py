@@ -21,11 +21,11 @@ from sqlalchemy.orm import Session
 
 from tasks import filestore
 from tasks.automatic_mail import Automatic, recognise, record
+from tasks.catalogues import language_of, text
 from tasks.inbox import Attachment, Received
 from tasks.ledger import Cycle, Email, Evidence, InboundMessage, Submission, session
 from tasks.mail import Outgoing, compose
 from tasks.plans import Plan
-from tasks.rendering import month_year
 from tasks.settings import Settings
 
 EVIDENCE_SUFFIXES = (
@@ -217,17 +217,23 @@ def missing_workbook_replies(settings: Settings, plan: Plan) -> list[Outgoing]:
             owed.append(
                 (message, institutions[0], key, list(evidence), thread(db, message.message_id))
             )
+    language = language_of(settings, plan)
     mails = []
     for message, code, key, evidence, threading in owed:
         institution = plan.institution(code)
-        period = f" · {month_year(cycle.id)}" if cycle else ""
         mails.append(
             compose(
                 "missing_workbook",
                 key=key,
                 kind="missing-workbook",
                 to=[message.sender],
-                subject=f"[Gobierno Abierto] Falta el archivo de avances{period} · {code}",
+                subject=text(
+                    language,
+                    "subject.missing_workbook",
+                    cycle_id=cycle.id if cycle else "",
+                    institution=code,
+                ),
+                language=language,
                 cycle_id=cycle.id if cycle else None,
                 institution_code=code,
                 auto_submitted="auto-replied",

@@ -24,6 +24,7 @@ from flufl.bounce import all_failures
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from tasks.catalogues import language_of, text
 from tasks.ledger import AutomaticMessage, Email, session
 from tasks.mail import Outgoing, compose
 from tasks.plans import Institution, Plan
@@ -256,6 +257,7 @@ def notice_key(bounce: AutomaticMessage, email: Email | None) -> str:
 def bounce_notices(settings: Settings, plan: Plan) -> list[Outgoing]:
     """One email to the director per bounce not yet told (a bounced notice is not noticed)."""
     director = plan.coordinator.director.email
+    language = language_of(settings, plan)
     with session(settings.database) as db:
         told = set(
             db.scalars(
@@ -279,14 +281,15 @@ def bounce_notices(settings: Settings, plan: Plan) -> list[Outgoing]:
     mails = []
     for item, email in owed:
         institution = known_institution(plan, email.institution if email else None)
-        subject = "[Gobierno Abierto] Correo no entregado" + (
-            f" · {institution.code}" if institution else ""
+        subject = text(
+            language, "subject.bounce_notice", institution=institution.code if institution else ""
         )
         mails.append(
             compose(
                 "bounce_notice",
                 key=notice_key(item, email),
                 kind="bounce-notice",
+                language=language,
                 to=[director],
                 subject=subject,
                 cycle_id=email.cycle_id if email else None,

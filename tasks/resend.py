@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from tasks.catalogues import language_of
 from tasks.ledger import Cycle, Email, session
 from tasks.mail import send_all
 from tasks.plans import Plan
@@ -66,6 +67,7 @@ def resend_request(
         cycle,
         institution,
         build_request(settings, plan, cycle, institution),
+        language_of(settings, plan),
         sequence=sequence(latest.key) + 1,
     )
     return mail.key, send_all(settings, [mail])[mail.key]
