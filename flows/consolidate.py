@@ -8,6 +8,7 @@ from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 
 from flows import step
+from tasks.board import build_board
 from tasks.catalogues import language_of
 from tasks.mail import send_all
 from tasks.plans import load_plan
@@ -17,6 +18,7 @@ from tasks.settings import Settings
 build_report = step(publish, "build-report", "report-{cycle_id}")
 render_notice = step(report_email, "render-notice")
 send_emails = step(send_all, "send-emails", retries=2)
+rebuild_board = step(build_board, "build-board")
 
 
 @flow(name="hitos.consolidate", log_prints=True, validate_parameters=True)
@@ -28,6 +30,7 @@ def consolidate(cycle_id: str) -> dict[str, str]:
     plan = load_plan(settings.plan)
     publication = build_report(settings, plan, cycle_id)
     report = publication.report
+    rebuild_board(settings, plan)
     language = language_of(settings, plan)
     send_emails(settings, [render_notice(plan, publication, language)])
     create_markdown_artifact(
@@ -35,7 +38,7 @@ def consolidate(cycle_id: str) -> dict[str, str]:
         markdown=summary_markdown(publication, language),
         description=f"Consolidated report {cycle_id} v{report.version}",
     )
-    return report.files
+    return {kind: str(path) for kind, path in publication.paths.items()}
 
 
 if __name__ == "__main__":

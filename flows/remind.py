@@ -7,9 +7,10 @@ from datetime import date
 from prefect import flow
 
 from flows import batch_run_name, batches, step
+from tasks.contacts import current_plan
 from tasks.ledger import Cycle, session
 from tasks.mail import Outgoing, send_all
-from tasks.plans import Institution, Plan, load_plan
+from tasks.plans import Institution, Plan
 from tasks.reminders import reminder_email, waiting_institutions
 from tasks.settings import Settings
 
@@ -40,7 +41,7 @@ def open_cycles(settings: Settings, cycle_id: str) -> list[Cycle]:
 def remind(cycle_id: str = "", today: date | None = None) -> dict[str, str]:
     """Send the reminder due today to each institution that still owes its file."""
     settings = Settings()
-    plan = load_plan(settings.plan)
+    plan = current_plan(settings)  # the contacts in force today
     today = today or date.today()
     sent: dict[str, str] = {}
     for cycle in open_cycles(settings, cycle_id):

@@ -15,7 +15,8 @@ from pathlib import Path
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session, aliased
 
-from tasks import contract
+from tasks import contract, filestore
+from tasks.arrivals import keep, sort_out
 from tasks.catalogues import language_of
 from tasks.findings import Finding, finding, has_errors
 from tasks.inbox import Received, sources
@@ -92,10 +93,11 @@ def store(
     different emails can share one (some clients derive it from sender and subject).
     """
     now = utcnow()  # for what has no arrival time of its own (the drop folder, the CLI)
+    arrivals = [sort_out(settings, received) for received in messages]
     files = [
-        (received, attachment, hashlib.sha256(attachment.data).hexdigest())
-        for received in messages
-        for attachment in received.attachments
+        (arrival.received, attachment, hashlib.sha256(attachment.data).hexdigest())
+        for arrival in arrivals
+        for attachment in arrival.workbooks
     ]
     with session(settings.database) as db:
         known_messages = set(
@@ -110,9 +112,12 @@ def store(
                 select(Submission.sha256).where(Submission.sha256.in_({d for _, _, d in files}))
             )
         )
-        for received in messages:
+        first_seen = []
+        for arrival in arrivals:
+            received = arrival.received
             if received.message_id not in known_messages:
                 known_messages.add(received.message_id)
+                first_seen.append(arrival)
                 db.add(
                     InboundMessage(
                         message_id=received.message_id,
@@ -120,6 +125,8 @@ def store(
                         sender=received.sender,
                         subject=received.subject[:500],
                         received_at=received.arrived or now,
+                        references=arrival.references,
+                        kind=arrival.kind,
                     )
                 )
         new: list[Submission] = []
@@ -127,12 +134,10 @@ def store(
             if digest in known_files:
                 continue
             known_files.add(digest)
-            path = settings.folder("files", digest[:2]) / digest
-            if not path.exists():
-                path.write_bytes(attachment.data)
+            filestore.put(db, attachment.data)
+            filestore.local_copy(settings, attachment.data, "files", digest[:2], digest)
             submission = Submission(
                 sha256=digest,
-                path=str(path),
                 filename=Path(attachment.filename).name[:250],
                 sender=received.sender,
                 channel=received.channel,
@@ -144,6 +149,7 @@ def store(
             db.add(submission)
             new.append(submission)
         db.flush()
+        keep(db, first_seen, now)
         return [s.id for s in new]
 
 
@@ -241,8 +247,9 @@ def process(
         if submission_ids is not None:
             query = query.where(Submission.id.in_(submission_ids))
         pending = list(db.scalars(query.order_by(Submission.id)))
+        files = filestore.get_many(db, {sub.sha256 for sub in pending})
     lookups = Lookups.read(settings)
-    decisions = [first_look(settings, plan, sub, lookups) for sub in pending]
+    decisions = [first_look(settings, plan, sub, files[sub.sha256], lookups) for sub in pending]
     batch = [
         prepared_rows(settings, plan, d, lookups)
         for d in decisions
@@ -263,9 +270,11 @@ def process(
     return outcomes
 
 
-def first_look(settings: Settings, plan: Plan, sub: Submission, lookups: Lookups) -> Decision:
-    """Read and identify one stored file: ``validate`` when it can go on to the suite."""
-    data = Path(sub.path).read_bytes()
+def first_look(
+    settings: Settings, plan: Plan, sub: Submission, data: bytes, lookups: Lookups
+) -> Decision:
+    """Read and identify one stored file (``data``: its bytes from the file store): ``validate``
+    when it can go on to the suite."""
     language = language_of(settings, plan)
     try:
         read = read_submission(data, sub.filename, settings.max_file_mb * 1024 * 1024)

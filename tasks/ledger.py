@@ -69,14 +69,14 @@ class Cycle(Base):
 
 
 class Request(Base):
-    """Cycle × institution: the workbook built for it."""
+    """Cycle × institution: the workbook built for it (``workbook``: its file-store key)."""
 
     __tablename__ = "requests"
     __table_args__ = (UniqueConstraint("cycle_id", "institution"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     cycle_id: Mapped[str] = mapped_column(ForeignKey("cycles.id"))
     institution: Mapped[str] = mapped_column(String(20))
-    workbook: Mapped[str] = mapped_column(String(500))
+    workbook: Mapped[str] = mapped_column(String(64))
     signature: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
@@ -108,15 +108,17 @@ class InboundMessage(Base):
     sender: Mapped[str] = mapped_column(String(250))
     subject: Mapped[str] = mapped_column(Text, default="")
     received_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    references: Mapped[str] = mapped_column(Text, default="")  # its thread, for In-Reply-To
+    kind: Mapped[str] = mapped_column(String(16), default="files")  # see tasks.arrivals
 
 
 class Submission(Base):
-    """One received file, kept forever; stored before it is parsed."""
+    """One received file, kept forever; stored before it is parsed (bytes: the file store's
+    ``sha256``)."""
 
     __tablename__ = "submissions"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     sha256: Mapped[str] = mapped_column(String(64), index=True)
-    path: Mapped[str] = mapped_column(String(500))
     filename: Mapped[str] = mapped_column(String(250))
     sender: Mapped[str] = mapped_column(String(250), default="")
     channel: Mapped[str] = mapped_column(String(12))
@@ -175,8 +177,58 @@ class MilestoneValue(Base):
     submission: Mapped[Submission] = relationship(back_populates="values")
 
 
+class AutomaticMessage(Base):
+    """A bounce or an auto-reply: recorded, never read as a submission, never answered."""
+
+    __tablename__ = "automatic_messages"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(250), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))  # bounce, delay, auto-reply
+    sender: Mapped[str] = mapped_column(String(250), default="")
+    subject: Mapped[str] = mapped_column(Text, default="")
+    reason: Mapped[str] = mapped_column(Text, default="")
+    addresses: Mapped[str] = mapped_column(Text, default="")  # the failed recipients
+    original_message_id: Mapped[str] = mapped_column(String(250), default="")
+    email_key: Mapped[str | None] = mapped_column(String(200))  # the email it bounces
+    received_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Evidence(Base):
+    """A file sent beside a workbook (PDF, image, office document), kept in the file store."""
+
+    __tablename__ = "evidence"
+    __table_args__ = (UniqueConstraint("message_id", "sha256"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(250), index=True)
+    submission_id: Mapped[int | None] = mapped_column(ForeignKey("submissions.id"))
+    sha256: Mapped[str] = mapped_column(String(64))
+    filename: Mapped[str] = mapped_column(String(250))
+    size: Mapped[int] = mapped_column(Integer)
+    received_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class ContactChange(Base):
+    """One institution's liaison or head from a date on: the history ``hitos contacts`` shows.
+
+    The plan file is the initial source; the first change of an institution records the plan's
+    contacts first, so the history starts where the plan did.
+    """
+
+    __tablename__ = "contact_changes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    institution: Mapped[str] = mapped_column(String(20), index=True)
+    role: Mapped[str] = mapped_column(String(8))  # liaison, head
+    name: Mapped[str] = mapped_column(String(250))
+    email: Mapped[str] = mapped_column(String(250))
+    valid_from: Mapped[date] = mapped_column(Date)
+    changed_by: Mapped[str] = mapped_column(String(120), default="")
+    reason: Mapped[str] = mapped_column(Text, default="")
+    recorded_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
 class Report(Base):
-    """One consolidation of a cycle: a new version each run."""
+    """One consolidation of a cycle: a new version when its sources change (``files``: each
+    kind of output, ``html``…, to its file-store key)."""
 
     __tablename__ = "reports"
     __table_args__ = (UniqueConstraint("cycle_id", "version"),)

@@ -12,7 +12,7 @@ from tasks.findings import Finding
 from tasks.ledger import Cycle, Submission, latest_accepted, session
 from tasks.mail import Outgoing, compose
 from tasks.plans import Institution, Plan
-from tasks.requests import workbook_path
+from tasks.requests import build_request
 from tasks.settings import Settings
 
 REPEAT_AFTER_DEADLINE = 3
@@ -85,7 +85,7 @@ def reminder_email(
             institution=institution.code,
         ),
         language=language,
-        attachments=[workbook_path(settings, plan, cycle.id, institution.code)],
+        attachments=[build_request(settings, plan, cycle, institution)],
         cycle_id=cycle.id,
         institution_code=institution.code,
         plan=plan,

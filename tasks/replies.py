@@ -11,6 +11,8 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from tasks import filestore
+from tasks.arrivals import evidence_of, thread
 from tasks.catalogues import language_of, text
 from tasks.intake import Outcome, as_outcome
 from tasks.ledger import Cycle, Email, Submission, session
@@ -55,16 +57,18 @@ def reply_email(settings: Settings, plan: Plan, outcome: Outcome) -> Outgoing | 
         sub = db.get(Submission, outcome.submission_id)
         assert sub is not None
         cycle = db.get(Cycle, outcome.cycle) if outcome.cycle else None
-        data, version = Path(sub.path).read_bytes(), sub.version
+        data, version = filestore.get(db, sub.sha256), sub.version
+        evidence = [e.filename for e in evidence_of(db, [sub.id]).get(sub.id, [])]
+        threading = thread(db, sub.source_ref)
     language = language_of(settings, plan)
     attachments: list[Path] = []
     if outcome.outcome == "rejected":
         marked = mark_findings(data, outcome.filename, outcome.findings, language)
         if marked is not None:
-            folder = settings.folder("replies", outcome.cycle or "sin-ciclo")
-            path = folder / f"corregir-{outcome.submission_id}-{Path(outcome.filename).stem}.xlsx"
-            path.write_bytes(marked)
-            attachments.append(path)
+            # Rebuilt from the stored file whenever the reply is rendered: a local copy only.
+            name = f"corregir-{outcome.submission_id}-{Path(outcome.filename).stem}.xlsx"
+            folder = outcome.cycle or "sin-ciclo"
+            attachments.append(filestore.local_copy(settings, marked, "replies", folder, name))
     name = (
         f"{outcome.institution} ({plan.institution(outcome.institution).name})"
         if outcome.institution
@@ -87,6 +91,9 @@ def reply_email(settings: Settings, plan: Plan, outcome: Outcome) -> Outgoing | 
         attachments=attachments,
         cycle_id=outcome.cycle,
         institution_code=outcome.institution,
+        auto_submitted="auto-replied",
+        in_reply_to=threading[0],
+        references=threading[1],
         plan=plan,
         outcome=outcome.outcome,
         filename=outcome.filename,
@@ -96,4 +103,5 @@ def reply_email(settings: Settings, plan: Plan, outcome: Outcome) -> Outgoing | 
         findings=outcome.findings,
         marked=bool(attachments),
         deadline=cycle.deadline if cycle else None,
+        evidence=evidence,
     )

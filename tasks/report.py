@@ -44,6 +44,8 @@ FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 """Leading characters that make Excel, LibreOffice or Google Sheets evaluate a cell."""
 
 MAX_WIDTH = 60
+DATE_FORMAT = "DD/MM/YYYY"
+"""How the XLSX shows its dates (stored as real dates, so they sort and filter as dates)."""
 BOLD = Font(bold=True)
 WRAP = Alignment(wrap_text=True, vertical="top")
 
@@ -106,13 +108,19 @@ def neutralise(value: Any) -> Any:
 def _neutralised(table: pd.DataFrame) -> pd.DataFrame:
     safe = table.copy()
     for column in safe.columns:
-        if pd.api.types.is_string_dtype(safe[column]):
+        if pd.api.types.is_bool_dtype(safe[column]):
+            safe[column] = safe[column].map({True: "true", False: "false"})
+        elif pd.api.types.is_string_dtype(safe[column]):
             safe[column] = safe[column].map(neutralise)
     return safe
 
 
-def _write_csv(table: pd.DataFrame, path: Path) -> None:
-    """UTF-8 without BOM, ``\\n`` line ends, no timestamp: the same ledger gives the same bytes."""
+def write_csv(table: pd.DataFrame, path: Path) -> None:
+    """UTF-8 without BOM, ``\\n`` line ends, no timestamp: the same ledger gives the same bytes.
+
+    Typed as the data package's schema says (``tasks/datapackage.py``): booleans ``true`` and
+    ``false``, dates ISO 8601, numbers with a decimal point, missing values empty.
+    """
     text = _neutralised(table).to_csv(index=False, lineterminator="\n", float_format="%g")
     path.write_bytes(text.encode("utf-8"))
 
@@ -146,7 +154,14 @@ def _sheet(workbook: Workbook, title: str, header: list[str], rows: list[list[An
     wrapped = {i for i, length in enumerate(longest) if length > MAX_WIDTH}
     for row in values:
         sheet.append(
-            [_styled(sheet, v, alignment=WRAP) if i in wrapped else v for i, v in enumerate(row)]
+            [
+                _styled(sheet, v, alignment=WRAP)
+                if i in wrapped
+                else _styled(sheet, v, number_format=DATE_FORMAT)
+                if isinstance(v, date)
+                else v
+                for i, v in enumerate(row)
+            ]
         )
 
 
@@ -171,7 +186,7 @@ def _summary_rows(
     return [
         [label("plan"), plan.name],
         [label("cycle"), cycle.id],
-        [label("deadline"), cycle.deadline.isoformat()],
+        [label("deadline"), cycle.deadline],
         [label("version"), version],
         [label("milestones"), figures.milestones],
         [label("headline"), figures.headline],
@@ -209,8 +224,12 @@ def _write_xlsx(
     commitment_header = [f.name for f in fields(CommitmentFigures)]
     commitments = [list(asdict(c).values()) for c in figures.commitments]
     _sheet(workbook, name("commitments"), commitment_header, commitments)
-    rows = published(table, language).astype(object).values.tolist()
-    _sheet(workbook, name("milestones"), list(table.columns), rows)
+    shown = published(table, language)
+    dated = shown.assign(
+        fecha_inicio=shown["fecha_inicio"].map(date.fromisoformat),
+        fecha_fin=shown["fecha_fin"].map(date.fromisoformat),
+    )
+    _sheet(workbook, name("milestones"), list(table.columns), dated.astype(object).values.tolist())
     institution_header = [f.name for f in fields(InstitutionFigures)]
     institutions = [
         list(asdict(i, dict_factory=lambda items: dict(_delivery(items, language))).values())
@@ -239,7 +258,7 @@ def evidence_link(url: str) -> str | None:
     return url.strip() if parts.scheme.lower() in ("http", "https") and parts.netloc else None
 
 
-def _page_rows(table: pd.DataFrame, language: str) -> list[SimpleNamespace]:
+def page_rows(table: pd.DataFrame, language: str = "es") -> list[SimpleNamespace]:
     """Table rows for the template: NA as None, dates parsed, evidence links checked.
 
     Namespaces rather than dicts: Jinja looks ``r.hito`` up as an attribute first, and 20,000
@@ -293,7 +312,7 @@ def _page_context(
     language: str,
 ) -> dict[str, Any]:
     """What ``report.html`` shows, computed once for the page and for the PDF."""
-    rows = _page_rows(table, language)
+    rows = page_rows(table, language)
     return {
         "plan": plan,
         "cycle": cycle,
@@ -340,6 +359,11 @@ def _print(page: str, path: Path) -> None:
     HTML(string=page, url_fetcher=offline, media_type="print").write_pdf(path)
 
 
+def report_name(plan: Plan, cycle_id: str, kind: str) -> str:
+    """The Hitos-made name of a report file: ``gt-pan5-2023-03.pdf``."""
+    return f"{plan.id}-{cycle_id}.{kind}"
+
+
 def write_report(
     plan: Plan,
     cycle: Cycle,
@@ -356,13 +380,12 @@ def write_report(
     latest = folder / "latest"
     versioned.mkdir(parents=True, exist_ok=True)
     latest.mkdir(parents=True, exist_ok=True)
-    stem = f"{plan.id}-{cycle.id}"
-    paths = {kind: versioned / f"{stem}.{kind}" for kind in KINDS}
+    paths = {kind: versioned / report_name(plan, cycle.id, kind) for kind in KINDS}
     context = _page_context(plan, cycle, table, figures, version, submissions, language)
     page = render("report.html", language, shown=_everything, **context)
     paths["html"].write_text(page, "utf-8")
     _print(render("report.html", language, shown=_printable, **context), paths["pdf"])
-    _write_csv(published(table, language), paths["csv"])
+    write_csv(published(table, language), paths["csv"])
     _write_xlsx(plan, cycle, table, figures, version, submissions, paths["xlsx"], language)
     for kind, path in list(paths.items()):
         paths[f"latest_{kind}"] = Path(shutil.copyfile(path, latest / path.name))

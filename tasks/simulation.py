@@ -20,7 +20,7 @@ from tasks.contract import COMPLETED, IN_PROGRESS, NOT_STARTED
 from tasks.deadlines import add_business_days
 from tasks.mail import Mailer, Outgoing
 from tasks.plans import Plan
-from tasks.requests import open_cycle_record, workbook_path
+from tasks.requests import open_cycle_record, request_copy
 from tasks.settings import Settings
 
 SILENT = "MARN"
@@ -61,18 +61,60 @@ def filled_workbook(request: Path, institution: str, careless: bool, language: s
     return out.getvalue()
 
 
+def progressed_workbook(
+    request: Path, institution: str, cycle_id: str, language: str = "es"
+) -> bytes:
+    """A later cycle's answer: the request comes pre-filled with the last accepted values, and
+    each milestone moves on from there (some start, some advance, some are completed)."""
+    book = load_workbook(request)
+    sheet = next(s for s in book.worksheets if contract.is_sheet(s.title, "milestones"))
+    header_row, header = workbooks.header(sheet)
+    assert header_row is not None
+    rng = random.Random(f"{institution}/{cycle_id}")
+    for row in range(header_row + 1, sheet.max_row + 1):
+        code = sheet.cell(row, header[contract.CODE]).value
+        before = int(sheet.cell(row, header[contract.PROGRESS]).value or 0)
+        progress = min(100, before + rng.choice([0, 10, 20, 30, 50]))
+        state = COMPLETED if progress == 100 else IN_PROGRESS if progress else NOT_STARTED
+        values: dict[str, object] = {
+            contract.STATE: contract.state_label(state, language),
+            contract.PROGRESS: progress,
+        }
+        if progress:
+            values["descripcion_avance"] = text(
+                language, "subject.simulated_later", code=code, cycle_id=cycle_id
+            )
+            values["evidencia_url"] = (
+                f"https://{institution.lower()}.example/gobierno-abierto/{cycle_id}/{code}"
+            )
+        for column, value in values.items():
+            sheet.cell(row, header[column]).value = value
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
 def send_back(
-    settings: Settings, plan: Plan, institution: str, data: bytes, attempt: int, on: datetime
+    settings: Settings,
+    plan: Plan,
+    institution: str,
+    data: bytes,
+    attempt: int,
+    on: datetime,
+    cycle_id: str = "",
 ) -> None:
-    """Mail a filled workbook from the institution's liaison to the directorate, dated ``on``."""
+    """Mail a filled workbook from the institution's liaison to the directorate, dated ``on``.
+
+    ``cycle_id`` tells apart the answers of later cycles (the first cycle's keep their names).
+    """
     liaison = plan.institution(institution).liaison.email
     language = language_of(settings, plan)
-    folder = settings.folder("simulation")
+    folder = settings.folder("simulation", *([cycle_id] if cycle_id else []))
     path = folder / f"avances-{institution}-{attempt}.xlsx"
     if not path.exists():  # sending again, a liaison attaches the file they already sent
         path.write_bytes(data)
     mail = Outgoing(
-        key=f"simulation/{institution}/{attempt}",
+        key="/".join(["simulation", *([cycle_id] if cycle_id else []), institution, str(attempt)]),
         kind="simulation",
         to=[settings.sender],
         subject=text(language, "subject.simulated_answer", institution=institution),
@@ -115,7 +157,7 @@ def first_answers(settings: Settings, plan: Plan, cycle_id: str) -> list[str]:
     for institution in plan.reporting_institutions():
         if institution.code == SILENT:
             continue
-        request = workbook_path(settings, plan, cycle_id, institution.code)
+        request = request_copy(settings, plan, cycle_id, institution.code)
         careless = institution.code == CARELESS
         send_back(
             settings,
@@ -131,7 +173,23 @@ def first_answers(settings: Settings, plan: Plan, cycle_id: str) -> list[str]:
 
 def corrections(settings: Settings, plan: Plan, cycle_id: str) -> list[str]:
     """The careless institution reads the reply and sends a corrected workbook, days later."""
-    request = workbook_path(settings, plan, cycle_id, CARELESS)
+    request = request_copy(settings, plan, cycle_id, CARELESS)
     corrected = filled_workbook(request, CARELESS, False, language_of(settings, plan))
     send_back(settings, plan, CARELESS, corrected, 2, answer_time(settings, plan, cycle_id, 6))
     return [CARELESS]
+
+
+def later_answers(settings: Settings, plan: Plan, cycle_id: str) -> list[str]:
+    """A later cycle: every institution but the silent one reports progress, four business days
+    after opening, from the workbook pre-filled with its last accepted values."""
+    answered = []
+    on = answer_time(settings, plan, cycle_id, 4)
+    for institution in plan.reporting_institutions():
+        if institution.code == SILENT:
+            continue
+        request = request_copy(settings, plan, cycle_id, institution.code)
+        language = language_of(settings, plan)
+        data = progressed_workbook(request, institution.code, cycle_id, language)
+        send_back(settings, plan, institution.code, data, 1, on, cycle_id)
+        answered.append(institution.code)
+    return answered

@@ -127,7 +127,7 @@ def _violations(path: Path) -> list[str]:
     an institution fills (the published table reuses the contract's other keys for its own
     columns: ``institucion``, ``hito``)."""
     states = {s.code for s in contract.STATES} | {
-        s.label(language).casefold() for s in contract.STATES for language in LANGUAGES
+        s.label(language) for s in contract.STATES for language in LANGUAGES
     }
     found = []
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
@@ -148,7 +148,7 @@ def _violations(path: Path) -> list[str]:
             if isinstance(e, ast.Constant) and e.value in contract.FILLED_BY_INSTITUTION
         }
         if len(keys) >= 3:
-            found.append(f"{path.name}:{node.lineno} columns {sorted(keys)}")
+            found.append(f"{path.name}:{getattr(node, 'lineno', 0)} columns {sorted(keys)}")
     return found
 
 

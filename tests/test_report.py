@@ -10,6 +10,7 @@ import io
 import logging
 import re
 import threading
+from datetime import date, datetime
 from html.parser import HTMLParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -143,6 +144,25 @@ def test_csv_has_one_row_per_milestone_with_the_table_columns(written):
     )
     never = rows[4]
     assert (never["fuente"], never["avance_pct"], never["envio"]) == ("sin_datos", "", "")
+
+
+def test_csv_writes_booleans_as_true_false_and_dates_as_iso(written):
+    rows = {r["codigo_hito"]: r for r in csv_rows(written["csv"])}
+
+    assert {r["vencido"] for r in rows.values()} == {"true", "false"}
+    assert rows["1.3"]["vencido"] == "true"
+    assert all(re.fullmatch(r"\d{4}-\d{2}-\d{2}", r["fecha_fin"]) for r in rows.values())
+
+
+def test_xlsx_stores_dates_as_real_dates(written):
+    workbook = load_workbook(written["xlsx"])
+    header = [c.value for c in workbook["Hitos"][1]]
+    first = workbook["Hitos"][2]
+    start = first[header.index("fecha_inicio")]
+    deadline = dict(workbook["Resumen"].iter_rows(min_row=2, values_only=True))["Fecha límite"]
+
+    assert isinstance(start.value, datetime) and start.number_format == "DD/MM/YYYY"
+    assert isinstance(deadline, datetime) and deadline.date() == date(2023, 3, 24)
 
 
 def test_neutralise_prefixes_only_text_that_a_spreadsheet_would_evaluate():
@@ -426,10 +446,10 @@ def test_director_gets_public_links_and_the_pdf_and_xlsx_attached(fresh, setting
     send_all(configured, [report_email(fresh.plan, publication)])
 
     [message] = smtp.to("directora@gae.example")
-    files = publication.report.files
+    files = publication.paths
     assert attachments_of(message) == {
-        "gt-prueba-2023-03.pdf": Path(files["pdf"]).read_bytes(),
-        "gt-prueba-2023-03.xlsx": Path(files["xlsx"]).read_bytes(),
+        "gt-prueba-2023-03.pdf": files["pdf"].read_bytes(),
+        "gt-prueba-2023-03.xlsx": files["xlsx"].read_bytes(),
     }
     text, html = body(message, "plain"), body(message, "html")
     page = "https://datos.gobiernoabierto.example/informes/2023-03/latest/gt-prueba-2023-03.html"
@@ -447,7 +467,7 @@ def test_without_a_public_address_the_email_names_the_files(fresh, settings, smt
     send_all(configured, [report_email(fresh.plan, publication)])
 
     text = body(smtp.to("directora@gae.example")[0], "plain")
-    assert f"PDF: {publication.report.files['latest_pdf']}" in text
+    assert f"PDF: {publication.paths['latest_pdf']}" in text
     assert "http" not in text
 
 
@@ -460,10 +480,10 @@ def test_a_version_written_before_the_pdf_existed_is_rebuilt_with_it(fresh, sett
         assert old is not None
         old.files = {k: v for k, v in old.files.items() if not k.endswith("pdf")}
 
-    rebuilt = publish_cycle(configured, fresh.plan, CURRENT).report
+    rebuilt = publish_cycle(configured, fresh.plan, CURRENT)
 
-    assert rebuilt.version == first.version + 1
-    assert Path(rebuilt.files["pdf"]).read_bytes().startswith(b"%PDF")
+    assert rebuilt.report.version == first.version + 1
+    assert rebuilt.paths["pdf"].read_bytes().startswith(b"%PDF")
 
 
 def test_prefect_artifact_summarises_the_figures_and_names_the_files(fresh, settings):
