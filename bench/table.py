@@ -36,6 +36,14 @@ def _stage(name: str, key: str) -> Callable[[SizeRun, dict[int, SizeRun]], float
     return read
 
 
+def _part(name: str, part: str) -> Callable[[SizeRun, dict[int, SizeRun]], float | None]:
+    def read(run: SizeRun, runs: dict[int, SizeRun]) -> float | None:
+        stage = run.stages.get(name)
+        return None if stage is None else stage.get("parts", {}).get(part)
+
+    return read
+
+
 def _throughput(name: str) -> Callable[[SizeRun, dict[int, SizeRun]], float | None]:
     def read(run: SizeRun, runs: dict[int, SizeRun]) -> float | None:
         stage = run.stages.get(name)
@@ -89,6 +97,12 @@ def measures() -> list[Measure]:
             Measure(f"{name}: peak RSS (MiB)", _stage(name, "peak_mib"), 0),
         ]
     rows += [
+        Measure(
+            "open: building the workbooks (s)",
+            _part("open", "workbooks"),
+            target="≤ 5 at 1,000 institutions",
+            met=lambda v: v <= 5,
+        ),
         Measure("intake+validation ÷ read-only", _intake_ratio, target="≤ 2", met=lambda v: v <= 2),
         Measure(
             "emails/s to local SMTP (requests)",
