@@ -280,7 +280,11 @@ def first_look(
         read = read_submission(data, sub.filename, settings.max_file_mb * 1024 * 1024)
     except UnreadableFile as exc:
         problem = finding(
-            exc.rule, filename=sub.filename, reason=exc.reason, language=language, **exc.details
+            exc.rule,
+            filename=sub.filename,
+            reason=exc.reason_in(language),
+            language=language,
+            **exc.details,
         )
         senders = plan.institutions_writing_from(sub.sender)
         sender = senders[0] if len(senders) == 1 else None

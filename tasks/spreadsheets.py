@@ -33,6 +33,7 @@ from python_calamine import (
 )
 
 from tasks import contract
+from tasks.catalogues import text
 from tasks.contract import CODE, HEADER_SEARCH_ROWS, META_SHEET, PROGRESS, STATE
 from tasks.findings import Finding, finding
 
@@ -42,9 +43,10 @@ MAX_UNCOMPRESSED = 200 * 1024 * 1024
 MAX_RATIO = 100
 RATIO_FLOOR = 10 * 1024 * 1024  # below this, any ratio is harmless
 
-NOT_A_SPREADSHEET = "no es una hoja de cálculo"
-DAMAGED = "el archivo está dañado"
-PROTECTED = "está protegido con contraseña"
+# Why a file cannot be opened: codes of the catalogues' ``unreadable.<code>`` clauses.
+NOT_A_SPREADSHEET = "not-a-spreadsheet"
+DAMAGED = "damaged"
+PROTECTED = "protected"
 
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ZIP_MAGIC = b"PK\x03\x04"
@@ -63,16 +65,25 @@ Grid = list[list[object]]
 
 
 class UnreadableFile(Exception):
-    """A file that cannot be opened at all; ``reason`` is one Spanish clause for the liaison.
+    """A file that cannot be opened at all; ``code`` names why (``unreadable.<code>`` in the
+    catalogues is the clause the liaison reads).
 
     ``rule`` is the finding it becomes, with ``details`` for its message.
     """
 
-    def __init__(self, reason: str, rule: str = "file-unreadable", **details: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
+    def __init__(self, code: str, rule: str = "file-unreadable", **details: str) -> None:
+        super().__init__(code)
+        self.code = code
         self.rule = rule
         self.details: dict[str, Any] = details
+
+    def reason_in(self, language: str) -> str:
+        """Why, as one clause in the liaison's language."""
+        return text(language, f"unreadable.{self.code}", **self.details)
+
+    @property
+    def reason(self) -> str:
+        return self.reason_in("es")
 
 
 @dataclass
@@ -100,11 +111,11 @@ def read_submission(data: bytes, filename: str, max_bytes: int = 10 * 1024 * 102
     name says so or when it has the contract's header.
     """
     if not data:
-        raise UnreadableFile("el archivo está vacío")
+        raise UnreadableFile("empty")
     if len(data) > max_bytes:
         size, limit = _megabytes(len(data)), _megabytes(max_bytes)
         raise UnreadableFile(
-            f"pesa {size} MB y el límite es {limit} MB",
+            "too-large",
             "file-too-large",
             size_mb=size,
             limit_mb=limit,
@@ -165,7 +176,7 @@ def _check_zip(data: bytes) -> None:
                 raise UnreadableFile(PROTECTED)
             total = sum(m.file_size for m in members)
             if total > MAX_UNCOMPRESSED or (total > RATIO_FLOOR and total > MAX_RATIO * len(data)):
-                raise UnreadableFile("su contenido descomprimido es demasiado grande")
+                raise UnreadableFile("inflates-too-much")
             names = {m.filename for m in members}
             mimetype = archive.open("mimetype").read(100) if "mimetype" in names else b""
     except (BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
@@ -175,7 +186,7 @@ def _check_zip(data: bytes) -> None:
     if mimetype.startswith(b"application/vnd.oasis.opendocument.spreadsheet"):
         return
     if any(PurePath(n).suffix.lower() in (".xlsx", ".xlsm", ".xls", ".csv") for n in names):
-        raise UnreadableFile("es un archivo comprimido (.zip) y no una hoja de cálculo")
+        raise UnreadableFile("zip-archive")
     raise UnreadableFile(NOT_A_SPREADSHEET)
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from jinja2 import meta
 
 from tasks import catalogues
 from tasks.catalogues import LANGUAGES, SOURCE, TEMPLATES, UnknownLanguage, language_of
@@ -67,29 +68,26 @@ def test_the_catalogue_completeness_check_notices_a_missing_key(tmp_path, monkey
         catalogues.messages.cache_clear()
 
 
+# Values of the right type for the names texts use with a filter; any other name gets "x".
+TYPED = {
+    "cycle_id": "2023-03",
+    "cycle": "2023-03",
+    "deadline": date(2023, 3, 24),
+    "low": 0,
+    "high": 100,
+    "version": 1,
+}
+
+
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_every_catalogue_text_renders(language):
-    values = dict(
-        cycle_id="2023-03",
-        institution="MINGOB",
-        label="x",
-        version=1,
-        states="a, b",
-        low=0,
-        high=100,
-        not_started="a",
-        started="b",
-        completed="c",
-        state="x",
-        cycle="2023-03",
-        name="Ministerio",
-        code="MINGOB",
-        deadline=date(2023, 3, 24),
-        reply_to="x@example.org",
-    )
+    env = catalogues.formatting_environment(language)
     for key, value in catalogues.messages(language).items():
-        if isinstance(value, str) and not key.startswith("formats."):
-            assert catalogues.text(language, key, **values)
+        if not isinstance(value, str) or key.startswith("formats."):
+            continue
+        names = meta.find_undeclared_variables(env.parse(value)) - {"t"}
+        rendered = catalogues.text(language, key, **{n: TYPED.get(n, "x") for n in names})
+        assert rendered, key
 
 
 def test_plan_language_is_the_default_and_the_setting_overrides_it(monkeypatch):
@@ -123,3 +121,19 @@ def test_english_templates_and_findings_are_english():
     assert "«Milestones»" in page and "ERROR" in page
     assert Path(TEMPLATES / "en" / "email" / "request.html").exists()
     assert plan.language == "es"
+
+
+def test_why_a_file_is_unreadable_is_said_in_the_liaisons_language():
+    from tasks.spreadsheets import UnreadableFile, read_submission
+
+    with pytest.raises(UnreadableFile) as raised:
+        read_submission(b"%PDF-1.4 not a workbook", "avance.pdf")
+
+    problem = finding(
+        raised.value.rule,
+        filename="avance.pdf",
+        reason=raised.value.reason_in("en"),
+        language="en",
+    )
+    assert problem.message.startswith("We could not open the file «avance.pdf»: it is not a")
+    assert raised.value.reason == "no es una hoja de cálculo"
