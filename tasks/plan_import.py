@@ -46,7 +46,7 @@ TABLES: dict[str, list[str]] = {
         "head_email",
         "sample",
     ],
-    "commitments": ["number", "ogp_id", "title", "leads", "sample"],
+    "commitments": ["number", "ogp_id", "title", "leads", "irm_cluster", "sample"],
     "milestones": [
         "code",
         "commitment",
@@ -248,6 +248,8 @@ def _commitment(
         "title": _cell(values.get("title")),
         "leads": [lead for lead in leads if lead],
     }
+    if _cell(values.get("irm_cluster")):
+        commitment["irm_cluster"] = _cell(values.get("irm_cluster"))
     if _normal(values.get("sample")) in _YES:
         commitment["sample"] = True
     commitment["milestones"] = []
@@ -358,7 +360,14 @@ def export_plan(plan: Plan, language: str = "es") -> bytes:
         "commitments",
         TABLES["commitments"],
         [
-            [c.number, c.ogp_id, c.title, ", ".join(c.leads), yes if c.sample else ""]
+            [
+                c.number,
+                c.ogp_id,
+                c.title,
+                ", ".join(c.leads),
+                c.irm_cluster,
+                yes if c.sample else "",
+            ]
             for c in plan.commitments
         ],
     )
