@@ -70,6 +70,11 @@ class Settings(BaseSettings):
         [5, 2, 0, -3, -6],
         description="Business days before the deadline to remind (0: the day; negative: after).",
     )
+    claim_timeout_minutes: float = Field(
+        15,
+        description="Minutes after which a received file a validator took but never recorded "
+        "(a crashed worker) is taken by the next intake.",
+    )
     max_file_mb: int = Field(10, description="Largest attachment intake accepts, in MB.")
     report_base_url: str = Field(
         "",
