@@ -7,7 +7,7 @@ import re
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 
-from flows import step
+from flows import ALERTS, step
 from tasks.mail import send_all
 from tasks.plans import load_plan
 from tasks.publishing import current_cycle, publish, report_email, summary_markdown
@@ -19,7 +19,7 @@ send_emails = step(send_all, "send-emails", retries=2)
 find_cycle = step(current_cycle, "find-cycle")
 
 
-@flow(name="hitos.consolidate", log_prints=True, validate_parameters=True)
+@flow(name="hitos.consolidate", log_prints=True, validate_parameters=True, **ALERTS)
 def consolidate(cycle_id: str = "") -> dict[str, str]:
     """Consolidate a cycle (``YYYY-MM``; empty: the cycle being reported): page, PDF, XLSX and
     CSV, and the director's email."""

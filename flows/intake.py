@@ -5,7 +5,7 @@ from __future__ import annotations
 from prefect import flow
 from prefect.artifacts import create_table_artifact
 
-from flows import step
+from flows import ALERTS, step
 from tasks.data_docs import build as build_data_docs
 from tasks.intake import Outcome, process, store_all
 from tasks.mail import send_all
@@ -21,7 +21,7 @@ render_replies = step(unanswered, "render-replies")
 send_emails = step(send_all, "send-emails", retries=2)
 
 
-@flow(name="hitos.intake", log_prints=True)
+@flow(name="hitos.intake", log_prints=True, **ALERTS)
 def intake() -> list[Outcome]:
     """Read the inbox and the drop folder, validate what came, reply with the outcome."""
     settings = Settings()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from prefect import flow
 
-from flows import batch_run_name, batches, step
+from flows import ALERTS, batch_run_name, batches, step
 from tasks.ledger import Cycle
 from tasks.mail import Outgoing, send_all, write_preview
 from tasks.plans import Institution, Plan, load_plan
@@ -58,7 +58,7 @@ def current_cycle_id(today: date | None = None) -> str:
     return f"{today.year}-{month}"
 
 
-@flow(name="hitos.open-cycle", log_prints=True)
+@flow(name="hitos.open-cycle", log_prints=True, **ALERTS)
 def open_cycle(
     cycle_id: str = "", dry_run: bool = False, opening_day_only: bool = False
 ) -> dict[str, str]:

@@ -71,17 +71,11 @@ def sources_key(submissions: list[int]) -> str:
 
 
 def current_cycle(settings: Settings) -> str:
-    """The cycle being reported: the newest one still open (or already consolidated once, for a
-    later version), never a closed one."""
+    """The cycle being reported: the newest one (open, consolidated or already closed)."""
     with session(settings.database) as db:
-        found = db.scalar(
-            select(Cycle.id)
-            .where(Cycle.state.in_(("open", "consolidated")))
-            .order_by(Cycle.id.desc())
-            .limit(1)
-        )
+        found = db.scalar(select(Cycle.id).order_by(Cycle.id.desc()).limit(1))
     if found is None:
-        raise ValueError("no cycle is open: give the cycle to consolidate (YYYY-MM)")
+        raise ValueError("no cycle has been opened yet: open one first (hitos cycle open YYYY-MM)")
     return str(found)
 
 

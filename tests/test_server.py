@@ -178,6 +178,9 @@ def prefect_api(tmp_path_factory) -> Iterator[PrefectApi]:
         "PREFECT_API_DATABASE_CONNECTION_URL": f"{database}/{name}",
         # A queued run (ENQUEUE) retries for its slot every 30 s by default: 1 s here.
         "PREFECT_SERVER_DEPLOYMENTS_CONCURRENCY_SLOT_WAIT_SECONDS": "1",
+        # The test starts every run itself: no scheduled intake joins in every 15 minutes.
+        "PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED": "false",
+        "PREFECT_UI_ENABLED": "false",
     }
     admin.execute(f'CREATE DATABASE "{name}"')
     log = (home / "server.log").open("wb")
