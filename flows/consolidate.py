@@ -9,6 +9,7 @@ from prefect.artifacts import create_markdown_artifact
 
 from flows import step
 from tasks.board import build_board
+from tasks.catalogues import language_of
 from tasks.mail import send_all
 from tasks.plans import load_plan
 from tasks.publishing import publish, report_email, summary_markdown
@@ -30,7 +31,7 @@ def consolidate(cycle_id: str) -> dict[str, str]:
     publication = build_report(settings, plan, cycle_id)
     report = publication.report
     rebuild_board(settings, plan)
-    send_emails(settings, [render_notice(plan, publication)])
+    send_emails(settings, [render_notice(plan, publication, language_of(settings, plan))])
     create_markdown_artifact(
         key=f"hitos-report-{cycle_id}",
         markdown=summary_markdown(publication),

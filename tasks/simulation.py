@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from openpyxl import load_workbook
 
+from tasks.catalogues import language_of, text
 from tasks.deadlines import add_business_days
 from tasks.mail import Mailer, Outgoing
 from tasks.plans import Plan
@@ -94,6 +95,7 @@ def send_back(
     ``cycle_id`` tells apart the answers of later cycles (the first cycle's keep their names).
     """
     liaison = plan.institution(institution).liaison.email
+    language = language_of(settings, plan)
     folder = settings.folder("simulation", *([cycle_id] if cycle_id else []))
     path = folder / f"avances-{institution}-{attempt}.xlsx"
     if not path.exists():  # sending again, a liaison attaches the file they already sent
@@ -102,9 +104,9 @@ def send_back(
         key="/".join(["simulation", *([cycle_id] if cycle_id else []), institution, str(attempt)]),
         kind="simulation",
         to=[settings.sender],
-        subject=f"RE: [Gobierno Abierto] Solicitud de avances · {institution}",
-        html="<p>Adjunto el reporte de avances.</p>",
-        text="Adjunto el reporte de avances.",
+        subject=text(language, "subject.simulated_answer", institution=institution),
+        html=f"<p>{text(language, 'subject.simulated_body')}</p>",
+        text=text(language, "subject.simulated_body"),
         attachments=[path],
         date=on,
     )
