@@ -92,7 +92,7 @@ def exchange_bounce(original: Message, recipient: str) -> bytes:
             "    <mx.marn.example #5.1.1>\n\n"
             "MSEXCH:IMS:MARN:MAIN:EXCH01 0 (000C05A6) Unknown Recipient\n",
             "plain",
-            QUOTED_UTF8,
+            QUOTED_UTF8,  # type: ignore[arg-type]
         )
     )
     report.attach(returned(original))

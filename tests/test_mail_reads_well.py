@@ -29,7 +29,11 @@ def rejection(settings, plan, smtp):
     template = build_request(settings, plan, cycle, plan.institution("MINGOB")).read_bytes()
     wrong = filled(
         Context(plan, template),
-        **{"1_1": {"avance_pct": 50}, "1_2": {"estado": "Terminado"}, "1_5": {"avance_pct": 0}},
+        **{  # type: ignore[arg-type]
+            "1_1": {"avance_pct": 50},
+            "1_2": {"estado": "Terminado"},
+            "1_5": {"avance_pct": 0},
+        },
     )
     received = Received(
         "<r1@mingob.example>", "mail", LIAISON, "Avances", [Attachment("avances.xlsx", wrong)]
@@ -66,7 +70,8 @@ def test_from_carries_the_directorates_name_and_date_the_plans_time_zone(setting
 
     assert parseaddr(str(message["From"])) == ("Dirección de Gobierno Abierto", settings.sender)
     sent_at = parsedate_to_datetime(str(message["Date"]))
-    assert sent_at.utcoffset() is not None and sent_at.utcoffset().total_seconds() == -6 * 3600
+    offset = sent_at.utcoffset()
+    assert offset is not None and offset.total_seconds() == -6 * 3600
 
 
 def test_a_rejection_reads_well_in_chromium(settings, plan, smtp, tmp_path):
