@@ -8,6 +8,8 @@ from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 
 from flows import ALERTS, step
+from tasks.board import build_board
+from tasks.catalogues import language_of
 from tasks.mail import send_all
 from tasks.plans import load_plan
 from tasks.publishing import current_cycle, publish, report_email, summary_markdown
@@ -17,6 +19,7 @@ build_report = step(publish, "build-report", "report-{cycle_id}")
 render_notice = step(report_email, "render-notice")
 send_emails = step(send_all, "send-emails", retries=2)
 find_cycle = step(current_cycle, "find-cycle")
+rebuild_board = step(build_board, "build-board")
 
 
 @flow(name="hitos.consolidate", log_prints=True, validate_parameters=True, **ALERTS)
@@ -30,7 +33,8 @@ def consolidate(cycle_id: str = "") -> dict[str, str]:
     cycle_id = cycle_id or find_cycle(settings)
     publication = build_report(settings, plan, cycle_id)
     report = publication.report
-    send_emails(settings, [render_notice(plan, publication)])
+    rebuild_board(settings, plan)
+    send_emails(settings, [render_notice(plan, publication, language_of(settings, plan))])
     create_markdown_artifact(
         key=f"hitos-report-{cycle_id}",
         markdown=summary_markdown(publication),

@@ -8,9 +8,11 @@ from pathlib import Path
 from prefect import flow
 
 from flows import ALERTS, batch_run_name, batches, step
+from tasks.catalogues import language_of
+from tasks.contacts import current_plan
 from tasks.ledger import Cycle
 from tasks.mail import Outgoing, send_all, write_preview
-from tasks.plans import Institution, Plan, load_plan
+from tasks.plans import Institution, Plan
 from tasks.requests import (
     build_request,
     is_opening_day,
@@ -26,8 +28,10 @@ def build_requests(
     settings: Settings, plan: Plan, cycle: Cycle, institutions: list[Institution]
 ) -> list[Outgoing]:
     """Each institution's workbook (recorded in the ledger) and its request email."""
+    language = language_of(settings, plan)
     return [
-        request_email(plan, cycle, i, build_request(settings, plan, cycle, i)) for i in institutions
+        request_email(plan, cycle, i, build_request(settings, plan, cycle, i), language)
+        for i in institutions
     ]
 
 
@@ -38,7 +42,7 @@ def preview_requests(
     previews = {}
     for institution in institutions:
         workbook = preview_request(settings, plan, cycle, institution, folder)
-        mail = request_email(plan, cycle, institution, workbook)
+        mail = request_email(plan, cycle, institution, workbook, language_of(settings, plan))
         previews[mail.key] = str(write_preview(mail, settings, folder))
     return previews
 
@@ -68,7 +72,7 @@ def open_cycle(
     business day of March or August in the plan's calendar.
     """
     settings = Settings()
-    plan = load_plan(settings.plan)
+    plan = current_plan(settings)  # the contacts in force today
     if opening_day_only and not is_opening_day(plan):
         return {}
     cycle_id = cycle_id or current_cycle_id()

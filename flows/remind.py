@@ -8,9 +8,10 @@ from prefect import flow
 
 from flows import ALERTS, batch_run_name, batches, step
 from tasks.closing import close_due_cycles
+from tasks.contacts import current_plan
 from tasks.ledger import Cycle, session
 from tasks.mail import Outgoing, send_all
-from tasks.plans import Institution, Plan, load_plan
+from tasks.plans import Institution, Plan
 from tasks.reminders import reminder_email, waiting_institutions
 from tasks.settings import Settings
 
@@ -43,7 +44,7 @@ def remind(cycle_id: str = "", today: date | None = None) -> dict[str, str]:
     """Close the cycles past their last reminder point, then send the reminder due today to
     each institution that still owes its file."""
     settings = Settings()
-    plan = load_plan(settings.plan)
+    plan = current_plan(settings)  # the contacts in force today
     today = today or date.today()
     close_due(settings, plan, today)
     sent: dict[str, str] = {}

@@ -1,4 +1,5 @@
-"""Alerts for the operator: a flow run that failed or crashed is told by email, in English.
+"""Alerts for the operator: a flow run that failed or crashed is told by email, in English
+(operators read English: ``templates/en/email/run_failed``).
 
 Scheduled runs happen when nobody watches the Prefect UI; the operator hears of a failed run
 through the same mailer (and the same once-only ledger key) as every other Hitos email.
@@ -6,9 +7,12 @@ through the same mailer (and the same once-only ledger key) as every other Hitos
 
 from __future__ import annotations
 
+from tasks.catalogues import text
 from tasks.mail import Outgoing, compose
 from tasks.plans import Plan
 from tasks.settings import Settings
+
+OPERATORS = "en"
 
 
 def operator(settings: Settings, plan: Plan) -> str:
@@ -34,7 +38,8 @@ def run_failed_email(
         key=f"-/-/run-failed/{run_id}",
         kind="alert",
         to=[operator(settings, plan)],
-        subject=f"[Hitos] {flow} {state.lower()}: {run_name}",
+        subject=text(OPERATORS, "subject.run_failed", flow=flow, state=state, run_name=run_name),
+        language=OPERATORS,
         flow=flow,
         run_id=run_id,
         run_name=run_name,

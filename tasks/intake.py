@@ -16,6 +16,8 @@ from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from tasks import claims, filestore
+from tasks.arrivals import keep, sort_out
+from tasks.catalogues import language_of
 from tasks.findings import Finding, finding, has_errors
 from tasks.inbox import Received, sources
 from tasks.ledger import (
@@ -92,10 +94,11 @@ def store(
     different emails can share one (some clients derive it from sender and subject).
     """
     now = utcnow()  # for what has no arrival time of its own (the drop folder, the CLI)
+    arrivals = [sort_out(settings, received) for received in messages]
     files = [
-        (received, attachment, hashlib.sha256(attachment.data).hexdigest())
-        for received in messages
-        for attachment in received.attachments
+        (arrival.received, attachment, hashlib.sha256(attachment.data).hexdigest())
+        for arrival in arrivals
+        for attachment in arrival.workbooks
     ]
     with session(settings.database) as db:
         known_messages = set(
@@ -111,19 +114,28 @@ def store(
             )
         )
         # Rows another intake may be writing at this very moment are inserted or ignored, so
-        # two runs reading one mailbox store each message and each file once, without an error.
-        for received in messages:
+        # two runs reading one mailbox store each message and each file once, without an error;
+        # a message is first seen by the run whose row was written.
+        first_seen = []
+        for arrival in arrivals:
+            received = arrival.received
             if received.message_id not in known_messages:
                 known_messages.add(received.message_id)
-                db.execute(
-                    insert_or_ignore(db, InboundMessage, "message_id").values(
+                written = db.scalar(
+                    insert_or_ignore(db, InboundMessage, "message_id")
+                    .values(
                         message_id=received.message_id,
                         channel=received.channel,
                         sender=received.sender,
                         subject=received.subject[:500],
                         received_at=received.arrived or now,
+                        references=arrival.references,
+                        kind=arrival.kind,
                     )
+                    .returning(InboundMessage.message_id)
                 )
+                if written is not None:
+                    first_seen.append(arrival)
         new: list[int] = []
         for received, attachment, digest in files:
             if digest in known_files:
@@ -147,6 +159,7 @@ def store(
             )
             if stored is not None:
                 new.append(stored)
+        keep(db, first_seen, now)
         return new
 
 
@@ -213,7 +226,7 @@ def identify(
     if meta.get("signature"):
         if verify(meta, settings.signing_key.get_secret_value()) and meta.get("plan") == plan.id:
             return meta.get("institution"), meta.get("cycle"), notes
-        notes.append(finding("signature-invalid", "warning", language=settings.language))
+        notes.append(finding("signature-invalid", "warning", language=language_of(settings, plan)))
     cycle = lookups.open_cycle
     named = {str(v).strip().upper() for v in read.rows.get("institucion", [])} & codes
     if len(named) == 1:
@@ -268,7 +281,7 @@ def validate_claimed(
         for d in decisions
         if d.outcome == "validate" and d.read is not None and d.institution and d.cycle_id
     ]
-    results = validate(batch, plan, settings.language)
+    results = validate(batch, plan, language_of(settings, plan))
     for d in decisions:
         d.findings += results.get(str(d.submission.id), [])
         if d.outcome == "validate":
@@ -325,7 +338,7 @@ def first_look(
 ) -> Decision:
     """Read and identify one stored file (``data``: its bytes from the file store): ``validate``
     when it can go on to the suite."""
-    language = settings.language
+    language = language_of(settings, plan)
     try:
         read = read_submission(data, sub.filename, settings.max_file_mb * 1024 * 1024)
     except UnreadableFile as exc:
@@ -370,7 +383,7 @@ def prepared_rows(settings: Settings, plan: Plan, d: Decision, lookups: Lookups)
         lookups.deadlines.get(d.cycle_id, date.today()),
         lookups.previous_progress(d.cycle_id, d.institution),
         lookups.previous_cycle(d.cycle_id),
-        settings.language,
+        language_of(settings, plan),
     )
 
 
