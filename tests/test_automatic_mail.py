@@ -12,11 +12,12 @@ from datetime import date
 from email import message_from_bytes
 from email.message import Message
 
+import pytest
 from sqlalchemy import func, select
 
 from tasks.arrivals import missing_workbook_replies
 from tasks.automatic_mail import bounce_notices, recognise
-from tasks.inbox import open_maildir
+from tasks.inbox import attachments_of, open_maildir
 from tasks.intake import process, store_all
 from tasks.ledger import AutomaticMessage, Email, InboundMessage, Submission, session
 from tasks.mail import send_all
@@ -99,11 +100,23 @@ def test_postfix_bounce_marks_the_request_bounced_and_tells_the_director_once(se
     assert notice["Auto-Submitted"] == "auto-generated"
 
 
-def test_exchange_non_standard_bounce_is_matched_by_the_returned_message_id(settings, plan, smtp):
+@pytest.mark.parametrize(
+    ("build", "report_type"),
+    [
+        (samples.exchange_bounce, "multipart/mixed"),  # older Exchange: not a DSN
+        (samples.exchange_online_bounce, "multipart/report"),
+    ],
+)
+def test_exchange_bounce_is_matched_by_the_returned_message_id(
+    settings, plan, smtp, build, report_type
+):
     open_and_send(settings, plan)
     original = as_received(smtp, MARN)
-    raw = samples.exchange_bounce(original, MARN)
-    assert message_from_bytes(raw).get_content_type() == "multipart/mixed"  # not a DSN
+    raw = build(original, MARN)
+    assert message_from_bytes(raw).get_content_type() == report_type
+    assert [a.filename for a in attachments_of(message_from_bytes(raw))] == [
+        "gt-pan5-2023-03-MARN.xlsx"
+    ], "the bounce carries the request's workbook"
 
     intake_before = len(smtp.messages)
     deliver(settings, raw)
