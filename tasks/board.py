@@ -165,7 +165,8 @@ def _page(folder: Path, relative: str, template: str, **context: Any) -> None:
     depth = relative.count("/")
     path = folder / relative
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render(f"board/{template}", root="../" * depth, **context), "utf-8")
+    language = context["plan"].language
+    path.write_text(render(f"board/{template}", language, root="../" * depth, **context), "utf-8")
 
 
 def _swap(built: Path, target: Path) -> None:
