@@ -152,13 +152,19 @@ def remind(
 @app.command()
 def intake() -> None:
     """Read the inbox and the drop folder, validate new files, reply to senders."""
-    settings_and_plan()
+    settings, _ = settings_and_plan()
     from flows.intake import intake as intake_flow
+    from tasks.automatic_mail import recorded_after
 
+    _, before = recorded_after(settings, None)
     outcomes = intake_flow()
+    automatic, _ = recorded_after(settings, before)
     for outcome in outcomes:
         console.print(outcome.summary())
-    if not outcomes:
+    for item in automatic:  # bounces and auto-replies: recorded, never read or answered
+        bounced = f", {item.email_key} marked bounced" if item.email_key else ""
+        console.print(f"{item.kind} from {item.sender or '?'}: {item.reason}{bounced}")
+    if not outcomes and not automatic:
         console.print("Nothing new.")
 
 

@@ -234,3 +234,31 @@ def test_a_delay_report_is_recorded_but_the_request_still_counts_as_sent(setting
     assert len(smtp.messages) == before
     with session(settings.database) as db:
         assert db.scalars(select(AutomaticMessage.kind)).all() == ["delay"]
+
+
+@pytest.mark.slow
+def test_hitos_intake_runs_the_flow_and_says_what_automatic_mail_it_recorded(
+    prefect_server, settings, plan, smtp, monkeypatch
+):
+    """The real hitos.intake flow (Prefect's test server) behind the command an operator runs."""
+    from typer.testing import CliRunner
+
+    from hitos_cli import app
+
+    monkeypatch.setenv("HITOS_HOME", str(settings.home))
+    monkeypatch.setenv("HITOS_SMTP_PORT", str(settings.smtp_port))
+    open_and_send(settings, plan)
+    before = len(smtp.messages)
+    deliver(settings, samples.postfix_bounce(as_received(smtp, MARN), MARN))
+    request = as_received(smtp, "enlace@mineduc.example")
+    deliver(settings, samples.rfc3834_reply("enlace@mineduc.example", request))
+
+    result = CliRunner().invoke(app, ["intake"])
+
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())
+    assert "bounce from mailer-daemon@mx.marn.example" in said.lower()
+    assert "2023-03/MARN/request/1 marked bounced" in said
+    assert "auto-reply from enlace@mineduc.example: Auto-Submitted: auto-replied" in said
+    assert "Nothing new." not in result.output
+    assert [r for r, _ in smtp.messages[before:]] == [[DIRECTOR]]
