@@ -4,8 +4,8 @@
 commitments and institutions, the whole history, the per-commitment figures and deliveries of
 every published cycle, and the CSV of each report version) with a Table Schema: types, units,
 enumerations of states, primary keys and the foreign keys that tie them together. The CSVs are
-written by ``tasks.report.write_csv``, typed as the schema says. Texts are in the board's
-catalogue (``templates/board/board.<language>.yaml``).
+written by ``tasks.report.write_csv``, typed as the schema says. Texts are in the message
+catalogues (``board!`` in ``templates/messages/<language>.yaml``).
 """
 
 from __future__ import annotations
@@ -13,19 +13,15 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 from datetime import UTC
-from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-import yaml
 
-from tasks import contract
-from tasks.catalogues import text
+from tasks import catalogues, contract
 from tasks.consolidation import LATE, MISSING, ON_TIME, TEXT_COLUMNS
 from tasks.irm import suggested_completion
 from tasks.plans import Plan
-from tasks.rendering import TEMPLATES
 from tasks.report import data_dictionary, published, write_csv
 from tasks.settings import Settings
 
@@ -65,14 +61,11 @@ CONSOLIDATED_TYPES: dict[str, dict[str, Any]] = {
 them; the states' enumeration is in the plan's language, ``consolidated_schema``)."""
 
 
-@cache
 def catalogue(language: str) -> dict[str, Any]:
-    """The board's catalogue of texts in a language (Spanish when there is none for it)."""
-    path = TEMPLATES / "board" / f"board.{language}.yaml"
-    if not path.exists():
-        path = TEMPLATES / "board" / "board.es.yaml"
-    loaded: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
-    return loaded
+    """The board's texts in a language: the IRM scale and the package's titles and descriptions
+    (``board!`` in ``templates/messages/<language>.yaml``)."""
+    found: dict[str, Any] = catalogues.value(language, "board!")
+    return found
 
 
 def _field(name: str, description: str, **typed: Any) -> dict[str, Any]:
@@ -238,7 +231,7 @@ def _cycle_tables(
                 "ciclo": p.cycle.id,
                 "version": p.report.version,
                 **{k: v for k, v in asdict(i).items() if k != "nombre"},
-                "estado_entrega": text(language, f"report.delivery.{i.estado_entrega}"),
+                "estado_entrega": catalogues.text(language, f"report.delivery.{i.estado_entrega}"),
             }
             for p in cycles
             for i in p.figures.institutions
@@ -255,7 +248,7 @@ def _cycle_tables(
             delivery["estado_entrega"],
             constraints={
                 "required": True,
-                "enum": [text(language, f"report.delivery.{code}") for code in DELIVERY],
+                "enum": [catalogues.text(language, f"report.delivery.{c}") for c in DELIVERY],
             },
         ),
         _field("envios", delivery["envios"], **count),
@@ -303,6 +296,7 @@ def _resource(
 def write_package(
     settings: Settings,
     plan: Plan,
+    language: str,
     cycles: list[PublishedCycle],
     offered: dict[tuple[str, int], dict[str, str]],
     folder: Path,
@@ -312,7 +306,6 @@ def write_package(
     ``offered`` maps (cycle, version) to the files copied under the board (paths from the board's
     top, ``datos/2023-03/v1/….csv``): each CSV among them becomes a resource of its own.
     """
-    language = plan.language
     words = catalogue(language)["datapackage"]
     titles = words["resources"]
     tables = {**_plan_tables(plan, language), **_cycle_tables(cycles, language)}

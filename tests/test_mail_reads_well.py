@@ -7,6 +7,7 @@ Chromium through Playwright and screenshotted (the PNG is kept in the test's fol
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from email.utils import parseaddr, parsedate_to_datetime
 from pathlib import Path
 
@@ -27,10 +28,12 @@ def rejection(settings, plan, smtp):
     """A rejected MINGOB workbook's reply, as the SMTP server received it, and what was sent."""
     cycle = open_cycle_record(settings, plan, "2023-03")
     template = build_request(settings, plan, cycle, plan.institution("MINGOB")).read_bytes()
-    wrong = filled(
-        Context(plan, template),
-        **{"1_1": {"avance_pct": 50}, "1_2": {"estado": "Terminado"}, "1_5": {"avance_pct": 0}},
-    )
+    changes: dict[str, Mapping[str, object]] = {
+        "1_1": {"avance_pct": 50},
+        "1_2": {"estado": "Terminado"},
+        "1_5": {"avance_pct": 0},
+    }
+    wrong = filled(Context(plan, template), **changes)
     received = Received(
         "<r1@mingob.example>", "mail", LIAISON, "Avances", [Attachment("avances.xlsx", wrong)]
     )
@@ -66,7 +69,8 @@ def test_from_carries_the_directorates_name_and_date_the_plans_time_zone(setting
 
     assert parseaddr(str(message["From"])) == ("Dirección de Gobierno Abierto", settings.sender)
     sent_at = parsedate_to_datetime(str(message["Date"]))
-    assert sent_at.utcoffset() is not None and sent_at.utcoffset().total_seconds() == -6 * 3600
+    offset = sent_at.utcoffset()
+    assert offset is not None and offset.total_seconds() == -6 * 3600
 
 
 def test_a_rejection_reads_well_in_chromium(settings, plan, smtp, tmp_path):
