@@ -35,7 +35,7 @@ from tasks.ledger import (
 from tasks.plans import Plan
 from tasks.settings import Settings
 from tasks.spreadsheets import ReadResult, UnreadableFile, read_submission
-from tasks.validation import Prepared, prepare, validate
+from tasks.validation import Prepared, SuiteRun, prepare, validate
 from tasks.workbooks import verify
 
 
@@ -249,18 +249,25 @@ re-run makes again (nothing was answered yet); one transaction per file was most
 
 
 def process(
-    settings: Settings, plan: Plan, submission_ids: list[int] | None = None
+    settings: Settings,
+    plan: Plan,
+    submission_ids: list[int] | None = None,
+    runs: list[SuiteRun] | None = None,
 ) -> list[Outcome]:
     """Read, identify and validate every submission still ``received`` that this run could
-    claim, in one validation batch."""
+    claim, in one validation batch; the Great Expectations run behind the findings is added to
+    ``runs`` (for the Data Docs) when it is given."""
     with claims.hold(settings.database) as claim:
-        return validate_claimed(
-            settings, plan, claim, claim_received(settings, claim, submission_ids)
-        )
+        claimed = claim_received(settings, claim, submission_ids)
+        return validate_claimed(settings, plan, claim, claimed, runs)
 
 
 def validate_claimed(
-    settings: Settings, plan: Plan, claim: str, claimed: list[int]
+    settings: Settings,
+    plan: Plan,
+    claim: str,
+    claimed: list[int],
+    runs: list[SuiteRun] | None = None,
 ) -> list[Outcome]:
     """Read, identify, validate and record the files this run claimed."""
     with session(settings.database) as db:
@@ -274,9 +281,11 @@ def validate_claimed(
         for d in decisions
         if d.outcome == "validate" and d.read is not None and d.institution and d.cycle_id
     ]
-    results = validate(batch, plan, language_of(settings, plan))
+    report = validate(batch, plan, language_of(settings, plan))
+    if runs is not None and report.run is not None:
+        runs.append(report.run)
     for d in decisions:
-        d.findings += results.get(str(d.submission.id), [])
+        d.findings += report.findings.get(str(d.submission.id), [])
         if d.outcome == "validate":
             d.outcome = (
                 "rejected"

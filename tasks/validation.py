@@ -1,9 +1,10 @@
 """Validation: the Great Expectations suite run over returned rows, turned into findings.
 
 Many submissions are validated in one Great Expectations run (their rows stacked, each tagged
-with its submission key), so the set-up cost is paid once per batch, not per file. Templates and
-reports never see Great Expectations objects: only findings leave this module (and, inside
-``keeping_runs``, the run itself for the Data Docs).
+with its submission key), so the set-up cost is paid once per batch, not per file. The suite
+runs through a Great Expectations validation definition; ``validate`` returns a report object
+(the findings, and the run behind them for the Data Docs). Templates and reports never see Great
+Expectations objects: only findings and that report leave this module.
 """
 
 from __future__ import annotations
@@ -11,8 +12,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
@@ -148,26 +147,19 @@ class SuiteRun:
     frame: pd.DataFrame
 
 
-_keepers: list[list[SuiteRun]] = []
+@dataclass
+class ValidationReport:
+    """One validation of a batch: findings per submission key, and the run that decided them
+    (None when there was nothing to validate)."""
 
-
-@contextmanager
-def keeping_runs() -> Iterator[list[SuiteRun]]:
-    """Collect the suite runs made inside the block, so Data Docs show the run that decided.
-
-    A plain list shared across threads (Prefect may run the validation task in a worker thread).
-    """
-    runs: list[SuiteRun] = []
-    _keepers.append(runs)
-    try:
-        yield runs
-    finally:
-        _keepers.remove(runs)
+    findings: dict[str, list[Finding]]
+    run: SuiteRun | None = None
 
 
 @cache
 def _suite_and_batches() -> tuple[Any, Any]:
-    """The suite and a dataframe batch definition in an ephemeral context, built once."""
+    """The suite's validation definition (the suite over a whole-dataframe batch) in an
+    ephemeral context, built once; and the suite."""
     import great_expectations as gx
 
     # An ephemeral context announces the temporary folder of a docs site Hitos never uses.
@@ -177,29 +169,35 @@ def _suite_and_batches() -> tuple[Any, Any]:
     with SUITE.open(encoding="utf-8") as handle:
         suite = context.suites.add(gx.ExpectationSuite(**json.load(handle)))
     asset = context.data_sources.add_pandas("hitos").add_dataframe_asset("entregas")
-    return suite, asset.add_batch_definition_whole_dataframe("todas")
+    batches = asset.add_batch_definition_whole_dataframe("todas")
+    definition = context.validation_definitions.add(
+        gx.ValidationDefinition(name="hitos_entrega", data=batches, suite=suite)
+    )
+    return suite, definition
 
 
-def run_suite(frame: pd.DataFrame) -> dict[str, Any]:
-    """The suite's results over a frame, as plain JSON (no numpy scalars).
+def run_suite(frame: pd.DataFrame) -> SuiteRun:
+    """The suite's validation definition run over a frame.
 
     The suite takes no parameters: a value set as large as the plan (20,000 keys at 1,000
     institutions) was re-serialised by Great Expectations for every metric it planned, most of
     the run's time. Membership in the plan arrives as the ``_en_plan`` column instead.
     """
-    suite, batches = _suite_and_batches()
-    batch = batches.get_batch(batch_parameters={"dataframe": frame})
-    result = batch.validate(
-        suite,
+    _, definition = _suite_and_batches()
+    result = definition.run(
+        batch_parameters={"dataframe": frame},
         result_format={
             "result_format": "COMPLETE",
             "unexpected_index_column_names": ["_id"],
             "return_unexpected_index_query": False,
         },
     )
-    for runs in _keepers:
-        runs.append(SuiteRun(result, frame))
-    data: dict[str, Any] = json.loads(json.dumps(result.to_json_dict(), default=str))
+    return SuiteRun(result, frame)
+
+
+def as_json(run: SuiteRun) -> dict[str, Any]:
+    """A run's results as plain JSON (no numpy scalars)."""
+    data: dict[str, Any] = json.loads(json.dumps(run.result.to_json_dict(), default=str))
     return data
 
 
@@ -219,19 +217,17 @@ def shown_value(row: dict[str, Any], column: str, language: str = "es") -> str:
     return str(value)
 
 
-def validate(
-    prepared: list[Prepared], plan: Plan, language: str = "es"
-) -> dict[str, list[Finding]]:
+def validate(prepared: list[Prepared], plan: Plan, language: str = "es") -> ValidationReport:
     """Findings per submission key, from one run of the suite over all the submissions."""
     findings: dict[str, list[Finding]] = {p.key: list(p.findings) for p in prepared}
     if not prepared:
-        return findings
+        return ValidationReport(findings)
     frame = with_helpers(prepared, plan)
     institutions = {p.key: p.institution for p in prepared}
     previous_cycles = {p.key: p.previous_cycle for p in prepared}
     ends = {m.code: m.end for m in plan.milestones}
-    results = run_suite(frame)
-    for result in results["results"]:
+    run = run_suite(frame)
+    for result in as_json(run)["results"]:
         if result["success"]:
             continue
         meta = result["expectation_config"]["meta"]
@@ -261,4 +257,4 @@ def validate(
             )
     for key in findings:
         findings[key].sort(key=lambda f: (f.severity != "error", f.row or 10**6, f.column))
-    return findings
+    return ValidationReport(findings, run)

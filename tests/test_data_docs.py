@@ -15,7 +15,7 @@ from tasks.local_mail import local_smtp_server
 from tasks.requests import build_request, open_cycle_record
 from tasks.settings import Settings
 from tasks.simulation import CARELESS, corrections, first_answers
-from tasks.validation import SUITE, keeping_runs
+from tasks.validation import SUITE, SuiteRun
 from tests.conftest import SAMPLE_PLAN, free_port
 
 SUITE_RULES = {e["meta"]["rule"] for e in json.loads(SUITE.read_text())["expectations"]}
@@ -43,8 +43,8 @@ def cycle_docs(tmp_path_factory, plan):
         for answer in (first_answers, corrections):
             answer(settings, plan, cycle.id)
             store_all(settings)
-            with keeping_runs() as runs:
-                outcomes = process(settings, plan)
+            runs: list[SuiteRun] = []
+            outcomes = process(settings, plan, runs=runs)
             indexes = build(settings, runs, outcomes)
             runs_outcomes.append((runs, outcomes, indexes))
     return settings, runs_outcomes
