@@ -20,6 +20,7 @@ from pathlib import Path
 
 from bench.synthetic import write_plan
 from tasks.board import build_board
+from tasks.contract import COMPLETED, IN_PROGRESS, NOT_STARTED
 from tasks.ledger import Cycle, MilestoneValue, Submission, session
 from tasks.plans import load_plan
 from tasks.publishing import publish
@@ -60,7 +61,7 @@ def _ledger(settings: Settings, plan_path: Path, cycles: int) -> None:
                 for milestone in plan.milestones_of(institution.code):
                     value = min(100, progress[milestone.code] + rng.choice([0, 10, 25, 50]))
                     progress[milestone.code] = value
-                    state = "Completado" if value == 100 else "Iniciado" if value else "No iniciado"
+                    state = COMPLETED if value == 100 else IN_PROGRESS if value else NOT_STARTED
                     text = f"Avance del hito {milestone.code}." if value else ""
                     submission.values.append(
                         MilestoneValue(
