@@ -72,11 +72,19 @@ def _field(name: str, description: str, **typed: Any) -> dict[str, Any]:
     return {"name": name, "type": "string", "description": description, **typed}
 
 
-def consolidated_schema(primary_key: list[str], language: str = "es") -> dict[str, Any]:
-    """The Table Schema of a consolidated table (one cycle's, or the history of all)."""
+def consolidated_schema(
+    primary_key: list[str], language: str = "es", states_in: str | None = None
+) -> dict[str, Any]:
+    """The Table Schema of a consolidated table (one cycle's, or the history of all).
+
+    ``states_in`` is the language its states are written in; None for a report's own CSV, which
+    keeps the language it was published in (any language's labels).
+    """
+    languages = [states_in] if states_in else list(catalogues.LANGUAGES)
+    labels = [label for code in languages for label in contract.state_labels(code)]
     types = {
         **CONSOLIDATED_TYPES,
-        contract.STATE: {"constraints": {"enum": contract.state_labels(language)}},
+        contract.STATE: {"constraints": {"enum": list(dict.fromkeys(labels))}},
     }
     fields = [
         _field(name, description, **types.get(name, {}))
@@ -255,7 +263,10 @@ def _cycle_tables(
         _field("rechazos", delivery["rechazos"], **count),
     ]
     return {
-        "historial": (history, consolidated_schema(["ciclo", "codigo_hito"], language)),
+        "historial": (
+            history,
+            consolidated_schema(["ciclo", "codigo_hito"], language, states_in=language),
+        ),
         "avance_compromisos": (
             commitments,
             {
