@@ -21,7 +21,7 @@ from tasks.settings import Settings
 app = typer.Typer(
     help="Hitos: open-government action plan compliance cycles.", no_args_is_help=True
 )
-cycle_app = typer.Typer(help="Open cycles.", no_args_is_help=True)
+cycle_app = typer.Typer(help="Open and close cycles.", no_args_is_help=True)
 app.add_typer(cycle_app, name="cycle")
 console = Console()
 CycleArg = Annotated[str, typer.Argument(help="Cycle id, YYYY-MM (e.g. 2023-03).")]
@@ -131,6 +131,19 @@ def cycle_open(
     if dry_run and results:
         folder = Path(next(iter(results.values()))).parent
         console.print(f"Nothing was sent. Workbooks and emails are in {folder}")
+
+
+@cycle_app.command("close")
+def cycle_close(cycle: CycleArg) -> None:
+    """Close a cycle: no more reminders; files are still taken in, consolidation still works."""
+    settings, _ = settings_and_plan()
+    from tasks.closing import close_cycle
+
+    try:
+        close_cycle(settings, cycle)
+    except ValueError as exc:
+        fail(str(exc))
+    console.print(f"Cycle {cycle} closed: no more reminders.")
 
 
 @app.command()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from prefect import flow
 from prefect.artifacts import create_table_artifact
 
-from flows import step
+from flows import ALERTS, step
 from tasks.arrivals import missing_workbook_replies
 from tasks.automatic_mail import bounce_notices
 from tasks.contacts import current_plan
@@ -25,7 +25,7 @@ render_missing_workbook = step(missing_workbook_replies, "render-missing-workboo
 send_emails = step(send_all, "send-emails", retries=2)
 
 
-@flow(name="hitos.intake", log_prints=True)
+@flow(name="hitos.intake", log_prints=True, **ALERTS)
 def intake() -> list[Outcome]:
     """Read the inbox and the drop folder, validate what came, reply with the outcome."""
     settings = Settings()
