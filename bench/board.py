@@ -96,16 +96,17 @@ def main(argv: list[str] | None = None) -> int:
             for cycle_id in CYCLES[: args.cycles]:
                 publish(settings, load_plan(plan_path), cycle_id)
         plan = load_plan(plan_path)
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         result = build_board(settings, plan)
-        wall = time.perf_counter() - started
+        wall, cpu = time.perf_counter() - started, time.process_time() - cpu
     finally:
         if args.workdir is None:
             shutil.rmtree(workdir, ignore_errors=True)
     milestones = args.institutions * args.milestones
     print(
         f"board: {args.institutions} institutions, {milestones} milestones, {args.cycles} cycles: "
-        f"{wall:.2f} s (target {TARGET_SECONDS:.0f} s, ratio {wall / TARGET_SECONDS:.2f}); "
+        f"{wall:.2f} s wall, {cpu:.2f} s CPU (target {TARGET_SECONDS:.0f} s, ratio "
+        f"{wall / TARGET_SECONDS:.2f}; CPU time is the fairer measure on a loaded machine); "
         f"{result.pages} pages, {result.files} files, {result.size / 1e6:.1f} MB"
     )
     return 0
