@@ -7,27 +7,30 @@ import re
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 
-from flows import step
+from flows import ALERTS, step
 from tasks.board import build_board
 from tasks.catalogues import language_of
 from tasks.mail import send_all
 from tasks.plans import load_plan
-from tasks.publishing import publish, report_email, summary_markdown
+from tasks.publishing import current_cycle, publish, report_email, summary_markdown
 from tasks.settings import Settings
 
 build_report = step(publish, "build-report", "report-{cycle_id}")
 render_notice = step(report_email, "render-notice")
 send_emails = step(send_all, "send-emails", retries=2)
+find_cycle = step(current_cycle, "find-cycle")
 rebuild_board = step(build_board, "build-board")
 
 
-@flow(name="hitos.consolidate", log_prints=True, validate_parameters=True)
-def consolidate(cycle_id: str) -> dict[str, str]:
-    """Consolidate a cycle (``YYYY-MM``): page, PDF, XLSX and CSV, and the director's email."""
-    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", cycle_id):
+@flow(name="hitos.consolidate", log_prints=True, validate_parameters=True, **ALERTS)
+def consolidate(cycle_id: str = "") -> dict[str, str]:
+    """Consolidate a cycle (``YYYY-MM``; empty: the cycle being reported): page, PDF, XLSX and
+    CSV, and the director's email."""
+    if cycle_id and not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", cycle_id):
         raise ValueError(f"cycle id must look like 2023-03, not {cycle_id!r}")
     settings = Settings()
     plan = load_plan(settings.plan)
+    cycle_id = cycle_id or find_cycle(settings)
     publication = build_report(settings, plan, cycle_id)
     report = publication.report
     rebuild_board(settings, plan)
