@@ -8,6 +8,7 @@ handles only submissions still ``received``. Answering the senders is ``tasks.re
 from __future__ import annotations
 
 import hashlib
+import logging
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -15,6 +16,8 @@ from pathlib import Path
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session, aliased
 
+from tasks.exclusive import one_at_a_time
+from tasks.filestore import put
 from tasks.findings import Finding, finding, has_errors
 from tasks.inbox import Received, sources
 from tasks.ledger import (
@@ -28,11 +31,16 @@ from tasks.ledger import (
     session,
     utcnow,
 )
+from tasks.limits import Limits, bounded
+from tasks.malformed import MALFORMED
 from tasks.plans import Plan
+from tasks.safe_names import printable, safe_filename
 from tasks.settings import Settings
-from tasks.spreadsheets import ReadResult, UnreadableFile, read_submission
+from tasks.spreadsheets import DAMAGED, ReadResult, UnreadableFile, read_submission
 from tasks.validation import Prepared, prepare, validate
 from tasks.workbooks import verify
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -115,9 +123,10 @@ def store(
                     InboundMessage(
                         message_id=received.message_id,
                         channel=received.channel,
-                        sender=received.sender,
-                        subject=received.subject[:500],
+                        sender=printable(received.sender),
+                        subject=printable(received.subject, 500),
                         received_at=received.arrived or now,
+                        **kept_malformed(db, received),
                     )
                 )
         new: list[Submission] = []
@@ -131,8 +140,8 @@ def store(
             submission = Submission(
                 sha256=digest,
                 path=str(path),
-                filename=Path(attachment.filename).name[:250],
-                sender=received.sender,
+                filename=safe_filename(attachment.filename),
+                sender=printable(received.sender),
                 channel=received.channel,
                 source_ref=received.message_id,
                 institution=institution,
@@ -143,6 +152,18 @@ def store(
             new.append(submission)
         db.flush()
         return [s.id for s in new]
+
+
+def kept_malformed(db: Session, received: Received) -> dict[str, str]:
+    """A malformed message's outcome, reason and raw bytes (in the file store), for its row."""
+    if not received.problem:
+        return {}
+    logger.warning("message %s from %s: %s", received.message_id, received.sender, received.problem)
+    return {
+        "outcome": MALFORMED,
+        "problem": received.problem,
+        "raw_sha256": put(db, received.raw) if received.raw else "",
+    }
 
 
 def open_cycle(db: Session) -> str | None:
@@ -247,15 +268,20 @@ def process(
             query = query.where(Submission.id.in_(submission_ids))
         pending = list(db.scalars(query.order_by(Submission.id)))
     lookups = Lookups.read(settings)
-    decisions = [first_look(settings, plan, sub, lookups) for sub in pending]
+    decisions = [first_look_isolated(settings, plan, sub, lookups) for sub in pending]
     batch = [
         prepared_rows(settings, plan, d, lookups)
         for d in decisions
         if d.outcome == "validate" and d.read is not None and d.institution and d.cycle_id
     ]
-    results = validate(batch, plan, settings.language)
+    results = validate_isolated(batch, plan, settings.language)
+    limit = Limits.of(settings).findings
     for d in decisions:
-        d.findings += results.get(str(d.submission.id), [])
+        if (key := str(d.submission.id)) in results and results[key] is None:
+            d.outcome, d.read = "unreadable", None
+            d.findings = [damaged(settings, d.submission)]
+            continue
+        d.findings = bounded(d.findings + (results.get(key) or []), limit, settings.language)
         if d.outcome == "validate":
             d.outcome = (
                 "rejected"
@@ -268,12 +294,54 @@ def process(
     return outcomes
 
 
+def damaged(settings: Settings, sub: Submission) -> Finding:
+    """The finding of a file the reader or the suite failed on in a way nobody foresaw."""
+    return finding(
+        "file-unreadable", filename=sub.filename, reason=DAMAGED, language=settings.language
+    )
+
+
+def first_look_isolated(
+    settings: Settings, plan: Plan, sub: Submission, lookups: Lookups
+) -> Decision:
+    """``first_look``, with any failure nobody foresaw kept to this one file: it is recorded as
+    unreadable (and logged for the operator) while the rest of the batch goes on."""
+    try:
+        return first_look(settings, plan, sub, lookups)
+    except Exception:
+        logger.exception("reading submission %s (%s) failed", sub.id, sub.filename)
+        return Decision(
+            sub, "unreadable", sub.institution, sub.cycle_id, [damaged(settings, sub)], None
+        )
+
+
+def validate_isolated(
+    batch: list[Prepared], plan: Plan, language: str
+) -> dict[str, list[Finding] | None]:
+    """Findings per submission from one suite run; should that run fail, each file alone, so one
+    file that breaks the suite (``None``) does not leave the others unvalidated."""
+    try:
+        return dict(validate(batch, plan, language))
+    except Exception:
+        logger.exception("validating %d submissions together failed; one by one", len(batch))
+    results: dict[str, list[Finding] | None] = {}
+    for prepared in batch:
+        try:
+            results.update(validate([prepared], plan, language))
+        except Exception:
+            logger.exception("validating submission %s failed", prepared.key)
+            results[prepared.key] = None
+    return results
+
+
 def first_look(settings: Settings, plan: Plan, sub: Submission, lookups: Lookups) -> Decision:
     """Read and identify one stored file: ``validate`` when it can go on to the suite."""
     data = Path(sub.path).read_bytes()
     language = settings.language
     try:
-        read = read_submission(data, sub.filename, settings.max_file_mb * 1024 * 1024)
+        read = read_submission(
+            data, sub.filename, settings.max_file_mb * 1024 * 1024, Limits.of(settings)
+        )
     except UnreadableFile as exc:
         problem = finding(
             exc.rule, filename=sub.filename, reason=exc.reason, language=language, **exc.details
@@ -404,10 +472,11 @@ def record(settings: Settings, decisions: list[Decision]) -> list[Outcome]:
 def store_all(settings: Settings) -> list[int]:
     """Store every new message's files; a message is marked done only once they are stored."""
     stored: list[int] = []
-    for batch in sources(settings, STORE_BATCH):
-        stored += store(settings, batch)
-        for received in batch:
-            received.done()
+    with one_at_a_time(settings, "intake"):
+        for batch in sources(settings, STORE_BATCH):
+            stored += store(settings, batch)
+            for received in batch:
+                received.done()
     return stored
 
 

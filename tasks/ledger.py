@@ -108,6 +108,10 @@ class InboundMessage(Base):
     sender: Mapped[str] = mapped_column(String(250))
     subject: Mapped[str] = mapped_column(Text, default="")
     received_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # A message intake could not take apart: "malformed", why (for the operator), its raw bytes.
+    outcome: Mapped[str] = mapped_column(String(24), default="stored")
+    problem: Mapped[str] = mapped_column(Text, default="")
+    raw_sha256: Mapped[str] = mapped_column(String(64), default="")
 
 
 class Submission(Base):
