@@ -42,8 +42,12 @@ def catalogue(language: str) -> dict[str, str]:
 
 @cache
 def template(language: str, rule: str) -> Template:
-    """The rule's message compiled once: compiling per finding dominated validating big batches."""
-    return environment().from_string(catalogue(language)[rule])
+    """The rule's message compiled once: compiling per finding dominated validating big batches.
+
+    Plain text, never HTML-escaped: a message is stored as the liaison's own words, and each
+    renderer (HTML email, page, Data Docs) escapes it for its medium (``&`` stays ``&``).
+    """
+    return environment().overlay(autoescape=False).from_string(catalogue(language)[rule])
 
 
 def finding(
