@@ -56,14 +56,14 @@ def workbook(template: bytes, values: dict[str, dict[str, object]]) -> bytes:
     return out.getvalue()
 
 
-GOOD = {
+GOOD: dict[str, object] = {
     "estado": "Completado",
     "avance_pct": 100,
     "descripcion_avance": payload("descripcion_avance"),
     "evidencia_url": "https://mingob.example/evidencia",
     "observaciones": payload("observaciones"),
 }
-BAD = {
+BAD: dict[str, object] = {
     "estado": payload("estado"),
     "avance_pct": payload("avance_pct"),
     "descripcion_avance": payload("descripcion_avance"),
