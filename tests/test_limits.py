@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+from typing import Any
 
 import pytest
 from openpyxl import Workbook
@@ -101,13 +102,14 @@ def test_findings_past_the_limit_become_one_summary_finding():
 
 
 def test_each_limit_has_a_spanish_message_naming_the_file():
-    for rule, details in {
+    cases: dict[str, dict[str, Any]] = {
         "too-many-rows": {"rows": "100.001", "limit": "1000"},
         "too-many-columns": {"columns": "60", "limit": "50"},
         "too-many-cells": {"limit": "50000"},
         "file-too-slow": {"seconds": "20"},
-    }.items():
-        message = finding(rule, filename="avances.xlsx", reason="", **details).message
+    }
+    for rule, details in cases.items():
+        message = finding(rule, "error", filename="avances.xlsx", **details).message
         assert "«avances.xlsx»" in message and message.endswith(".")
 
 
