@@ -8,6 +8,7 @@ from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 
 from flows import step
+from tasks.catalogues import language_of
 from tasks.mail import send_all
 from tasks.plans import load_plan
 from tasks.publishing import publish, report_email, summary_markdown
@@ -27,13 +28,13 @@ def consolidate(cycle_id: str) -> dict[str, str]:
     plan = load_plan(settings.plan)
     publication = build_report(settings, plan, cycle_id)
     report = publication.report
-    send_emails(settings, [render_notice(plan, publication)])
+    send_emails(settings, [render_notice(plan, publication, language_of(settings, plan))])
     create_markdown_artifact(
         key=f"hitos-report-{cycle_id}",
         markdown=summary_markdown(publication),
         description=f"Consolidated report {cycle_id} v{report.version}",
     )
-    return report.files
+    return {kind: str(path) for kind, path in publication.paths.items()}
 
 
 if __name__ == "__main__":

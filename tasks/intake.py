@@ -11,13 +11,13 @@ import hashlib
 import logging
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session, aliased
 
+from tasks import filestore
+from tasks.catalogues import language_of
 from tasks.exclusive import one_at_a_time
-from tasks.filestore import put
 from tasks.findings import Finding, finding, has_errors
 from tasks.inbox import Received, sources
 from tasks.ledger import (
@@ -134,12 +134,10 @@ def store(
             if digest in known_files:
                 continue
             known_files.add(digest)
-            path = settings.folder("files", digest[:2]) / digest
-            if not path.exists():
-                path.write_bytes(attachment.data)
+            filestore.put(db, attachment.data)
+            filestore.local_copy(settings, attachment.data, "files", digest[:2], digest)
             submission = Submission(
                 sha256=digest,
-                path=str(path),
                 filename=safe_filename(attachment.filename),
                 sender=printable(received.sender),
                 channel=received.channel,
@@ -162,7 +160,7 @@ def kept_malformed(db: Session, received: Received) -> dict[str, str]:
     return {
         "outcome": MALFORMED,
         "problem": received.problem,
-        "raw_sha256": put(db, received.raw) if received.raw else "",
+        "raw_sha256": filestore.put(db, received.raw) if received.raw else "",
     }
 
 
@@ -229,7 +227,7 @@ def identify(
     if meta.get("signature"):
         if verify(meta, settings.signing_key.get_secret_value()) and meta.get("plan") == plan.id:
             return meta.get("institution"), meta.get("cycle"), notes
-        notes.append(finding("signature-invalid", "warning", language=settings.language))
+        notes.append(finding("signature-invalid", "warning", language=language_of(settings, plan)))
     cycle = lookups.open_cycle
     named = {str(v).strip().upper() for v in read.rows.get("institucion", [])} & codes
     if len(named) == 1:
@@ -267,21 +265,25 @@ def process(
         if submission_ids is not None:
             query = query.where(Submission.id.in_(submission_ids))
         pending = list(db.scalars(query.order_by(Submission.id)))
+        files = filestore.get_many(db, {sub.sha256 for sub in pending})
     lookups = Lookups.read(settings)
-    decisions = [first_look_isolated(settings, plan, sub, lookups) for sub in pending]
+    decisions = [
+        first_look_isolated(settings, plan, sub, files[sub.sha256], lookups) for sub in pending
+    ]
     batch = [
         prepared_rows(settings, plan, d, lookups)
         for d in decisions
         if d.outcome == "validate" and d.read is not None and d.institution and d.cycle_id
     ]
-    results = validate_isolated(batch, plan, settings.language)
+    language = language_of(settings, plan)
+    results = validate_isolated(batch, plan, language)
     limit = Limits.of(settings).findings
     for d in decisions:
         if (key := str(d.submission.id)) in results and results[key] is None:
             d.outcome, d.read = "unreadable", None
-            d.findings = [damaged(settings, d.submission)]
+            d.findings = [damaged(language, d.submission)]
             continue
-        d.findings = bounded(d.findings + (results.get(key) or []), limit, settings.language)
+        d.findings = bounded(d.findings + (results.get(key) or []), limit, language)
         if d.outcome == "validate":
             d.outcome = (
                 "rejected"
@@ -294,25 +296,22 @@ def process(
     return outcomes
 
 
-def damaged(settings: Settings, sub: Submission) -> Finding:
+def damaged(language: str, sub: Submission) -> Finding:
     """The finding of a file the reader or the suite failed on in a way nobody foresaw."""
-    return finding(
-        "file-unreadable", filename=sub.filename, reason=DAMAGED, language=settings.language
-    )
+    return finding("file-unreadable", filename=sub.filename, reason=DAMAGED, language=language)
 
 
 def first_look_isolated(
-    settings: Settings, plan: Plan, sub: Submission, lookups: Lookups
+    settings: Settings, plan: Plan, sub: Submission, data: bytes, lookups: Lookups
 ) -> Decision:
     """``first_look``, with any failure nobody foresaw kept to this one file: it is recorded as
     unreadable (and logged for the operator) while the rest of the batch goes on."""
     try:
-        return first_look(settings, plan, sub, lookups)
+        return first_look(settings, plan, sub, data, lookups)
     except Exception:
         logger.exception("reading submission %s (%s) failed", sub.id, sub.filename)
-        return Decision(
-            sub, "unreadable", sub.institution, sub.cycle_id, [damaged(settings, sub)], None
-        )
+        problem = damaged(language_of(settings, plan), sub)
+        return Decision(sub, "unreadable", sub.institution, sub.cycle_id, [problem], None)
 
 
 def validate_isolated(
@@ -334,10 +333,12 @@ def validate_isolated(
     return results
 
 
-def first_look(settings: Settings, plan: Plan, sub: Submission, lookups: Lookups) -> Decision:
-    """Read and identify one stored file: ``validate`` when it can go on to the suite."""
-    data = Path(sub.path).read_bytes()
-    language = settings.language
+def first_look(
+    settings: Settings, plan: Plan, sub: Submission, data: bytes, lookups: Lookups
+) -> Decision:
+    """Read and identify one stored file (``data``: its bytes from the file store): ``validate``
+    when it can go on to the suite."""
+    language = language_of(settings, plan)
     try:
         read = read_submission(
             data, sub.filename, settings.max_file_mb * 1024 * 1024, Limits.of(settings)
@@ -384,7 +385,7 @@ def prepared_rows(settings: Settings, plan: Plan, d: Decision, lookups: Lookups)
         lookups.deadlines.get(d.cycle_id, date.today()),
         lookups.previous_progress(d.cycle_id, d.institution),
         lookups.previous_cycle(d.cycle_id),
-        settings.language,
+        language_of(settings, plan),
     )
 
 

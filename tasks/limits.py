@@ -58,8 +58,7 @@ class Limits:
     def check_sheet(self, rows: int, columns: int) -> None:
         """Refuse a sheet of more rows or columns than a workbook of milestones has."""
         if rows > self.rows:
-            shown = f"{rows:,}".replace(",", ".")
-            raise LimitExceeded("too-many-rows", rows=shown, limit=self.rows)
+            raise LimitExceeded("too-many-rows", rows=rows, limit=self.rows)
         if columns > self.columns:
             raise LimitExceeded("too-many-columns", columns=columns, limit=self.columns)
 
@@ -82,9 +81,8 @@ class Limits:
                     cells += sum(1 for m in _CELL.finditer(window) if m.end() > skip)
                     tail = window[-_OVERLAP:]
                     if rows > self.rows:
-                        raise LimitExceeded(
-                            "too-many-rows", rows=f"más de {self.rows}", limit=self.rows
-                        )
+                        # Counting stops here: how many more there are is not known.
+                        raise LimitExceeded("too-many-rows", rows="", limit=self.rows)
                     if cells > self.cells:
                         raise LimitExceeded("too-many-cells", limit=self.cells)
 

@@ -19,6 +19,7 @@ from email.utils import parseaddr
 
 from sqlalchemy import select
 
+from tasks.catalogues import language_of, text
 from tasks.ledger import Email, InboundMessage, session
 from tasks.mail import Outgoing, compose
 from tasks.plans import Plan
@@ -125,6 +126,7 @@ def unanswered_messages(settings: Settings, plan: Plan) -> list[Outgoing]:
             .where(InboundMessage.outcome == MALFORMED)
             .order_by(InboundMessage.received_at)
         ).all()
+    language = language_of(settings, plan)
     mails = []
     for message in messages:
         institutions = plan.institutions_writing_from(message.sender)
@@ -136,8 +138,9 @@ def unanswered_messages(settings: Settings, plan: Plan) -> list[Outgoing]:
                 key=reply_key(message.message_id),
                 kind="reply",
                 to=[message.sender],
-                subject="[Gobierno Abierto] No pudimos leer su correo",
+                subject=text(language, "subject.malformed"),
                 institution_code=institutions[0],
+                language=language,
                 plan=plan,
                 original_subject=message.subject,
                 received_at=message.received_at,

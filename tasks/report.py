@@ -281,6 +281,11 @@ def _print(page: str, path: Path) -> None:
     HTML(string=page, url_fetcher=offline, media_type="print").write_pdf(path)
 
 
+def report_name(plan: Plan, cycle_id: str, kind: str) -> str:
+    """The Hitos-made name of a report file: ``gt-pan5-2023-03.pdf``."""
+    return f"{plan.id}-{cycle_id}.{kind}"
+
+
 def write_report(
     plan: Plan,
     cycle: Cycle,
@@ -295,8 +300,7 @@ def write_report(
     latest = folder / "latest"
     versioned.mkdir(parents=True, exist_ok=True)
     latest.mkdir(parents=True, exist_ok=True)
-    stem = f"{plan.id}-{cycle.id}"
-    paths = {kind: versioned / f"{stem}.{kind}" for kind in KINDS}
+    paths = {kind: versioned / report_name(plan, cycle.id, kind) for kind in KINDS}
     context = _page_context(plan, cycle, table, figures, version, submissions)
     paths["html"].write_text(render("report.html", shown=_everything, **context), "utf-8")
     _print(render("report.html", shown=_printable, **context), paths["pdf"])

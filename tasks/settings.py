@@ -23,7 +23,11 @@ class Settings(BaseSettings):
     database_url: str = Field(
         "", description="SQLAlchemy URL of the ledger; empty means SQLite in the workspace."
     )
-    language: str = Field("es", description="Language of emails, workbooks and reports.")
+    language: str = Field(
+        "",
+        description="Language of emails, workbooks and reports (es, en); empty: the plan's "
+        "`language:`.",
+    )
     sender: str = Field(
         "gobiernoabierto@gae.example",
         description="From: address of every email; also the intake address institutions answer to.",

@@ -14,10 +14,11 @@ from zoneinfo import ZoneInfo
 
 from openpyxl import load_workbook
 
+from tasks.catalogues import language_of, text
 from tasks.deadlines import add_business_days
 from tasks.mail import Mailer, Outgoing
 from tasks.plans import Plan
-from tasks.requests import open_cycle_record, workbook_path
+from tasks.requests import open_cycle_record, request_copy
 from tasks.settings import Settings
 
 SILENT = "MARN"
@@ -60,6 +61,7 @@ def send_back(
 ) -> None:
     """Mail a filled workbook from the institution's liaison to the directorate, dated ``on``."""
     liaison = plan.institution(institution).liaison.email
+    language = language_of(settings, plan)
     folder = settings.folder("simulation")
     path = folder / f"avances-{institution}-{attempt}.xlsx"
     if not path.exists():  # sending again, a liaison attaches the file they already sent
@@ -68,9 +70,9 @@ def send_back(
         key=f"simulation/{institution}/{attempt}",
         kind="simulation",
         to=[settings.sender],
-        subject=f"RE: [Gobierno Abierto] Solicitud de avances · {institution}",
-        html="<p>Adjunto el reporte de avances.</p>",
-        text="Adjunto el reporte de avances.",
+        subject=text(language, "subject.simulated_answer", institution=institution),
+        html=f"<p>{text(language, 'subject.simulated_body')}</p>",
+        text=text(language, "subject.simulated_body"),
         attachments=[path],
         date=on,
     )
@@ -108,7 +110,7 @@ def first_answers(settings: Settings, plan: Plan, cycle_id: str) -> list[str]:
     for institution in plan.reporting_institutions():
         if institution.code == SILENT:
             continue
-        request = workbook_path(settings, plan, cycle_id, institution.code)
+        request = request_copy(settings, plan, cycle_id, institution.code)
         careless = institution.code == CARELESS
         send_back(
             settings,
@@ -124,7 +126,7 @@ def first_answers(settings: Settings, plan: Plan, cycle_id: str) -> list[str]:
 
 def corrections(settings: Settings, plan: Plan, cycle_id: str) -> list[str]:
     """The careless institution reads the reply and sends a corrected workbook, days later."""
-    request = workbook_path(settings, plan, cycle_id, CARELESS)
+    request = request_copy(settings, plan, cycle_id, CARELESS)
     corrected = filled_workbook(request, CARELESS, careless=False)
     send_back(settings, plan, CARELESS, corrected, 2, answer_time(settings, plan, cycle_id, 6))
     return [CARELESS]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-from pathlib import Path
 
 from openpyxl import load_workbook
 
@@ -39,8 +38,8 @@ def run_cycle(settings, plan):
             for i in waiting_institutions(settings, plan, cycle.id)
         ]
         send_all(settings, [m for m in reminders if m])
-        report = publish(settings, plan, cycle.id).report
-    return first, second, report
+        publication = publish(settings, plan, cycle.id)
+    return first, second, publication
 
 
 def outbox_messages(settings):
@@ -50,7 +49,7 @@ def outbox_messages(settings):
 
 
 def test_whole_cycle_reports_every_milestone_and_reminds_only_the_silent(settings, plan):
-    first, second, report = run_cycle(settings, plan)
+    first, second, publication = run_cycle(settings, plan)
 
     outcomes = {o.institution: o.outcome for o in first}
     assert outcomes[CARELESS] == "rejected"
@@ -58,7 +57,7 @@ def test_whole_cycle_reports_every_milestone_and_reminds_only_the_silent(setting
     assert all(o.startswith("accepted") for code, o in outcomes.items() if code != CARELESS)
     assert [o.outcome for o in second] in (["accepted"], ["accepted_with_warnings"])
 
-    with Path(report.files["latest_csv"]).open(encoding="utf-8") as handle:
+    with publication.paths["latest_csv"].open(encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     assert sorted(r["codigo_hito"] for r in rows) == sorted(m.code for m in plan.milestones)
 
@@ -95,8 +94,8 @@ def test_rejection_reply_names_the_faulty_milestone_and_column(settings, plan):
 def test_running_the_cycle_twice_sends_and_stores_nothing_twice(settings, plan):
     run_cycle(settings, plan)
     sent_once = len(outbox_messages(settings))
-    _, second, report = run_cycle(settings, plan)
+    _, second, publication = run_cycle(settings, plan)
 
     assert second == []
     assert len(outbox_messages(settings)) == sent_once
-    assert report.version == 1
+    assert publication.report.version == 1

@@ -52,7 +52,7 @@ def test_a_hundred_thousand_row_xlsx_is_refused_before_it_is_parsed():
     problem = refused(big_xlsx(100_000), "avances.xlsx")
 
     assert problem.rule == "too-many-rows"
-    assert problem.details["rows"] == "más de 1000"
+    assert problem.details["rows"] == ""
 
 
 def test_a_template_sized_file_of_each_kind_is_read():
@@ -103,7 +103,7 @@ def test_findings_past_the_limit_become_one_summary_finding():
 
 def test_each_limit_has_a_spanish_message_naming_the_file():
     cases: dict[str, dict[str, Any]] = {
-        "too-many-rows": {"rows": "100.001", "limit": "1000"},
+        "too-many-rows": {"rows": "100001", "limit": "1000"},
         "too-many-columns": {"columns": "60", "limit": "50"},
         "too-many-cells": {"limit": "50000"},
         "file-too-slow": {"seconds": "20"},
