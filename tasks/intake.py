@@ -37,6 +37,7 @@ from tasks.plans import Plan
 from tasks.safe_names import printable, safe_filename
 from tasks.settings import Settings
 from tasks.spreadsheets import DAMAGED, ReadResult, UnreadableFile, read_submission
+from tasks.untouched import RequestsSent
 from tasks.validation import Prepared, prepare, validate
 from tasks.workbooks import verify
 
@@ -270,12 +271,18 @@ def process(
     decisions = [
         first_look_isolated(settings, plan, sub, files[sub.sha256], lookups) for sub in pending
     ]
+    language = language_of(settings, plan)
+    requests = RequestsSent(settings)
+    for d in decisions:
+        if d.read is not None and d.institution and d.cycle_id:
+            sub = d.submission
+            if same := requests.unchanged(d.read, sub.sha256, d.cycle_id, d.institution, language):
+                d.findings.append(same)
     batch = [
         prepared_rows(settings, plan, d, lookups)
         for d in decisions
         if d.outcome == "validate" and d.read is not None and d.institution and d.cycle_id
     ]
-    language = language_of(settings, plan)
     results = validate_isolated(batch, plan, language)
     limit = Limits.of(settings).findings
     for d in decisions:
@@ -292,7 +299,25 @@ def process(
             )
     outcomes: list[Outcome] = []
     for start in range(0, len(decisions), RECORD_BATCH):
-        outcomes += record(settings, decisions[start : start + RECORD_BATCH])
+        outcomes += record_isolated(settings, decisions[start : start + RECORD_BATCH], language)
+    return outcomes
+
+
+def record_isolated(settings: Settings, decisions: list[Decision], language: str) -> list[Outcome]:
+    """``record`` a batch; should the ledger refuse it, each decision alone, and one it still
+    refuses as unreadable (its findings dropped, the reason logged): never the whole batch."""
+    try:
+        return record(settings, decisions)
+    except Exception:
+        logger.exception("recording %d outcomes together failed; one by one", len(decisions))
+    outcomes: list[Outcome] = []
+    for d in decisions:
+        try:
+            outcomes += record(settings, [d])
+        except Exception:
+            logger.exception("recording submission %s failed", d.submission.id)
+            d.outcome, d.read, d.findings = "unreadable", None, [damaged(language, d.submission)]
+            outcomes += record(settings, [d])
     return outcomes
 
 

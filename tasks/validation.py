@@ -239,7 +239,8 @@ def validate(
         ids = [int(u["_id"]) for u in result["result"].get("unexpected_index_list") or []]
         for row in frame.iloc[ids].to_dict("records"):
             key = str(row["_envio"])
-            milestone = row["codigo_hito"] or ""
+            code = row["codigo_hito"]
+            milestone = code if isinstance(code, str) else ""  # a blank code is None or NaN
             fila = row["fila"]
             findings[key].append(
                 finding(
