@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import re
-
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 
 from flows import step
+from tasks.boundaries import cycle_id as checked_cycle_id
 from tasks.catalogues import language_of
 from tasks.mail import send_all
 from tasks.plans import load_plan
@@ -22,8 +21,7 @@ send_emails = step(send_all, "send-emails", retries=2)
 @flow(name="hitos.consolidate", log_prints=True, validate_parameters=True)
 def consolidate(cycle_id: str) -> dict[str, str]:
     """Consolidate a cycle (``YYYY-MM``): page, PDF, XLSX and CSV, and the director's email."""
-    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", cycle_id):
-        raise ValueError(f"cycle id must look like 2023-03, not {cycle_id!r}")
+    cycle_id = checked_cycle_id(cycle_id)
     settings = Settings()
     plan = load_plan(settings.plan)
     publication = build_report(settings, plan, cycle_id)

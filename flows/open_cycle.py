@@ -8,6 +8,7 @@ from pathlib import Path
 from prefect import flow
 
 from flows import batch_run_name, batches, step
+from tasks.boundaries import cycle_id as checked_cycle_id
 from tasks.catalogues import language_of
 from tasks.ledger import Cycle
 from tasks.mail import Outgoing, send_all, write_preview
@@ -65,7 +66,7 @@ def open_cycle(cycle_id: str = "", dry_run: bool = False) -> dict[str, str]:
     """Open a cycle and send every institution its request (or, dry, write them to a folder)."""
     settings = Settings()
     plan = load_plan(settings.plan)
-    cycle_id = cycle_id or current_cycle_id()
+    cycle_id = checked_cycle_id(cycle_id or current_cycle_id())
     if dry_run:
         return preview_cycle(settings, plan, cycle_id)
     cycle = create_cycle(settings, plan, cycle_id)

@@ -7,6 +7,7 @@ from datetime import date
 from prefect import flow
 
 from flows import batch_run_name, batches, step
+from tasks.boundaries import cycle_id as checked_cycle_id
 from tasks.ledger import Cycle, session
 from tasks.mail import Outgoing, send_all
 from tasks.plans import Institution, Plan, load_plan
@@ -39,6 +40,7 @@ def open_cycles(settings: Settings, cycle_id: str) -> list[Cycle]:
 @flow(name="hitos.remind", log_prints=True)
 def remind(cycle_id: str = "", today: date | None = None) -> dict[str, str]:
     """Send the reminder due today to each institution that still owes its file."""
+    cycle_id = checked_cycle_id(cycle_id) if cycle_id else ""
     settings = Settings()
     plan = load_plan(settings.plan)
     today = today or date.today()
