@@ -124,7 +124,8 @@ def mime_trees(draw: st.DrawFn) -> bytes:
     message["To"] = "gobiernoabierto@gae.example"
     message["Message-ID"] = f"<{draw(st.integers(0, 10**9))}@fuzz.example>"
     message.set_content(draw(st.text(max_size=50)))
-    for _ in range(draw(st.integers(0, 3))):
+    names: dict[bytes, bytes] = {}
+    for n in range(draw(st.integers(0, 3))):
         if draw(st.booleans()):
             inner = EmailMessage()
             inner["Subject"] = "reenviado"
@@ -133,13 +134,17 @@ def mime_trees(draw: st.DrawFn) -> bytes:
             message.add_attachment(inner)
         else:
             data = draw(st.sampled_from([*REAL.values(), b""]) | st.binary(max_size=300))
-            message.add_attachment(
-                data, "application", "octet-stream", filename=draw(FILENAMES) or None
-            )
+            placeholder = f"file{n}.bin"
+            message.add_attachment(data, "application", "octet-stream", filename=placeholder)
+            # The name as raw bytes, as a careless client writes it (only line ends removed).
+            name = draw(FILENAMES).encode("utf-8", "surrogateescape")
+            names[placeholder.encode()] = name.replace(b"\r", b"").replace(b"\n", b"")
     for n, part in enumerate(message.walk()):  # fixed boundaries: email would draw random ones
         if part.is_multipart():
             part.set_boundary(f"=={n}==")
     raw = message.as_bytes()
+    for placeholder, name in names.items():
+        raw = raw.replace(placeholder, name)
     raw = b"From: " + draw(HEADER_BYTES) + b"\nSubject: " + draw(HEADER_BYTES) + b"\n" + raw
     if draw(st.booleans()):
         raw = raw.replace(b"boundary=", b"frontera=", 1)
