@@ -46,7 +46,9 @@ def settings_and_plan() -> tuple[Settings, Plan]:
     settings = Settings()
     settings.home.mkdir(parents=True, exist_ok=True)
     quiet_prefect(settings)
-    return settings, load_plan(settings.plan)
+    from tasks.contacts import with_current_contacts
+
+    return settings, with_current_contacts(settings, load_plan(settings.plan))
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -134,12 +136,16 @@ def print_malformed(settings: Settings, only: set[str] | None = None) -> None:
 
 
 @app.command()
-def demo(cycle: Annotated[str, typer.Option(help="Cycle to simulate.")] = "2023-03") -> None:
-    """Run a whole simulated cycle of the sample plan in the workspace."""
+def demo(
+    cycle: Annotated[str, typer.Option(help="Cycle to simulate.")] = "2023-03",
+    then: Annotated[str, typer.Option(help="A later cycle to simulate ('' for none).")] = "2023-08",
+) -> None:
+    """Run a whole simulated cycle of the sample plan in the workspace, then a later one."""
     settings, plan = settings_and_plan()
     from flows.demo import demo as demo_flow
 
-    files = demo_flow(cycle)
+    files = demo_flow(cycle, then)
+    cycle = then or cycle
     console.rule("Hitos demo finished")
     from tasks.simulation import simulated_day
 
@@ -154,6 +160,7 @@ def demo(cycle: Annotated[str, typer.Option(help="Cycle to simulate.")] = "2023-
     console.print(f"Data Docs      {home / 'data-docs' / cycle / 'index.html'}  (for reviewers)")
     for name in ("latest_html", "latest_pdf", "latest_xlsx", "latest_csv"):
         console.print(f"Report {name[7:]:<7} {Path(files[name]).resolve()}")
+    console.print(f"Public board   {home / 'board' / 'index.html'}  (every published cycle)")
 
 
 @cycle_app.command("open")
@@ -221,7 +228,8 @@ def intake() -> None:
     if not outcomes:
         console.print("Nothing new.")
     print_malformed(settings, {m.message_id for m in malformed_messages(settings)} - before)
-    unsent(settings, started, ("reply",), "reply(ies) were")
+    answers = ("reply", "missing-workbook", "malformed", "bounce-notice")
+    unsent(settings, started, answers, "answer(s) were")
 
 
 @app.command()
@@ -234,6 +242,34 @@ def consolidate(cycle: CycleArg) -> None:
 
     for name, path in consolidate_flow(known_cycle(settings, cycle)).items():
         console.print(f"{name:<12} {path}")
+
+
+@app.command()
+def board(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Rebuild the public board (.hitos/board/) from every published report."""
+    settings, plan = settings_and_plan()
+    from tasks.board import build_board
+
+    if as_json or not console.is_terminal:
+        result = build_board(settings, plan)
+    else:
+        with console.status("Building the public board…"):
+            result = build_board(settings, plan)
+    shown = ", ".join(f"{cycle} v{version}" for cycle, version in result.published.items())
+    if as_json:
+        summary = {
+            "folder": str(result.folder.resolve()),
+            "cycles": result.published,
+            "pages": result.pages,
+            "files": result.files,
+            "bytes": result.size,
+        }
+        typer.echo(json.dumps(summary, indent=2))
+        return
+    console.print(
+        f"Board: {result.pages} pages, {result.files} files, {result.size / 1e6:.1f} MB in "
+        f"{result.folder.resolve()} ({shown or 'no published report yet'})"
+    )
 
 
 @app.command()
@@ -321,13 +357,130 @@ def findings(
     cycle = known_cycle(settings, cycle)
     institution = institution_code(plan, institution) if institution else ""
     outcomes = cycle_outcomes(settings, cycle, institution or None)
+    evidence = evidence_files(settings, [o.submission_id for o in outcomes])
     if as_json:
-        typer.echo(json.dumps([o.as_dict() for o in outcomes], ensure_ascii=False, indent=2))
+        typer.echo(
+            json.dumps(
+                [{**o.as_dict(), "evidence": evidence.get(o.submission_id, [])} for o in outcomes],
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
         return
     for outcome in outcomes:
         title = f"#{outcome.submission_id} {outcome.institution} {outcome.filename}"
         console.print(f"[bold]{title}[/bold]: {outcome.outcome}")
         print_findings(outcome.findings)
+        for item in evidence.get(outcome.submission_id, []):
+            console.print(
+                f"  evidence: {item['filename']} ({item['size']} bytes, {item['sha256']})"
+            )
+
+
+def evidence_files(
+    settings: Settings, submission_ids: list[int]
+) -> dict[int, list[dict[str, object]]]:
+    """Submission id → the evidence files that came with it (name, size, file-store key)."""
+    from tasks.arrivals import evidence_of
+    from tasks.ledger import session
+
+    with session(settings.database) as db:
+        return {
+            sid: [{"filename": e.filename, "size": e.size, "sha256": e.sha256} for e in rows]
+            for sid, rows in evidence_of(db, submission_ids).items()
+        }
+
+
+@app.command()
+def contacts(
+    code: Annotated[
+        str, typer.Argument(help="Institution code (its history), or `set` to change contacts.")
+    ] = "",
+    target: Annotated[str, typer.Argument(help="With `set`: the institution code.")] = "",
+    liaison: Annotated[str, typer.Option(help="With `set`: the new liaison's email.")] = "",
+    name: Annotated[str, typer.Option(help="With `set`: the new liaison's name.")] = "",
+    head: Annotated[str, typer.Option(help="With `set`: the new head's email.")] = "",
+    head_name: Annotated[str, typer.Option(help="With `set`: the new head's name.")] = "",
+    valid_from: Annotated[
+        str, typer.Option("--from", help="With `set`: in force from (YYYY-MM-DD; today).")
+    ] = "",
+    why: Annotated[str, typer.Option(help="With `set`: why the contacts changed.")] = "",
+    by: Annotated[str, typer.Option(help="With `set`: who changes them (your login).")] = "",
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """List the contacts in force (`hitos contacts [CODE]` shows CODE's history) or change them
+    (`hitos contacts set CODE --liaison EMAIL [--name NAME] [--head EMAIL]`)."""
+    import getpass
+
+    from tasks.contacts import contact, history, set_contacts
+
+    settings, _ = settings_and_plan()
+    plan_file = load_plan(settings.plan)
+    if code == "set":
+        if not target or not (liaison or head):
+            fail("usage: hitos contacts set CODE --liaison EMAIL [--name NAME] [--head EMAIL]")
+        try:
+            plan_file.institution(target)
+            set_contacts(
+                settings,
+                plan_file,
+                target,
+                liaison=contact(name, liaison) if liaison else None,
+                head=contact(head_name, head) if head else None,
+                valid_from=date.fromisoformat(valid_from) if valid_from else None,
+                changed_by=by or getpass.getuser(),
+                reason=why,
+            )
+        except (KeyError, ValueError) as exc:
+            fail(str(exc).strip("'\""))
+        code = target
+    try:
+        lines = history(settings, plan_file, code or None)
+    except KeyError as exc:
+        fail(str(exc).strip("'\""))
+        return
+    if as_json:
+        typer.echo(json.dumps([line.as_dict() for line in lines], ensure_ascii=False, indent=2))
+        return
+    title = f"Contacts of {code}, history" if code else "Contacts in force"
+    table = Table("institution", "role", "name", "email", "from", "by", "why", "", title=title)
+    for line in lines:
+        table.add_row(
+            line.institution,
+            line.role,
+            line.name,
+            line.email,
+            line.valid_from.isoformat() if line.valid_from else "(plan)",
+            line.changed_by,
+            line.reason,
+            "in force" if line.current else "",
+        )
+    console.print(table)
+
+
+@app.command()
+@refuses_mistakes
+def resend(
+    cycle: CycleArg,
+    code: Annotated[str, typer.Argument(help="Institution code.")],
+    same_address: Annotated[
+        bool, typer.Option(help="Send again even though the liaison's address is unchanged.")
+    ] = False,
+) -> None:
+    """Send a refused or bounced request again, to the institution's current liaison."""
+    settings, plan = settings_and_plan()
+    from tasks.boundaries import institution_code, known_cycle
+    from tasks.resend import resend_request
+
+    cycle, code = known_cycle(settings, cycle), institution_code(plan, code)
+    try:
+        key, status = resend_request(settings, plan, cycle, code, same_address)
+    except ValueError as exc:
+        fail(str(exc))
+        return
+    console.print(f"{key:<40} {status} (to {plan.institution(code).liaison.email})")
+    if status != "sent":
+        raise typer.Exit(1)
 
 
 def main() -> None:

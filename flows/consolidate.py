@@ -6,6 +6,7 @@ from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 
 from flows import step
+from tasks.board import build_board
 from tasks.boundaries import cycle_id as checked_cycle_id
 from tasks.catalogues import language_of
 from tasks.mail import send_all
@@ -16,6 +17,7 @@ from tasks.settings import Settings
 build_report = step(publish, "build-report", "report-{cycle_id}")
 render_notice = step(report_email, "render-notice")
 send_emails = step(send_all, "send-emails", retries=2)
+rebuild_board = step(build_board, "build-board")
 
 
 @flow(name="hitos.consolidate", log_prints=True, validate_parameters=True)
@@ -26,6 +28,7 @@ def consolidate(cycle_id: str) -> dict[str, str]:
     plan = load_plan(settings.plan)
     publication = build_report(settings, plan, cycle_id)
     report = publication.report
+    rebuild_board(settings, plan)
     send_emails(settings, [render_notice(plan, publication, language_of(settings, plan))])
     create_markdown_artifact(
         key=f"hitos-report-{cycle_id}",

@@ -12,15 +12,21 @@ from flows.remind import remind
 from tasks.local_mail import local_smtp_server
 from tasks.plans import load_plan
 from tasks.settings import Settings
-from tasks.simulation import corrections, first_answers, simulated_day
+from tasks.simulation import corrections, first_answers, later_answers, simulated_day
 
 institutions_answer = step(first_answers, "institutions-answer")
 institution_corrects = step(corrections, "institution-corrects")
+institutions_progress = step(later_answers, "institutions-progress")
+
+LATER_CYCLE = "2023-08"
+"""The demo's second cycle, so the public board shows history and change."""
 
 
 @flow(name="hitos.demo", log_prints=True)
-def demo(cycle_id: str = "2023-03") -> dict[str, str]:
-    """Open, answer, intake, correct, intake, remind the silent one, consolidate."""
+def demo(cycle_id: str = "2023-03", later_cycle_id: str = LATER_CYCLE) -> dict[str, str]:
+    """Open, answer, intake, correct, intake, remind the silent one, consolidate; then a later
+    cycle (empty ``later_cycle_id``: none) where institutions report progress. The files of the
+    last cycle consolidated come back."""
     settings = Settings()
     plan = load_plan(settings.plan)
     with local_smtp_server(
@@ -35,7 +41,14 @@ def demo(cycle_id: str = "2023-03") -> dict[str, str]:
         institution_corrects(settings, plan, cycle_id)
         intake()
         remind(cycle_id, today=simulated_day(settings, plan, cycle_id))
-        return consolidate(cycle_id)
+        files = consolidate(cycle_id)
+        if later_cycle_id:
+            open_cycle(later_cycle_id)
+            institutions_progress(settings, plan, later_cycle_id)
+            intake()
+            remind(later_cycle_id, today=simulated_day(settings, plan, later_cycle_id))
+            files = consolidate(later_cycle_id)
+        return files
 
 
 if __name__ == "__main__":

@@ -6,10 +6,13 @@ from prefect import flow
 from prefect.artifacts import create_table_artifact
 
 from flows import step
+from tasks.arrivals import missing_workbook_replies
+from tasks.automatic_mail import bounce_notices
+from tasks.contacts import current_plan
 from tasks.data_docs import build as build_data_docs
 from tasks.intake import Outcome, process, store_all
 from tasks.mail import send_all
-from tasks.plans import load_plan
+from tasks.malformed import unanswered_messages
 from tasks.replies import unanswered
 from tasks.settings import Settings
 from tasks.validation import keeping_runs
@@ -18,6 +21,9 @@ store_received = step(store_all, "store-received")
 validate_pending = step(process, "validate-pending")
 write_data_docs = step(build_data_docs, "write-data-docs")
 render_replies = step(unanswered, "render-replies")
+render_bounce_notices = step(bounce_notices, "render-bounce-notices")
+render_missing_workbook = step(missing_workbook_replies, "render-missing-workbook")
+render_malformed = step(unanswered_messages, "render-malformed-replies")
 send_emails = step(send_all, "send-emails", retries=2)
 
 
@@ -25,11 +31,17 @@ send_emails = step(send_all, "send-emails", retries=2)
 def intake() -> list[Outcome]:
     """Read the inbox and the drop folder, validate what came, reply with the outcome."""
     settings = Settings()
-    plan = load_plan(settings.plan)
+    plan = current_plan(settings)  # the contacts in force today
     store_received(settings)
     with keeping_runs() as runs:  # the Great Expectations run behind the findings, for Data Docs
         outcomes = validate_pending(settings, plan)
-    send_emails(settings, render_replies(settings, plan))
+    send_emails(
+        settings,
+        render_replies(settings, plan)
+        + render_missing_workbook(settings, plan)
+        + render_malformed(settings, plan)
+        + render_bounce_notices(settings, plan),
+    )
     write_data_docs(settings, runs, outcomes)
     create_table_artifact(
         key="hitos-intake",

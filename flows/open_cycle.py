@@ -10,9 +10,10 @@ from prefect import flow
 from flows import batch_run_name, batches, step
 from tasks.boundaries import cycle_id as checked_cycle_id
 from tasks.catalogues import language_of
+from tasks.contacts import current_plan
 from tasks.ledger import Cycle
 from tasks.mail import Outgoing, send_all, write_preview
-from tasks.plans import Institution, Plan, load_plan
+from tasks.plans import Institution, Plan
 from tasks.requests import (
     build_request,
     open_cycle_record,
@@ -65,7 +66,7 @@ def current_cycle_id(today: date | None = None) -> str:
 def open_cycle(cycle_id: str = "", dry_run: bool = False) -> dict[str, str]:
     """Open a cycle and send every institution its request (or, dry, write them to a folder)."""
     settings = Settings()
-    plan = load_plan(settings.plan)
+    plan = current_plan(settings)  # the contacts in force today
     cycle_id = checked_cycle_id(cycle_id or current_cycle_id())
     if dry_run:
         return preview_cycle(settings, plan, cycle_id)

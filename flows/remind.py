@@ -8,9 +8,10 @@ from prefect import flow
 
 from flows import batch_run_name, batches, step
 from tasks.boundaries import cycle_id as checked_cycle_id
+from tasks.contacts import current_plan
 from tasks.ledger import Cycle, session
 from tasks.mail import Outgoing, send_all
-from tasks.plans import Institution, Plan, load_plan
+from tasks.plans import Institution, Plan
 from tasks.reminders import reminder_email, waiting_institutions
 from tasks.settings import Settings
 
@@ -42,7 +43,7 @@ def remind(cycle_id: str = "", today: date | None = None) -> dict[str, str]:
     """Send the reminder due today to each institution that still owes its file."""
     cycle_id = checked_cycle_id(cycle_id) if cycle_id else ""
     settings = Settings()
-    plan = load_plan(settings.plan)
+    plan = current_plan(settings)  # the contacts in force today
     today = today or date.today()
     sent: dict[str, str] = {}
     for cycle in open_cycles(settings, cycle_id):

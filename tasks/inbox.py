@@ -45,6 +45,7 @@ class Received:
     attachments: list[Attachment] = field(default_factory=list)
     done: Callable[[], None] = lambda: None
     arrived: datetime | None = None  # when the mail server filed it (UTC); None: now
+    message: Message | None = None  # the email itself, for tasks.arrivals (None: drop, CLI)
     problem: str = ""  # why the message could not be taken apart (tasks.malformed); "" if it could
     raw: bytes = b""  # the whole message, kept when it is malformed
 
@@ -62,6 +63,7 @@ def received(message: Message, channel: str, raw: bytes = b"", **more: Any) -> R
         attachments=[Attachment(name, data) for name, data in parts.attachments],
         problem=parts.problem,
         raw=raw if parts.problem else b"",
+        message=message,
         **more,
     )
 

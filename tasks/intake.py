@@ -16,6 +16,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session, aliased
 
 from tasks import filestore
+from tasks.arrivals import Arrival, keep, sort_out
 from tasks.catalogues import language_of
 from tasks.exclusive import one_at_a_time
 from tasks.findings import Finding, finding, has_errors
@@ -99,10 +100,11 @@ def store(
     different emails can share one (some clients derive it from sender and subject).
     """
     now = utcnow()  # for what has no arrival time of its own (the drop folder, the CLI)
+    arrivals = [sorted_out(settings, received) for received in messages]
     files = [
-        (received, attachment, hashlib.sha256(attachment.data).hexdigest())
-        for received in messages
-        for attachment in received.attachments
+        (arrival.received, attachment, hashlib.sha256(attachment.data).hexdigest())
+        for arrival in arrivals
+        for attachment in arrival.workbooks
     ]
     with session(settings.database) as db:
         known_messages = set(
@@ -117,9 +119,12 @@ def store(
                 select(Submission.sha256).where(Submission.sha256.in_({d for _, _, d in files}))
             )
         )
-        for received in messages:
+        first_seen = []
+        for arrival in arrivals:
+            received = arrival.received
             if received.message_id not in known_messages:
                 known_messages.add(received.message_id)
+                first_seen.append(arrival)
                 db.add(
                     InboundMessage(
                         message_id=received.message_id,
@@ -127,6 +132,8 @@ def store(
                         sender=printable(received.sender),
                         subject=printable(received.subject, 500),
                         received_at=received.arrived or now,
+                        references=arrival.references,
+                        kind=MALFORMED if received.problem else arrival.kind,
                         **kept_malformed(db, received),
                     )
                 )
@@ -150,16 +157,26 @@ def store(
             db.add(submission)
             new.append(submission)
         db.flush()
+        keep(db, first_seen, now)
         return [s.id for s in new]
 
 
+def sorted_out(settings: Settings, received: Received) -> Arrival:
+    """``sort_out``, or, should sorting fail on an odd message, its files as they came: one
+    message never stops the batch from being stored."""
+    try:
+        return sort_out(settings, received)
+    except Exception:
+        logger.exception("sorting out message %s failed; taking its files", received.message_id)
+        return Arrival(received, "files", list(received.attachments))
+
+
 def kept_malformed(db: Session, received: Received) -> dict[str, str]:
-    """A malformed message's outcome, reason and raw bytes (in the file store), for its row."""
+    """A malformed message's reason and raw bytes (in the file store), for its row."""
     if not received.problem:
         return {}
     logger.warning("message %s from %s: %s", received.message_id, received.sender, received.problem)
     return {
-        "outcome": MALFORMED,
         "problem": received.problem,
         "raw_sha256": filestore.put(db, received.raw) if received.raw else "",
     }

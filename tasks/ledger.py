@@ -108,10 +108,12 @@ class InboundMessage(Base):
     sender: Mapped[str] = mapped_column(String(250))
     subject: Mapped[str] = mapped_column(Text, default="")
     received_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
-    # A message intake could not take apart: "malformed", why (for the operator), its raw bytes.
-    outcome: Mapped[str] = mapped_column(String(24), default="stored")
+    # A message intake could not take apart (kind "malformed"): why, for the operator, and its
+    # raw bytes in the file store.
     problem: Mapped[str] = mapped_column(Text, default="")
     raw_sha256: Mapped[str] = mapped_column(String(64), default="")
+    references: Mapped[str] = mapped_column(Text, default="")  # its thread, for In-Reply-To
+    kind: Mapped[str] = mapped_column(String(16), default="files")  # see tasks.arrivals
 
 
 class Submission(Base):
@@ -177,6 +179,55 @@ class MilestoneValue(Base):
     evidencia_url: Mapped[str] = mapped_column(Text, default="")
     observaciones: Mapped[str] = mapped_column(Text, default="")
     submission: Mapped[Submission] = relationship(back_populates="values")
+
+
+class AutomaticMessage(Base):
+    """A bounce or an auto-reply: recorded, never read as a submission, never answered."""
+
+    __tablename__ = "automatic_messages"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(250), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))  # bounce, delay, auto-reply
+    sender: Mapped[str] = mapped_column(String(250), default="")
+    subject: Mapped[str] = mapped_column(Text, default="")
+    reason: Mapped[str] = mapped_column(Text, default="")
+    addresses: Mapped[str] = mapped_column(Text, default="")  # the failed recipients
+    original_message_id: Mapped[str] = mapped_column(String(250), default="")
+    email_key: Mapped[str | None] = mapped_column(String(200))  # the email it bounces
+    received_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Evidence(Base):
+    """A file sent beside a workbook (PDF, image, office document), kept in the file store."""
+
+    __tablename__ = "evidence"
+    __table_args__ = (UniqueConstraint("message_id", "sha256"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(250), index=True)
+    submission_id: Mapped[int | None] = mapped_column(ForeignKey("submissions.id"))
+    sha256: Mapped[str] = mapped_column(String(64))
+    filename: Mapped[str] = mapped_column(String(250))
+    size: Mapped[int] = mapped_column(Integer)
+    received_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class ContactChange(Base):
+    """One institution's liaison or head from a date on: the history ``hitos contacts`` shows.
+
+    The plan file is the initial source; the first change of an institution records the plan's
+    contacts first, so the history starts where the plan did.
+    """
+
+    __tablename__ = "contact_changes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    institution: Mapped[str] = mapped_column(String(20), index=True)
+    role: Mapped[str] = mapped_column(String(8))  # liaison, head
+    name: Mapped[str] = mapped_column(String(250))
+    email: Mapped[str] = mapped_column(String(250))
+    valid_from: Mapped[date] = mapped_column(Date)
+    changed_by: Mapped[str] = mapped_column(String(120), default="")
+    reason: Mapped[str] = mapped_column(Text, default="")
+    recorded_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class Report(Base):

@@ -3,7 +3,7 @@
 A message whose MIME tree is broken (``multipart/mixed`` with no boundary, a part that does not
 decode) used to be marked seen with nothing stored: the liaison believed it delivered. Here its
 fields are read defensively, one failure never stops the batch, and a message with defects and
-no usable file is recorded with outcome ``malformed``, its raw bytes in the file store, the
+no usable file is recorded as kind ``malformed``, its raw bytes in the file store, the
 reason in English for the operator, and a Spanish reply to a known contact.
 """
 
@@ -123,7 +123,7 @@ def unanswered_messages(settings: Settings, plan: Plan) -> list[Outgoing]:
         answered = set(db.scalars(select(Email.key).where(Email.status.in_(("sent", "refused")))))
         messages = db.scalars(
             select(InboundMessage)
-            .where(InboundMessage.outcome == MALFORMED)
+            .where(InboundMessage.kind == MALFORMED)
             .order_by(InboundMessage.received_at)
         ).all()
     language = language_of(settings, plan)
@@ -136,11 +136,14 @@ def unanswered_messages(settings: Settings, plan: Plan) -> list[Outgoing]:
             compose(
                 "malformed",
                 key=reply_key(message.message_id),
-                kind="reply",
+                kind=MALFORMED,
                 to=[message.sender],
                 subject=text(language, "subject.malformed"),
                 institution_code=institutions[0],
                 language=language,
+                auto_submitted="auto-replied",
+                in_reply_to=message.message_id if message.message_id.startswith("<") else "",
+                references=message.message_id if message.message_id.startswith("<") else "",
                 plan=plan,
                 original_subject=message.subject,
                 received_at=message.received_at,
@@ -155,7 +158,7 @@ def malformed_messages(settings: Settings) -> list[InboundMessage]:
         return list(
             db.scalars(
                 select(InboundMessage)
-                .where(InboundMessage.outcome == MALFORMED)
+                .where(InboundMessage.kind == MALFORMED)
                 .order_by(InboundMessage.received_at.desc())
             )
         )

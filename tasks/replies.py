@@ -13,11 +13,11 @@ from pathlib import Path
 from sqlalchemy import select
 
 from tasks import filestore
+from tasks.arrivals import evidence_of, thread
 from tasks.catalogues import language_of, text
 from tasks.intake import Outcome, as_outcome
 from tasks.ledger import Cycle, Email, Submission, session
 from tasks.mail import Outgoing, compose
-from tasks.malformed import unanswered_messages
 from tasks.plans import Plan
 from tasks.safe_names import safe_stem
 from tasks.settings import Settings
@@ -50,10 +50,7 @@ def unanswered(settings: Settings, plan: Plan) -> list[Outgoing]:
             .order_by(Submission.id)
         ).all()
         owed = [as_outcome(s) for s in subs if reply_key(s) not in answered]
-    return [
-        *(mail for o in owed if (mail := reply_isolated(settings, plan, o))),
-        *unanswered_messages(settings, plan),
-    ]
+    return [mail for o in owed if (mail := reply_isolated(settings, plan, o))]
 
 
 def reply_isolated(settings: Settings, plan: Plan, outcome: Outcome) -> Outgoing | None:
@@ -77,6 +74,8 @@ def reply_email(
         assert sub is not None
         cycle = db.get(Cycle, outcome.cycle) if outcome.cycle else None
         data, version = filestore.get(db, sub.sha256), sub.version
+        evidence = [e.filename for e in evidence_of(db, [sub.id]).get(sub.id, [])]
+        threading = thread(db, sub.source_ref)
     language = language_of(settings, plan)
     attachments: list[Path] = []
     if outcome.outcome == "rejected" and mark:
@@ -108,6 +107,9 @@ def reply_email(
         attachments=attachments,
         cycle_id=outcome.cycle,
         institution_code=outcome.institution,
+        auto_submitted="auto-replied",
+        in_reply_to=threading[0],
+        references=threading[1],
         plan=plan,
         outcome=outcome.outcome,
         filename=outcome.filename,
@@ -117,4 +119,5 @@ def reply_email(
         findings=outcome.findings,
         marked=bool(attachments),
         deadline=cycle.deadline if cycle else None,
+        evidence=evidence,
     )

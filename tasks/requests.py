@@ -149,13 +149,19 @@ def preview_request(
 
 
 def request_email(
-    plan: Plan, cycle: Cycle, institution: Institution, workbook: Path, language: str = "es"
+    plan: Plan,
+    cycle: Cycle,
+    institution: Institution,
+    workbook: Path,
+    language: str = "es",
+    sequence: int = 1,
 ) -> Outgoing:
-    """The request email to the institution's liaison, with its workbook attached."""
+    """The request email to the institution's liaison, with its workbook attached (``sequence``
+    2 and on: sent again after the first did not arrive, see ``tasks.resend``)."""
     subject = text(language, "subject.request", cycle_id=cycle.id, institution=institution.code)
     return compose(
         "request",
-        key=f"{cycle.id}/{institution.code}/request/1",
+        key=f"{cycle.id}/{institution.code}/request/{sequence}",
         kind="request",
         to=[institution.liaison.email],
         subject=subject,

@@ -32,6 +32,10 @@ class Settings(BaseSettings):
         "gobiernoabierto@gae.example",
         description="From: address of every email; also the intake address institutions answer to.",
     )
+    sender_name: str = Field(
+        "Dirección de Gobierno Abierto",
+        description="Display name on the From: of every email (the directorate's name).",
+    )
     smtp_host: str = Field("127.0.0.1", description="SMTP server that sends Hitos' mail.")
     smtp_port: int = Field(8025, description="SMTP port (25 plain, 587 STARTTLS, 465 SSL).")
     smtp_security: Literal["plain", "starttls", "ssl"] = Field(
@@ -88,6 +92,10 @@ class Settings(BaseSettings):
         "",
         description="Public address of the reports folder (its `<cycle>/latest/` is linked in "
         "the director's email); empty: the email gives file paths.",
+    )
+    data_license: str = Field(
+        "CC-BY-4.0",
+        description="Licence (SPDX id) of the public board's open data, in its datapackage.json.",
     )
 
     @cached_property

@@ -34,7 +34,8 @@ def cycle_status(
                     Email.cycle_id == cycle_id, Email.institution == institution.code
                 )
             ).all()
-            request = next((e for e in emails if e.kind == "request"), None)
+            requests = [e for e in emails if e.kind == "request"]  # …/request/N: the newest
+            request = max(requests, key=lambda e: int(e.key.rsplit("/", 1)[-1]), default=None)
             subs = db.scalars(
                 select(Submission)
                 .where(Submission.cycle_id == cycle_id, Submission.institution == institution.code)

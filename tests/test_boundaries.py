@@ -150,4 +150,4 @@ def test_an_intake_whose_reply_is_stuck_exits_1(prefect_server, settings, plan, 
     code, output = hitos("intake")
 
     assert code == 1
-    assert "error: 1 reply(ies) were not sent" in output
+    assert "error: 1 answer(s) were not sent" in output

@@ -137,14 +137,14 @@ def mime_trees(draw: st.DrawFn) -> bytes:
             placeholder = f"file{n}.bin"
             message.add_attachment(data, "application", "octet-stream", filename=placeholder)
             # The name as raw bytes, as a careless client writes it (only line ends removed).
-            name = draw(FILENAMES).encode("utf-8", "surrogateescape")
-            names[placeholder.encode()] = name.replace(b"\r", b"").replace(b"\n", b"")
+            typed = draw(FILENAMES).encode("utf-8", "surrogateescape")
+            names[placeholder.encode()] = typed.replace(b"\r", b"").replace(b"\n", b"")
     for n, part in enumerate(message.walk()):  # fixed boundaries: email would draw random ones
         if part.is_multipart():
             part.set_boundary(f"=={n}==")
     raw = message.as_bytes()
-    for placeholder, name in names.items():
-        raw = raw.replace(placeholder, name)
+    for marker, typed_name in names.items():
+        raw = raw.replace(marker, typed_name)
     raw = b"From: " + draw(HEADER_BYTES) + b"\nSubject: " + draw(HEADER_BYTES) + b"\n" + raw
     if draw(st.booleans()):
         raw = raw.replace(b"boundary=", b"frontera=", 1)

@@ -24,6 +24,7 @@ from tasks.inbox import open_maildir
 from tasks.intake import process, store_all
 from tasks.ledger import Email, InboundMessage, Submission, session
 from tasks.mail import send_all
+from tasks.malformed import unanswered_messages
 from tasks.replies import unanswered
 from tasks.requests import build_request, open_cycle_record
 from tests.conftest import RecordingHandler
@@ -130,7 +131,7 @@ def intake_once(settings, plan) -> dict[str, str]:
     """What the intake flow does, step by step: store, validate, reply."""
     store_all(settings)
     process(settings, plan)
-    return send_all(settings, unanswered(settings, plan))
+    return send_all(settings, unanswered(settings, plan) + unanswered_messages(settings, plan))
 
 
 def submissions(settings) -> list[Submission]:
@@ -167,7 +168,7 @@ def check_batch(settings, handler: RecordingHandler) -> None:
     assert len(marked) == 2
     with session(settings.database) as db:
         broken = db.get(InboundMessage, "<sin-frontera@mingob.example>")
-        assert broken is not None and broken.outcome == "malformed"
+        assert broken is not None and broken.kind == "malformed"
         assert "NoBoundaryInMultipartDefect" in broken.problem and broken.raw_sha256
         undecodable = db.get(InboundMessage, "<bytes@mingob.example>")
         assert undecodable is not None

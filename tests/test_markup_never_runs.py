@@ -25,6 +25,7 @@ from tasks.data_docs import build, site_folder
 from tasks.intake import process, store_all
 from tasks.ledger import FindingRow, session
 from tasks.mail import send_all
+from tasks.malformed import unanswered_messages
 from tasks.publishing import publish
 from tasks.replies import unanswered
 from tasks.requests import build_request, open_cycle_record
@@ -96,7 +97,7 @@ def hostile(tmp_path_factory, plan):
         store_all(settings)
         with keeping_runs() as runs:
             outcomes = process(settings, plan)
-        send_all(settings, unanswered(settings, plan))
+        send_all(settings, unanswered(settings, plan) + unanswered_messages(settings, plan))
     build(settings, runs, outcomes)
     report = publish(settings, plan, "2023-03")
     return settings, outcomes, handler, report
