@@ -26,7 +26,9 @@ def workspace(settings, plan, monkeypatch):
 
 def hitos(*args: str):
     result = CliRunner().invoke(app, list(args))
-    assert "Traceback" not in result.output
+    # No exception escaped the command (the CLI would print its traceback); Prefect's own log
+    # handler may still complain about an earlier runner's closed stream, which is not ours.
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
     return result.exit_code, " ".join(result.output.split())
 
 

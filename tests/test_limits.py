@@ -144,3 +144,15 @@ def test_a_long_name_is_cut_to_its_byte_limit_and_keeps_its_extension():
         name = safe_filename(stem + ".xlsx")
         assert name.endswith(".xlsx") and len(name.encode()) <= 150
     assert len(safe_stem("ñ" * 300 + ".xlsx").encode()) <= 60
+
+
+def test_the_bench_measures_a_heavy_file_in_a_process_of_its_own(tmp_path):
+    from bench.heavy_files import measure
+
+    path = tmp_path / "million-rows.csv"
+    path.write_bytes(big_csv(2_000))
+
+    measured = measure(path)
+
+    assert measured["outcome"] == "refused: too-many-rows"
+    assert measured["peak_mib"] > 0 and measured["read_seconds"] >= 0

@@ -198,3 +198,18 @@ def test_data_docs_never_carry_markup_a_browser_would_run(hostile):
         dom = rendered_dom(page)
         assert '<b id="xss-' not in dom
         assert not re.search(r"<title>\s*xss-", dom)
+
+
+def test_the_public_board_escapes_every_payload(hostile, plan):
+    from tasks.board import build_board
+
+    settings, _, _, _ = hostile
+    board = build_board(settings, plan).folder
+    pages = sorted(board.rglob("*.html"))
+    showing = [p for p in pages if "xss-observaciones" in p.read_text(encoding="utf-8")]
+
+    assert pages and showing  # the institution's text is on the board, escaped
+    for page in pages:
+        assert_escaped(page.read_text(encoding="utf-8"))
+    for page in showing[:2]:
+        assert '<b id="xss-' not in rendered_dom(page)
