@@ -206,7 +206,7 @@ def test_the_public_board_escapes_every_payload(hostile, plan):
     settings, _, _, _ = hostile
     board = build_board(settings, plan).folder
     pages = sorted(board.rglob("*.html"))
-    showing = [p for p in pages if "xss-observaciones" in p.read_text(encoding="utf-8")]
+    showing = [p for p in pages if "xss-descripcion_avance" in p.read_text(encoding="utf-8")]
 
     assert pages and showing  # the institution's text is on the board, escaped
     for page in pages:
