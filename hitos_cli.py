@@ -23,7 +23,7 @@ from tasks.settings import Settings
 app = typer.Typer(
     help="Hitos: open-government action plan compliance cycles.", no_args_is_help=True
 )
-cycle_app = typer.Typer(help="Open cycles.", no_args_is_help=True)
+cycle_app = typer.Typer(help="Open and close cycles.", no_args_is_help=True)
 app.add_typer(cycle_app, name="cycle")
 console = Console()
 CycleArg = Annotated[str, typer.Argument(help="Cycle id, YYYY-MM (e.g. 2023-03).")]
@@ -190,6 +190,19 @@ def cycle_open(
         unsent(settings, started, ("request",), "request email(s) were")
 
 
+@cycle_app.command("close")
+def cycle_close(cycle: CycleArg) -> None:
+    """Close a cycle: no more reminders; files are still taken in, consolidation still works."""
+    settings, _ = settings_and_plan()
+    from tasks.closing import close_cycle
+
+    try:
+        close_cycle(settings, cycle)
+    except ValueError as exc:
+        fail(str(exc))
+    console.print(f"Cycle {cycle} closed: no more reminders.")
+
+
 @app.command()
 @refuses_mistakes
 def remind(
@@ -217,17 +230,25 @@ def intake() -> None:
     """Read the inbox and the drop folder, validate new files, reply to senders."""
     settings, _ = settings_and_plan()
     from flows.intake import intake as intake_flow
+    from tasks.automatic_mail import recorded_after
     from tasks.ledger import utcnow
     from tasks.malformed import malformed_messages
 
+    _, before = recorded_after(settings, None)
     started = utcnow()
-    before = {m.message_id for m in malformed_messages(settings)}
+    malformed_before = {m.message_id for m in malformed_messages(settings)}
     outcomes = intake_flow()
+    automatic, _ = recorded_after(settings, before)
     for outcome in outcomes:
         console.print(outcome.summary())
-    if not outcomes:
+    for item in automatic:  # bounces and auto-replies: recorded, never read or answered
+        bounced = f", {item.email_key} marked bounced" if item.email_key else ""
+        console.print(f"{item.kind} from {item.sender or '?'}: {item.reason}{bounced}")
+    if not outcomes and not automatic:
         console.print("Nothing new.")
-    print_malformed(settings, {m.message_id for m in malformed_messages(settings)} - before)
+    print_malformed(
+        settings, {m.message_id for m in malformed_messages(settings)} - malformed_before
+    )
     answers = ("reply", "missing-workbook", "malformed", "bounce-notice")
     unsent(settings, started, answers, "answer(s) were")
 
@@ -412,7 +433,7 @@ def contacts(
     (`hitos contacts set CODE --liaison EMAIL [--name NAME] [--head EMAIL]`)."""
     import getpass
 
-    from tasks.contacts import contact, history, set_contacts
+    from tasks.contacts import ContactLine, contact, history, set_contacts
 
     settings, _ = settings_and_plan()
     plan_file = load_plan(settings.plan)
@@ -434,6 +455,7 @@ def contacts(
         except (KeyError, ValueError) as exc:
             fail(str(exc).strip("'\""))
         code = target
+        console.print(f"{target}: new contacts recorded, in force from {valid_from or 'today'}")
     try:
         lines = history(settings, plan_file, code or None)
     except KeyError as exc:
@@ -442,19 +464,28 @@ def contacts(
     if as_json:
         typer.echo(json.dumps([line.as_dict() for line in lines], ensure_ascii=False, indent=2))
         return
-    title = f"Contacts of {code}, history" if code else "Contacts in force"
-    table = Table("institution", "role", "name", "email", "from", "by", "why", "", title=title)
-    for line in lines:
-        table.add_row(
-            line.institution,
-            line.role,
-            line.name,
-            line.email,
-            line.valid_from.isoformat() if line.valid_from else "(plan)",
-            line.changed_by,
-            line.reason,
-            "in force" if line.current else "",
-        )
+
+    def since(line: ContactLine) -> str:
+        return line.valid_from.isoformat() if line.valid_from else "(plan)"
+
+    table = Table(title=f"{code} contacts" if code else "Contacts in force")
+    if not code:
+        table.add_column("institution", no_wrap=True)
+    table.add_column("role", no_wrap=True)
+    table.add_column("name")
+    table.add_column("email", no_wrap=True)  # the one thing an operator must read whole
+    table.add_column("from", no_wrap=True)
+    if not code:
+        for line in lines:
+            table.add_row(line.institution, line.role, line.name, line.email, since(line))
+    else:
+        for name in ("by", "why", "now"):
+            table.add_column(name)
+        for line in lines:
+            now = "yes" if line.current else ""
+            table.add_row(
+                line.role, line.name, line.email, since(line), line.changed_by, line.reason, now
+            )
     console.print(table)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from prefect import flow
 from prefect.artifacts import create_table_artifact
 
-from flows import step
+from flows import ALERTS, step
 from tasks.arrivals import missing_workbook_replies
 from tasks.automatic_mail import bounce_notices
 from tasks.contacts import current_plan
@@ -27,7 +27,7 @@ render_malformed = step(unanswered_messages, "render-malformed-replies")
 send_emails = step(send_all, "send-emails", retries=2)
 
 
-@flow(name="hitos.intake", log_prints=True)
+@flow(name="hitos.intake", log_prints=True, **ALERTS)
 def intake() -> list[Outcome]:
     """Read the inbox and the drop folder, validate what came, reply with the outcome."""
     settings = Settings()

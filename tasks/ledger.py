@@ -7,6 +7,7 @@ done?" before doing anything again.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
@@ -26,8 +27,11 @@ from sqlalchemy import (
     UniqueConstraint,
     create_engine,
     event,
+    func,
     select,
 )
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
@@ -122,7 +126,7 @@ class Submission(Base):
 
     __tablename__ = "submissions"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
     filename: Mapped[str] = mapped_column(String(250))
     sender: Mapped[str] = mapped_column(String(250), default="")
     channel: Mapped[str] = mapped_column(String(12))
@@ -133,6 +137,9 @@ class Submission(Base):
     version: Mapped[int] = mapped_column(Integer, default=0)
     outcome: Mapped[str] = mapped_column(String(24), default="received")
     processed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    claim: Mapped[str] = mapped_column(String(32), default="")
+    """The validator run that took this file (``tasks.intake.claim_received``); empty: nobody."""
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime)
     findings: Mapped[list[FindingRow]] = relationship(
         back_populates="submission", cascade="all, delete-orphan", order_by="FindingRow.id"
     )
@@ -235,22 +242,42 @@ class Report(Base):
     kind of output, ``html``…, to its file-store key)."""
 
     __tablename__ = "reports"
-    __table_args__ = (UniqueConstraint("cycle_id", "version"),)
+    __table_args__ = (
+        UniqueConstraint("cycle_id", "version"),
+        UniqueConstraint("cycle_id", "sources"),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     cycle_id: Mapped[str] = mapped_column(ForeignKey("cycles.id"))
     version: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     submissions: Mapped[list[int]] = mapped_column(JSON)
+    sources: Mapped[str] = mapped_column(String(64), default="")
+    """sha256 of the submissions used: one version per set of sources, however many runs."""
     files: Mapped[dict[str, str]] = mapped_column(JSON)
 
 
-@cache
+SCHEMA_LOCK = 0x48_69_74_6F_73
+"""PostgreSQL advisory lock held while the tables are created: two workers starting on a fresh
+ledger at once would otherwise both issue CREATE TABLE, and one would fail."""
+
+_engines = threading.Lock()
+
+
 def engine(url: str) -> Engine:
-    """One engine per ledger URL, with the tables created."""
+    """One engine per ledger URL, with the tables created (once, whichever thread asks first)."""
+    with _engines:
+        return _engine(url)
+
+
+@cache
+def _engine(url: str) -> Engine:
     eng = create_engine(url)
     if eng.dialect.name == "sqlite":
         event.listen(eng, "connect", _write_ahead_log)
-    Base.metadata.create_all(eng)
+    with eng.begin() as connection:
+        if eng.dialect.name == "postgresql":
+            connection.execute(select(func.pg_advisory_xact_lock(SCHEMA_LOCK)))
+        Base.metadata.create_all(connection)
     return eng
 
 
@@ -262,6 +289,14 @@ def _write_ahead_log(connection: Any, record: Any) -> None:
     cursor = connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.close()
+
+
+def insert_or_ignore(db: Session, model: type[Base], *conflict: str) -> Any:
+    """``INSERT … ON CONFLICT (conflict) DO NOTHING`` in the ledger's dialect: a row two runs
+    write at the same moment is written once, and neither sees an IntegrityError."""
+    dialect = db.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    return insert(model).on_conflict_do_nothing(index_elements=list(conflict))
 
 
 @contextmanager

@@ -78,6 +78,20 @@ class Settings(BaseSettings):
         [5, 2, 0, -3, -6],
         description="Business days before the deadline to remind (0: the day; negative: after).",
     )
+    claim_timeout_minutes: float = Field(
+        15,
+        description="Minutes after which a received file a validator took but never recorded "
+        "(a crashed worker) is taken by the next intake.",
+    )
+    close_after_days: int = Field(
+        15,
+        description="Business days after the deadline when a cycle closes by itself: late "
+        "reminders (every 3 business days) stop there.",
+    )
+    operator_email: str = Field(
+        "",
+        description="Who is emailed when a flow run fails or crashes; empty: the plan's director.",
+    )
     max_file_mb: int = Field(10, description="Largest attachment intake accepts, in MB.")
     max_rows: int = Field(1000, description="Most rows a sheet of a returned file may have.")
     max_columns: int = Field(50, description="Most columns a sheet of a returned file may have.")
