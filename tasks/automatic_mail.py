@@ -74,7 +74,10 @@ def bounce(message: Message) -> Automatic | None:
     subject = decoded(message.get("Subject"))
     if not (from_mail_system or BOUNCE_SUBJECTS.search(subject)):
         return None
-    temporary, permanent = all_failures(message)
+    try:
+        temporary, permanent = all_failures(message)
+    except Exception:  # flufl.bounce's detectors fail on odd mail (an empty From: IndexError)
+        temporary, permanent = frozenset(), frozenset()
     if not (permanent or temporary or (from_mail_system and BOUNCE_SUBJECTS.search(subject))):
         return None
     addresses = tuple(sorted(a.decode("ascii", "replace").lower() for a in permanent or temporary))
