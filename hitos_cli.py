@@ -165,13 +165,19 @@ def remind(
 @app.command()
 def intake() -> None:
     """Read the inbox and the drop folder, validate new files, reply to senders."""
-    settings_and_plan()
+    settings, _ = settings_and_plan()
     from flows.intake import intake as intake_flow
+    from tasks.automatic_mail import recorded_after
 
+    _, before = recorded_after(settings, None)
     outcomes = intake_flow()
+    automatic, _ = recorded_after(settings, before)
     for outcome in outcomes:
         console.print(outcome.summary())
-    if not outcomes:
+    for item in automatic:  # bounces and auto-replies: recorded, never read or answered
+        bounced = f", {item.email_key} marked bounced" if item.email_key else ""
+        console.print(f"{item.kind} from {item.sender or '?'}: {item.reason}{bounced}")
+    if not outcomes and not automatic:
         console.print("Nothing new.")
 
 
@@ -344,7 +350,7 @@ def contacts(
     (`hitos contacts set CODE --liaison EMAIL [--name NAME] [--head EMAIL]`)."""
     import getpass
 
-    from tasks.contacts import contact, history, set_contacts
+    from tasks.contacts import ContactLine, contact, history, set_contacts
 
     settings, _ = settings_and_plan()
     plan_file = load_plan(settings.plan)
@@ -366,6 +372,7 @@ def contacts(
         except (KeyError, ValueError) as exc:
             fail(str(exc).strip("'\""))
         code = target
+        console.print(f"{target}: new contacts recorded, in force from {valid_from or 'today'}")
     try:
         lines = history(settings, plan_file, code or None)
     except KeyError as exc:
@@ -374,19 +381,28 @@ def contacts(
     if as_json:
         typer.echo(json.dumps([line.as_dict() for line in lines], ensure_ascii=False, indent=2))
         return
-    title = f"Contacts of {code}, history" if code else "Contacts in force"
-    table = Table("institution", "role", "name", "email", "from", "by", "why", "", title=title)
-    for line in lines:
-        table.add_row(
-            line.institution,
-            line.role,
-            line.name,
-            line.email,
-            line.valid_from.isoformat() if line.valid_from else "(plan)",
-            line.changed_by,
-            line.reason,
-            "in force" if line.current else "",
-        )
+
+    def since(line: ContactLine) -> str:
+        return line.valid_from.isoformat() if line.valid_from else "(plan)"
+
+    table = Table(title=f"{code} contacts" if code else "Contacts in force")
+    if not code:
+        table.add_column("institution", no_wrap=True)
+    table.add_column("role", no_wrap=True)
+    table.add_column("name")
+    table.add_column("email", no_wrap=True)  # the one thing an operator must read whole
+    table.add_column("from", no_wrap=True)
+    if not code:
+        for line in lines:
+            table.add_row(line.institution, line.role, line.name, line.email, since(line))
+    else:
+        for name in ("by", "why", "now"):
+            table.add_column(name)
+        for line in lines:
+            now = "yes" if line.current else ""
+            table.add_row(
+                line.role, line.name, line.email, since(line), line.changed_by, line.reason, now
+            )
     console.print(table)
 
 

@@ -49,6 +49,7 @@ EVIDENCE_SUFFIXES = (
 )
 """Files offices send as evidence: scans, photos, documents, slides."""
 MAIL_CHANNELS = ("mail", "imap")
+SETTLED = ("sent", "refused")  # an email in these states is never sent again
 THREAD_LIMIT = 10  # Message-IDs kept in a reply's References: the newest, as RFC 5322 advises
 
 
@@ -178,21 +179,27 @@ def thread(db: Session, message_id: str) -> tuple[str, str]:
     return message_id, inbound.references or message_id
 
 
-def missing_key(message_id: str, institution: str, cycle_id: str | None) -> str:
+def missing_key(message_id: str, institution: str) -> str:
+    """The reply's key: the message's digest decides, whatever the cycle or contacts are now."""
     digest = hashlib.sha256(message_id.encode()).hexdigest()[:16]
-    return f"{cycle_id or '-'}/{institution}/missing-workbook/{digest}"
+    return f"-/{institution}/missing-workbook/{digest}"
 
 
 def missing_workbook_replies(settings: Settings, plan: Plan) -> list[Outgoing]:
-    """One reply to each message from a known contact that carried no workbook (never two)."""
+    """One reply to each message from a known contact that carried no workbook (never two).
+
+    A message in a thread where Hitos already said the workbook is missing is not answered
+    again: that is an auto-responder Hitos did not recognise (answering it is a mail loop), or
+    a person answering the notice ("lo envío mañana").
+    """
     with session(settings.database) as db:
-        answered = set(
-            db.scalars(
-                select(Email.key).where(
-                    Email.kind == "missing-workbook", Email.status.in_(("sent", "refused"))
-                )
+        told = db.execute(
+            select(Email.key, Email.message_id, Email.status).where(
+                Email.kind == "missing-workbook"
             )
-        )
+        ).all()
+        answered = {key.rsplit("/", 1)[-1] for key, _, status in told if status in SETTLED}
+        notices = {message_id for _, message_id, _ in told}
         cycle = db.scalars(
             select(Cycle).where(Cycle.state == "open").order_by(Cycle.id.desc())
         ).first()
@@ -204,10 +211,10 @@ def missing_workbook_replies(settings: Settings, plan: Plan) -> list[Outgoing]:
         owed = []
         for message in messages:
             institutions = plan.institutions_writing_from(message.sender)
-            if len(institutions) != 1:
+            if len(institutions) != 1 or notices & set(message.references.split()):
                 continue
-            key = missing_key(message.message_id, institutions[0], cycle.id if cycle else None)
-            if key in answered:
+            key = missing_key(message.message_id, institutions[0])
+            if key.rsplit("/", 1)[-1] in answered:
                 continue
             evidence = db.scalars(
                 select(Evidence.filename)

@@ -21,7 +21,7 @@ from email.message import Message
 from email.utils import getaddresses, parseaddr
 
 from flufl.bounce import all_failures
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from tasks.catalogues import language_of, text
@@ -219,6 +219,21 @@ def record(
             .where(Email.key == email.key)
             .values(status="bounced", error=automatic.reason)
         )
+
+
+def recorded_after(settings: Settings, last_id: int | None) -> tuple[list[AutomaticMessage], int]:
+    """Automatic messages recorded after the one numbered ``last_id`` (none when None), and the
+    newest number: what one intake run recorded, for the operator."""
+    with session(settings.database) as db:
+        newest = db.scalar(select(func.max(AutomaticMessage.id))) or 0
+        if last_id is None:
+            return [], newest
+        rows = db.scalars(
+            select(AutomaticMessage)
+            .where(AutomaticMessage.id > last_id)
+            .order_by(AutomaticMessage.id)
+        ).all()
+        return list(rows), newest
 
 
 def bounced_email(db: Session, automatic: Automatic) -> Email | None:

@@ -126,7 +126,7 @@ def set_contacts(
                         email=contact.email,
                         valid_from=SINCE_ALWAYS,
                         changed_by=FROM_PLAN,
-                        reason=f"initial contacts in {settings.plan.name}",
+                        reason=f"from {settings.plan.name}",
                     )
                 )
         for role, contact_or_none in (("liaison", liaison), ("head", head)):

@@ -34,6 +34,12 @@ PDF = (
 )
 
 
+def quoted(text: str, subtype: str) -> MIMEText:
+    """A UTF-8 text part in quoted-printable, as Exchange writes its reports (lines stay legible
+    to line-based detectors, unlike base64)."""
+    return MIMEText(text, subtype, QUOTED_UTF8)  # type: ignore[arg-type]  # stubs: str only
+
+
 def postfix_bounce(original: Message, recipient: str) -> bytes:
     """Postfix's DSN: notification text, delivery-status, and the whole request returned."""
     report = MIMEMultipart("report", report_type="delivery-status")
@@ -82,7 +88,7 @@ def exchange_bounce(original: Message, recipient: str) -> bytes:
     report["Message-ID"] = "<A1B2C3D4E5@exchange.marn.example>"
     report["Date"] = formatdate()
     report.attach(
-        MIMEText(
+        quoted(
             "Your message\n\n"
             f"  To:      {recipient}\n  Subject: {subject_of(original)}\n\n"
             "did not reach the following recipient(s):\n\n"
@@ -92,7 +98,43 @@ def exchange_bounce(original: Message, recipient: str) -> bytes:
             "    <mx.marn.example #5.1.1>\n\n"
             "MSEXCH:IMS:MARN:MAIN:EXCH01 0 (000C05A6) Unknown Recipient\n",
             "plain",
-            QUOTED_UTF8,  # type: ignore[arg-type]
+        )
+    )
+    report.attach(returned(original))
+    return report.as_bytes()
+
+
+def exchange_online_bounce(original: Message, recipient: str) -> bytes:
+    """Exchange Online's DSN: a readable text and HTML, delivery-status, the request returned."""
+    report = MIMEMultipart("report", report_type="delivery-status")
+    report["From"] = (
+        "Microsoft Outlook <MicrosoftExchange329e71ec88ae4615bbc36ab6ce41109e@marn.example>"
+    )
+    report["To"] = INTAKE
+    report["Subject"] = f"Undeliverable: {subject_of(original)}"
+    report["Message-ID"] = "<d7f1b3c2-0001@GT2PR01MB.namprd01.prod.outlook.com>"
+    report["Date"] = formatdate()
+    readable = MIMEMultipart("alternative")
+    readable.attach(
+        quoted(
+            f"Delivery has failed to these recipients or groups:\n\n{recipient}\n"
+            "The email address you entered couldn't be found.",
+            "plain",
+        )
+    )
+    readable.attach(
+        quoted(
+            f"<p><b>Delivery has failed to these recipients or groups:</b></p><p>{recipient}</p>",
+            "html",
+        )
+    )
+    report.attach(readable)
+    report.attach(
+        delivery_status(
+            "Reporting-MTA: dns;GT2PR01MB.namprd01.prod.outlook.com\n",
+            f"Final-Recipient: rfc822;{recipient}\nAction: failed\nStatus: 5.1.10\n"
+            "Diagnostic-Code: smtp;550 5.1.10 RESOLVER.ADR.RecipientNotFound; "
+            "Recipient not found by SMTP address lookup\n",
         )
     )
     report.attach(returned(original))

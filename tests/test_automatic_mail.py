@@ -12,11 +12,12 @@ from datetime import date
 from email import message_from_bytes
 from email.message import Message
 
+import pytest
 from sqlalchemy import func, select
 
 from tasks.arrivals import missing_workbook_replies
 from tasks.automatic_mail import bounce_notices, recognise
-from tasks.inbox import open_maildir
+from tasks.inbox import attachments_of, open_maildir
 from tasks.intake import process, store_all
 from tasks.ledger import AutomaticMessage, Email, InboundMessage, Submission, session
 from tasks.mail import send_all
@@ -99,11 +100,23 @@ def test_postfix_bounce_marks_the_request_bounced_and_tells_the_director_once(se
     assert notice["Auto-Submitted"] == "auto-generated"
 
 
-def test_exchange_non_standard_bounce_is_matched_by_the_returned_message_id(settings, plan, smtp):
+@pytest.mark.parametrize(
+    ("build", "report_type"),
+    [
+        (samples.exchange_bounce, "multipart/mixed"),  # older Exchange: not a DSN
+        (samples.exchange_online_bounce, "multipart/report"),
+    ],
+)
+def test_exchange_bounce_is_matched_by_the_returned_message_id(
+    settings, plan, smtp, build, report_type
+):
     open_and_send(settings, plan)
     original = as_received(smtp, MARN)
-    raw = samples.exchange_bounce(original, MARN)
-    assert message_from_bytes(raw).get_content_type() == "multipart/mixed"  # not a DSN
+    raw = build(original, MARN)
+    assert message_from_bytes(raw).get_content_type() == report_type
+    assert [a.filename for a in attachments_of(message_from_bytes(raw))] == [
+        "gt-pan5-2023-03-MARN.xlsx"
+    ], "the bounce carries the request's workbook"
 
     intake_before = len(smtp.messages)
     deliver(settings, raw)
@@ -221,3 +234,31 @@ def test_a_delay_report_is_recorded_but_the_request_still_counts_as_sent(setting
     assert len(smtp.messages) == before
     with session(settings.database) as db:
         assert db.scalars(select(AutomaticMessage.kind)).all() == ["delay"]
+
+
+@pytest.mark.slow
+def test_hitos_intake_runs_the_flow_and_says_what_automatic_mail_it_recorded(
+    prefect_server, settings, plan, smtp, monkeypatch
+):
+    """The real hitos.intake flow (Prefect's test server) behind the command an operator runs."""
+    from typer.testing import CliRunner
+
+    from hitos_cli import app
+
+    monkeypatch.setenv("HITOS_HOME", str(settings.home))
+    monkeypatch.setenv("HITOS_SMTP_PORT", str(settings.smtp_port))
+    open_and_send(settings, plan)
+    before = len(smtp.messages)
+    deliver(settings, samples.postfix_bounce(as_received(smtp, MARN), MARN))
+    request = as_received(smtp, "enlace@mineduc.example")
+    deliver(settings, samples.rfc3834_reply("enlace@mineduc.example", request))
+
+    result = CliRunner().invoke(app, ["intake"])
+
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())
+    assert "bounce from mailer-daemon@mx.marn.example" in said.lower()
+    assert "2023-03/MARN/request/1 marked bounced" in said
+    assert "auto-reply from enlace@mineduc.example: Auto-Submitted: auto-replied" in said
+    assert "Nothing new." not in result.output
+    assert [r for r, _ in smtp.messages[before:]] == [[DIRECTOR]]

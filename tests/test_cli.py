@@ -91,3 +91,19 @@ def test_status_of_an_unknown_cycle_says_how_to_open_it(workspace):
     result = CliRunner().invoke(app, ["status", "2031-03"])
     assert result.exit_code == 2
     assert "hitos cycle open 2031-03" in result.stdout
+
+
+def test_board_command_rebuilds_the_public_board_and_says_what_it_wrote(workspace, tmp_path):
+    from tasks.publishing import publish
+
+    settings, plan, cycle = workspace
+    submit(str(request_filled(settings, plan, cycle, "MINGOB", tmp_path)))
+    publish(settings, plan, "2023-03")
+
+    result = CliRunner().invoke(app, ["board", "--json"])
+
+    assert result.exit_code == 0, result.stdout
+    summary = json.loads(result.stdout)
+    assert summary["cycles"] == {"2023-03": 1}
+    assert summary["pages"] == 3 + len(plan.commitments) + len(plan.reporting_institutions())
+    assert (settings.home / "board" / "index.html").exists()

@@ -103,6 +103,32 @@ def test_a_message_with_only_a_pdf_gets_one_reply_saying_the_workbook_is_missing
     assert status_of(settings, plan, "MINGOB")["submissions"] == 0
 
 
+def test_an_answer_to_the_missing_workbook_notice_without_a_workbook_is_not_answered_again(
+    settings, plan, smtp, workbook
+):
+    """An auto-responder Hitos does not recognise would otherwise loop with the notice."""
+    deliver(settings, samples.liaison_mail(LIAISON, "Consulta", [], "<l1@mingob.example>"))
+    intake_once(settings, plan)
+    notice = smtp.to(LIAISON)[0]
+    deliver(
+        settings,
+        samples.liaison_mail(
+            LIAISON,
+            f"Re: {samples.subject_of(notice)}",
+            [],
+            "<l2@mingob.example>",
+            in_reply_to=notice,
+        ),
+    )
+
+    assert intake_once(settings, plan) == {}
+
+    assert len(smtp.to(LIAISON)) == 1
+    with session(settings.database) as db:
+        answer = db.get(InboundMessage, "<l2@mingob.example>")
+    assert answer is not None and answer.kind == "no-workbook", "kept, not answered"
+
+
 def test_a_message_with_no_attachment_is_answered_only_when_a_contact_sent_it(
     settings, plan, smtp, workbook
 ):

@@ -7,6 +7,7 @@ Chromium through Playwright and screenshotted (the PNG is kept in the test's fol
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from email.utils import parseaddr, parsedate_to_datetime
 from pathlib import Path
 
@@ -27,14 +28,12 @@ def rejection(settings, plan, smtp):
     """A rejected MINGOB workbook's reply, as the SMTP server received it, and what was sent."""
     cycle = open_cycle_record(settings, plan, "2023-03")
     template = build_request(settings, plan, cycle, plan.institution("MINGOB")).read_bytes()
-    wrong = filled(
-        Context(plan, template),
-        **{  # type: ignore[arg-type]
-            "1_1": {"avance_pct": 50},
-            "1_2": {"estado": "Terminado"},
-            "1_5": {"avance_pct": 0},
-        },
-    )
+    changes: dict[str, Mapping[str, object]] = {
+        "1_1": {"avance_pct": 50},
+        "1_2": {"estado": "Terminado"},
+        "1_5": {"avance_pct": 0},
+    }
+    wrong = filled(Context(plan, template), **changes)
     received = Received(
         "<r1@mingob.example>", "mail", LIAISON, "Avances", [Attachment("avances.xlsx", wrong)]
     )
