@@ -76,7 +76,7 @@ def bounce(message: Message) -> Automatic | None:
         return None
     try:
         temporary, permanent = all_failures(message)
-    except Exception:  # a detector tripping on odd mail must not stop intake on this message
+    except Exception:  # flufl.bounce's detectors fail on odd mail (an empty From: IndexError)
         temporary, permanent = frozenset(), frozenset()
     if not (permanent or temporary or (from_mail_system and BOUNCE_SUBJECTS.search(subject))):
         return None
