@@ -262,3 +262,10 @@ def test_hitos_intake_runs_the_flow_and_says_what_automatic_mail_it_recorded(
     assert "auto-reply from enlace@mineduc.example: Auto-Submitted: auto-replied" in said
     assert "Nothing new." not in result.output
     assert [r for r, _ in smtp.messages[before:]] == [[DIRECTOR]]
+
+
+def test_a_bounce_in_an_unknown_charset_is_still_recognised():
+    raw = samples.exim_bounce_without_original(MARN).replace(b'charset="utf-8"', b"charset=x-nada")
+    assert b"x-nada" in raw
+    found = recognise(message_from_bytes(raw))
+    assert found is not None and found.kind == "bounce"
