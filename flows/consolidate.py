@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import re
-
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 
 from flows import ALERTS, step
 from tasks.board import build_board
+from tasks.boundaries import cycle_id as checked_cycle_id
 from tasks.catalogues import language_of
 from tasks.mail import send_all
 from tasks.plans import load_plan
@@ -26,8 +25,7 @@ rebuild_board = step(build_board, "build-board")
 def consolidate(cycle_id: str = "") -> dict[str, str]:
     """Consolidate a cycle (``YYYY-MM``; empty: the cycle being reported): page, PDF, XLSX and
     CSV, and the director's email."""
-    if cycle_id and not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", cycle_id):
-        raise ValueError(f"cycle id must look like 2023-03, not {cycle_id!r}")
+    cycle_id = checked_cycle_id(cycle_id) if cycle_id else ""
     settings = Settings()
     plan = load_plan(settings.plan)
     cycle_id = cycle_id or find_cycle(settings)

@@ -12,6 +12,7 @@ from tasks.contacts import current_plan
 from tasks.data_docs import build as build_data_docs
 from tasks.intake import Outcome, process, store_all
 from tasks.mail import send_all
+from tasks.malformed import unanswered_messages
 from tasks.replies import unanswered
 from tasks.settings import Settings
 from tasks.validation import SuiteRun
@@ -22,6 +23,7 @@ write_data_docs = step(build_data_docs, "write-data-docs")
 render_replies = step(unanswered, "render-replies")
 render_bounce_notices = step(bounce_notices, "render-bounce-notices")
 render_missing_workbook = step(missing_workbook_replies, "render-missing-workbook")
+render_malformed = step(unanswered_messages, "render-malformed-replies")
 send_emails = step(send_all, "send-emails", retries=2)
 
 
@@ -37,6 +39,7 @@ def intake() -> list[Outcome]:
         settings,
         render_replies(settings, plan)
         + render_missing_workbook(settings, plan)
+        + render_malformed(settings, plan)
         + render_bounce_notices(settings, plan),
     )
     write_data_docs(settings, runs, outcomes)
