@@ -1,4 +1,5 @@
-"""hitos.consolidate: the report from the latest accepted files, and the director told."""
+"""hitos.consolidate: a draft report from the approved files, and the director told it awaits
+approval (``hitos publish`` makes it public)."""
 
 from __future__ import annotations
 
@@ -8,30 +9,27 @@ from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 
 from flows import step
-from tasks.mail import send_all
+from tasks.approval import consolidate_draft
 from tasks.plans import load_plan
-from tasks.publishing import publish, report_email, summary_markdown
+from tasks.publishing import summary_markdown
 from tasks.settings import Settings
 
-build_report = step(publish, "build-report", "report-{cycle_id}")
-render_notice = step(report_email, "render-notice")
-send_emails = step(send_all, "send-emails", retries=2)
+build_draft = step(consolidate_draft, "build-draft", "draft-{cycle_id}", retries=2)
 
 
 @flow(name="hitos.consolidate", log_prints=True, validate_parameters=True)
 def consolidate(cycle_id: str) -> dict[str, str]:
-    """Consolidate a cycle (``YYYY-MM``): page, PDF, XLSX and CSV, and the director's email."""
+    """Consolidate a cycle (``YYYY-MM``): a draft page, PDF, XLSX and CSV; the director told."""
     if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", cycle_id):
         raise ValueError(f"cycle id must look like 2023-03, not {cycle_id!r}")
     settings = Settings()
     plan = load_plan(settings.plan)
-    publication = build_report(settings, plan, cycle_id)
+    publication = build_draft(settings, plan, cycle_id)
     report = publication.report
-    send_emails(settings, [render_notice(plan, publication)])
     create_markdown_artifact(
         key=f"hitos-report-{cycle_id}",
         markdown=summary_markdown(publication),
-        description=f"Consolidated report {cycle_id} v{report.version}",
+        description=f"Consolidated report {cycle_id} v{report.version} ({report.state})",
     )
     return report.files
 

@@ -1,4 +1,5 @@
-"""hitos.intake: store what arrived, validate it, answer each sender."""
+"""hitos.intake: store what arrived, validate it, answer each sender, tell the director what
+changed (every institution delivered; a published report out of date)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,11 @@ from prefect import flow
 from prefect.artifacts import create_table_artifact
 
 from flows import step
+from tasks.approval import check_publications
 from tasks.data_docs import build as build_data_docs
 from tasks.intake import Outcome, process, store_all
 from tasks.mail import send_all
+from tasks.notifications import delivery_notices
 from tasks.plans import load_plan
 from tasks.replies import unanswered
 from tasks.settings import Settings
@@ -19,6 +22,8 @@ validate_pending = step(process, "validate-pending")
 write_data_docs = step(build_data_docs, "write-data-docs")
 render_replies = step(unanswered, "render-replies")
 send_emails = step(send_all, "send-emails", retries=2)
+render_notices = step(delivery_notices, "render-notices")
+check_published = step(check_publications, "check-publications")
 
 
 @flow(name="hitos.intake", log_prints=True)
@@ -29,7 +34,8 @@ def intake() -> list[Outcome]:
     store_received(settings)
     with keeping_runs() as runs:  # the Great Expectations run behind the findings, for Data Docs
         outcomes = validate_pending(settings, plan)
-    send_emails(settings, render_replies(settings, plan))
+    send_emails(settings, render_replies(settings, plan) + render_notices(settings, plan))
+    check_published(settings, plan)
     write_data_docs(settings, runs, outcomes)
     create_table_artifact(
         key="hitos-intake",

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import pandas as pd
@@ -19,6 +19,7 @@ from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
 from tasks.deadlines import local_date
+from tasks.extensions import deadlines
 from tasks.ledger import (
     ACCEPTED,
     Cycle,
@@ -32,8 +33,9 @@ from tasks.workbooks import STATES
 
 COMPLETED = "Completado"
 NO_DATA = "Sin datos"
-REJECTED = ("rejected", "unreadable")
-"""Outcomes counted as rejections: the institution has to send the file again."""
+REJECTED = ("rejected", "unreadable", "returned")
+"""Outcomes counted as rejections: the institution has to send the file again (``returned``:
+accepted by the rules, returned by a reviewer)."""
 
 DATA_DICTIONARY: list[tuple[str, str]] = [
     ("ciclo", "Ciclo de reporte (AAAA-MM)."),
@@ -116,7 +118,11 @@ def _accepted_values(db: Session, cycle_ids: list[str]) -> Iterable[Row[Any]]:
             Submission.cycle_id,
         )
         .join(MilestoneValue, MilestoneValue.submission_id == Submission.id)
-        .where(Submission.cycle_id.in_(cycle_ids), Submission.outcome.in_(ACCEPTED))
+        .where(
+            Submission.cycle_id.in_(cycle_ids),
+            Submission.outcome.in_(ACCEPTED),
+            Submission.review == "approved",  # only approved files feed a publication
+        )
         .order_by(
             Submission.cycle_id.desc(),
             Submission.version.desc(),
@@ -239,6 +245,8 @@ class InstitutionFigures:
     estado_entrega: str
     envios: int
     rechazos: int
+    prorroga: str = ""
+    """The institution's extended deadline (AAAA-MM-DD), empty without an extension."""
 
 
 @dataclass(frozen=True)
@@ -293,34 +301,42 @@ def _commitments(plan: Plan, table: pd.DataFrame) -> list[CommitmentFigures]:
     ]
 
 
-def _delivery(plan: Plan, cycle: Cycle, accepted: list[datetime]) -> str:
-    """«a tiempo» when the first accepted file arrived by the end of the deadline day (local)."""
+def _delivery(plan: Plan, deadline: date, accepted: list[datetime]) -> str:
+    """«a tiempo» when the first accepted file arrived by the end of the deadline day (local),
+    the deadline being the institution's extension if it has one."""
     if not accepted:
         return "sin entregar"
-    on_time = local_date(min(accepted), plan.timezone) <= cycle.deadline
+    on_time = local_date(min(accepted), plan.timezone) <= deadline
     return "a tiempo" if on_time else "tarde"
 
 
 def _institutions(db: Session, plan: Plan, cycle: Cycle) -> list[InstitutionFigures]:
     by_institution: dict[str, list[tuple[str, datetime]]] = {}
-    for institution, outcome, received_at in db.execute(
-        select(Submission.institution, Submission.outcome, Submission.received_at).where(
-            Submission.cycle_id == cycle.id
-        )
+    for institution, outcome, review, received_at in db.execute(
+        select(
+            Submission.institution, Submission.outcome, Submission.review, Submission.received_at
+        ).where(Submission.cycle_id == cycle.id)
     ):
-        by_institution.setdefault(str(institution), []).append((outcome, received_at))
+        # A file the review returned counts as not delivered, like a rejected one.
+        counted = "returned" if review == "returned" and outcome in ACCEPTED else outcome
+        by_institution.setdefault(str(institution), []).append((counted, received_at))
+    extended = deadlines(db, cycle)
     rows = []
     for institution in plan.reporting_institutions():
         submissions = by_institution.get(institution.code, [])
         accepted = [received for outcome, received in submissions if outcome in ACCEPTED]
+        deadline = extended.get(institution.code, cycle.deadline)
         rows.append(
             InstitutionFigures(
                 codigo=institution.code,
                 nombre=institution.name,
                 hitos=len(plan.milestones_of(institution.code)),
-                estado_entrega=_delivery(plan, cycle, accepted),
+                estado_entrega=_delivery(plan, deadline, accepted),
                 envios=len(submissions),
                 rechazos=sum(outcome in REJECTED for outcome, _ in submissions),
+                prorroga=extended[institution.code].isoformat()
+                if institution.code in extended
+                else "",
             )
         )
     return rows

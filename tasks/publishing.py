@@ -70,7 +70,14 @@ def publish(settings: Settings, plan: Plan, cycle_id: str) -> Publication:
             return Publication(latest, cycle, numbers, links(settings, latest))
         version = (latest.version + 1) if latest else 1
         files = write_report(
-            plan, cycle, table, numbers, settings.folder("reports", cycle_id), version, used
+            plan,
+            cycle,
+            table,
+            numbers,
+            settings.folder("reports", cycle_id),
+            version,
+            used,
+            public=False,  # a draft until the director publishes it (tasks.approval)
         )
         report = Report(
             cycle_id=cycle_id,
@@ -79,8 +86,6 @@ def publish(settings: Settings, plan: Plan, cycle_id: str) -> Publication:
             files={k: str(v) for k, v in files.items()},
         )
         db.add(report)
-        if cycle.state == "open":
-            cycle.state = "consolidated"
         return Publication(report, cycle, numbers, links(settings, report))
 
 

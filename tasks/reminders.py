@@ -7,6 +7,7 @@ from datetime import date
 from sqlalchemy import select
 
 from tasks.deadlines import add_business_days, business_days_between
+from tasks.extensions import deadline_of
 from tasks.findings import Finding
 from tasks.ledger import Cycle, Submission, latest_accepted, session
 from tasks.mail import Outgoing, compose
@@ -18,11 +19,17 @@ from tasks.settings import Settings
 REPEAT_AFTER_DEADLINE = 3
 
 
-def reminder_points(settings: Settings, plan: Plan, cycle: Cycle, today: date) -> list[date]:
-    """Reminder dates up to today: the configured offsets, then every 3 business days late."""
+def reminder_points(
+    settings: Settings, plan: Plan, cycle: Cycle, today: date, deadline: date | None = None
+) -> list[date]:
+    """Reminder dates up to today: the configured offsets, then every 3 business days late.
+
+    ``deadline``: the institution's own (an extension), else the cycle's.
+    """
+    deadline = deadline or cycle.deadline
     offsets = sorted(set(settings.reminder_days), reverse=True)
-    points = [add_business_days(cycle.deadline, -offset, plan.country) for offset in offsets]
-    last = points[-1] if points else cycle.deadline
+    points = [add_business_days(deadline, -offset, plan.country) for offset in offsets]
+    last = points[-1] if points else deadline
     while last <= today:
         last = add_business_days(last, REPEAT_AFTER_DEADLINE, plan.country)
         if last <= today:
@@ -64,12 +71,14 @@ def reminder_email(
     settings: Settings, plan: Plan, cycle: Cycle, institution: Institution, today: date
 ) -> Outgoing | None:
     """The reminder due today for one institution, or None before the first reminder point."""
-    points = reminder_points(settings, plan, cycle, today)
+    with session(settings.database) as db:
+        deadline = deadline_of(db, cycle, institution.code)
+    points = reminder_points(settings, plan, cycle, today, deadline)
     if not points:
         return None
     sequence = len(points)
-    days_left = business_days_between(today, cycle.deadline, plan.country)
-    late = today > cycle.deadline
+    days_left = business_days_between(today, deadline, plan.country)
+    late = today > deadline
     rejected, findings = last_rejection(settings, cycle.id, institution.code)
     label = "Plazo vencido" if late else "Recordatorio"
     return compose(
@@ -86,6 +95,7 @@ def reminder_email(
         cycle=cycle,
         institution=institution,
         days_left=days_left,
+        deadline=deadline,
         last_rejected=rejected,
         findings=findings,
     )

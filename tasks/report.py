@@ -289,12 +289,14 @@ def write_report(
     folder: Path,
     version: int,
     submissions: list[int],
+    public: bool = True,
 ) -> dict[str, Path]:
-    """Write ``v{version}/{plan}-{cycle}.{html,pdf,csv,xlsx}`` and copy them to ``latest/``."""
+    """Write ``v{version}/{plan}-{cycle}.{html,pdf,csv,xlsx}`` and, if ``public``, copy them to
+    ``latest/`` (a draft is not public: ``tasks.approval`` copies it when the director
+    publishes)."""
     versioned = folder / f"v{version}"
     latest = folder / "latest"
     versioned.mkdir(parents=True, exist_ok=True)
-    latest.mkdir(parents=True, exist_ok=True)
     stem = f"{plan.id}-{cycle.id}"
     paths = {kind: versioned / f"{stem}.{kind}" for kind in KINDS}
     context = _page_context(plan, cycle, table, figures, version, submissions)
@@ -302,6 +304,8 @@ def write_report(
     _print(render("report.html", shown=_printable, **context), paths["pdf"])
     _write_csv(table, paths["csv"])
     _write_xlsx(plan, cycle, table, figures, version, submissions, paths["xlsx"])
-    for kind, path in list(paths.items()):
-        paths[f"latest_{kind}"] = Path(shutil.copyfile(path, latest / path.name))
+    if public:
+        latest.mkdir(parents=True, exist_ok=True)
+        for kind, path in list(paths.items()):
+            paths[f"latest_{kind}"] = Path(shutil.copyfile(path, latest / path.name))
     return paths

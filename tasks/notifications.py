@@ -1,0 +1,125 @@
+"""Notices to the directorate: the reviewers' daily digest and the director's three alerts.
+
+Each notice has a key (``tasks.mail`` sends a key once): the digest one per day, "every
+institution delivered" once per cycle, "a draft awaits approval" once per version, "the
+publication is out of date" once per published version.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select
+
+from tasks.ledger import ConsoleUser, Cycle, Report, session
+from tasks.mail import Outgoing, compose
+from tasks.plans import Plan
+from tasks.publishing import Publication
+from tasks.rendering import month_year
+from tasks.settings import Settings
+
+
+def reviewers(settings: Settings) -> list[str]:
+    """The console accounts that review files."""
+    with session(settings.database) as db:
+        return list(
+            db.scalars(
+                select(ConsoleUser.email)
+                .where(ConsoleUser.role == "reviewer")
+                .order_by(ConsoleUser.email)
+            )
+        )
+
+
+def review_digest(settings: Settings, plan: Plan, day: date) -> Outgoing | None:
+    """One email a day to every reviewer listing the files awaiting review; None if none."""
+    from tasks.review import pending_reviews
+
+    pending = pending_reviews(settings)
+    to = reviewers(settings)
+    if not pending or not to:
+        return None
+    return compose(
+        "review_digest",
+        key=f"-/-/review-digest/{day.isoformat()}",
+        kind="digest",
+        to=to,
+        subject=f"[Gobierno Abierto] {len(pending)} archivos por revisar · {day.isoformat()}",
+        plan=plan,
+        pending=pending,
+        day=day,
+        console=settings.console_url,
+    )
+
+
+def all_delivered_email(settings: Settings, plan: Plan, cycle_id: str) -> Outgoing | None:
+    """The director's notice that every institution asked has a standing file; None before."""
+    from tasks.reminders import waiting_institutions
+
+    if waiting_institutions(settings, plan, cycle_id):
+        return None
+    return compose(
+        "all_delivered",
+        key=f"{cycle_id}/-/all-delivered",
+        kind="notice",
+        to=[plan.coordinator.director.email],
+        subject=f"[Gobierno Abierto] Todas las instituciones entregaron · {month_year(cycle_id)}",
+        cycle_id=cycle_id,
+        plan=plan,
+        period=cycle_id,
+        institutions=len(plan.reporting_institutions()),
+        console=settings.console_url,
+    )
+
+
+def delivery_notices(settings: Settings, plan: Plan) -> list[Outgoing]:
+    """After intake: "every institution delivered" for each open cycle where that is now true."""
+    with session(settings.database) as db:
+        cycles = list(db.scalars(select(Cycle.id).where(Cycle.state == "open")))
+    return [m for c in cycles if (m := all_delivered_email(settings, plan, c)) is not None]
+
+
+def draft_email(settings: Settings, plan: Plan, publication: Publication) -> Outgoing:
+    """The director's notice that a draft awaits approval (nothing is public yet)."""
+    report = publication.report
+    delivered = sum(
+        1 for row in publication.figures.institutions if row.estado_entrega != "sin entregar"
+    )
+    return compose(
+        "draft",
+        key=f"{report.cycle_id}/-/draft/{report.version}",
+        kind="notice",
+        to=[plan.coordinator.director.email],
+        subject=(
+            f"[Gobierno Abierto] Borrador del informe por aprobar · "
+            f"{month_year(report.cycle_id)} · v{report.version}"
+        ),
+        cycle_id=report.cycle_id,
+        plan=plan,
+        cycle=publication.cycle,
+        version=report.version,
+        figures=publication.figures,
+        delivered=delivered,
+        institutions=len(publication.figures.institutions),
+        page=report.files.get("html", ""),
+        console=settings.console_url,
+    )
+
+
+def outdated_email(settings: Settings, plan: Plan, report: Report) -> Outgoing:
+    """The director's notice that the published version no longer matches files and reviews."""
+    return compose(
+        "outdated",
+        key=f"{report.cycle_id}/-/outdated/{report.version}",
+        kind="notice",
+        to=[plan.coordinator.director.email],
+        subject=(
+            f"[Gobierno Abierto] El informe publicado quedó desactualizado · "
+            f"{month_year(report.cycle_id)} · v{report.version}"
+        ),
+        cycle_id=report.cycle_id,
+        plan=plan,
+        period=report.cycle_id,
+        version=report.version,
+        console=settings.console_url,
+    )
