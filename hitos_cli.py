@@ -370,7 +370,7 @@ def publish(cycle: CycleArg, by: ByOption = "") -> None:
     except PublicationRefused as exc:
         fail(str(exc))
         return
-    for name, path in publication.report.files.items():
+    for name, path in publication.paths.items():
         if name.startswith("latest_"):
             console.print(f"{name:<12} {path}")
     console.print(f"Published {cycle} v{publication.report.version}.")

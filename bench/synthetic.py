@@ -19,7 +19,7 @@ import yaml
 
 from tasks.inbox import open_maildir
 from tasks.plans import Plan
-from tasks.requests import workbook_path
+from tasks.requests import request_copy
 from tasks.settings import Settings
 from tasks.simulation import filled_workbook
 
@@ -167,7 +167,7 @@ def answers(
             if kind == "stranger"
             else institution.liaison.email
         )
-        request = workbook_path(settings, plan, cycle_id, institution.code)
+        request = request_copy(settings, plan, cycle_id, institution.code)
         jobs.append((institution.code, kind, sender, request))
     if workers <= 1 or len(jobs) < 50:
         return [fill(job) for job in jobs]

@@ -31,7 +31,7 @@ def consolidate(cycle_id: str) -> dict[str, str]:
         markdown=summary_markdown(publication),
         description=f"Consolidated report {cycle_id} v{report.version} ({report.state})",
     )
-    return report.files
+    return {kind: str(path) for kind, path in publication.paths.items()}
 
 
 if __name__ == "__main__":

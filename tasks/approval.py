@@ -8,20 +8,18 @@ out of date and tells the director once; the next consolidation is again a draft
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass
-from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tasks import filestore
 from tasks.consolidation import consolidated_table, figures, used_submissions
 from tasks.ledger import ACCEPTED, Cycle, Decision, Report, Submission, session, utcnow
 from tasks.mail import Outgoing, send_all
 from tasks.notifications import draft_email, outdated_email
 from tasks.plans import Plan
-from tasks.publishing import Publication, links, publish, report_email
-from tasks.report import KINDS
+from tasks.publishing import Publication, links, local_copies, publish, report_email
 from tasks.settings import Settings
 
 
@@ -99,16 +97,10 @@ def publish_draft(settings: Settings, plan: Plan, cycle_id: str, actor: str) -> 
                 f"hitos consolidate {cycle_id} and look at the new draft"
             )
         numbers = figures(db, plan, cycle, table)
-        folder = settings.folder("reports", cycle_id, "latest")
-        files = dict(latest.files)
-        for kind in KINDS:
-            source = Path(files[kind])
-            files[f"latest_{kind}"] = str(shutil.copyfile(source, folder / source.name))
         for old in db.scalars(
             select(Report).where(Report.cycle_id == cycle_id, Report.state == "published")
         ):
             old.state = "superseded"
-        latest.files = files
         latest.state, latest.published_at, latest.published_by = "published", utcnow(), actor
         cycle.state = "consolidated"
         db.add(
@@ -116,7 +108,9 @@ def publish_draft(settings: Settings, plan: Plan, cycle_id: str, actor: str) -> 
                 actor=actor, action="publish", cycle_id=cycle_id, report_version=latest.version
             )
         )
-        publication = Publication(latest, cycle, numbers, links(settings, latest))
+        data = filestore.get_many(db, set(latest.files.values()))
+    paths = local_copies(settings, plan, latest, data)  # now with latest/: the public files
+    publication = Publication(latest, cycle, numbers, paths, links(settings, latest, paths))
     _rebuild_public_outputs(settings, plan)
     send_all(settings, [report_email(plan, publication)])
     return publication

@@ -44,6 +44,12 @@ def get(db: Session, sha256: str) -> bytes:
     return bytes(data)
 
 
+def get_many(db: Session, keys: set[str]) -> dict[str, bytes]:
+    """The stored bytes of many keys in one query (a batch of submissions); missing keys absent."""
+    rows = db.execute(select(Blob.sha256, Blob.data).where(Blob.sha256.in_(keys)))
+    return {key: bytes(data) for key, data in rows}
+
+
 def exists(db: Session, sha256: str) -> bool:
     """Whether the store holds that key."""
     return db.scalar(select(Blob.sha256).where(Blob.sha256 == sha256)) is not None

@@ -15,6 +15,7 @@ from pathlib import Path
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session, aliased
 
+from tasks import filestore
 from tasks.findings import Finding, finding, has_errors
 from tasks.inbox import Received, sources
 from tasks.ledger import (
@@ -125,12 +126,10 @@ def store(
             if digest in known_files:
                 continue
             known_files.add(digest)
-            path = settings.folder("files", digest[:2]) / digest
-            if not path.exists():
-                path.write_bytes(attachment.data)
+            filestore.put(db, attachment.data)
+            filestore.local_copy(settings, attachment.data, "files", digest[:2], digest)
             submission = Submission(
                 sha256=digest,
-                path=str(path),
                 filename=Path(attachment.filename).name[:250],
                 sender=received.sender,
                 channel=received.channel,
@@ -246,8 +245,9 @@ def process(
         if submission_ids is not None:
             query = query.where(Submission.id.in_(submission_ids))
         pending = list(db.scalars(query.order_by(Submission.id)))
+        files = filestore.get_many(db, {sub.sha256 for sub in pending})
     lookups = Lookups.read(settings)
-    decisions = [first_look(settings, plan, sub, lookups) for sub in pending]
+    decisions = [first_look(settings, plan, sub, files[sub.sha256], lookups) for sub in pending]
     batch = [
         prepared_rows(settings, plan, d, lookups)
         for d in decisions
@@ -268,9 +268,11 @@ def process(
     return outcomes
 
 
-def first_look(settings: Settings, plan: Plan, sub: Submission, lookups: Lookups) -> Decision:
-    """Read and identify one stored file: ``validate`` when it can go on to the suite."""
-    data = Path(sub.path).read_bytes()
+def first_look(
+    settings: Settings, plan: Plan, sub: Submission, data: bytes, lookups: Lookups
+) -> Decision:
+    """Read and identify one stored file (``data``: its bytes from the file store): ``validate``
+    when it can go on to the suite."""
     language = settings.language
     try:
         read = read_submission(data, sub.filename, settings.max_file_mb * 1024 * 1024)

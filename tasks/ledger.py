@@ -69,14 +69,14 @@ class Cycle(Base):
 
 
 class Request(Base):
-    """Cycle × institution: the workbook built for it."""
+    """Cycle × institution: the workbook built for it (``workbook``: its file-store key)."""
 
     __tablename__ = "requests"
     __table_args__ = (UniqueConstraint("cycle_id", "institution"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     cycle_id: Mapped[str] = mapped_column(ForeignKey("cycles.id"))
     institution: Mapped[str] = mapped_column(String(20))
-    workbook: Mapped[str] = mapped_column(String(500))
+    workbook: Mapped[str] = mapped_column(String(64))
     signature: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
@@ -111,12 +111,12 @@ class InboundMessage(Base):
 
 
 class Submission(Base):
-    """One received file, kept forever; stored before it is parsed."""
+    """One received file, kept forever; stored before it is parsed (bytes: the file store's
+    ``sha256``)."""
 
     __tablename__ = "submissions"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     sha256: Mapped[str] = mapped_column(String(64), index=True)
-    path: Mapped[str] = mapped_column(String(500))
     filename: Mapped[str] = mapped_column(String(250))
     sender: Mapped[str] = mapped_column(String(250), default="")
     channel: Mapped[str] = mapped_column(String(12))
@@ -178,7 +178,8 @@ class MilestoneValue(Base):
 
 
 class Report(Base):
-    """One consolidation of a cycle: a new version each run."""
+    """One consolidation of a cycle: a new version when its sources change (``files``: each
+    kind of output, ``html``…, to its file-store key)."""
 
     __tablename__ = "reports"
     __table_args__ = (UniqueConstraint("cycle_id", "version"),)

@@ -101,7 +101,7 @@ def draft_email(settings: Settings, plan: Plan, publication: Publication) -> Out
         figures=publication.figures,
         delivered=delivered,
         institutions=len(publication.figures.institutions),
-        page=report.files.get("html", ""),
+        page=str(publication.paths.get("html", "")),
         console=settings.console_url,
     )
 

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from tempfile import TemporaryDirectory
 
 from sqlalchemy import select
 
+from tasks import filestore
 from tasks.consolidation import Figures, consolidated_table, figures, used_submissions
 from tasks.ledger import Cycle, Report, session
 from tasks.mail import Outgoing, compose
 from tasks.plans import Plan
 from tasks.rendering import month_year, render
-from tasks.report import KINDS, write_report
+from tasks.report import KINDS, report_name, write_report
 from tasks.settings import Settings
 
 ATTACHED = ("pdf", "xlsx")
@@ -26,29 +28,52 @@ class Publication:
     report: Report
     cycle: Cycle
     figures: Figures
+    paths: dict[str, Path] = field(default_factory=dict)
+    """``html``… and ``latest_html``… → this worker's local copy of each file of the version."""
     links: dict[str, str] = field(default_factory=dict)
-    """``latest_html``… → public URL (``report_base_url`` set) or file path; ``version``: the
+    """``latest_html``… → public URL (``report_base_url`` set) or local copy; ``version``: the
     page of this very version, which later versions never overwrite (with a base URL only)."""
 
 
-def links(settings: Settings, report: Report) -> dict[str, str]:
-    """Where the director and the public find each file: URLs under the base, else file paths."""
+def links(settings: Settings, report: Report, paths: dict[str, Path]) -> dict[str, str]:
+    """Where the director and the public find each file: URLs under the base, else local copies."""
     base = settings.report_base_url.rstrip("/")
     found: dict[str, str] = {}
     for kind in KINDS:
-        path = report.files.get(f"latest_{kind}")
+        path = paths.get(f"latest_{kind}")
         if path is None:
             continue
-        name = Path(path).name
-        found[f"latest_{kind}"] = f"{base}/{report.cycle_id}/latest/{name}" if base else path
-    if base and "html" in report.files:
-        name = Path(report.files["html"]).name
-        found["version"] = f"{base}/{report.cycle_id}/v{report.version}/{name}"
+        found[f"latest_{kind}"] = (
+            f"{base}/{report.cycle_id}/latest/{path.name}" if base else str(path)
+        )
+    if base and "html" in paths:
+        found["version"] = f"{base}/{report.cycle_id}/v{report.version}/{paths['html'].name}"
     return found
 
 
+def local_copies(
+    settings: Settings, plan: Plan, report: Report, data: dict[str, bytes]
+) -> dict[str, Path]:
+    """The version's files under ``reports/<cycle>/v<n>/`` and, once the director published it,
+    ``latest/`` (the public files: a draft never reaches them), from the store."""
+    paths: dict[str, Path] = {}
+    for kind, key in report.files.items():
+        name = report_name(plan, report.cycle_id, kind)
+        folder = ("reports", report.cycle_id)
+        paths[kind] = filestore.local_copy(settings, data[key], *folder, f"v{report.version}", name)
+        if report.state == "published":
+            paths[f"latest_{kind}"] = filestore.local_copy(
+                settings, data[key], *folder, "latest", name
+            )
+    return paths
+
+
 def publish(settings: Settings, plan: Plan, cycle_id: str) -> Publication:
-    """The cycle's report: the latest version if built from the same submissions, else a new one."""
+    """The cycle's report: the latest version if built from the same submissions, else a new one.
+
+    The files live in the file store (so any worker can reuse or send them); this worker gets
+    local copies.
+    """
     with session(settings.database) as db:
         cycle = db.get(Cycle, cycle_id)
         if cycle is None:
@@ -65,35 +90,26 @@ def publish(settings: Settings, plan: Plan, cycle_id: str) -> Publication:
             latest is not None
             and latest.submissions == used
             and set(KINDS) <= latest.files.keys()  # a version from before the PDF is rebuilt
-            and all(Path(p).exists() for p in latest.files.values())
+            and all(filestore.exists(db, key) for key in latest.files.values())
         ):
-            return Publication(latest, cycle, numbers, links(settings, latest))
-        version = (latest.version + 1) if latest else 1
-        files = write_report(
-            plan,
-            cycle,
-            table,
-            numbers,
-            settings.folder("reports", cycle_id),
-            version,
-            used,
-            public=False,  # a draft until the director publishes it (tasks.approval)
-        )
-        report = Report(
-            cycle_id=cycle_id,
-            version=version,
-            submissions=used,
-            files={k: str(v) for k, v in files.items()},
-        )
-        db.add(report)
-        return Publication(report, cycle, numbers, links(settings, report))
+            report = latest
+        else:
+            version = (latest.version + 1) if latest else 1
+            with TemporaryDirectory(prefix="hitos-report-") as folder:
+                written = write_report(plan, cycle, table, numbers, Path(folder), version, used)
+                files = {kind: filestore.put(db, written[kind].read_bytes()) for kind in KINDS}
+            report = Report(cycle_id=cycle_id, version=version, submissions=used, files=files)
+            db.add(report)  # a draft: tasks.approval publishes it
+        data = filestore.get_many(db, set(report.files.values()))
+    paths = local_copies(settings, plan, report, data)
+    return Publication(report, cycle, numbers, paths, links(settings, report, paths))
 
 
 def report_email(plan: Plan, publication: Publication) -> Outgoing:
     """The director's notice that a report version is ready: figures, links, PDF and XLSX."""
     report, numbers = publication.report, publication.figures
     delivered = sum(1 for row in numbers.institutions if row.estado_entrega != "sin entregar")
-    attachments = [Path(report.files[kind]) for kind in ATTACHED if kind in report.files]
+    attachments = [publication.paths[kind] for kind in ATTACHED if kind in publication.paths]
     return compose(
         "report",
         key=f"{report.cycle_id}/-/report/{report.version}",
@@ -109,7 +125,7 @@ def report_email(plan: Plan, publication: Publication) -> Outgoing:
         cycle=publication.cycle,
         version=report.version,
         figures=numbers,
-        files=publication.links or report.files,
+        files=publication.links,
         attached=[path.name for path in attachments],
         delivered=delivered,
         institutions=len(numbers.institutions),
@@ -122,5 +138,5 @@ def summary_markdown(publication: Publication) -> str:
         "report_summary.md",
         report=publication.report,
         figures=publication.figures,
-        links=publication.links or publication.report.files,
+        links=publication.links,
     )

@@ -13,7 +13,7 @@ from tasks.ledger import Cycle, Submission, latest_accepted, session
 from tasks.mail import Outgoing, compose
 from tasks.plans import Institution, Plan
 from tasks.rendering import month_year
-from tasks.requests import workbook_path
+from tasks.requests import build_request
 from tasks.settings import Settings
 
 REPEAT_AFTER_DEADLINE = 3
@@ -88,7 +88,7 @@ def reminder_email(
         to=[institution.liaison.email],
         cc=[institution.head.email, plan.coordinator.director.email] if late else [],
         subject=f"[Gobierno Abierto] {label} · {month_year(cycle.id)} · {institution.code}",
-        attachments=[workbook_path(settings, plan, cycle.id, institution.code)],
+        attachments=[build_request(settings, plan, cycle, institution)],
         cycle_id=cycle.id,
         institution_code=institution.code,
         plan=plan,

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from tasks import filestore
 from tasks.intake import Outcome, as_outcome
 from tasks.ledger import Cycle, Email, Submission, session
 from tasks.mail import Outgoing, compose
@@ -55,15 +56,15 @@ def reply_email(settings: Settings, plan: Plan, outcome: Outcome) -> Outgoing | 
         sub = db.get(Submission, outcome.submission_id)
         assert sub is not None
         cycle = db.get(Cycle, outcome.cycle) if outcome.cycle else None
-        data, version = Path(sub.path).read_bytes(), sub.version
+        data, version = filestore.get(db, sub.sha256), sub.version
     attachments: list[Path] = []
     if outcome.outcome == "rejected":
         marked = mark_findings(data, outcome.filename, outcome.findings)
         if marked is not None:
-            folder = settings.folder("replies", outcome.cycle or "sin-ciclo")
-            path = folder / f"corregir-{outcome.submission_id}-{Path(outcome.filename).stem}.xlsx"
-            path.write_bytes(marked)
-            attachments.append(path)
+            # Rebuilt from the stored file whenever the reply is rendered: a local copy only.
+            name = f"corregir-{outcome.submission_id}-{Path(outcome.filename).stem}.xlsx"
+            folder = outcome.cycle or "sin-ciclo"
+            attachments.append(filestore.local_copy(settings, marked, "replies", folder, name))
     name = (
         f"{outcome.institution} ({plan.institution(outcome.institution).name})"
         if outcome.institution

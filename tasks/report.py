@@ -281,6 +281,11 @@ def _print(page: str, path: Path) -> None:
     HTML(string=page, url_fetcher=offline, media_type="print").write_pdf(path)
 
 
+def report_name(plan: Plan, cycle_id: str, kind: str) -> str:
+    """The Hitos-made name of a report file: ``gt-pan5-2023-03.pdf``."""
+    return f"{plan.id}-{cycle_id}.{kind}"
+
+
 def write_report(
     plan: Plan,
     cycle: Cycle,
@@ -289,23 +294,18 @@ def write_report(
     folder: Path,
     version: int,
     submissions: list[int],
-    public: bool = True,
 ) -> dict[str, Path]:
-    """Write ``v{version}/{plan}-{cycle}.{html,pdf,csv,xlsx}`` and, if ``public``, copy them to
-    ``latest/`` (a draft is not public: ``tasks.approval`` copies it when the director
-    publishes)."""
+    """Write ``v{version}/{plan}-{cycle}.{html,pdf,csv,xlsx}`` and copy them to ``latest/``."""
     versioned = folder / f"v{version}"
     latest = folder / "latest"
     versioned.mkdir(parents=True, exist_ok=True)
-    stem = f"{plan.id}-{cycle.id}"
-    paths = {kind: versioned / f"{stem}.{kind}" for kind in KINDS}
+    latest.mkdir(parents=True, exist_ok=True)
+    paths = {kind: versioned / report_name(plan, cycle.id, kind) for kind in KINDS}
     context = _page_context(plan, cycle, table, figures, version, submissions)
     paths["html"].write_text(render("report.html", shown=_everything, **context), "utf-8")
     _print(render("report.html", shown=_printable, **context), paths["pdf"])
     _write_csv(table, paths["csv"])
     _write_xlsx(plan, cycle, table, figures, version, submissions, paths["xlsx"])
-    if public:
-        latest.mkdir(parents=True, exist_ok=True)
-        for kind, path in list(paths.items()):
-            paths[f"latest_{kind}"] = Path(shutil.copyfile(path, latest / path.name))
+    for kind, path in list(paths.items()):
+        paths[f"latest_{kind}"] = Path(shutil.copyfile(path, latest / path.name))
     return paths

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from tasks import filestore
 from tasks.deadlines import add_business_days, cycle_opening
 from tasks.ledger import Cycle, MilestoneValue, Request, Submission, latest_accepted, session
 from tasks.mail import Outgoing, compose
@@ -71,8 +72,9 @@ def last_accepted_values(
     return {}
 
 
-def workbook_path(settings: Settings, plan: Plan, cycle_id: str, institution: str) -> Path:
-    return settings.folder("requests", cycle_id) / f"{plan.id}-{cycle_id}-{institution}.xlsx"
+def workbook_name(plan: Plan, cycle_id: str, institution: str) -> str:
+    """The Hitos-made name of a request workbook: ``gt-pan5-2023-03-MINGOB.xlsx``."""
+    return f"{plan.id}-{cycle_id}-{institution}.xlsx"
 
 
 def request_workbook(
@@ -92,23 +94,23 @@ def request_workbook(
 
 
 def build_request(settings: Settings, plan: Plan, cycle: Cycle, institution: Institution) -> Path:
-    """The institution's workbook for the cycle, written once and recorded as its request."""
-    path = workbook_path(settings, plan, cycle.id, institution.code)
+    """The institution's workbook for the cycle, built once and kept in the file store with its
+    request row; the path of this worker's local copy (what an email attaches)."""
     with session(settings.database) as db:
         existing = db.scalars(
             select(Request).where(
                 Request.cycle_id == cycle.id, Request.institution == institution.code
             )
         ).first()
-        if existing is not None and Path(existing.workbook).exists():
-            return Path(existing.workbook)
-        path.write_bytes(request_workbook(settings, plan, cycle, institution))
-        if existing is None:
+        if existing is not None:
+            data = filestore.get(db, existing.workbook)
+        else:
+            data = request_workbook(settings, plan, cycle, institution)
             db.add(
                 Request(
                     cycle_id=cycle.id,
                     institution=institution.code,
-                    workbook=str(path),
+                    workbook=filestore.put(db, data),
                     signature=signature(
                         settings.signing_key.get_secret_value(),
                         plan.id,
@@ -117,14 +119,31 @@ def build_request(settings: Settings, plan: Plan, cycle: Cycle, institution: Ins
                     ),
                 )
             )
-    return path
+    name = workbook_name(plan, cycle.id, institution.code)
+    return filestore.local_copy(settings, data, "requests", cycle.id, name)
+
+
+def request_copy(settings: Settings, plan: Plan, cycle_id: str, institution: str) -> Path:
+    """This worker's copy of the request workbook the institution was sent, from the file store
+    (whichever worker built it); KeyError when the institution was never asked."""
+    with session(settings.database) as db:
+        key = db.scalar(
+            select(Request.workbook).where(
+                Request.cycle_id == cycle_id, Request.institution == institution
+            )
+        )
+        if key is None:
+            raise KeyError(f"{cycle_id}/{institution}")
+        data = filestore.get(db, key)
+    name = workbook_name(plan, cycle_id, institution)
+    return filestore.local_copy(settings, data, "requests", cycle_id, name)
 
 
 def preview_request(
     settings: Settings, plan: Plan, cycle: Cycle, institution: Institution, folder: Path
 ) -> Path:
     """The workbook a request would attach, written to a preview folder and nowhere else."""
-    path = folder / workbook_path(settings, plan, cycle.id, institution.code).name
+    path = folder / workbook_name(plan, cycle.id, institution.code)
     path.write_bytes(request_workbook(settings, plan, cycle, institution))
     return path
 

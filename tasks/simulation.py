@@ -17,7 +17,7 @@ from openpyxl import load_workbook
 from tasks.deadlines import add_business_days
 from tasks.mail import Mailer, Outgoing
 from tasks.plans import Plan
-from tasks.requests import open_cycle_record, workbook_path
+from tasks.requests import open_cycle_record, request_copy
 from tasks.settings import Settings
 
 SILENT = "MARN"
@@ -108,7 +108,7 @@ def first_answers(settings: Settings, plan: Plan, cycle_id: str) -> list[str]:
     for institution in plan.reporting_institutions():
         if institution.code == SILENT:
             continue
-        request = workbook_path(settings, plan, cycle_id, institution.code)
+        request = request_copy(settings, plan, cycle_id, institution.code)
         careless = institution.code == CARELESS
         send_back(
             settings,
@@ -124,7 +124,7 @@ def first_answers(settings: Settings, plan: Plan, cycle_id: str) -> list[str]:
 
 def corrections(settings: Settings, plan: Plan, cycle_id: str) -> list[str]:
     """The careless institution reads the reply and sends a corrected workbook, days later."""
-    request = workbook_path(settings, plan, cycle_id, CARELESS)
+    request = request_copy(settings, plan, cycle_id, CARELESS)
     corrected = filled_workbook(request, CARELESS, careless=False)
     send_back(settings, plan, CARELESS, corrected, 2, answer_time(settings, plan, cycle_id, 6))
     return [CARELESS]

@@ -124,7 +124,6 @@ def _submit(
     """Record a submission with its milestone values: code → (estado, avance_pct)."""
     submission = Submission(
         sha256=f"{institution}{cycle}{version}".ljust(64, "0"),
-        path=f"/raw/{institution}-{cycle}-v{version}.xlsx",
         filename="libro.xlsx",
         sender=f"enlace@{institution.lower()}.example",
         channel="email",

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import csv
 import io
-from pathlib import Path
 
 from openpyxl import load_workbook
 
-from tasks.approval import consolidate_draft, publish_draft, state_of
+from tasks.approval import consolidate_draft, publish_draft
 from tasks.deadlines import add_business_days
 from tasks.intake import process, store_all
 from tasks.local_mail import local_smtp_server
@@ -42,10 +41,10 @@ def run_cycle(settings, plan):
         send_all(settings, [m for m in reminders if m])
         for item in pending_reviews(settings):  # the reviewers approve every standing file
             approve(settings, plan, item.submission_id, "revisora@gae.example")
-        if consolidate_draft(settings, plan, cycle.id).report.state == "draft":
-            publish_draft(settings, plan, cycle.id, "directora@gae.example")
-        report = state_of(settings, cycle.id).published
-    return first, second, report
+        publication = consolidate_draft(settings, plan, cycle.id)
+        if publication.report.state == "draft":
+            publication = publish_draft(settings, plan, cycle.id, "directora@gae.example")
+    return first, second, publication
 
 
 def outbox_messages(settings):
@@ -55,7 +54,7 @@ def outbox_messages(settings):
 
 
 def test_whole_cycle_reports_every_milestone_and_reminds_only_the_silent(settings, plan):
-    first, second, report = run_cycle(settings, plan)
+    first, second, publication = run_cycle(settings, plan)
 
     outcomes = {o.institution: o.outcome for o in first}
     assert outcomes[CARELESS] == "rejected"
@@ -63,7 +62,7 @@ def test_whole_cycle_reports_every_milestone_and_reminds_only_the_silent(setting
     assert all(o.startswith("accepted") for code, o in outcomes.items() if code != CARELESS)
     assert [o.outcome for o in second] in (["accepted"], ["accepted_with_warnings"])
 
-    with Path(report.files["latest_csv"]).open(encoding="utf-8") as handle:
+    with publication.paths["latest_csv"].open(encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     assert sorted(r["codigo_hito"] for r in rows) == sorted(m.code for m in plan.milestones)
 
@@ -100,8 +99,8 @@ def test_rejection_reply_names_the_faulty_milestone_and_column(settings, plan):
 def test_running_the_cycle_twice_sends_and_stores_nothing_twice(settings, plan):
     run_cycle(settings, plan)
     sent_once = len(outbox_messages(settings))
-    _, second, report = run_cycle(settings, plan)
+    _, second, publication = run_cycle(settings, plan)
 
     assert second == []
     assert len(outbox_messages(settings)) == sent_once
-    assert report.version == 1
+    assert publication.report.version == 1

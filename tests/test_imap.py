@@ -15,7 +15,7 @@ import pytest
 from imap_tools.errors import MailboxMoveError
 from sqlalchemy import func, select
 
-from tasks import intake
+from tasks import filestore, intake
 from tasks.intake import process, store_all
 from tasks.ledger import InboundMessage, Submission, session, utcnow
 from tasks.local_mail import local_smtp_server
@@ -46,10 +46,12 @@ def mail(data: bytes, filename: str, message_id: str | None, n: int = 1) -> byte
 
 
 def stored(settings) -> list[tuple[str, str, str, str]]:
-    """(sha256, path, channel, source_ref) of every stored submission."""
+    """(sha256, filename, channel, source_ref) of every stored submission."""
     with session(settings.database) as db:
         rows = db.execute(
-            select(Submission.sha256, Submission.path, Submission.channel, Submission.source_ref)
+            select(
+                Submission.sha256, Submission.filename, Submission.channel, Submission.source_ref
+            )
         ).all()
         return [tuple(row) for row in rows]
 
@@ -73,9 +75,9 @@ def test_stores_each_attachment_content_addressed_and_moves_the_message(imap, do
 
     digest = hashlib.sha256(data).hexdigest()
     assert len(ids) == 1
-    assert stored(imap) == [
-        (digest, str(imap.home / "files" / digest[:2] / digest), "imap", "<a1@mineduc.example>")
-    ]
+    assert stored(imap) == [(digest, "avances.csv", "imap", "<a1@mineduc.example>")]
+    with session(imap.database) as db:
+        assert filestore.get(db, digest) == data
     assert (imap.home / "files" / digest[:2] / digest).read_bytes() == data
     assert dovecot.message_ids("INBOX") == []
     assert dovecot.message_ids("Processed") == ["<a1@mineduc.example>"]

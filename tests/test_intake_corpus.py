@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook, load_workbook
 
+from tasks import filestore
 from tasks.inbox import Attachment, Received, open_maildir
 from tasks.intake import Outcome, process, store, store_all
 from tasks.ledger import Submission, session
@@ -502,9 +503,10 @@ def test_files_are_kept_by_content_whatever_their_names(corpus):
 
     assert len(subs) == len(CASES)
     for sub in subs:
-        path = Path(sub.path)
-        assert path.parent.parent == settings.home / "files"
-        assert path.name == sub.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+        with session(settings.database) as db:
+            data = filestore.get(db, sub.sha256)
+        assert hashlib.sha256(data).hexdigest() == sub.sha256
+        assert (settings.home / "files" / sub.sha256[:2] / sub.sha256).read_bytes() == data
     assert not Path("/tmp/hitos-fuera.xlsx").exists()
 
 

@@ -74,9 +74,9 @@ def test_two_runs_at_the_same_time_send_each_request_once(ledger, plan, smtp):
 def test_whole_cycle_runs_on_postgresql(settings, postgres_url, plan):
     on_postgres = settings.model_copy(update={"database_url": postgres_url})
 
-    *_, report = run_cycle(on_postgres, plan)
+    *_, publication = run_cycle(on_postgres, plan)
 
     with session(postgres_url) as db:
         outcomes = {(s.institution, s.outcome) for s in db.query(Submission)}
     assert ("MINEDUC", "rejected") in outcomes
-    assert len(report.submissions) == len(plan.reporting_institutions()) - 1
+    assert len(publication.report.submissions) == len(plan.reporting_institutions()) - 1

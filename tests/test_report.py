@@ -432,10 +432,10 @@ def test_director_gets_public_links_and_the_pdf_and_xlsx_attached(fresh, setting
     send_all(configured, [report_email(fresh.plan, publication)])
 
     [message] = smtp.to("directora@gae.example")
-    files = publication.report.files
+    files = publication.paths
     assert attachments_of(message) == {
-        "gt-prueba-2023-03.pdf": Path(files["pdf"]).read_bytes(),
-        "gt-prueba-2023-03.xlsx": Path(files["xlsx"]).read_bytes(),
+        "gt-prueba-2023-03.pdf": files["pdf"].read_bytes(),
+        "gt-prueba-2023-03.xlsx": files["xlsx"].read_bytes(),
     }
     text, html = body(message, "plain"), body(message, "html")
     page = "https://datos.gobiernoabierto.example/informes/2023-03/latest/gt-prueba-2023-03.html"
@@ -453,7 +453,7 @@ def test_without_a_public_address_the_email_names_the_files(fresh, settings, smt
     send_all(configured, [report_email(fresh.plan, publication)])
 
     text = body(smtp.to("directora@gae.example")[0], "plain")
-    assert f"PDF: {publication.report.files['latest_pdf']}" in text
+    assert f"PDF: {publication.paths['latest_pdf']}" in text
     assert "http" not in text
 
 
@@ -466,10 +466,10 @@ def test_a_version_written_before_the_pdf_existed_is_rebuilt_with_it(fresh, sett
         assert old is not None
         old.files = {k: v for k, v in old.files.items() if not k.endswith("pdf")}
 
-    rebuilt = publish_cycle(configured, fresh.plan, CURRENT).report
+    rebuilt = publish_cycle(configured, fresh.plan, CURRENT)
 
-    assert rebuilt.version == first.version + 1
-    assert Path(rebuilt.files["pdf"]).read_bytes().startswith(b"%PDF")
+    assert rebuilt.report.version == first.version + 1
+    assert rebuilt.paths["pdf"].read_bytes().startswith(b"%PDF")
 
 
 def test_prefect_artifact_summarises_the_figures_and_names_the_files(fresh, settings, smtp):

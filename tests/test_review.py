@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -215,7 +214,7 @@ def test_an_extension_moves_reminders_on_time_and_shows_in_status_and_report(led
     row = next(i for i in publication.figures.institutions if i.codigo == "MARN")
     assert (row.estado_entrega, row.prorroga) == ("a tiempo", "2023-03-31")
     assert status_of("MARN")["days_late"] == 0
-    page = Path(publication.report.files["html"]).read_text(encoding="utf-8")
+    page = publication.paths["html"].read_text(encoding="utf-8")
     assert "2023-03-31" in page
 
 
