@@ -75,11 +75,15 @@ def print_status(
         "reminders": "reminders",
         "submissions": "files",
         "last_outcome": "last outcome",
+        "review": "review",
+        "extension": "extended to",
         "days_late": "late",
     }
     table = Table(*headers.values(), title=f"Cycle {cycle_id} (late: business days)")
     for row in rows:
-        table.add_row(*(str(row[c]) for c in headers))
+        extension = row["extension"]
+        shown = {**row, "extension": extension["until"] if isinstance(extension, dict) else ""}
+        table.add_row(*(str(shown[c]) for c in headers))
     console.print(table)
 
 
@@ -104,6 +108,10 @@ def demo(cycle: Annotated[str, typer.Option(help="Cycle to simulate.")] = "2023-
     console.print(f"Data Docs      {home / 'data-docs' / cycle / 'index.html'}  (for reviewers)")
     for name in ("latest_html", "latest_pdf", "latest_xlsx", "latest_csv"):
         console.print(f"Report {name[7:]:<7} {Path(files[name]).resolve()}")
+    console.print("The directorate's console on this workspace (first account, then the server):")
+    console.print(f"  export HITOS_HOME={home}")
+    console.print("  hitos users add directora@gae.example --role director   (password on stdin)")
+    console.print("  hitos serve   then open http://127.0.0.1:8000/")
 
 
 @cycle_app.command("open")
@@ -407,6 +415,7 @@ def serve(
     """Run the directorate's console (web) on the workspace."""
     settings, plan = settings_and_plan()
     import uvicorn
+
     from console.app import create_app
 
     console.print(f"Console on http://{host}:{port}/ (workspace {settings.home.resolve()})")

@@ -12,15 +12,28 @@ from flows.remind import remind
 from tasks.local_mail import local_smtp_server
 from tasks.plans import load_plan
 from tasks.settings import Settings
-from tasks.simulation import corrections, first_answers, simulated_day
+from tasks.simulation import (
+    corrections,
+    director_extends,
+    director_publishes,
+    first_answers,
+    returned_corrects,
+    reviewers_review,
+    simulated_day,
+)
 
 institutions_answer = step(first_answers, "institutions-answer")
 institution_corrects = step(corrections, "institution-corrects")
+reviewers_decide = step(reviewers_review, "reviewers-review")
+returned_institution_corrects = step(returned_corrects, "returned-institution-corrects")
+director_grants_extension = step(director_extends, "director-extends")
+director_publishes_draft = step(director_publishes, "director-publishes")
 
 
 @flow(name="hitos.demo", log_prints=True)
 def demo(cycle_id: str = "2023-03") -> dict[str, str]:
-    """Open, answer, intake, correct, intake, remind the silent one, consolidate."""
+    """Open, answer, intake, correct, review (one file returned and corrected), remind the
+    silent institution and extend its deadline, consolidate a draft, publish it."""
     settings = Settings()
     plan = load_plan(settings.plan)
     with local_smtp_server(
@@ -34,8 +47,14 @@ def demo(cycle_id: str = "2023-03") -> dict[str, str]:
         intake()
         institution_corrects(settings, plan, cycle_id)
         intake()
+        reviewers_decide(settings, plan, cycle_id)
+        returned_institution_corrects(settings, plan, cycle_id)
+        intake()
+        reviewers_decide(settings, plan, cycle_id)
         remind(cycle_id, today=simulated_day(settings, plan, cycle_id))
-        return consolidate(cycle_id)
+        director_grants_extension(settings, plan, cycle_id)
+        consolidate(cycle_id)
+        return director_publishes_draft(settings, plan, cycle_id)
 
 
 if __name__ == "__main__":

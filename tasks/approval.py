@@ -24,7 +24,12 @@ from tasks.settings import Settings
 
 
 class PublicationRefused(ValueError):
-    """A publication that cannot happen; the message is one sentence for operators."""
+    """A decision that cannot be taken: a stable ``code`` (the console's Spanish message) and
+    one English sentence for operators."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 @dataclass(frozen=True)
@@ -82,19 +87,21 @@ def publish_draft(settings: Settings, plan: Plan, cycle_id: str, actor: str) -> 
     with session(settings.database) as db:
         cycle = db.get(Cycle, cycle_id)
         if cycle is None:
-            raise PublicationRefused(f"cycle {cycle_id} does not exist")
+            raise PublicationRefused("unknown-cycle", f"cycle {cycle_id} does not exist")
         latest = _latest(db, cycle_id)
         if latest is None or latest.state != "draft":
             version = f" (v{latest.version} is already published)" if latest else ""
             raise PublicationRefused(
+                "no-draft",
                 f"cycle {cycle_id} has no draft to publish{version}: run hitos consolidate "
-                f"{cycle_id} first"
+                f"{cycle_id} first",
             )
         table = consolidated_table(db, plan, cycle)
         if used_submissions(table) != latest.submissions:
             raise PublicationRefused(
+                "draft-outdated",
                 f"the approved files changed since draft v{latest.version} was made: run "
-                f"hitos consolidate {cycle_id} and look at the new draft"
+                f"hitos consolidate {cycle_id} and look at the new draft",
             )
         numbers = figures(db, plan, cycle, table)
         for old in db.scalars(

@@ -18,7 +18,12 @@ from tasks.settings import Settings
 
 
 class ExtensionRefused(ValueError):
-    """An extension that cannot be granted; the message is one sentence for operators."""
+    """A decision that cannot be taken: a stable ``code`` (the console's Spanish message) and
+    one English sentence for operators."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 @dataclass(frozen=True)
@@ -66,16 +71,19 @@ def extend(
     """
     reason = reason.strip()
     if not reason:
-        raise ExtensionRefused("an extension needs a reason (--reason)")
+        raise ExtensionRefused("extension-needs-reason", "an extension needs a reason (--reason)")
     if institution not in {i.code for i in plan.reporting_institutions()}:
-        raise ExtensionRefused(f"{institution} is not an institution asked in plan {plan.id}")
+        raise ExtensionRefused(
+            "unknown-institution", f"{institution} is not an institution asked in plan {plan.id}"
+        )
     with session(settings.database) as db:
         cycle = db.get(Cycle, cycle_id)
         if cycle is None:
-            raise ExtensionRefused(f"cycle {cycle_id} does not exist")
+            raise ExtensionRefused("unknown-cycle", f"cycle {cycle_id} does not exist")
         if until <= cycle.deadline:
             raise ExtensionRefused(
-                f"the new deadline must be after the cycle's ({cycle.deadline.isoformat()})"
+                "extension-not-later",
+                f"the new deadline must be after the cycle's ({cycle.deadline.isoformat()})",
             )
         existing = db.scalars(
             select(Extension).where(

@@ -28,7 +28,12 @@ LABELS = {"pending": "Por revisar", "approved": "Aprobado", "returned": "Devuelt
 
 
 class ReviewRefused(ValueError):
-    """A decision that cannot be taken; the message is one sentence for operators."""
+    """A decision that cannot be taken: a stable ``code`` (the console's Spanish message) and
+    one English sentence for operators."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 @dataclass(frozen=True)
@@ -36,6 +41,7 @@ class ReviewItem:
     """One accepted file of a cycle and where its review stands."""
 
     submission_id: int
+    cycle_id: str
     institution: str
     filename: str
     received_at: datetime
@@ -51,6 +57,7 @@ class ReviewItem:
     def as_dict(self) -> dict[str, object]:
         return {
             "submission": self.submission_id,
+            "cycle": self.cycle_id,
             "institution": self.institution,
             "filename": self.filename,
             "received_at": self.received_at.isoformat(timespec="minutes"),
@@ -92,6 +99,7 @@ def review_list(settings: Settings, cycle_id: str) -> list[ReviewItem]:
         return [
             ReviewItem(
                 submission_id=s.id,
+                cycle_id=cycle_id,
                 institution=str(s.institution),
                 filename=s.filename,
                 received_at=s.received_at,
@@ -138,10 +146,11 @@ def _decide(
     with session(settings.database) as db:
         sub = db.get(Submission, submission_id)
         if sub is None:
-            raise ReviewRefused(f"there is no submission {submission_id}")
+            raise ReviewRefused("unknown-submission", f"there is no submission {submission_id}")
         if sub.outcome not in ACCEPTED or sub.cycle_id is None or sub.institution is None:
             raise ReviewRefused(
-                f"submission {submission_id} was {sub.outcome}: only accepted files are reviewed"
+                "not-accepted",
+                f"submission {submission_id} was {sub.outcome}: only accepted files are reviewed",
             )
         newer = db.scalars(
             select(Submission.id).where(
@@ -153,10 +162,16 @@ def _decide(
         ).first()
         if newer is not None:
             raise ReviewRefused(
-                f"submission {submission_id} was replaced by submission {newer}: review that one"
+                "superseded",
+                f"submission {submission_id} was replaced by submission {newer}: review that one",
             )
         if sub.review == review:
             return sub, False
+        if sub.review == "returned":
+            raise ReviewRefused(
+                "already-returned",
+                f"submission {submission_id} was returned to {sub.institution}: await its new file",
+            )
         sub.review = review
         db.add(
             Decision(
@@ -194,7 +209,9 @@ def return_submission(
 
     note = note.strip()
     if not note:
-        raise ReviewRefused("a returned file needs a comment for the institution (--note)")
+        raise ReviewRefused(
+            "return-needs-note", "a returned file needs a comment for the institution (--note)"
+        )
     sub, changed = _decide(settings, submission_id, "returned", actor, note)
     emails: dict[str, str] = {}
     if changed:

@@ -24,8 +24,11 @@ SILENT = "MARN"
 CARELESS = "MINEDUC"
 
 
-def filled_workbook(request: Path, institution: str, careless: bool) -> bytes:
-    """The request workbook filled in plausibly; ``careless`` adds the mistakes liaisons make."""
+def filled_workbook(
+    request: Path, institution: str, careless: bool, revised: bool = False
+) -> bytes:
+    """The request workbook filled in plausibly; ``careless`` adds the mistakes liaisons make,
+    ``revised`` the fuller descriptions a liaison writes after a reviewer returned the file."""
     book = load_workbook(request)
     sheet = book["Hitos"]
     header = {cell.value: cell.column for cell in sheet[1]}
@@ -41,7 +44,9 @@ def filled_workbook(request: Path, institution: str, careless: bool) -> bytes:
         values = {
             "estado": state,
             "avance_pct": progress,
-            "descripcion_avance": "" if state == "No iniciado" else f"Avances del hito {code}.",
+            "descripcion_avance": ""
+            if state == "No iniciado"
+            else f"Avances del hito {code}" + (", con actas y fechas." if revised else "."),
             "evidencia_url": ""
             if state == "No iniciado" or (careless and number == 1)
             else f"https://{institution.lower()}.example/gobierno-abierto/{code}",
@@ -128,3 +133,64 @@ def corrections(settings: Settings, plan: Plan, cycle_id: str) -> list[str]:
     corrected = filled_workbook(request, CARELESS, careless=False)
     send_back(settings, plan, CARELESS, corrected, 2, answer_time(settings, plan, cycle_id, 6))
     return [CARELESS]
+
+
+REVIEWER = "revisora@gae.example"
+RETURN_NOTE = (
+    "La descripción de avance no dice qué se hizo en el período ni enlaza a un documento "
+    "concreto. Indique actividades, fechas y el acta o informe que lo respalda."
+)
+
+
+def reviewers_review(settings: Settings, plan: Plan, cycle_id: str) -> dict[int, str]:
+    """The Mesa Técnica reviews what awaits it: the careless institution's first accepted file
+    comes back with a comment; every other file is approved."""
+    from tasks.review import approve, return_submission, review_list
+
+    items = review_list(settings, cycle_id)
+    returned_before = any(i.review == "returned" for i in items if i.institution == CARELESS)
+    decided: dict[int, str] = {}
+    for item in items:
+        if item.review != "pending" or item.superseded:
+            continue
+        if item.institution == CARELESS and not returned_before:
+            return_submission(settings, plan, item.submission_id, REVIEWER, RETURN_NOTE)
+            decided[item.submission_id] = "returned"
+        else:
+            approve(settings, plan, item.submission_id, REVIEWER, "Coherente con la evidencia.")
+            decided[item.submission_id] = "approved"
+    return decided
+
+
+def returned_corrects(settings: Settings, plan: Plan, cycle_id: str) -> list[str]:
+    """The careless institution reads the reviewer's comment and sends a fuller workbook."""
+    request = request_copy(settings, plan, cycle_id, CARELESS)
+    revised = filled_workbook(request, CARELESS, careless=False, revised=True)
+    send_back(settings, plan, CARELESS, revised, 3, answer_time(settings, plan, cycle_id, 7))
+    return [CARELESS]
+
+
+DIRECTOR_EXTENSION = "El enlace de la institución cambió durante el ciclo."
+
+
+def director_extends(settings: Settings, plan: Plan, cycle_id: str) -> str:
+    """The director gives the silent institution five more business days, with the reason."""
+    from tasks.extensions import extend
+
+    cycle = open_cycle_record(settings, plan, cycle_id)
+    until = add_business_days(cycle.deadline, 5, plan.country)
+    director = plan.coordinator.director.email
+    extend(settings, plan, cycle_id, SILENT, until, DIRECTOR_EXTENSION, director)
+    return until.isoformat()
+
+
+def director_publishes(settings: Settings, plan: Plan, cycle_id: str) -> dict[str, str]:
+    """The director publishes the draft consolidation made (or finds it already published)."""
+    from tasks.approval import publish_draft, state_of
+    from tasks.publishing import publish
+
+    if state_of(settings, cycle_id).draft is not None:
+        publication = publish_draft(settings, plan, cycle_id, plan.coordinator.director.email)
+    else:
+        publication = publish(settings, plan, cycle_id)
+    return {kind: str(path) for kind, path in publication.paths.items()}
