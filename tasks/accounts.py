@@ -94,19 +94,19 @@ def sign_in(settings: Settings, email: str, password: str, client: str) -> tuple
             ok = user is not None and HASHER.verify(user.password_hash, password)
         except (VerificationError, InvalidHashError):
             ok = False
-        if not ok or user is None:
-            db.add(LoginAttempt(email=email, client=client))
-            raise PermissionError("wrong email or password")
-        token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
-        db.add(
-            ConsoleSession(
-                token_hash=_token_hash(token),
-                email=email,
-                csrf=csrf,
-                expires_at=utcnow() + SESSION_LIFETIME,
+        if ok and user is not None:
+            token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+            db.add(
+                ConsoleSession(
+                    token_hash=_token_hash(token),
+                    email=email,
+                    csrf=csrf,
+                    expires_at=utcnow() + SESSION_LIFETIME,
+                )
             )
-        )
-        return Account(email, user.role, csrf), token
+            return Account(email, user.role, csrf), token
+        db.add(LoginAttempt(email=email, client=client))  # committed: the failure counts
+    raise PermissionError("wrong email or password")
 
 
 def account_of(settings: Settings, token: str) -> Account | None:
