@@ -10,7 +10,9 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from email.message import EmailMessage
 from pathlib import Path
+from typing import cast
 
 import pytest
 import uvicorn
@@ -90,7 +92,8 @@ def test_reviewer_and_director_walk_a_cycle_to_publication(settings, plan, conso
         assert page.get_by_role("status").inner_text().startswith("Archivo devuelto")
         liaison = plan.institution("MINEDUC").liaison.email
         [returned] = smtp.to(liaison)
-        assert COMMENT in returned.get_body(("plain",)).get_content()
+        plain = cast(EmailMessage, returned).get_body(("plain",))
+        assert plain is not None and COMMENT in plain.get_content()
         for code in reviewed[1:]:
             open_submission(page, console_url, code)
             assert page.evaluate("document.documentElement.scrollWidth") <= 390
