@@ -88,12 +88,16 @@ def print_status(
 
 
 @app.command()
-def demo(cycle: Annotated[str, typer.Option(help="Cycle to simulate.")] = "2023-03") -> None:
-    """Run a whole simulated cycle of the sample plan in the workspace."""
+def demo(
+    cycle: Annotated[str, typer.Option(help="Cycle to simulate.")] = "2023-03",
+    then: Annotated[str, typer.Option(help="A later cycle to simulate ('' for none).")] = "2023-08",
+) -> None:
+    """Run a whole simulated cycle of the sample plan in the workspace, then a later one."""
     settings, plan = settings_and_plan()
     from flows.demo import demo as demo_flow
 
-    files = demo_flow(cycle)
+    files = demo_flow(cycle, then)
+    cycle = then or cycle
     console.rule("Hitos demo finished")
     from tasks.simulation import simulated_day
 
@@ -108,6 +112,7 @@ def demo(cycle: Annotated[str, typer.Option(help="Cycle to simulate.")] = "2023-
     console.print(f"Data Docs      {home / 'data-docs' / cycle / 'index.html'}  (for reviewers)")
     for name in ("latest_html", "latest_pdf", "latest_xlsx", "latest_csv"):
         console.print(f"Report {name[7:]:<7} {Path(files[name]).resolve()}")
+    console.print(f"Public board   {home / 'board' / 'index.html'}  (every published cycle)")
     console.print("The directorate's console on this workspace (first account, then the server):")
     console.print(f"  export HITOS_HOME={home}")
     console.print("  hitos users add directora@gae.example --role director   (password on stdin)")
@@ -173,6 +178,34 @@ def consolidate(cycle: CycleArg) -> None:
     for name, path in consolidate_flow(cycle).items():
         console.print(f"{name:<12} {path}")
     console.print(f"A draft until the director publishes it: hitos publish {cycle}")
+
+
+@app.command()
+def board(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Rebuild the public board (.hitos/board/) from every published report."""
+    settings, plan = settings_and_plan()
+    from tasks.board import build_board
+
+    if as_json or not console.is_terminal:
+        result = build_board(settings, plan)
+    else:
+        with console.status("Building the public board…"):
+            result = build_board(settings, plan)
+    shown = ", ".join(f"{cycle} v{version}" for cycle, version in result.published.items())
+    if as_json:
+        summary = {
+            "folder": str(result.folder.resolve()),
+            "cycles": result.published,
+            "pages": result.pages,
+            "files": result.files,
+            "bytes": result.size,
+        }
+        typer.echo(json.dumps(summary, indent=2))
+        return
+    console.print(
+        f"Board: {result.pages} pages, {result.files} files, {result.size / 1e6:.1f} MB in "
+        f"{result.folder.resolve()} ({shown or 'no published report yet'})"
+    )
 
 
 @app.command()

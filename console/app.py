@@ -22,6 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from tasks import filestore
 from tasks.accounts import Account, account_of, limited, sign_in, sign_out
 from tasks.approval import PublicationRefused, consolidate_draft, publish_draft, state_of
+from tasks.catalogues import SOURCE, TEMPLATES, language_of
 from tasks.extensions import ExtensionRefused, extend, extensions
 from tasks.intake import as_outcome
 from tasks.ledger import Cycle, Decision, MilestoneValue, Report, Submission, session
@@ -92,14 +93,15 @@ def create_app(settings: Settings, plan: Plan) -> FastAPI:
     """The console on one workspace and plan."""
     app = FastAPI(title="Hitos", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.settings = settings
+    language = console_language(settings, plan)
 
     def page(
         request: Request, template: str, account: Account | None, status: int = 200, **context: Any
     ) -> HTMLResponse:
         html = render(
             f"console/{template}",
+            language,
             account=account,
-            language=settings.language,
             plan=plan,
             path=request.url.path,
             **context,
@@ -141,7 +143,7 @@ def create_app(settings: Settings, plan: Plan) -> FastAPI:
 
     @app.get("/estilo.css")
     def stylesheet() -> Response:
-        css = render("console/console.css")
+        css = render("console/console.css", language)
         return Response(css, media_type="text/css", headers={"Cache-Control": "max-age=3600"})
 
     # Signing in and out.
@@ -484,6 +486,14 @@ def create_app(settings: Settings, plan: Plan) -> FastAPI:
         )
 
     return app
+
+
+def console_language(settings: Settings, plan: Plan) -> str:
+    """The people's language when the console has its pages in it
+    (``templates/<language>/console/``), else the console's own, Spanish: never a page that
+    mixes two languages."""
+    language = language_of(settings, plan)
+    return language if language == SOURCE or (TEMPLATES / language / "console").is_dir() else SOURCE
 
 
 def _letter(column: str) -> str:

@@ -17,6 +17,7 @@ from tasks.simulation import (
     director_extends,
     director_publishes,
     first_answers,
+    later_answers,
     returned_corrects,
     reviewers_review,
     simulated_day,
@@ -24,16 +25,22 @@ from tasks.simulation import (
 
 institutions_answer = step(first_answers, "institutions-answer")
 institution_corrects = step(corrections, "institution-corrects")
+institutions_progress = step(later_answers, "institutions-progress")
 reviewers_decide = step(reviewers_review, "reviewers-review")
 returned_institution_corrects = step(returned_corrects, "returned-institution-corrects")
 director_grants_extension = step(director_extends, "director-extends")
 director_publishes_draft = step(director_publishes, "director-publishes")
 
+LATER_CYCLE = "2023-08"
+"""The demo's second cycle, so the public board shows history and change."""
+
 
 @flow(name="hitos.demo", log_prints=True)
-def demo(cycle_id: str = "2023-03") -> dict[str, str]:
-    """Open, answer, intake, correct, review (one file returned and corrected), remind the
-    silent institution and extend its deadline, consolidate a draft, publish it."""
+def demo(cycle_id: str = "2023-03", later_cycle_id: str = LATER_CYCLE) -> dict[str, str]:
+    """Open, answer, intake, correct, review (one accepted file returned, then corrected),
+    remind the silent institution and extend its deadline, consolidate a draft, publish it;
+    then a later cycle (empty ``later_cycle_id``: none) where institutions report progress,
+    reviewed and published too. The public files of the last cycle come back."""
     settings = Settings()
     plan = load_plan(settings.plan)
     with local_smtp_server(
@@ -54,7 +61,16 @@ def demo(cycle_id: str = "2023-03") -> dict[str, str]:
         remind(cycle_id, today=simulated_day(settings, plan, cycle_id))
         director_grants_extension(settings, plan, cycle_id)
         consolidate(cycle_id)
-        return director_publishes_draft(settings, plan, cycle_id)
+        files = director_publishes_draft(settings, plan, cycle_id)
+        if later_cycle_id:
+            open_cycle(later_cycle_id)
+            institutions_progress(settings, plan, later_cycle_id)
+            intake()
+            reviewers_decide(settings, plan, later_cycle_id, return_one=False)
+            remind(later_cycle_id, today=simulated_day(settings, plan, later_cycle_id))
+            consolidate(later_cycle_id)
+            files = director_publishes_draft(settings, plan, later_cycle_id)
+        return files
 
 
 if __name__ == "__main__":

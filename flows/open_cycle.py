@@ -8,6 +8,7 @@ from pathlib import Path
 from prefect import flow
 
 from flows import batch_run_name, batches, step
+from tasks.catalogues import language_of
 from tasks.ledger import Cycle
 from tasks.mail import Outgoing, send_all, write_preview
 from tasks.plans import Institution, Plan, load_plan
@@ -25,8 +26,10 @@ def build_requests(
     settings: Settings, plan: Plan, cycle: Cycle, institutions: list[Institution]
 ) -> list[Outgoing]:
     """Each institution's workbook (recorded in the ledger) and its request email."""
+    language = language_of(settings, plan)
     return [
-        request_email(plan, cycle, i, build_request(settings, plan, cycle, i)) for i in institutions
+        request_email(plan, cycle, i, build_request(settings, plan, cycle, i), language)
+        for i in institutions
     ]
 
 
@@ -37,7 +40,7 @@ def preview_requests(
     previews = {}
     for institution in institutions:
         workbook = preview_request(settings, plan, cycle, institution, folder)
-        mail = request_email(plan, cycle, institution, workbook)
+        mail = request_email(plan, cycle, institution, workbook, language_of(settings, plan))
         previews[mail.key] = str(write_preview(mail, settings, folder))
     return previews
 

@@ -14,6 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tasks import filestore
+from tasks.board import build_board
+from tasks.catalogues import language_of
 from tasks.consolidation import consolidated_table, figures, used_submissions
 from tasks.ledger import ACCEPTED, Cycle, Decision, Report, Submission, session, utcnow
 from tasks.mail import Outgoing, send_all
@@ -119,16 +121,12 @@ def publish_draft(settings: Settings, plan: Plan, cycle_id: str, actor: str) -> 
     paths = local_copies(settings, plan, latest, data)  # now with latest/: the public files
     publication = Publication(latest, cycle, numbers, paths, links(settings, latest, paths))
     _rebuild_public_outputs(settings, plan)
-    send_all(settings, [report_email(plan, publication)])
+    send_all(settings, [report_email(plan, publication, language_of(settings, plan))])
     return publication
 
 
 def _rebuild_public_outputs(settings: Settings, plan: Plan) -> None:
-    """Whatever else the public sees is rebuilt from the published versions (the board, #16)."""
-    try:
-        from tasks.board import build_board  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        return
+    """Whatever else the public sees is rebuilt from the published versions: the board."""
     build_board(settings, plan)
 
 

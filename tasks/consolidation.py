@@ -9,7 +9,7 @@ never mistakes them for news. Contacts (names, emails) and senders never enter t
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -53,8 +53,8 @@ DATA_DICTIONARY: list[tuple[str, str]] = [
     ("cambio_pct", "avance_pct menos avance_anterior, en puntos porcentuales."),
     (
         "vencido",
-        "True si la fecha de finalización es anterior a la fecha límite del ciclo y el hito "
-        "no está Completado.",
+        "true si la fecha de finalización es anterior a la fecha límite del ciclo y el hito "
+        "no está Completado; false si no.",
     ),
     (
         "fuente",
@@ -97,15 +97,18 @@ class _Source:
     fuente: str
 
 
-def _accepted_values(db: Session, cycle_ids: list[str]) -> Iterable[Row[Any]]:
+def _accepted_values(
+    db: Session, cycle_ids: list[str], only: Collection[int] | None = None
+) -> Iterable[Row[Any]]:
     """Values of accepted submissions in these cycles: newest cycle, version, submission first.
 
     Plain rows from one query, not ORM objects: at 1,000 institutions building 35,000 mapped
-    instances took most of the consolidation's ledger time.
+    instances took most of the consolidation's ledger time. ``only`` keeps the values of those
+    submissions (a published report's), so a table can be rebuilt as it was published.
     """
     if not cycle_ids:
         return ()
-    return db.execute(
+    query = (
         select(
             Submission.institution,
             MilestoneValue.submission_id,
@@ -130,6 +133,9 @@ def _accepted_values(db: Session, cycle_ids: list[str]) -> Iterable[Row[Any]]:
             MilestoneValue.id,
         )
     )
+    if only is not None:
+        query = query.where(Submission.id.in_(list(only)))
+    return db.execute(query)
 
 
 def _cycles_up_to(db: Session, cycle: Cycle) -> list[str]:
@@ -141,11 +147,13 @@ def _owner(plan: Plan) -> dict[str, str]:
     return {m.code: m.institution for m in plan.milestones}
 
 
-def _sources(db: Session, plan: Plan, cycle: Cycle) -> dict[str, _Source]:
+def _sources(
+    db: Session, plan: Plan, cycle: Cycle, only: Collection[int] | None = None
+) -> dict[str, _Source]:
     """Milestone code → the value the report uses: this cycle's, else the last known one."""
     owner = _owner(plan)
     found: dict[str, _Source] = {}
-    for value in _accepted_values(db, _cycles_up_to(db, cycle)):
+    for value in _accepted_values(db, _cycles_up_to(db, cycle), only):
         if owner.get(value.milestone) == value.institution and value.milestone not in found:
             fuente = "reportado" if value.cycle_id == cycle.id else "ultimo_conocido"
             found[value.milestone] = _Source(value, fuente)
@@ -199,9 +207,15 @@ def _row(
     }
 
 
-def consolidated_table(db: Session, plan: Plan, cycle: Cycle) -> pd.DataFrame:
-    """One row per milestone of the plan, in plan order, with the columns of DATA_DICTIONARY."""
-    sources = _sources(db, plan, cycle)
+def consolidated_table(
+    db: Session, plan: Plan, cycle: Cycle, submissions: Collection[int] | None = None
+) -> pd.DataFrame:
+    """One row per milestone of the plan, in plan order, with the columns of DATA_DICTIONARY.
+
+    ``submissions`` (a report's ``submissions``) rebuilds the table that report published: only
+    those files' values count, so files accepted after it do not leak onto the public board.
+    """
+    sources = _sources(db, plan, cycle, submissions)
     before = _previous_values(db, plan, cycle)
     rows = [
         _row(plan.commitment(m.commitment), cycle, m, sources.get(m.code), before.get(m.code))

@@ -1,4 +1,5 @@
-"""Findings: problems in a submission as data, with stable rule codes and a Spanish message."""
+"""Findings: problems in a submission as data, with stable rule codes and a message in the
+liaison's language (``templates/findings.<language>.yaml``)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any, Literal
 import yaml
 from jinja2 import Template
 
-from tasks.rendering import TEMPLATES, environment
+from tasks.catalogues import TEMPLATES, formatting_environment
 
 Severity = Literal["error", "warning"]
 
@@ -43,7 +44,7 @@ def catalogue(language: str) -> dict[str, str]:
 @cache
 def template(language: str, rule: str) -> Template:
     """The rule's message compiled once: compiling per finding dominated validating big batches."""
-    return environment().from_string(catalogue(language)[rule])
+    return formatting_environment(language).from_string(catalogue(language)[rule])
 
 
 def finding(

@@ -16,6 +16,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session, aliased
 
 from tasks import filestore
+from tasks.catalogues import language_of
 from tasks.findings import Finding, finding, has_errors
 from tasks.inbox import Received, sources
 from tasks.ledger import (
@@ -207,7 +208,7 @@ def identify(
     if meta.get("signature"):
         if verify(meta, settings.signing_key.get_secret_value()) and meta.get("plan") == plan.id:
             return meta.get("institution"), meta.get("cycle"), notes
-        notes.append(finding("signature-invalid", "warning", language=settings.language))
+        notes.append(finding("signature-invalid", "warning", language=language_of(settings, plan)))
     cycle = lookups.open_cycle
     named = {str(v).strip().upper() for v in read.rows.get("institucion", [])} & codes
     if len(named) == 1:
@@ -253,7 +254,7 @@ def process(
         for d in decisions
         if d.outcome == "validate" and d.read is not None and d.institution and d.cycle_id
     ]
-    results = validate(batch, plan, settings.language)
+    results = validate(batch, plan, language_of(settings, plan))
     for d in decisions:
         d.findings += results.get(str(d.submission.id), [])
         if d.outcome == "validate":
@@ -273,7 +274,7 @@ def first_look(
 ) -> Decision:
     """Read and identify one stored file (``data``: its bytes from the file store): ``validate``
     when it can go on to the suite."""
-    language = settings.language
+    language = language_of(settings, plan)
     try:
         read = read_submission(data, sub.filename, settings.max_file_mb * 1024 * 1024)
     except UnreadableFile as exc:
@@ -318,7 +319,7 @@ def prepared_rows(settings: Settings, plan: Plan, d: Decision, lookups: Lookups)
         lookups.deadlines.get(d.cycle_id, date.today()),
         lookups.previous_progress(d.cycle_id, d.institution),
         lookups.previous_cycle(d.cycle_id),
-        settings.language,
+        language_of(settings, plan),
     )
 
 

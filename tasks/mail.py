@@ -70,16 +70,18 @@ def compose(
     attachments: list[Path] | None = None,
     cycle_id: str | None = None,
     institution_code: str | None = None,
+    language: str = "es",
     **context: Any,
 ) -> Outgoing:
-    """An email from ``templates/email/<template>.html`` and ``.txt`` (the plain alternative)."""
+    """An email from ``templates/email/<template>.html`` and ``.txt`` (the plain alternative),
+    in ``language`` (its versions under ``templates/<language>/email/``)."""
     return Outgoing(
         key=key,
         kind=kind,
         to=to,
         subject=subject,
-        html=render(f"email/{template}.html", subject=subject, **context),
-        text=render(f"email/{template}.txt", subject=subject, **context),
+        html=render(f"email/{template}.html", language, subject=subject, **context),
+        text=render(f"email/{template}.txt", language, subject=subject, **context),
         cc=cc or [],
         attachments=attachments or [],
         cycle_id=cycle_id,

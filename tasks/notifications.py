@@ -11,11 +11,11 @@ from datetime import date
 
 from sqlalchemy import select
 
+from tasks.catalogues import language_of, text
 from tasks.ledger import ConsoleUser, Cycle, Report, session
 from tasks.mail import Outgoing, compose
 from tasks.plans import Plan
 from tasks.publishing import Publication
-from tasks.rendering import month_year
 from tasks.settings import Settings
 
 
@@ -37,6 +37,7 @@ def review_digest(settings: Settings, plan: Plan, day: date) -> Outgoing | None:
 
     pending = pending_reviews(settings)
     to = reviewers(settings)
+    language = language_of(settings, plan)
     if not pending or not to:
         return None
     return compose(
@@ -44,7 +45,8 @@ def review_digest(settings: Settings, plan: Plan, day: date) -> Outgoing | None:
         key=f"-/-/review-digest/{day.isoformat()}",
         kind="digest",
         to=to,
-        subject=f"[Gobierno Abierto] {len(pending)} archivos por revisar · {day.isoformat()}",
+        subject=text(language, "subject.review_digest", count=len(pending), day=day.isoformat()),
+        language=language,
         plan=plan,
         pending=pending,
         day=day,
@@ -58,12 +60,14 @@ def all_delivered_email(settings: Settings, plan: Plan, cycle_id: str) -> Outgoi
 
     if waiting_institutions(settings, plan, cycle_id):
         return None
+    language = language_of(settings, plan)
     return compose(
         "all_delivered",
         key=f"{cycle_id}/-/all-delivered",
         kind="notice",
         to=[plan.coordinator.director.email],
-        subject=f"[Gobierno Abierto] Todas las instituciones entregaron · {month_year(cycle_id)}",
+        subject=text(language, "subject.all_delivered", cycle_id=cycle_id),
+        language=language,
         cycle_id=cycle_id,
         plan=plan,
         period=cycle_id,
@@ -85,15 +89,14 @@ def draft_email(settings: Settings, plan: Plan, publication: Publication) -> Out
     delivered = sum(
         1 for row in publication.figures.institutions if row.estado_entrega != "sin entregar"
     )
+    language = language_of(settings, plan)
     return compose(
         "draft",
         key=f"{report.cycle_id}/-/draft/{report.version}",
         kind="notice",
         to=[plan.coordinator.director.email],
-        subject=(
-            f"[Gobierno Abierto] Borrador del informe por aprobar · "
-            f"{month_year(report.cycle_id)} · v{report.version}"
-        ),
+        subject=text(language, "subject.draft", cycle_id=report.cycle_id, version=report.version),
+        language=language,
         cycle_id=report.cycle_id,
         plan=plan,
         cycle=publication.cycle,
@@ -108,15 +111,16 @@ def draft_email(settings: Settings, plan: Plan, publication: Publication) -> Out
 
 def outdated_email(settings: Settings, plan: Plan, report: Report) -> Outgoing:
     """The director's notice that the published version no longer matches files and reviews."""
+    language = language_of(settings, plan)
     return compose(
         "outdated",
         key=f"{report.cycle_id}/-/outdated/{report.version}",
         kind="notice",
         to=[plan.coordinator.director.email],
-        subject=(
-            f"[Gobierno Abierto] El informe publicado quedó desactualizado · "
-            f"{month_year(report.cycle_id)} · v{report.version}"
+        subject=text(
+            language, "subject.outdated", cycle_id=report.cycle_id, version=report.version
         ),
+        language=language,
         cycle_id=report.cycle_id,
         plan=plan,
         period=report.cycle_id,

@@ -40,6 +40,8 @@ class Commitment(BaseModel):
     leads: list[str]
     milestones: list[Milestone]
     sample: bool = False
+    irm_cluster: str = ""
+    """The IRM's cluster of related commitments, where the plan declares one; empty otherwise."""
 
     @property
     def code(self) -> str:

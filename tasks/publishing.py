@@ -9,11 +9,12 @@ from tempfile import TemporaryDirectory
 from sqlalchemy import select
 
 from tasks import filestore
+from tasks.catalogues import text
 from tasks.consolidation import Figures, consolidated_table, figures, used_submissions
 from tasks.ledger import Cycle, Report, session
 from tasks.mail import Outgoing, compose
 from tasks.plans import Plan
-from tasks.rendering import month_year, render
+from tasks.rendering import render
 from tasks.report import KINDS, report_name, write_report
 from tasks.settings import Settings
 
@@ -105,7 +106,7 @@ def publish(settings: Settings, plan: Plan, cycle_id: str) -> Publication:
     return Publication(report, cycle, numbers, paths, links(settings, report, paths))
 
 
-def report_email(plan: Plan, publication: Publication) -> Outgoing:
+def report_email(plan: Plan, publication: Publication, language: str = "es") -> Outgoing:
     """The director's notice that a report version is ready: figures, links, PDF and XLSX."""
     report, numbers = publication.report, publication.figures
     delivered = sum(1 for row in numbers.institutions if row.estado_entrega != "sin entregar")
@@ -115,10 +116,8 @@ def report_email(plan: Plan, publication: Publication) -> Outgoing:
         key=f"{report.cycle_id}/-/report/{report.version}",
         kind="report",
         to=[plan.coordinator.director.email],
-        subject=(
-            f"[Gobierno Abierto] Informe consolidado · {month_year(report.cycle_id)}"
-            f" · v{report.version}"
-        ),
+        subject=text(language, "subject.report", cycle_id=report.cycle_id, version=report.version),
+        language=language,
         attachments=attachments,
         cycle_id=report.cycle_id,
         plan=plan,

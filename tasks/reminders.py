@@ -6,13 +6,13 @@ from datetime import date
 
 from sqlalchemy import select
 
+from tasks.catalogues import language_of, text
 from tasks.deadlines import add_business_days, business_days_between
 from tasks.extensions import deadline_of
 from tasks.findings import Finding
 from tasks.ledger import Cycle, Submission, latest_accepted, session
 from tasks.mail import Outgoing, compose
 from tasks.plans import Institution, Plan
-from tasks.rendering import month_year
 from tasks.requests import build_request
 from tasks.settings import Settings
 
@@ -80,14 +80,20 @@ def reminder_email(
     days_left = business_days_between(today, deadline, plan.country)
     late = today > deadline
     rejected, findings = last_rejection(settings, cycle.id, institution.code)
-    label = "Plazo vencido" if late else "Recordatorio"
+    language = language_of(settings, plan)
     return compose(
         "reminder",
         key=f"{cycle.id}/{institution.code}/reminder/{sequence}",
         kind="reminder",
         to=[institution.liaison.email],
         cc=[institution.head.email, plan.coordinator.director.email] if late else [],
-        subject=f"[Gobierno Abierto] {label} · {month_year(cycle.id)} · {institution.code}",
+        subject=text(
+            language,
+            "subject.late" if late else "subject.reminder",
+            cycle_id=cycle.id,
+            institution=institution.code,
+        ),
+        language=language,
         attachments=[build_request(settings, plan, cycle, institution)],
         cycle_id=cycle.id,
         institution_code=institution.code,

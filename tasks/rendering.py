@@ -1,58 +1,66 @@
-"""The one renderer: every email, workbook text, message and report page is a Jinja2 template."""
+"""The one renderer: every email, workbook text, message and report page is a Jinja2 template.
+
+Each language has its environment: templates are looked up first in ``templates/<language>/``,
+then in ``templates/`` (the source language, Spanish, and language-neutral partials); the
+filters format dates and numbers the language's way and ``t(key, **values)`` gives a short
+text from the language's catalogue (``tasks.catalogues``).
+"""
 
 from __future__ import annotations
 
 from datetime import date
 from functools import cache
-from pathlib import Path
 from typing import Any
 
-from babel.dates import format_date
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+from tasks import catalogues
+from tasks.catalogues import SOURCE, TEMPLATES
+
+__all__ = ["TEMPLATES", "environment", "long_date", "month_year", "percent", "render", "short_date"]
 
 
-def long_date(value: date, language: str = "es") -> str:
+def long_date(value: date, language: str = SOURCE) -> str:
     """A date written out with its weekday: «viernes 24 de marzo de 2023»."""
-    return format_date(value, "EEEE d 'de' MMMM 'de' y", locale=language)
+    return catalogues.long_date(value, language)
 
 
-def month_year(cycle_id: str, language: str = "es") -> str:
+def month_year(cycle_id: str, language: str = SOURCE) -> str:
     """A cycle id as its month and year: ``2023-03`` → «marzo 2023»."""
-    year, month = cycle_id.split("-")
-    return format_date(date(int(year), int(month), 1), "LLLL y", locale=language)
+    return catalogues.month_year(cycle_id, language)
 
 
-def short_date(value: date | None) -> str:
-    """A date as dd/mm/yyyy, the way the public board shows it (no strftime: the report calls
-    this 40,000 times at 1,000 institutions)."""
-    return f"{value.day:02d}/{value.month:02d}/{value.year:04d}" if value else ""
+def short_date(value: date | None, language: str = SOURCE) -> str:
+    """A date as the public board shows it: dd/mm/yyyy in Spanish."""
+    return catalogues.short_date(value, language)
 
 
-def percent(value: float | None, digits: int = 0) -> str:
-    """A percentage with a decimal comma: «54,17 %»."""
-    if value is None:
-        return "—"
-    return f"{value:.{digits}f}".replace(".", ",") + " %"
+def percent(value: float | None, digits: int = 0, language: str = SOURCE) -> str:
+    """A percentage with the language's decimal sign: «54,17 %»."""
+    return catalogues.percent(value, digits, language)
 
 
 @cache
-def environment() -> Environment:
+def environment(language: str = SOURCE) -> Environment:
+    """The language's environment: its own templates first, then the source language's."""
+    folders = [TEMPLATES] if language == SOURCE else [TEMPLATES / language, TEMPLATES]
     env = Environment(
-        loader=FileSystemLoader(TEMPLATES),
+        loader=ChoiceLoader([FileSystemLoader(folder) for folder in folders]),
         autoescape=select_autoescape(["html"]),
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters.update(
-        long_date=long_date, month_year=month_year, short_date=short_date, percent=percent
-    )
+    env.filters.update(catalogues.filters(catalogues.checked(language)))
+
+    def t(key: str, **values: Any) -> str:
+        return catalogues.text(language, key, **values)
+
+    env.globals.update(t=t, language=language)
     return env
 
 
-def render(name: str, **context: Any) -> str:
-    """Render ``templates/<name>``."""
-    return environment().get_template(name).render(**context)
+def render(name: str, language: str = SOURCE, **context: Any) -> str:
+    """Render ``templates/<name>`` in ``language`` (its version under ``templates/<language>/``)."""
+    return environment(language).get_template(name).render(**context)

@@ -12,11 +12,11 @@ from pathlib import Path
 from sqlalchemy import select
 
 from tasks import filestore
+from tasks.catalogues import language_of, text
 from tasks.intake import Outcome, as_outcome
 from tasks.ledger import Cycle, Email, Submission, session
 from tasks.mail import Outgoing, compose
 from tasks.plans import Plan
-from tasks.rendering import month_year
 from tasks.settings import Settings
 from tasks.workbooks import mark_findings
 
@@ -57,9 +57,10 @@ def reply_email(settings: Settings, plan: Plan, outcome: Outcome) -> Outgoing | 
         assert sub is not None
         cycle = db.get(Cycle, outcome.cycle) if outcome.cycle else None
         data, version = filestore.get(db, sub.sha256), sub.version
+    language = language_of(settings, plan)
     attachments: list[Path] = []
     if outcome.outcome == "rejected":
-        marked = mark_findings(data, outcome.filename, outcome.findings)
+        marked = mark_findings(data, outcome.filename, outcome.findings, language)
         if marked is not None:
             # Rebuilt from the stored file whenever the reply is rendered: a local copy only.
             name = f"corregir-{outcome.submission_id}-{Path(outcome.filename).stem}.xlsx"
@@ -70,21 +71,20 @@ def reply_email(settings: Settings, plan: Plan, outcome: Outcome) -> Outgoing | 
         if outcome.institution
         else ""
     )
-    label = {
-        "accepted": "Archivo aceptado",
-        "accepted_with_warnings": "Archivo aceptado con advertencias",
-        "rejected": "Archivo rechazado: corrija y reenvíe",
-        "unreadable": "No pudimos leer su archivo",
-        "quarantined": "No pudimos identificar su archivo",
-    }[outcome.outcome]
-    period = f" · {month_year(outcome.cycle)}" if outcome.cycle else ""
-    who = f" · {outcome.institution}" if outcome.institution else ""
+    label = text(language, f"outcome.{outcome.outcome}")
     return compose(
         "reply",
         key=reply_key(sub),
         kind="reply",
         to=[outcome.sender],
-        subject=f"[Gobierno Abierto] {label}{period}{who}",
+        subject=text(
+            language,
+            "subject.reply",
+            label=label,
+            cycle_id=outcome.cycle or "",
+            institution=outcome.institution or "",
+        ),
+        language=language,
         attachments=attachments,
         cycle_id=outcome.cycle,
         institution_code=outcome.institution,

@@ -42,6 +42,8 @@ FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 """Leading characters that make Excel, LibreOffice or Google Sheets evaluate a cell."""
 
 MAX_WIDTH = 60
+DATE_FORMAT = "DD/MM/YYYY"
+"""How the XLSX shows its dates (stored as real dates, so they sort and filter as dates)."""
 BOLD = Font(bold=True)
 WRAP = Alignment(wrap_text=True, vertical="top")
 
@@ -79,13 +81,19 @@ def neutralise(value: Any) -> Any:
 def _neutralised(table: pd.DataFrame) -> pd.DataFrame:
     safe = table.copy()
     for column in safe.columns:
-        if pd.api.types.is_string_dtype(safe[column]):
+        if pd.api.types.is_bool_dtype(safe[column]):
+            safe[column] = safe[column].map({True: "true", False: "false"})
+        elif pd.api.types.is_string_dtype(safe[column]):
             safe[column] = safe[column].map(neutralise)
     return safe
 
 
-def _write_csv(table: pd.DataFrame, path: Path) -> None:
-    """UTF-8 without BOM, ``\\n`` line ends, no timestamp: the same ledger gives the same bytes."""
+def write_csv(table: pd.DataFrame, path: Path) -> None:
+    """UTF-8 without BOM, ``\\n`` line ends, no timestamp: the same ledger gives the same bytes.
+
+    Typed as the data package's schema says (``tasks/datapackage.py``): booleans ``true`` and
+    ``false``, dates ISO 8601, numbers with a decimal point, missing values empty.
+    """
     text = _neutralised(table).to_csv(index=False, lineterminator="\n", float_format="%g")
     path.write_bytes(text.encode("utf-8"))
 
@@ -119,7 +127,14 @@ def _sheet(workbook: Workbook, title: str, header: list[str], rows: list[list[An
     wrapped = {i for i, length in enumerate(longest) if length > MAX_WIDTH}
     for row in values:
         sheet.append(
-            [_styled(sheet, v, alignment=WRAP) if i in wrapped else v for i, v in enumerate(row)]
+            [
+                _styled(sheet, v, alignment=WRAP)
+                if i in wrapped
+                else _styled(sheet, v, number_format=DATE_FORMAT)
+                if isinstance(v, date)
+                else v
+                for i, v in enumerate(row)
+            ]
         )
 
 
@@ -136,7 +151,7 @@ def _summary_rows(
     return [
         ["Plan", plan.name],
         ["Ciclo", cycle.id],
-        ["Fecha límite", cycle.deadline.isoformat()],
+        ["Fecha límite", cycle.deadline],
         ["Versión del informe", version],
         ["Hitos", figures.milestones],
         ["Hitos completados (%)", figures.headline],
@@ -164,7 +179,11 @@ def _write_xlsx(
     commitment_header = [f.name for f in fields(CommitmentFigures)]
     commitments = [list(asdict(c).values()) for c in figures.commitments]
     _sheet(workbook, "Compromisos", commitment_header, commitments)
-    _sheet(workbook, "Hitos", list(table.columns), table.astype(object).values.tolist())
+    dated = table.assign(
+        fecha_inicio=table["fecha_inicio"].map(date.fromisoformat),
+        fecha_fin=table["fecha_fin"].map(date.fromisoformat),
+    )
+    _sheet(workbook, "Hitos", list(table.columns), dated.astype(object).values.tolist())
     institution_header = [f.name for f in fields(InstitutionFigures)]
     institutions = [list(asdict(i).values()) for i in figures.institutions]
     _sheet(workbook, "Instituciones", institution_header, institutions)
@@ -182,7 +201,7 @@ def evidence_link(url: str) -> str | None:
     return url.strip() if parts.scheme.lower() in ("http", "https") and parts.netloc else None
 
 
-def _page_rows(table: pd.DataFrame) -> list[SimpleNamespace]:
+def page_rows(table: pd.DataFrame) -> list[SimpleNamespace]:
     """Table rows for the template: NA as None, dates parsed, evidence links checked.
 
     Namespaces rather than dicts: Jinja looks ``r.hito`` up as an attribute first, and 20,000
@@ -234,7 +253,7 @@ def _page_context(
     submissions: list[int],
 ) -> dict[str, Any]:
     """What ``report.html`` shows, computed once for the page and for the PDF."""
-    rows = _page_rows(table)
+    rows = page_rows(table)
     return {
         "plan": plan,
         "cycle": cycle,
@@ -304,7 +323,7 @@ def write_report(
     context = _page_context(plan, cycle, table, figures, version, submissions)
     paths["html"].write_text(render("report.html", shown=_everything, **context), "utf-8")
     _print(render("report.html", shown=_printable, **context), paths["pdf"])
-    _write_csv(table, paths["csv"])
+    write_csv(table, paths["csv"])
     _write_xlsx(plan, cycle, table, figures, version, submissions, paths["xlsx"])
     for kind, path in list(paths.items()):
         paths[f"latest_{kind}"] = Path(shutil.copyfile(path, latest / path.name))

@@ -8,11 +8,11 @@ from pathlib import Path
 from sqlalchemy import select
 
 from tasks import filestore
+from tasks.catalogues import language_of, text
 from tasks.deadlines import add_business_days, cycle_opening
 from tasks.ledger import Cycle, MilestoneValue, Request, Submission, latest_accepted, session
 from tasks.mail import Outgoing, compose
 from tasks.plans import Institution, Plan
-from tasks.rendering import month_year
 from tasks.settings import Settings
 from tasks.workbooks import build_request_workbook, signature
 
@@ -89,7 +89,7 @@ def request_workbook(
         reply_to=settings.sender,
         signing_key=settings.signing_key.get_secret_value(),
         previous=last_accepted_values(settings, cycle.id, institution.code) or None,
-        language=settings.language,
+        language=language_of(settings, plan),
     )
 
 
@@ -148,17 +148,18 @@ def preview_request(
     return path
 
 
-def request_email(plan: Plan, cycle: Cycle, institution: Institution, workbook: Path) -> Outgoing:
+def request_email(
+    plan: Plan, cycle: Cycle, institution: Institution, workbook: Path, language: str = "es"
+) -> Outgoing:
     """The request email to the institution's liaison, with its workbook attached."""
-    subject = (
-        f"[Gobierno Abierto] Solicitud de avances · {month_year(cycle.id)} · {institution.code}"
-    )
+    subject = text(language, "subject.request", cycle_id=cycle.id, institution=institution.code)
     return compose(
         "request",
         key=f"{cycle.id}/{institution.code}/request/1",
         kind="request",
         to=[institution.liaison.email],
         subject=subject,
+        language=language,
         attachments=[workbook],
         cycle_id=cycle.id,
         institution_code=institution.code,

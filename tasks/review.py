@@ -15,11 +15,11 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tasks.catalogues import language_of, text
 from tasks.extensions import deadline_of
 from tasks.ledger import ACCEPTED, Cycle, Decision, Submission, session
 from tasks.mail import Outgoing, compose, send_all
 from tasks.plans import Plan
-from tasks.rendering import month_year
 from tasks.settings import Settings
 
 STATES = ("pending", "approved", "returned")
@@ -223,6 +223,7 @@ def return_submission(
 def returned_email(settings: Settings, plan: Plan, sub: Submission, note: str) -> Outgoing:
     """The reply that tells the sender (or the liaison, for a dropped file) why it came back."""
     institution = plan.institution(str(sub.institution))
+    language = language_of(settings, plan)
     with session(settings.database) as db:
         cycle = db.get(Cycle, sub.cycle_id)
         deadline = deadline_of(db, cycle, institution.code) if cycle else None
@@ -231,10 +232,10 @@ def returned_email(settings: Settings, plan: Plan, sub: Submission, note: str) -
         key=f"{sub.cycle_id}/{sub.institution}/returned/{sub.id}",
         kind="returned",
         to=[sub.sender or institution.liaison.email],
-        subject=(
-            f"[Gobierno Abierto] Archivo devuelto por la revisión · "
-            f"{month_year(str(sub.cycle_id))} · {institution.code}"
+        subject=text(
+            language, "subject.returned", cycle_id=sub.cycle_id, institution=institution.code
         ),
+        language=language,
         cycle_id=sub.cycle_id,
         institution_code=institution.code,
         plan=plan,

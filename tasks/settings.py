@@ -23,7 +23,11 @@ class Settings(BaseSettings):
     database_url: str = Field(
         "", description="SQLAlchemy URL of the ledger; empty means SQLite in the workspace."
     )
-    language: str = Field("es", description="Language of emails, workbooks and reports.")
+    language: str = Field(
+        "",
+        description="Language of emails, workbooks and reports (es, en); empty: the plan's "
+        "`language:`.",
+    )
     sender: str = Field(
         "gobiernoabierto@gae.example",
         description="From: address of every email; also the intake address institutions answer to.",
@@ -75,6 +79,10 @@ class Settings(BaseSettings):
         "",
         description="Public address of the reports folder (its `<cycle>/latest/` is linked in "
         "the director's email); empty: the email gives file paths.",
+    )
+    data_license: str = Field(
+        "CC-BY-4.0",
+        description="Licence (SPDX id) of the public board's open data, in its datapackage.json.",
     )
 
     console_url: str = Field(

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from openpyxl import load_workbook
 
+from tasks.catalogues import language_of, text
 from tasks.deadlines import add_business_days
 from tasks.mail import Mailer, Outgoing
 from tasks.plans import Plan
@@ -60,22 +61,57 @@ def filled_workbook(
     return out.getvalue()
 
 
+def progressed_workbook(request: Path, institution: str, cycle_id: str) -> bytes:
+    """A later cycle's answer: the request comes pre-filled with the last accepted values, and
+    each milestone moves on from there (some start, some advance, some are completed)."""
+    book = load_workbook(request)
+    sheet = book["Hitos"]
+    header = {cell.value: cell.column for cell in sheet[1]}
+    rng = random.Random(f"{institution}/{cycle_id}")
+    for row in range(2, sheet.max_row + 1):
+        code = sheet.cell(row, header["codigo_hito"]).value
+        before = int(sheet.cell(row, header["avance_pct"]).value or 0)
+        progress = min(100, before + rng.choice([0, 10, 20, 30, 50]))
+        state = "Completado" if progress == 100 else "Iniciado" if progress else "No iniciado"
+        values: dict[str, object] = {"estado": state, "avance_pct": progress}
+        if progress:
+            values["descripcion_avance"] = f"Avances del hito {code} en el ciclo {cycle_id}."
+            values["evidencia_url"] = (
+                f"https://{institution.lower()}.example/gobierno-abierto/{cycle_id}/{code}"
+            )
+        for column, value in values.items():
+            sheet.cell(row, header[column]).value = value
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
 def send_back(
-    settings: Settings, plan: Plan, institution: str, data: bytes, attempt: int, on: datetime
+    settings: Settings,
+    plan: Plan,
+    institution: str,
+    data: bytes,
+    attempt: int,
+    on: datetime,
+    cycle_id: str = "",
 ) -> None:
-    """Mail a filled workbook from the institution's liaison to the directorate, dated ``on``."""
+    """Mail a filled workbook from the institution's liaison to the directorate, dated ``on``.
+
+    ``cycle_id`` tells apart the answers of later cycles (the first cycle's keep their names).
+    """
     liaison = plan.institution(institution).liaison.email
-    folder = settings.folder("simulation")
+    language = language_of(settings, plan)
+    folder = settings.folder("simulation", *([cycle_id] if cycle_id else []))
     path = folder / f"avances-{institution}-{attempt}.xlsx"
     if not path.exists():  # sending again, a liaison attaches the file they already sent
         path.write_bytes(data)
     mail = Outgoing(
-        key=f"simulation/{institution}/{attempt}",
+        key="/".join(["simulation", *([cycle_id] if cycle_id else []), institution, str(attempt)]),
         kind="simulation",
         to=[settings.sender],
-        subject=f"RE: [Gobierno Abierto] Solicitud de avances · {institution}",
-        html="<p>Adjunto el reporte de avances.</p>",
-        text="Adjunto el reporte de avances.",
+        subject=text(language, "subject.simulated_answer", institution=institution),
+        html=f"<p>{text(language, 'subject.simulated_body')}</p>",
+        text=text(language, "subject.simulated_body"),
         attachments=[path],
         date=on,
     )
@@ -135,6 +171,21 @@ def corrections(settings: Settings, plan: Plan, cycle_id: str) -> list[str]:
     return [CARELESS]
 
 
+def later_answers(settings: Settings, plan: Plan, cycle_id: str) -> list[str]:
+    """A later cycle: every institution but the silent one reports progress, four business days
+    after opening, from the workbook pre-filled with its last accepted values."""
+    answered = []
+    on = answer_time(settings, plan, cycle_id, 4)
+    for institution in plan.reporting_institutions():
+        if institution.code == SILENT:
+            continue
+        request = request_copy(settings, plan, cycle_id, institution.code)
+        data = progressed_workbook(request, institution.code, cycle_id)
+        send_back(settings, plan, institution.code, data, 1, on, cycle_id)
+        answered.append(institution.code)
+    return answered
+
+
 REVIEWER = "revisora@gae.example"
 RETURN_NOTE = (
     "La descripción de avance no dice qué se hizo en el período ni enlaza a un documento "
@@ -142,9 +193,11 @@ RETURN_NOTE = (
 )
 
 
-def reviewers_review(settings: Settings, plan: Plan, cycle_id: str) -> dict[int, str]:
-    """The Mesa Técnica reviews what awaits it: the careless institution's first accepted file
-    comes back with a comment; every other file is approved."""
+def reviewers_review(
+    settings: Settings, plan: Plan, cycle_id: str, return_one: bool = True
+) -> dict[int, str]:
+    """The Mesa Técnica reviews what awaits it: with ``return_one``, the careless institution's
+    first accepted file comes back with a comment; every other file is approved."""
     from tasks.review import approve, return_submission, review_list
 
     items = review_list(settings, cycle_id)
@@ -153,7 +206,7 @@ def reviewers_review(settings: Settings, plan: Plan, cycle_id: str) -> dict[int,
     for item in items:
         if item.review != "pending" or item.superseded:
             continue
-        if item.institution == CARELESS and not returned_before:
+        if return_one and item.institution == CARELESS and not returned_before:
             return_submission(settings, plan, item.submission_id, REVIEWER, RETURN_NOTE)
             decided[item.submission_id] = "returned"
         else:

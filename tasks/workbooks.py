@@ -29,9 +29,10 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl.writer.excel import ExcelWriter
 
+from tasks.catalogues import text
 from tasks.findings import Finding
 from tasks.plans import Institution, Milestone, Plan
-from tasks.rendering import environment, render
+from tasks.rendering import render
 
 TEMPLATE_VERSION = "1"
 COLUMNS = [
@@ -138,7 +139,8 @@ def build_request_workbook(
     sheet.title = HITOS
     _write_milestones(sheet, plan, milestones, carried, _labels(language))
     instructions = render(
-        f"workbook_instructions.{language}.txt",
+        "workbook_instructions.txt",
+        language,
         plan=plan,
         institution=institution,
         cycle_id=cycle_id,
@@ -148,7 +150,6 @@ def build_request_workbook(
         carried=any(m.code in carried for m in milestones),
         director=plan.coordinator.director,
         coordinator=_institution_name(plan, plan.coordinator.institution),
-        language=language,
     )
     _write_instructions(workbook.create_sheet(INSTRUCCIONES), instructions.splitlines())
     meta = dict(
@@ -199,9 +200,41 @@ def mark_findings(
 
 
 def _labels(language: str) -> dict[str, Any]:
-    """Short workbook texts: the ``{% set %}`` values of ``workbook_labels.<language>.txt``."""
-    module = environment().get_template(f"workbook_labels.{language}.txt").module
-    return {name: value for name, value in vars(module).items() if not name.startswith("_")}
+    """Short workbook texts from the language's catalogue (Excel caps titles at 32 characters
+    and messages at 255)."""
+    states = [
+        text(language, f"contract.states.{code}")
+        for code in ("not_started", "started", "completed")
+    ]
+    listed = ", ".join(states[:-1]) + text(language, "workbook.list_or") + states[-1]
+    bounds = {
+        "low": 0,
+        "high": 100,
+        **dict(zip(("not_started", "started", "completed"), states, strict=True)),
+    }
+    labels: dict[str, Any] = {
+        name: text(language, f"workbook.{name}", states=listed, **bounds)
+        for name in (
+            "state_prompt_title",
+            "state_prompt",
+            "state_error_title",
+            "state_error",
+            "progress_prompt_title",
+            "progress_prompt",
+            "progress_error_title",
+            "progress_error",
+        )
+    }
+    table = "findings_table."
+    labels["corrections_header"] = [
+        text(language, table + name)
+        for name in ("milestone", "row", "column", "severity", "message")
+    ]
+    labels["severity"] = {
+        "error": text(language, table + "error_long"),
+        "warning": text(language, table + "warning_long"),
+    }
+    return labels
 
 
 def _institution_name(plan: Plan, code: str) -> str:

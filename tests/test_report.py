@@ -10,6 +10,7 @@ import io
 import logging
 import re
 import threading
+from datetime import date, datetime
 from html.parser import HTMLParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -144,6 +145,25 @@ def test_csv_has_one_row_per_milestone_with_the_table_columns(written):
     )
     never = rows[4]
     assert (never["fuente"], never["avance_pct"], never["envio"]) == ("sin_datos", "", "")
+
+
+def test_csv_writes_booleans_as_true_false_and_dates_as_iso(written):
+    rows = {r["codigo_hito"]: r for r in csv_rows(written["csv"])}
+
+    assert {r["vencido"] for r in rows.values()} == {"true", "false"}
+    assert rows["1.3"]["vencido"] == "true"
+    assert all(re.fullmatch(r"\d{4}-\d{2}-\d{2}", r["fecha_fin"]) for r in rows.values())
+
+
+def test_xlsx_stores_dates_as_real_dates(written):
+    workbook = load_workbook(written["xlsx"])
+    header = [c.value for c in workbook["Hitos"][1]]
+    first = workbook["Hitos"][2]
+    start = first[header.index("fecha_inicio")]
+    deadline = dict(workbook["Resumen"].iter_rows(min_row=2, values_only=True))["Fecha límite"]
+
+    assert isinstance(start.value, datetime) and start.number_format == "DD/MM/YYYY"
+    assert isinstance(deadline, datetime) and deadline.date() == date(2023, 3, 24)
 
 
 def test_neutralise_prefixes_only_text_that_a_spreadsheet_would_evaluate():

@@ -318,7 +318,7 @@ def test_reports_each_missing_required_column(tmp_path):
         ("column-missing", "descripcion_avance", "error"),
         ("column-missing", "evidencia_url", "error"),
     ]
-    assert "descripcion_avance" in result.findings[0].message
+    assert "«Descripción del avance»" in result.findings[0].message  # the label a liaison sees
     assert list(result.rows["codigo_hito"]) == ["1.1"]
 
 

@@ -1,0 +1,165 @@
+"""Message catalogues: every short text a person reads, per language, and locale formatting.
+
+One YAML file per language in ``templates/messages/`` (``es.yaml``, ``en.yaml``) holds short
+texts under dotted keys (``subject.request``, ``workbook.state_prompt``); each value is a Jinja2
+template rendered with the values its caller passes. Long texts (email bodies, the workbook's
+instructions, the report page) are templates: Spanish in ``templates/``, each other language's
+version at the same path under ``templates/<language>/``. Findings keep their own catalogue,
+``templates/findings.<language>.yaml``. ``tests/test_catalogues.py`` fails when a language
+lacks a key or a template another language has.
+
+Keyed YAML rather than gettext: the texts are few, reviewed by non-programmers, and a missing
+key is a test failure instead of a silent fallback to the source language.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from functools import cache, lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+from babel.dates import format_date
+from babel.numbers import format_decimal
+from jinja2 import Environment, StrictUndefined, Template
+
+if TYPE_CHECKING:
+    from tasks.plans import Plan
+    from tasks.settings import Settings
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+MESSAGES = TEMPLATES / "messages"
+SOURCE = "es"
+"""The language of the templates in ``templates/`` itself; others live in ``templates/<code>/``."""
+LANGUAGES = ("es", "en")
+
+
+class UnknownLanguage(ValueError):
+    """A language with no catalogue: an operator's setting or a plan's ``language:``."""
+
+
+def language_of(settings: Settings, plan: Plan | None = None) -> str:
+    """The language people read: ``HITOS_LANGUAGE`` when set, else the plan's ``language:``."""
+    chosen = settings.language or (plan.language if plan is not None else SOURCE)
+    return checked(chosen)
+
+
+def checked(language: str) -> str:
+    if language not in LANGUAGES:
+        raise UnknownLanguage(
+            f"language {language!r} has no catalogue: use one of {', '.join(LANGUAGES)} "
+            "(HITOS_LANGUAGE or the plan's language:)"
+        )
+    return language
+
+
+@cache
+def messages(language: str) -> dict[str, Any]:
+    """The language's catalogue as dotted key → value (text, list or mapping)."""
+    with (MESSAGES / f"{checked(language)}.yaml").open(encoding="utf-8") as handle:
+        tree: dict[str, Any] = yaml.safe_load(handle)
+    return dict(_flatten(tree))
+
+
+def _flatten(tree: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+    items: list[tuple[str, Any]] = []
+    for key, value in tree.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict) and not name.endswith("!"):
+            items.extend(_flatten(value, f"{name}."))
+        else:
+            items.append((name, value))
+    return items
+
+
+def value(language: str, key: str) -> Any:
+    """A catalogue entry as stored (lists and mappings for tables of labels)."""
+    found = messages(language)
+    if key not in found:
+        raise KeyError(f"catalogue {language}.yaml has no key {key!r}")
+    return found[key]
+
+
+def text(language: str, key: str, **values: Any) -> str:
+    """A catalogue entry rendered with ``values``."""
+    return _compiled(language, key).render(**values).strip()
+
+
+@cache
+def _compiled(language: str, key: str) -> Template:
+    return formatting_environment(language).from_string(str(value(language, key)))
+
+
+@cache
+def formatting_environment(language: str) -> Environment:
+    """A bare Jinja2 environment with the language's formatting filters (for short texts)."""
+    env = Environment(undefined=StrictUndefined, keep_trailing_newline=False)
+    env.filters.update(filters(language))
+    env.globals.update(t=lambda key, **values: text(language, key, **values))
+    return env
+
+
+def filters(language: str) -> dict[str, Any]:
+    """The formatting filters of one language, for templates and short texts alike."""
+
+    def _long_date(day: date) -> str:
+        return long_date(day, language)
+
+    def _month_year(cycle_id: str) -> str:
+        return month_year(cycle_id, language)
+
+    def _short_date(day: date | None) -> str:
+        return short_date(day, language)
+
+    def _percent(number: float | None, digits: int = 0) -> str:
+        return percent(number, digits, language)
+
+    def _number(number: float | None, digits: int = 0) -> str:
+        return decimal(number, digits, language)
+
+    return {
+        "long_date": _long_date,
+        "month_year": _month_year,
+        "short_date": _short_date,
+        "percent": _percent,
+        "number": _number,
+    }
+
+
+def long_date(day: date, language: str = SOURCE) -> str:
+    """A date with its weekday: «viernes 24 de marzo de 2023», «Friday 24 March 2023»."""
+    return format_date(day, value(language, "formats.long_date"), locale=language)
+
+
+def month_year(cycle_id: str, language: str = SOURCE) -> str:
+    """A cycle id as its month and year: ``2023-03`` → «marzo 2023», «March 2023»."""
+    year, month = cycle_id.split("-")
+    return format_date(
+        date(int(year), int(month), 1), value(language, "formats.month_year"), language
+    )
+
+
+@lru_cache(maxsize=65536)
+def short_date(day: date | None, language: str = SOURCE) -> str:
+    """A date the short way of the language (dd/mm/yyyy in Spanish); cached, since the report
+    formats the same few hundred dates 40,000 times at 1,000 institutions."""
+    if day is None:
+        return ""
+    return format_date(day, value(language, "formats.short_date"), locale=language)
+
+
+@lru_cache(maxsize=65536)
+def decimal(number: float | None, digits: int = 0, language: str = SOURCE) -> str:
+    """A number with the language's decimal sign: «54,17» in Spanish, «54.17» in English."""
+    if number is None:
+        return "—"
+    pattern = "0." + "0" * digits if digits else "0"
+    return format_decimal(number, pattern, locale=language, group_separator=False)
+
+
+def percent(number: float | None, digits: int = 0, language: str = SOURCE) -> str:
+    """A percentage the language's way: «54,17 %» in Spanish, «54.17%» in English."""
+    if number is None:
+        return "—"
+    return str(value(language, "formats.percent")).format(n=decimal(number, digits, language))

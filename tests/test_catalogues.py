@@ -1,0 +1,123 @@
+"""Every language says everything: catalogues and templates complete, formatting per locale."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tasks import catalogues
+from tasks.catalogues import LANGUAGES, SOURCE, TEMPLATES, UnknownLanguage, language_of
+from tasks.findings import finding
+from tasks.plans import load_plan
+from tasks.rendering import render
+from tasks.settings import Settings
+
+OTHERS = [language for language in LANGUAGES if language != SOURCE]
+# Templates people read: the source language's in templates/, each other language's beside them.
+READ_BY_PEOPLE = ("email/", "workbook_instructions")
+
+
+def _people_templates() -> list[str]:
+    return sorted(
+        str(path.relative_to(TEMPLATES))
+        for path in TEMPLATES.rglob("*")
+        if path.is_file()
+        and path.parent.relative_to(TEMPLATES).parts[:1] not in [(lang,) for lang in LANGUAGES]
+        and str(path.relative_to(TEMPLATES)).startswith(READ_BY_PEOPLE)
+    )
+
+
+@pytest.mark.parametrize("language", OTHERS)
+def test_every_catalogue_key_exists_in_every_language(language):
+    source, other = set(catalogues.messages(SOURCE)), set(catalogues.messages(language))
+    assert source - other == set(), f"{language}.yaml lacks keys"
+    assert other - source == set(), f"{SOURCE}.yaml lacks keys"
+
+
+@pytest.mark.parametrize("language", OTHERS)
+def test_every_finding_rule_has_a_message_in_every_language(language):
+    def rules(code: str) -> set[str]:
+        with (TEMPLATES / f"findings.{code}.yaml").open(encoding="utf-8") as handle:
+            return set(yaml.safe_load(handle))
+
+    assert rules(SOURCE) ^ rules(language) == set()
+
+
+@pytest.mark.parametrize("language", OTHERS)
+def test_every_template_people_read_has_a_version_in_every_language(language):
+    names = _people_templates()
+    assert "email/request.html" in names and "workbook_instructions.txt" in names
+    missing = [name for name in names if not (TEMPLATES / language / name).exists()]
+    assert missing == []
+
+
+def test_the_catalogue_completeness_check_notices_a_missing_key(tmp_path, monkeypatch):
+    (tmp_path / "es.yaml").write_text("a: uno\nb:\n  c: dos\n", encoding="utf-8")
+    (tmp_path / "en.yaml").write_text("a: one\n", encoding="utf-8")
+    monkeypatch.setattr(catalogues, "MESSAGES", tmp_path)
+    catalogues.messages.cache_clear()
+    try:
+        assert set(catalogues.messages("es")) - set(catalogues.messages("en")) == {"b.c"}
+    finally:
+        catalogues.messages.cache_clear()
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_catalogue_text_renders(language):
+    values = dict(
+        cycle_id="2023-03",
+        institution="MINGOB",
+        label="x",
+        version=1,
+        states="a, b",
+        low=0,
+        high=100,
+        not_started="a",
+        started="b",
+        completed="c",
+        count=3,
+        day="2023-03-20",
+        name="Ministerio",
+        code="MINGOB",
+        deadline=date(2023, 3, 24),
+        reply_to="x@example.org",
+    )
+    for key, value in catalogues.messages(language).items():
+        if isinstance(value, str) and not key.startswith("formats."):
+            assert catalogues.text(language, key, **values)
+
+
+def test_plan_language_is_the_default_and_the_setting_overrides_it(monkeypatch):
+    plan = load_plan(Settings().plan).model_copy(update={"language": "en"})
+    monkeypatch.delenv("HITOS_LANGUAGE", raising=False)
+    assert language_of(Settings(), plan) == "en"
+    monkeypatch.setenv("HITOS_LANGUAGE", "es")
+    assert language_of(Settings(), plan) == "es"
+    monkeypatch.setenv("HITOS_LANGUAGE", "fr")
+    with pytest.raises(UnknownLanguage, match="'fr' has no catalogue"):
+        language_of(Settings(), plan)
+
+
+def test_dates_and_numbers_follow_the_locale():
+    day = date(2023, 3, 24)
+    assert catalogues.long_date(day, "es") == "viernes 24 de marzo de 2023"
+    assert catalogues.long_date(day, "en") == "Friday 24 March 2023"
+    assert catalogues.short_date(day, "es") == "24/03/2023"
+    assert catalogues.short_date(day, "en") == "24 Mar 2023"
+    assert catalogues.month_year("2023-03", "es") == "marzo 2023"
+    assert catalogues.month_year("2023-03", "en") == "March 2023"
+    assert catalogues.percent(54.1666, 2, "es") == "54,17 %"
+    assert catalogues.percent(54.1666, 2, "en") == "54.17%"
+
+
+def test_english_templates_and_findings_are_english():
+    plan = load_plan(Settings().plan)
+    message = finding("milestone-absent", milestone="4.2", language="en").message
+    assert message.startswith("The row of milestone 4.2 is missing")
+    page = render("email/_findings.txt", "en", findings=[finding("sheet-missing", language="en")])
+    assert "«Milestones»" in page and "ERROR" in page
+    assert Path(TEMPLATES / "en" / "email" / "request.html").exists()
+    assert plan.language == "es"
