@@ -14,6 +14,7 @@ from tasks.mail import send_all
 from tasks.notifications import delivery_notices
 from tasks.plans import load_plan
 from tasks.replies import unanswered
+from tasks.review import unsent_returns
 from tasks.settings import Settings
 from tasks.validation import keeping_runs
 
@@ -23,6 +24,7 @@ write_data_docs = step(build_data_docs, "write-data-docs")
 render_replies = step(unanswered, "render-replies")
 send_emails = step(send_all, "send-emails", retries=2)
 render_notices = step(delivery_notices, "render-notices")
+render_returns = step(unsent_returns, "render-unsent-returns")
 check_published = step(check_publications, "check-publications")
 
 
@@ -34,7 +36,8 @@ def intake() -> list[Outcome]:
     store_received(settings)
     with keeping_runs() as runs:  # the Great Expectations run behind the findings, for Data Docs
         outcomes = validate_pending(settings, plan)
-    send_emails(settings, render_replies(settings, plan) + render_notices(settings, plan))
+    owed = render_replies(settings, plan) + render_returns(settings, plan)
+    send_emails(settings, owed + render_notices(settings, plan))
     check_published(settings, plan)
     write_data_docs(settings, runs, outcomes)
     create_table_artifact(

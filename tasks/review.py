@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from tasks.catalogues import language_of, text
 from tasks.extensions import deadline_of
-from tasks.ledger import ACCEPTED, Cycle, Decision, Submission, session
+from tasks.ledger import ACCEPTED, Cycle, Decision, Email, Submission, session
 from tasks.mail import Outgoing, compose, send_all
 from tasks.plans import Plan
 from tasks.settings import Settings
@@ -229,7 +229,7 @@ def returned_email(settings: Settings, plan: Plan, sub: Submission, note: str) -
         deadline = deadline_of(db, cycle, institution.code) if cycle else None
     return compose(
         "returned",
-        key=f"{sub.cycle_id}/{sub.institution}/returned/{sub.id}",
+        key=_returned_key(sub),
         kind="returned",
         to=[sub.sender or institution.liaison.email],
         subject=text(
@@ -246,3 +246,27 @@ def returned_email(settings: Settings, plan: Plan, sub: Submission, note: str) -
         note=note,
         deadline=deadline,
     )
+
+
+def unsent_returns(settings: Settings, plan: Plan) -> list[Outgoing]:
+    """Returns whose reply never went out (the SMTP server was down when the reviewer decided):
+    owed until the mail ledger says sent or refused, like intake's replies."""
+    with session(settings.database) as db:
+        done = set(
+            db.scalars(
+                select(Email.key).where(
+                    Email.kind == "returned", Email.status.in_(("sent", "refused"))
+                )
+            )
+        )
+        returned = db.scalars(select(Submission).where(Submission.review == "returned")).all()
+        notes = _last_decisions(db, [s.id for s in returned])
+    return [
+        returned_email(settings, plan, sub, notes[sub.id].note)
+        for sub in returned
+        if sub.id in notes and _returned_key(sub) not in done
+    ]
+
+
+def _returned_key(sub: Submission) -> str:
+    return f"{sub.cycle_id}/{sub.institution}/returned/{sub.id}"

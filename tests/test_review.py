@@ -21,8 +21,10 @@ from tasks.ledger import Decision, session
 from tasks.notifications import review_digest
 from tasks.reminders import reminder_email, waiting_institutions
 from tasks.requests import build_request, open_cycle_record
+from tasks.review import return_submission
 from tasks.settings import Settings
 from tasks.simulation import filled_workbook
+from tests.network import free_port
 from tests.test_ledger_backends import postgres_url  # noqa: F401 (a fixture)
 
 CYCLE = "2023-03"
@@ -267,3 +269,23 @@ def test_the_director_learns_when_every_institution_has_delivered(ledger, plan, 
 
     subjects = [str(m["Subject"]) for m in smtp.to(plan.coordinator.director.email)]
     assert sum("Todas las instituciones entregaron" in s for s in subjects) == 1
+
+
+def test_a_return_whose_reply_failed_is_owed_until_it_is_sent(ledger, plan, smtp):
+    from tasks.mail import send_all
+    from tasks.review import unsent_returns
+
+    mineduc = deliver(ledger, plan, "MINEDUC")
+    down = Settings(
+        home=ledger.home, smtp_port=free_port(), plan=ledger.plan, database_url=ledger.database_url
+    )  # no server listens there: the reply fails
+    return_submission(down, plan, mineduc, "r@gae.example", "Faltan las actas.")
+    assert smtp.to(plan.institution("MINEDUC").liaison.email) == []
+
+    owed = unsent_returns(ledger, plan)
+    send_all(ledger, owed)
+
+    assert [m.key for m in owed] == [f"{CYCLE}/MINEDUC/returned/{mineduc}"]
+    [message] = smtp.to(plan.institution("MINEDUC").liaison.email)
+    assert "Faltan las actas." in message.get_body(("plain",)).get_content()
+    assert unsent_returns(ledger, plan) == []
