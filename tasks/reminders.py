@@ -10,7 +10,7 @@ from tasks.catalogues import language_of, text
 from tasks.deadlines import add_business_days, business_days_between
 from tasks.extensions import deadline_of
 from tasks.findings import Finding
-from tasks.ledger import Cycle, Submission, latest_accepted, session
+from tasks.ledger import Cycle, Decision, Submission, latest_accepted, session
 from tasks.mail import Outgoing, compose
 from tasks.plans import Institution, Plan
 from tasks.requests import build_request
@@ -67,6 +67,30 @@ def last_rejection(
         return rejected, findings
 
 
+def last_return(
+    settings: Settings, cycle_id: str, institution: str
+) -> tuple[Submission | None, str]:
+    """The institution's latest file a reviewer returned in the cycle, and the comment."""
+    with session(settings.database) as db:
+        returned = db.scalars(
+            select(Submission)
+            .where(
+                Submission.cycle_id == cycle_id,
+                Submission.institution == institution,
+                Submission.review == "returned",
+            )
+            .order_by(Submission.version.desc())
+        ).first()
+        if returned is None:
+            return None, ""
+        note = db.scalars(
+            select(Decision.note)
+            .where(Decision.submission_id == returned.id, Decision.action == "return")
+            .order_by(Decision.id.desc())
+        ).first()
+        return returned, note or ""
+
+
 def reminder_email(
     settings: Settings, plan: Plan, cycle: Cycle, institution: Institution, today: date
 ) -> Outgoing | None:
@@ -80,6 +104,12 @@ def reminder_email(
     days_left = business_days_between(today, deadline, plan.country)
     late = today > deadline
     rejected, findings = last_rejection(settings, cycle.id, institution.code)
+    returned, note = last_return(settings, cycle.id, institution.code)
+    if returned is not None and rejected is not None:  # the newer of the two is what to fix
+        if rejected.version > returned.version:
+            returned, note = None, ""
+        else:
+            rejected, findings = None, []
     language = language_of(settings, plan)
     return compose(
         "reminder",
@@ -103,5 +133,7 @@ def reminder_email(
         days_left=days_left,
         deadline=deadline,
         last_rejected=rejected,
+        last_returned=returned,
+        return_note=note,
         findings=findings,
     )

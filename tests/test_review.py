@@ -289,3 +289,15 @@ def test_a_return_whose_reply_failed_is_owed_until_it_is_sent(ledger, plan, smtp
     [message] = smtp.to(plan.institution("MINEDUC").liaison.email)
     assert "Faltan las actas." in message.get_body(("plain",)).get_content()
     assert unsent_returns(ledger, plan) == []
+
+
+def test_a_reminder_after_a_return_repeats_the_reviewers_comment(ledger, plan, smtp):
+    cycle = open_cycle_record(ledger, plan, CYCLE)
+    mineduc = deliver(ledger, plan, "MINEDUC")
+    cli("review", "return", str(mineduc), "--note", "Falta el acta de la sesión.")
+
+    late = reminder_email(ledger, plan, cycle, plan.institution("MINEDUC"), date(2023, 3, 20))
+
+    assert late is not None
+    assert "fue devuelto por la revisión" in late.text
+    assert "Falta el acta de la sesión." in late.text
