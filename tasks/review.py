@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from tasks.catalogues import language_of, text
 from tasks.extensions import deadline_of
@@ -89,6 +89,7 @@ def review_list(settings: Settings, cycle_id: str) -> list[ReviewItem]:
         subs = db.scalars(
             select(Submission)
             .where(Submission.cycle_id == cycle_id, Submission.outcome.in_(ACCEPTED))
+            .options(selectinload(Submission.findings))  # one query, not one per file
             .order_by(Submission.institution, Submission.version.desc())
         ).all()
         last = _last_decisions(db, [s.id for s in subs])

@@ -34,18 +34,22 @@ def cycle_status(
             e.institution: e
             for e in db.scalars(select(Extension).where(Extension.cycle_id == cycle_id))
         }
+        # One query for the emails and one for the files of the whole cycle: two per
+        # institution made the console's dashboard take seconds at 1,000 institutions.
+        emails_of: dict[str, list[Email]] = {}
+        for email in db.scalars(select(Email).where(Email.cycle_id == cycle_id)):
+            emails_of.setdefault(str(email.institution), []).append(email)
+        subs_of: dict[str, list[Submission]] = {}
+        for sub in db.scalars(
+            select(Submission)
+            .where(Submission.cycle_id == cycle_id)
+            .order_by(Submission.version, Submission.id)
+        ):
+            subs_of.setdefault(str(sub.institution), []).append(sub)
         for institution in plan.reporting_institutions():
-            emails = db.scalars(
-                select(Email).where(
-                    Email.cycle_id == cycle_id, Email.institution == institution.code
-                )
-            ).all()
+            emails = emails_of.get(institution.code, [])
             request = next((e for e in emails if e.kind == "request"), None)
-            subs = db.scalars(
-                select(Submission)
-                .where(Submission.cycle_id == cycle_id, Submission.institution == institution.code)
-                .order_by(Submission.version)
-            ).all()
+            subs = subs_of.get(institution.code, [])
             last = subs[-1] if subs else None
             reviewed = [s for s in subs if s.outcome in ACCEPTED]
             accepted = [s for s in reviewed if s.review != "returned"]
