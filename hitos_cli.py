@@ -21,7 +21,7 @@ from tasks.settings import Settings
 app = typer.Typer(
     help="Hitos: open-government action plan compliance cycles.", no_args_is_help=True
 )
-cycle_app = typer.Typer(help="Open cycles.", no_args_is_help=True)
+cycle_app = typer.Typer(help="Open and close cycles.", no_args_is_help=True)
 app.add_typer(cycle_app, name="cycle")
 review_app = typer.Typer(help="Review accepted files: approve, or return with a comment.")
 app.add_typer(review_app, name="review", no_args_is_help=True)
@@ -48,7 +48,9 @@ def settings_and_plan() -> tuple[Settings, Plan]:
     settings = Settings()
     settings.home.mkdir(parents=True, exist_ok=True)
     quiet_prefect(settings)
-    return settings, load_plan(settings.plan)
+    from tasks.contacts import with_current_contacts
+
+    return settings, with_current_contacts(settings, load_plan(settings.plan))
 
 
 def fail(message: str) -> None:
@@ -85,6 +87,9 @@ def print_status(
         shown = {**row, "extension": extension["until"] if isinstance(extension, dict) else ""}
         table.add_row(*(str(shown[c]) for c in headers))
     console.print(table)
+    for row in rows:
+        if row["request_error"]:
+            console.print(f"{row['institution']}: request {row['request']}: {row['request_error']}")
 
 
 @app.command()
@@ -140,6 +145,19 @@ def cycle_open(
         console.print(f"Nothing was sent. Workbooks and emails are in {folder}")
 
 
+@cycle_app.command("close")
+def cycle_close(cycle: CycleArg) -> None:
+    """Close a cycle: no more reminders; files are still taken in, consolidation still works."""
+    settings, _ = settings_and_plan()
+    from tasks.closing import close_cycle
+
+    try:
+        close_cycle(settings, cycle)
+    except ValueError as exc:
+        fail(str(exc))
+    console.print(f"Cycle {cycle} closed: no more reminders.")
+
+
 @app.command()
 def remind(
     cycle: Annotated[str, typer.Argument(help="Cycle id; all open cycles if omitted.")] = "",
@@ -159,13 +177,19 @@ def remind(
 @app.command()
 def intake() -> None:
     """Read the inbox and the drop folder, validate new files, reply to senders."""
-    settings_and_plan()
+    settings, _ = settings_and_plan()
     from flows.intake import intake as intake_flow
+    from tasks.automatic_mail import recorded_after
 
+    _, before = recorded_after(settings, None)
     outcomes = intake_flow()
+    automatic, _ = recorded_after(settings, before)
     for outcome in outcomes:
         console.print(outcome.summary())
-    if not outcomes:
+    for item in automatic:  # bounces and auto-replies: recorded, never read or answered
+        bounced = f", {item.email_key} marked bounced" if item.email_key else ""
+        console.print(f"{item.kind} from {item.sender or '?'}: {item.reason}{bounced}")
+    if not outcomes and not automatic:
         console.print("Nothing new.")
 
 
@@ -284,13 +308,137 @@ def findings(
     from tasks.intake import cycle_outcomes
 
     outcomes = cycle_outcomes(settings, cycle, institution or None)
+    evidence = evidence_files(settings, [o.submission_id for o in outcomes])
     if as_json:
-        typer.echo(json.dumps([o.as_dict() for o in outcomes], ensure_ascii=False, indent=2))
+        typer.echo(
+            json.dumps(
+                [{**o.as_dict(), "evidence": evidence.get(o.submission_id, [])} for o in outcomes],
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
         return
     for outcome in outcomes:
         title = f"#{outcome.submission_id} {outcome.institution} {outcome.filename}"
         console.print(f"[bold]{title}[/bold]: {outcome.outcome}")
         print_findings(outcome.findings)
+        for item in evidence.get(outcome.submission_id, []):
+            console.print(
+                f"  evidence: {item['filename']} ({item['size']} bytes, {item['sha256']})"
+            )
+
+
+def evidence_files(
+    settings: Settings, submission_ids: list[int]
+) -> dict[int, list[dict[str, object]]]:
+    """Submission id → the evidence files that came with it (name, size, file-store key)."""
+    from tasks.arrivals import evidence_of
+    from tasks.ledger import session
+
+    with session(settings.database) as db:
+        return {
+            sid: [{"filename": e.filename, "size": e.size, "sha256": e.sha256} for e in rows]
+            for sid, rows in evidence_of(db, submission_ids).items()
+        }
+
+
+@app.command()
+def contacts(
+    code: Annotated[
+        str, typer.Argument(help="Institution code (its history), or `set` to change contacts.")
+    ] = "",
+    target: Annotated[str, typer.Argument(help="With `set`: the institution code.")] = "",
+    liaison: Annotated[str, typer.Option(help="With `set`: the new liaison's email.")] = "",
+    name: Annotated[str, typer.Option(help="With `set`: the new liaison's name.")] = "",
+    head: Annotated[str, typer.Option(help="With `set`: the new head's email.")] = "",
+    head_name: Annotated[str, typer.Option(help="With `set`: the new head's name.")] = "",
+    valid_from: Annotated[
+        str, typer.Option("--from", help="With `set`: in force from (YYYY-MM-DD; today).")
+    ] = "",
+    why: Annotated[str, typer.Option(help="With `set`: why the contacts changed.")] = "",
+    by: Annotated[str, typer.Option(help="With `set`: who changes them (your login).")] = "",
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """List the contacts in force (`hitos contacts [CODE]` shows CODE's history) or change them
+    (`hitos contacts set CODE --liaison EMAIL [--name NAME] [--head EMAIL]`)."""
+    import getpass
+
+    from tasks.contacts import ContactLine, contact, history, set_contacts
+
+    settings, _ = settings_and_plan()
+    plan_file = load_plan(settings.plan)
+    if code == "set":
+        if not target or not (liaison or head):
+            fail("usage: hitos contacts set CODE --liaison EMAIL [--name NAME] [--head EMAIL]")
+        try:
+            plan_file.institution(target)
+            set_contacts(
+                settings,
+                plan_file,
+                target,
+                liaison=contact(name, liaison) if liaison else None,
+                head=contact(head_name, head) if head else None,
+                valid_from=date.fromisoformat(valid_from) if valid_from else None,
+                changed_by=by or getpass.getuser(),
+                reason=why,
+            )
+        except (KeyError, ValueError) as exc:
+            fail(str(exc).strip("'\""))
+        code = target
+        console.print(f"{target}: new contacts recorded, in force from {valid_from or 'today'}")
+    try:
+        lines = history(settings, plan_file, code or None)
+    except KeyError as exc:
+        fail(str(exc).strip("'\""))
+        return
+    if as_json:
+        typer.echo(json.dumps([line.as_dict() for line in lines], ensure_ascii=False, indent=2))
+        return
+
+    def since(line: ContactLine) -> str:
+        return line.valid_from.isoformat() if line.valid_from else "(plan)"
+
+    table = Table(title=f"{code} contacts" if code else "Contacts in force")
+    if not code:
+        table.add_column("institution", no_wrap=True)
+    table.add_column("role", no_wrap=True)
+    table.add_column("name")
+    table.add_column("email", no_wrap=True)  # the one thing an operator must read whole
+    table.add_column("from", no_wrap=True)
+    if not code:
+        for line in lines:
+            table.add_row(line.institution, line.role, line.name, line.email, since(line))
+    else:
+        for name in ("by", "why", "now"):
+            table.add_column(name)
+        for line in lines:
+            now = "yes" if line.current else ""
+            table.add_row(
+                line.role, line.name, line.email, since(line), line.changed_by, line.reason, now
+            )
+    console.print(table)
+
+
+@app.command()
+def resend(
+    cycle: CycleArg,
+    code: Annotated[str, typer.Argument(help="Institution code.")],
+    same_address: Annotated[
+        bool, typer.Option(help="Send again even though the liaison's address is unchanged.")
+    ] = False,
+) -> None:
+    """Send a refused or bounced request again, to the institution's current liaison."""
+    settings, plan = settings_and_plan()
+    from tasks.resend import resend_request
+
+    try:
+        key, status = resend_request(settings, plan, cycle, code, same_address)
+    except ValueError as exc:
+        fail(str(exc))
+        return
+    console.print(f"{key:<40} {status} (to {plan.institution(code).liaison.email})")
+    if status != "sent":
+        raise typer.Exit(1)
 
 
 ByOption = Annotated[

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -22,6 +24,34 @@ and each run's name still says which institutions it covers.
 """
 
 T = TypeVar("T")
+
+
+def embedded_server_off_hitos_ports(settings: Settings) -> None:
+    """Choose the port of Prefect's temporary local server, away from the ports Hitos uses.
+
+    Without ``PREFECT_API_URL`` every process starts a temporary server on a random port in
+    8000-8999, which once took 8025, the embedded SMTP server's. Prefect has no setting for that
+    port; its own test harness registers the server it wants as the default instance, and so
+    does this (only when no server is configured and none is registered yet).
+    """
+    if os.environ.get("PREFECT_API_URL"):
+        return
+    from prefect.server.api.server import SubprocessASGIServer
+
+    if SubprocessASGIServer._instances.get(None) is not None:
+        return
+    taken = {8025, settings.smtp_port, settings.imap_port}
+    port = next(p for p in iter(_free_port, 0) if p not in taken)
+    SubprocessASGIServer._instances[None] = SubprocessASGIServer(port=port)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+embedded_server_off_hitos_ports(Settings())
 
 
 class Step:
@@ -88,3 +118,35 @@ def step(
             retry_delay_seconds=[2, 10, 30][:retries] or 0,
         )
     )
+
+
+def notify_operator(flow: Any, flow_run: Any, state: Any) -> None:
+    """Prefect state hook (``on_failure``, ``on_crashed``): email the operator about the run.
+
+    Runs in the flow run's own process; if mail itself is what failed, Prefect logs this
+    hook's error beside the run's.
+    """
+    from prefect.settings import get_current_settings
+
+    from tasks.alerts import run_failed_email
+    from tasks.mail import send_all
+    from tasks.plans import load_plan
+
+    settings = Settings()
+    ui = get_current_settings().ui_url or ""
+    mail = run_failed_email(
+        settings,
+        load_plan(settings.plan),
+        flow=flow.name,
+        run_id=str(flow_run.id),
+        run_name=flow_run.name,
+        state=state.type.value,
+        message=state.message or "",
+        parameters=dict(flow_run.parameters or {}),
+        url=f"{ui.rstrip('/')}/runs/flow-run/{flow_run.id}" if ui else "",
+    )
+    send_all(settings, [mail])
+
+
+ALERTS: dict[str, Any] = {"on_failure": [notify_operator], "on_crashed": [notify_operator]}
+"""State hooks every deployed flow gets: ``@flow(..., **ALERTS)``."""

@@ -1,5 +1,5 @@
 """hitos.consolidate: a draft report from the approved files, and the director told it awaits
-approval (``hitos publish`` makes it public)."""
+approval (``hitos publish`` makes it public and rebuilds the board)."""
 
 from __future__ import annotations
 
@@ -8,22 +8,25 @@ import re
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 
-from flows import step
+from flows import ALERTS, step
 from tasks.approval import consolidate_draft
 from tasks.plans import load_plan
-from tasks.publishing import summary_markdown
+from tasks.publishing import current_cycle, summary_markdown
 from tasks.settings import Settings
 
 build_draft = step(consolidate_draft, "build-draft", "draft-{cycle_id}", retries=2)
+find_cycle = step(current_cycle, "find-cycle")
 
 
-@flow(name="hitos.consolidate", log_prints=True, validate_parameters=True)
-def consolidate(cycle_id: str) -> dict[str, str]:
-    """Consolidate a cycle (``YYYY-MM``): a draft page, PDF, XLSX and CSV; the director told."""
-    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", cycle_id):
+@flow(name="hitos.consolidate", log_prints=True, validate_parameters=True, **ALERTS)
+def consolidate(cycle_id: str = "") -> dict[str, str]:
+    """Consolidate a cycle (``YYYY-MM``; empty: the cycle being reported): a draft page, PDF,
+    XLSX and CSV, and the director's notice that it awaits approval."""
+    if cycle_id and not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", cycle_id):
         raise ValueError(f"cycle id must look like 2023-03, not {cycle_id!r}")
     settings = Settings()
     plan = load_plan(settings.plan)
+    cycle_id = cycle_id or find_cycle(settings)
     publication = build_draft(settings, plan, cycle_id)
     report = publication.report
     create_markdown_artifact(

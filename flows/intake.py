@@ -6,13 +6,15 @@ from __future__ import annotations
 from prefect import flow
 from prefect.artifacts import create_table_artifact
 
-from flows import step
+from flows import ALERTS, step
 from tasks.approval import check_publications
+from tasks.arrivals import missing_workbook_replies
+from tasks.automatic_mail import bounce_notices
+from tasks.contacts import current_plan
 from tasks.data_docs import build as build_data_docs
 from tasks.intake import Outcome, process, store_all
 from tasks.mail import send_all
 from tasks.notifications import delivery_notices
-from tasks.plans import load_plan
 from tasks.replies import unanswered
 from tasks.review import unsent_returns
 from tasks.settings import Settings
@@ -22,22 +24,30 @@ store_received = step(store_all, "store-received")
 validate_pending = step(process, "validate-pending")
 write_data_docs = step(build_data_docs, "write-data-docs")
 render_replies = step(unanswered, "render-replies")
+render_bounce_notices = step(bounce_notices, "render-bounce-notices")
+render_missing_workbook = step(missing_workbook_replies, "render-missing-workbook")
 send_emails = step(send_all, "send-emails", retries=2)
 render_notices = step(delivery_notices, "render-notices")
 render_returns = step(unsent_returns, "render-unsent-returns")
 check_published = step(check_publications, "check-publications")
 
 
-@flow(name="hitos.intake", log_prints=True)
+@flow(name="hitos.intake", log_prints=True, **ALERTS)
 def intake() -> list[Outcome]:
     """Read the inbox and the drop folder, validate what came, reply with the outcome."""
     settings = Settings()
-    plan = load_plan(settings.plan)
+    plan = current_plan(settings)  # the contacts in force today
     store_received(settings)
     with keeping_runs() as runs:  # the Great Expectations run behind the findings, for Data Docs
         outcomes = validate_pending(settings, plan)
-    owed = render_replies(settings, plan) + render_returns(settings, plan)
-    send_emails(settings, owed + render_notices(settings, plan))
+    send_emails(
+        settings,
+        render_replies(settings, plan)
+        + render_returns(settings, plan)
+        + render_missing_workbook(settings, plan)
+        + render_bounce_notices(settings, plan)
+        + render_notices(settings, plan),
+    )
     check_published(settings, plan)
     write_data_docs(settings, runs, outcomes)
     create_table_artifact(

@@ -7,13 +7,15 @@ from pathlib import Path
 
 from prefect import flow
 
-from flows import batch_run_name, batches, step
+from flows import ALERTS, batch_run_name, batches, step
 from tasks.catalogues import language_of
+from tasks.contacts import current_plan
 from tasks.ledger import Cycle
 from tasks.mail import Outgoing, send_all, write_preview
-from tasks.plans import Institution, Plan, load_plan
+from tasks.plans import Institution, Plan
 from tasks.requests import (
     build_request,
+    is_opening_day,
     open_cycle_record,
     planned_cycle,
     preview_request,
@@ -60,11 +62,19 @@ def current_cycle_id(today: date | None = None) -> str:
     return f"{today.year}-{month}"
 
 
-@flow(name="hitos.open-cycle", log_prints=True)
-def open_cycle(cycle_id: str = "", dry_run: bool = False) -> dict[str, str]:
-    """Open a cycle and send every institution its request (or, dry, write them to a folder)."""
+@flow(name="hitos.open-cycle", log_prints=True, **ALERTS)
+def open_cycle(
+    cycle_id: str = "", dry_run: bool = False, opening_day_only: bool = False
+) -> dict[str, str]:
+    """Open a cycle and send every institution its request (or, dry, write them to a folder).
+
+    ``opening_day_only`` (the schedule's runs): nothing happens unless today is the first
+    business day of March or August in the plan's calendar.
+    """
     settings = Settings()
-    plan = load_plan(settings.plan)
+    plan = current_plan(settings)  # the contacts in force today
+    if opening_day_only and not is_opening_day(plan):
+        return {}
     cycle_id = cycle_id or current_cycle_id()
     if dry_run:
         return preview_cycle(settings, plan, cycle_id)

@@ -7,11 +7,13 @@ from datetime import date
 
 from prefect import flow
 
-from flows import batch_run_name, batches, step
+from flows import ALERTS, batch_run_name, batches, step
+from tasks.closing import close_due_cycles
+from tasks.contacts import current_plan
 from tasks.ledger import Cycle, session
 from tasks.mail import Outgoing, send_all
 from tasks.notifications import review_digest
-from tasks.plans import Institution, Plan, load_plan
+from tasks.plans import Institution, Plan
 from tasks.reminders import reminder_email, waiting_institutions
 from tasks.settings import Settings
 
@@ -24,6 +26,7 @@ def render_reminders(
     return [m for m in mails if m is not None]
 
 
+close_due = step(close_due_cycles, "close-due-cycles")
 select_waiting = step(waiting_institutions, "select-waiting", "waiting-{cycle_id}")
 # One task run per batch of institutions, not per institution: see flows.BATCH.
 render_batch = step(render_reminders, "render-reminders", batch_run_name("reminders"))
@@ -39,12 +42,14 @@ def open_cycles(settings: Settings, cycle_id: str) -> list[Cycle]:
         return list(query)
 
 
-@flow(name="hitos.remind", log_prints=True)
+@flow(name="hitos.remind", log_prints=True, **ALERTS)
 def remind(cycle_id: str = "", today: date | None = None) -> dict[str, str]:
-    """Send the reminder due today to each institution that still owes its file."""
+    """Close the cycles past their last reminder point, then send the reminder due today to
+    each institution that still owes its file."""
     settings = Settings()
-    plan = load_plan(settings.plan)
+    plan = current_plan(settings)  # the contacts in force today
     today = today or date.today()
+    close_due(settings, plan, today)
     sent: dict[str, str] = {}
     for cycle in open_cycles(settings, cycle_id):
         mails = [

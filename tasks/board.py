@@ -29,6 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tasks import filestore
+from tasks.catalogues import language_of
 from tasks.consolidation import (
     COMMITMENT_FORMULA,
     CommitmentFigures,
@@ -166,7 +167,8 @@ def _page(folder: Path, relative: str, template: str, **context: Any) -> None:
     depth = relative.count("/")
     path = folder / relative
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render(f"board/{template}", root="../" * depth, **context), "utf-8")
+    page = render(f"board/{template}", root="../" * depth, **context)  # language among them
+    path.write_text(page, "utf-8")
 
 
 def _swap(built: Path, target: Path) -> None:
@@ -224,7 +226,9 @@ def _write_pages(
     # Codes and names only: an Institution carries its contacts, which never reach a page.
     names = {i.code: SimpleNamespace(code=i.code, name=i.name) for i in plan.institutions}
     last = max(cycles, key=lambda p: p.report.created_at) if cycles else None
+    language = language_of(settings, plan)
     common = {
+        "language": language,
         "plan": plan,
         "latest": latest,
         "last": last,
@@ -232,7 +236,7 @@ def _write_pages(
         "license": settings.data_license,
         "cycles": cycles,
         "levels": levels,
-        "irm": catalogue(plan.language)["irm_levels"],
+        "irm": catalogue(language)["irm_levels"],
         "irm_levels": IRM_LEVELS,
         "substantial_from": SUBSTANTIAL_FROM,
         "formula": COMMITMENT_FORMULA,
@@ -290,4 +294,4 @@ def _write_pages(
         _page(folder, relative, template, **common, **context)
     result.pages = len(pages)
     if cycles:
-        write_package(settings, plan, cycles, offered, folder / "datos")
+        write_package(settings, plan, language, cycles, offered, folder / "datos")

@@ -4,8 +4,8 @@
 commitments and institutions, the whole history, the per-commitment figures and deliveries of
 every published cycle, and the CSV of each report version) with a Table Schema: types, units,
 enumerations of states, primary keys and the foreign keys that tie them together. The CSVs are
-written by ``tasks.report.write_csv``, typed as the schema says. Texts are in the board's
-catalogue (``templates/board/board.<language>.yaml``).
+written by ``tasks.report.write_csv``, typed as the schema says. Texts are in the message
+catalogues (``board!`` in ``templates/messages/<language>.yaml``).
 """
 
 from __future__ import annotations
@@ -13,17 +13,15 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 from datetime import UTC
-from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-import yaml
 
+from tasks import catalogues
 from tasks.consolidation import DATA_DICTIONARY, TEXT_COLUMNS
 from tasks.irm import suggested_completion
 from tasks.plans import Plan
-from tasks.rendering import TEMPLATES
 from tasks.report import write_csv
 from tasks.settings import Settings
 from tasks.workbooks import STATES
@@ -63,14 +61,11 @@ CONSOLIDATED_TYPES: dict[str, dict[str, Any]] = {
 """What the consolidated table's columns hold beyond text (``DATA_DICTIONARY`` describes them)."""
 
 
-@cache
 def catalogue(language: str) -> dict[str, Any]:
-    """The board's catalogue of texts in a language (Spanish when there is none for it)."""
-    path = TEMPLATES / "board" / f"board.{language}.yaml"
-    if not path.exists():
-        path = TEMPLATES / "board" / "board.es.yaml"
-    loaded: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
-    return loaded
+    """The board's texts in a language: the IRM scale and the package's titles and descriptions
+    (``board!`` in ``templates/messages/<language>.yaml``)."""
+    found: dict[str, Any] = catalogues.value(language, "board!")
+    return found
 
 
 def _field(name: str, description: str, **typed: Any) -> dict[str, Any]:
@@ -294,6 +289,7 @@ def _resource(
 def write_package(
     settings: Settings,
     plan: Plan,
+    language: str,
     cycles: list[PublishedCycle],
     offered: dict[tuple[str, int], dict[str, str]],
     folder: Path,
@@ -303,7 +299,6 @@ def write_package(
     ``offered`` maps (cycle, version) to the files copied under the board (paths from the board's
     top, ``datos/2023-03/v1/….csv``): each CSV among them becomes a resource of its own.
     """
-    language = plan.language
     words = catalogue(language)["datapackage"]
     titles = words["resources"]
     tables = {**_plan_tables(plan, language), **_cycle_tables(cycles, language)}

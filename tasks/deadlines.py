@@ -50,3 +50,9 @@ def cycle_opening(cycle_id: str) -> date:
     """The first day of a cycle's month: ``2023-03`` opens on 1 March 2023."""
     year, month = cycle_id.split("-")
     return date(int(year), int(month), 1)
+
+
+def first_business_day(year: int, month: int, country: str) -> date:
+    """The month's first business day: where a cycle opens (1 March 2026 is a Sunday: the 2nd)."""
+    day = date(year, month, 1)
+    return day if is_business_day(day, country) else add_business_days(day, 1, country)

@@ -11,11 +11,9 @@ import hashlib
 from pathlib import Path
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from tasks.ledger import Blob, utcnow
+from tasks.ledger import Blob, insert_or_ignore, utcnow
 from tasks.settings import Settings
 
 
@@ -27,11 +25,10 @@ def digest(data: bytes) -> str:
 def put(db: Session, data: bytes) -> str:
     """Store the bytes (once, however many runs store them at the same time); their sha256."""
     key = digest(data)
-    insert = pg_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
     db.execute(
-        insert(Blob)
-        .values(sha256=key, size=len(data), data=data, created_at=utcnow())
-        .on_conflict_do_nothing(index_elements=["sha256"])
+        insert_or_ignore(db, Blob, "sha256").values(
+            sha256=key, size=len(data), data=data, created_at=utcnow()
+        )
     )
     return key
 

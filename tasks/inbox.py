@@ -46,6 +46,7 @@ class Received:
     attachments: list[Attachment] = field(default_factory=list)
     done: Callable[[], None] = lambda: None
     arrived: datetime | None = None  # when the mail server filed it (UTC); None: now
+    message: Message | None = None  # the email itself, for tasks.arrivals (None: drop, CLI)
 
 
 def attachments_of(message: Message) -> list[Attachment]:
@@ -102,6 +103,7 @@ def from_maildir(path: Path) -> Iterator[Received]:
             attachments=attachments_of(message),
             done=done,
             arrived=datetime.fromtimestamp(message.get_date(), UTC).replace(tzinfo=None),
+            message=message,
         )
 
 
@@ -164,6 +166,7 @@ def from_imap(settings: Settings, size: int) -> Iterator[list[Received]]:
                     attachments=attachments_of(msg.obj),
                     done=done,
                     arrived=arrivals.get(uid) if uid else None,
+                    message=msg.obj,
                 )
             )
             if len(batch) == size:

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
-from tasks import filestore
+from tasks import claims, filestore
+from tasks.arrivals import keep, sort_out
 from tasks.catalogues import language_of
 from tasks.findings import Finding, finding, has_errors
 from tasks.inbox import Received, sources
@@ -26,6 +27,7 @@ from tasks.ledger import (
     InboundMessage,
     MilestoneValue,
     Submission,
+    insert_or_ignore,
     latest_progress,
     session,
     utcnow,
@@ -92,10 +94,11 @@ def store(
     different emails can share one (some clients derive it from sender and subject).
     """
     now = utcnow()  # for what has no arrival time of its own (the drop folder, the CLI)
+    arrivals = [sort_out(settings, received) for received in messages]
     files = [
-        (received, attachment, hashlib.sha256(attachment.data).hexdigest())
-        for received in messages
-        for attachment in received.attachments
+        (arrival.received, attachment, hashlib.sha256(attachment.data).hexdigest())
+        for arrival in arrivals
+        for attachment in arrival.workbooks
     ]
     with session(settings.database) as db:
         known_messages = set(
@@ -110,39 +113,54 @@ def store(
                 select(Submission.sha256).where(Submission.sha256.in_({d for _, _, d in files}))
             )
         )
-        for received in messages:
+        # Rows another intake may be writing at this very moment are inserted or ignored, so
+        # two runs reading one mailbox store each message and each file once, without an error;
+        # a message is first seen by the run whose row was written.
+        first_seen = []
+        for arrival in arrivals:
+            received = arrival.received
             if received.message_id not in known_messages:
                 known_messages.add(received.message_id)
-                db.add(
-                    InboundMessage(
+                written = db.scalar(
+                    insert_or_ignore(db, InboundMessage, "message_id")
+                    .values(
                         message_id=received.message_id,
                         channel=received.channel,
                         sender=received.sender,
                         subject=received.subject[:500],
                         received_at=received.arrived or now,
+                        references=arrival.references,
+                        kind=arrival.kind,
                     )
+                    .returning(InboundMessage.message_id)
                 )
-        new: list[Submission] = []
+                if written is not None:
+                    first_seen.append(arrival)
+        new: list[int] = []
         for received, attachment, digest in files:
             if digest in known_files:
                 continue
             known_files.add(digest)
             filestore.put(db, attachment.data)
             filestore.local_copy(settings, attachment.data, "files", digest[:2], digest)
-            submission = Submission(
-                sha256=digest,
-                filename=Path(attachment.filename).name[:250],
-                sender=received.sender,
-                channel=received.channel,
-                source_ref=received.message_id,
-                institution=institution,
-                cycle_id=cycle_id,
-                received_at=received.arrived or now,
+            stored = db.scalar(
+                insert_or_ignore(db, Submission, "sha256")
+                .values(
+                    sha256=digest,
+                    filename=Path(attachment.filename).name[:250],
+                    sender=received.sender,
+                    channel=received.channel,
+                    source_ref=received.message_id,
+                    institution=institution,
+                    cycle_id=cycle_id,
+                    received_at=received.arrived or now,
+                )
+                .returning(Submission.id)
             )
-            db.add(submission)
-            new.append(submission)
-        db.flush()
-        return [s.id for s in new]
+            if stored is not None:
+                new.append(stored)
+        keep(db, first_seen, now)
+        return new
 
 
 def open_cycle(db: Session) -> str | None:
@@ -240,11 +258,20 @@ re-run makes again (nothing was answered yet); one transaction per file was most
 def process(
     settings: Settings, plan: Plan, submission_ids: list[int] | None = None
 ) -> list[Outcome]:
-    """Read, identify and validate every submission still ``received``, in one validation batch."""
+    """Read, identify and validate every submission still ``received`` that this run could
+    claim, in one validation batch."""
+    with claims.hold(settings.database) as claim:
+        return validate_claimed(
+            settings, plan, claim, claim_received(settings, claim, submission_ids)
+        )
+
+
+def validate_claimed(
+    settings: Settings, plan: Plan, claim: str, claimed: list[int]
+) -> list[Outcome]:
+    """Read, identify, validate and record the files this run claimed."""
     with session(settings.database) as db:
-        query = select(Submission).where(Submission.outcome == "received")
-        if submission_ids is not None:
-            query = query.where(Submission.id.in_(submission_ids))
+        query = select(Submission).where(Submission.id.in_(claimed))
         pending = list(db.scalars(query.order_by(Submission.id)))
         files = filestore.get_many(db, {sub.sha256 for sub in pending})
     lookups = Lookups.read(settings)
@@ -265,8 +292,45 @@ def process(
             )
     outcomes: list[Outcome] = []
     for start in range(0, len(decisions), RECORD_BATCH):
-        outcomes += record(settings, decisions[start : start + RECORD_BATCH])
+        outcomes += record(settings, decisions[start : start + RECORD_BATCH], claim)
     return outcomes
+
+
+def claim_received(settings: Settings, claim: str, submission_ids: list[int] | None) -> list[int]:
+    """Take the ``received`` files nobody is validating, or whose validator died
+    (``tasks.claims``) or never finished within ``claim_timeout_minutes``; ids of those this
+    run now holds.
+
+    One UPDATE: on PostgreSQL a second run's UPDATE waits for the first's row locks and then no
+    longer matches, so two validators never take the same file.
+    """
+    now = utcnow()
+    stale = now - timedelta(minutes=settings.claim_timeout_minutes)
+    with session(settings.database) as db:
+        held = db.scalars(
+            select(Submission.claim)
+            .where(Submission.outcome == "received", Submission.claim != "")
+            .distinct()
+        )
+        ended = claims.dead(db, held)
+    query = (
+        update(Submission)
+        .where(
+            Submission.outcome == "received",
+            or_(
+                Submission.claimed_at.is_(None),
+                Submission.claimed_at < stale,
+                Submission.claim.in_(ended),
+            ),
+        )
+        .values(claim=claim, claimed_at=now)
+        .returning(Submission.id)
+        .execution_options(synchronize_session=False)
+    )
+    if submission_ids is not None:
+        query = query.where(Submission.id.in_(submission_ids))
+    with session(settings.database) as db:
+        return sorted(db.scalars(query))
 
 
 def first_look(
@@ -323,16 +387,32 @@ def prepared_rows(settings: Settings, plan: Plan, d: Decision, lookups: Lookups)
     )
 
 
-def record(settings: Settings, decisions: list[Decision]) -> list[Outcome]:
+def record(settings: Settings, decisions: list[Decision], claim: str) -> list[Outcome]:
     """Write outcomes, findings, versions and accepted values of a batch in one transaction.
 
     Plain bulk statements, not ORM objects per row: 20,000 values and findings at 1,000 files.
     A file's version counts the files of its institution and cycle up to it, itself included.
+    Only files this run still holds are written (locked first): one that another run took over
+    after ``claim_timeout_minutes`` is that run's to record.
     """
     if not decisions:
         return []
     now = utcnow()
     with session(settings.database) as db:
+        held = set(
+            db.scalars(
+                select(Submission.id)
+                .where(
+                    Submission.id.in_([d.submission.id for d in decisions]),
+                    Submission.claim == claim,
+                    Submission.outcome == "received",
+                )
+                .with_for_update()
+            )
+        )
+        decisions = [d for d in decisions if d.submission.id in held]
+        if not decisions:
+            return []
         db.execute(
             update(Submission),
             [

@@ -7,6 +7,7 @@ done?" before doing anything again.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
@@ -26,8 +27,11 @@ from sqlalchemy import (
     UniqueConstraint,
     create_engine,
     event,
+    func,
     select,
 )
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
@@ -108,6 +112,8 @@ class InboundMessage(Base):
     sender: Mapped[str] = mapped_column(String(250))
     subject: Mapped[str] = mapped_column(Text, default="")
     received_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    references: Mapped[str] = mapped_column(Text, default="")  # its thread, for In-Reply-To
+    kind: Mapped[str] = mapped_column(String(16), default="files")  # see tasks.arrivals
 
 
 class Submission(Base):
@@ -116,7 +122,7 @@ class Submission(Base):
 
     __tablename__ = "submissions"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
     filename: Mapped[str] = mapped_column(String(250))
     sender: Mapped[str] = mapped_column(String(250), default="")
     channel: Mapped[str] = mapped_column(String(12))
@@ -129,6 +135,9 @@ class Submission(Base):
     processed_at: Mapped[datetime | None] = mapped_column(DateTime)
     review: Mapped[str] = mapped_column(String(12), default="pending")
     """An accepted file's review: ``pending``, ``approved`` or ``returned`` (``tasks.review``)."""
+    claim: Mapped[str] = mapped_column(String(32), default="")
+    """The validator run that took this file (``tasks.intake.claim_received``); empty: nobody."""
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime)
     findings: Mapped[list[FindingRow]] = relationship(
         back_populates="submission", cascade="all, delete-orphan", order_by="FindingRow.id"
     )
@@ -177,17 +186,71 @@ class MilestoneValue(Base):
     submission: Mapped[Submission] = relationship(back_populates="values")
 
 
+class AutomaticMessage(Base):
+    """A bounce or an auto-reply: recorded, never read as a submission, never answered."""
+
+    __tablename__ = "automatic_messages"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(250), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))  # bounce, delay, auto-reply
+    sender: Mapped[str] = mapped_column(String(250), default="")
+    subject: Mapped[str] = mapped_column(Text, default="")
+    reason: Mapped[str] = mapped_column(Text, default="")
+    addresses: Mapped[str] = mapped_column(Text, default="")  # the failed recipients
+    original_message_id: Mapped[str] = mapped_column(String(250), default="")
+    email_key: Mapped[str | None] = mapped_column(String(200))  # the email it bounces
+    received_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Evidence(Base):
+    """A file sent beside a workbook (PDF, image, office document), kept in the file store."""
+
+    __tablename__ = "evidence"
+    __table_args__ = (UniqueConstraint("message_id", "sha256"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(250), index=True)
+    submission_id: Mapped[int | None] = mapped_column(ForeignKey("submissions.id"))
+    sha256: Mapped[str] = mapped_column(String(64))
+    filename: Mapped[str] = mapped_column(String(250))
+    size: Mapped[int] = mapped_column(Integer)
+    received_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class ContactChange(Base):
+    """One institution's liaison or head from a date on: the history ``hitos contacts`` shows.
+
+    The plan file is the initial source; the first change of an institution records the plan's
+    contacts first, so the history starts where the plan did.
+    """
+
+    __tablename__ = "contact_changes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    institution: Mapped[str] = mapped_column(String(20), index=True)
+    role: Mapped[str] = mapped_column(String(8))  # liaison, head
+    name: Mapped[str] = mapped_column(String(250))
+    email: Mapped[str] = mapped_column(String(250))
+    valid_from: Mapped[date] = mapped_column(Date)
+    changed_by: Mapped[str] = mapped_column(String(120), default="")
+    reason: Mapped[str] = mapped_column(Text, default="")
+    recorded_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
 class Report(Base):
     """One consolidation of a cycle: a new version when its sources change (``files``: each
     kind of output, ``html``…, to its file-store key)."""
 
     __tablename__ = "reports"
-    __table_args__ = (UniqueConstraint("cycle_id", "version"),)
+    __table_args__ = (
+        UniqueConstraint("cycle_id", "version"),
+        UniqueConstraint("cycle_id", "sources"),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     cycle_id: Mapped[str] = mapped_column(ForeignKey("cycles.id"))
     version: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     submissions: Mapped[list[int]] = mapped_column(JSON)
+    sources: Mapped[str] = mapped_column(String(64), default="")
+    """sha256 of the submissions used: one version per set of sources, however many runs."""
     files: Mapped[dict[str, str]] = mapped_column(JSON)
     state: Mapped[str] = mapped_column(String(12), default="draft")
     """``draft`` until the director publishes it (``tasks.approval``), then ``published``;
@@ -261,13 +324,28 @@ class LoginAttempt(Base):
     at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
-@cache
+SCHEMA_LOCK = 0x48_69_74_6F_73
+"""PostgreSQL advisory lock held while the tables are created: two workers starting on a fresh
+ledger at once would otherwise both issue CREATE TABLE, and one would fail."""
+
+_engines = threading.Lock()
+
+
 def engine(url: str) -> Engine:
-    """One engine per ledger URL, with the tables created."""
+    """One engine per ledger URL, with the tables created (once, whichever thread asks first)."""
+    with _engines:
+        return _engine(url)
+
+
+@cache
+def _engine(url: str) -> Engine:
     eng = create_engine(url)
     if eng.dialect.name == "sqlite":
         event.listen(eng, "connect", _write_ahead_log)
-    Base.metadata.create_all(eng)
+    with eng.begin() as connection:
+        if eng.dialect.name == "postgresql":
+            connection.execute(select(func.pg_advisory_xact_lock(SCHEMA_LOCK)))
+        Base.metadata.create_all(connection)
     return eng
 
 
@@ -279,6 +357,14 @@ def _write_ahead_log(connection: Any, record: Any) -> None:
     cursor = connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.close()
+
+
+def insert_or_ignore(db: Session, model: type[Base], *conflict: str) -> Any:
+    """``INSERT … ON CONFLICT (conflict) DO NOTHING`` in the ledger's dialect: a row two runs
+    write at the same moment is written once, and neither sees an IntegrityError."""
+    dialect = db.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    return insert(model).on_conflict_do_nothing(index_elements=list(conflict))
 
 
 @contextmanager

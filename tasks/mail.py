@@ -17,12 +17,14 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from email.message import Message
 from email.mime.text import MIMEText
 from email.policy import compat32
-from email.utils import format_datetime
+from email.utils import format_datetime, formataddr
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import yagmail
 from sqlalchemy import and_, or_, update
@@ -40,6 +42,28 @@ WIRE = compat32.clone(linesep="\r\n")
 SMTP_TIMEOUT = 60
 IDLE_CHECK = 10.0  # seconds a connection may sit unused before it is checked with NOOP
 ALTERNATIVE = "multipart/alternative"
+RELATED = "multipart/related"
+
+
+def headers(message: Message, mail: Outgoing, sender: str, display_name: str) -> None:
+    """From with the directorate's name, Date in the plan's time zone, threading and RFC 3834."""
+    if display_name:
+        del message["From"]
+        message["From"] = formataddr((display_name, sender), charset="utf-8")
+    moment = mail.date
+    if mail.timezone:
+        moment = moment or datetime.now(UTC)
+        moment = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(
+            ZoneInfo(mail.timezone)
+        )
+    if moment is not None:
+        del message["Date"]
+        message["Date"] = format_datetime(moment)
+    if mail.in_reply_to:
+        message["In-Reply-To"] = mail.in_reply_to
+        message["References"] = mail.references or mail.in_reply_to
+    if mail.auto_submitted:
+        message["Auto-Submitted"] = mail.auto_submitted
 
 
 @dataclass
@@ -57,6 +81,10 @@ class Outgoing:
     cycle_id: str | None = None
     institution: str | None = None
     date: datetime | None = None  # the Date header; None is now (only the demo replays the past)
+    timezone: str = ""  # the plan's: the Date header reads in the directorate's own time
+    in_reply_to: str = ""  # the institution's Message-ID, when this answers it
+    references: str = ""
+    auto_submitted: str = ""  # RFC 3834: compose makes it auto-generated, replies auto-replied
 
 
 def compose(
@@ -71,10 +99,15 @@ def compose(
     cycle_id: str | None = None,
     institution_code: str | None = None,
     language: str = "es",
+    in_reply_to: str = "",
+    references: str = "",
+    auto_submitted: str = "auto-generated",
     **context: Any,
 ) -> Outgoing:
     """An email from ``templates/email/<template>.html`` and ``.txt`` (the plain alternative),
-    in ``language`` (its versions under ``templates/<language>/email/``)."""
+    in ``language`` (its versions under ``templates/<language>/email/``), dated in the time zone
+    of the ``plan`` in the context."""
+    plan = context.get("plan")
     return Outgoing(
         key=key,
         kind=kind,
@@ -86,6 +119,10 @@ def compose(
         attachments=attachments or [],
         cycle_id=cycle_id,
         institution=institution_code,
+        timezone=getattr(plan, "timezone", ""),
+        in_reply_to=in_reply_to,
+        references=references,
+        auto_submitted=auto_submitted,
     )
 
 
@@ -103,6 +140,7 @@ class Mailer(yagmail.SMTP):
     """
 
     last_used = 0.0  # time.monotonic() of the connection's last command
+    display_name = ""  # the directorate's name on From
 
     def login(self) -> None:
         """Reuse the open connection; check it with NOOP only after ``IDLE_CHECK`` unused.
@@ -141,13 +179,15 @@ class Mailer(yagmail.SMTP):
             message_id=message_id(mail.key, sender),
             dkim=self.dkim,
         )
-        if mail.date is not None:
-            del message["Date"]
-            message["Date"] = format_datetime(mail.date)
+        headers(message, mail, sender, self.display_name)
         alternative = next(p for p in message.walk() if p.get_content_type() == ALTERNATIVE)
         parts = alternative.get_payload()
         plain = next(i for i, p in enumerate(parts) if p.get_content_type() == "text/plain")
         parts[plain] = MIMEText(mail.text, "plain", "utf-8")
+        # yagmail turns every newline of the HTML into <br> (hundreds of pixels of blank space
+        # inside tables) and wraps it in a <div>: the part goes out as the template rendered it.
+        related = next(p for p in message.walk() if p.get_content_type() == RELATED)
+        related.get_payload()[0] = MIMEText(mail.html, "html", "utf-8")
         # yagmail builds a compat32 message: its own policy encodes non-ASCII headers (RFC 2047),
         # which the modern SMTP policy would send as raw UTF-8.
         return addresses["recipients"], message.as_string(policy=WIRE)
@@ -194,6 +234,7 @@ def mailer(settings: Settings) -> Iterator[Mailer]:
         timeout=SMTP_TIMEOUT,
         **({"context": context} if security == "ssl" else {}),
     )
+    client.display_name = settings.sender_name
     try:
         yield client
     finally:
@@ -348,6 +389,7 @@ def deliver_with_retries(settings: Settings, client: Mailer, mail: Outgoing) -> 
 def write_preview(mail: Outgoing, settings: Settings, folder: Path) -> Path:
     """The email as an .eml file, without sending (for dry runs)."""
     client = Mailer(user=settings.sender, smtp_skip_login=True, soft_email_validation=False)
+    client.display_name = settings.sender_name
     _, raw = client.message(mail, settings.sender)
     path = folder / (mail.key.replace("/", "_") + ".eml")
     path.write_text(raw, encoding="utf-8")

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from tempfile import TemporaryDirectory
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from tasks import filestore
 from tasks.catalogues import text
@@ -69,14 +70,30 @@ def local_copies(
     return paths
 
 
+def sources_key(submissions: list[int]) -> str:
+    """What makes a version: the submissions it used (one version per set, ``Report.sources``)."""
+    return hashlib.sha256(",".join(str(s) for s in submissions).encode()).hexdigest()
+
+
+def current_cycle(settings: Settings) -> str:
+    """The cycle being reported: the newest one (open, consolidated or already closed)."""
+    with session(settings.database) as db:
+        found = db.scalar(select(Cycle.id).order_by(Cycle.id.desc()).limit(1))
+    if found is None:
+        raise ValueError("no cycle has been opened yet: open one first (hitos cycle open YYYY-MM)")
+    return str(found)
+
+
 def publish(settings: Settings, plan: Plan, cycle_id: str) -> Publication:
-    """The cycle's report: the latest version if built from the same submissions, else a new one.
+    """The cycle's report: the version already built from the same submissions, else a new one.
 
     The files live in the file store (so any worker can reuse or send them); this worker gets
     local copies.
     """
     with session(settings.database) as db:
-        cycle = db.get(Cycle, cycle_id)
+        # The cycle's row is locked until this version is committed (PostgreSQL): a second
+        # consolidation of the cycle waits, then finds this version and reuses it.
+        cycle = db.get(Cycle, cycle_id, with_for_update=True)
         if cycle is None:
             raise ValueError(
                 f"cycle {cycle_id} does not exist: open it first (hitos cycle open {cycle_id})"
@@ -84,23 +101,31 @@ def publish(settings: Settings, plan: Plan, cycle_id: str) -> Publication:
         table = consolidated_table(db, plan, cycle)
         used = used_submissions(table)
         numbers = figures(db, plan, cycle, table)
-        latest = db.scalars(
-            select(Report).where(Report.cycle_id == cycle_id).order_by(Report.version.desc())
+        sources = sources_key(used)
+        report = db.scalars(
+            select(Report).where(Report.cycle_id == cycle_id, Report.sources == sources)
         ).first()
-        if (
-            latest is not None
-            and latest.submissions == used
-            and set(KINDS) <= latest.files.keys()  # a version from before the PDF is rebuilt
-            and all(filestore.exists(db, key) for key in latest.files.values())
-        ):
-            report = latest
-        else:
-            version = (latest.version + 1) if latest else 1
+        complete = (
+            report is not None
+            and set(KINDS) <= report.files.keys()  # a version from before the PDF is rebuilt
+            and all(filestore.exists(db, key) for key in report.files.values())
+        )
+        if report is None or not complete:
+            if report is None:
+                latest = db.scalar(
+                    select(func.max(Report.version)).where(Report.cycle_id == cycle_id)
+                )
+                version = (latest or 0) + 1
+                report = Report(
+                    cycle_id=cycle_id, version=version, submissions=used, sources=sources, files={}
+                )
+                db.add(report)
             with TemporaryDirectory(prefix="hitos-report-") as folder:
-                written = write_report(plan, cycle, table, numbers, Path(folder), version, used)
-                files = {kind: filestore.put(db, written[kind].read_bytes()) for kind in KINDS}
-            report = Report(cycle_id=cycle_id, version=version, submissions=used, files=files)
-            db.add(report)  # a draft: tasks.approval publishes it
+                written = write_report(
+                    plan, cycle, table, numbers, Path(folder), report.version, used
+                )
+                report.files = {k: filestore.put(db, written[k].read_bytes()) for k in KINDS}
+            # a draft: tasks.approval publishes it (and marks the cycle consolidated)
         data = filestore.get_many(db, set(report.files.values()))
     paths = local_copies(settings, plan, report, data)
     return Publication(report, cycle, numbers, paths, links(settings, report, paths))

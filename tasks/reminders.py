@@ -7,6 +7,7 @@ from datetime import date
 from sqlalchemy import select
 
 from tasks.catalogues import language_of, text
+from tasks.closing import closing_day
 from tasks.deadlines import add_business_days, business_days_between
 from tasks.extensions import deadline_of
 from tasks.findings import Finding
@@ -22,19 +23,21 @@ REPEAT_AFTER_DEADLINE = 3
 def reminder_points(
     settings: Settings, plan: Plan, cycle: Cycle, today: date, deadline: date | None = None
 ) -> list[date]:
-    """Reminder dates up to today: the configured offsets, then every 3 business days late.
+    """Reminder dates up to today: the configured offsets, then every 3 business days late,
+    all before the cycle's closing day (``tasks.closing``).
 
     ``deadline``: the institution's own (an extension), else the cycle's.
     """
     deadline = deadline or cycle.deadline
+    closes = closing_day(settings, plan, cycle)
     offsets = sorted(set(settings.reminder_days), reverse=True)
     points = [add_business_days(deadline, -offset, plan.country) for offset in offsets]
     last = points[-1] if points else deadline
-    while last <= today:
+    while last <= today and last < closes:
         last = add_business_days(last, REPEAT_AFTER_DEADLINE, plan.country)
         if last <= today:
             points.append(last)
-    return [p for p in points if p <= today]
+    return [p for p in points if p <= today and p < closes]
 
 
 def waiting_institutions(settings: Settings, plan: Plan, cycle_id: str) -> list[Institution]:

@@ -12,6 +12,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from tasks import filestore
+from tasks.arrivals import evidence_of, thread
 from tasks.catalogues import language_of, text
 from tasks.intake import Outcome, as_outcome
 from tasks.ledger import Cycle, Email, Submission, session
@@ -57,6 +58,8 @@ def reply_email(settings: Settings, plan: Plan, outcome: Outcome) -> Outgoing | 
         assert sub is not None
         cycle = db.get(Cycle, outcome.cycle) if outcome.cycle else None
         data, version = filestore.get(db, sub.sha256), sub.version
+        evidence = [e.filename for e in evidence_of(db, [sub.id]).get(sub.id, [])]
+        threading = thread(db, sub.source_ref)
     language = language_of(settings, plan)
     attachments: list[Path] = []
     if outcome.outcome == "rejected":
@@ -88,6 +91,9 @@ def reply_email(settings: Settings, plan: Plan, outcome: Outcome) -> Outgoing | 
         attachments=attachments,
         cycle_id=outcome.cycle,
         institution_code=outcome.institution,
+        auto_submitted="auto-replied",
+        in_reply_to=threading[0],
+        references=threading[1],
         plan=plan,
         outcome=outcome.outcome,
         filename=outcome.filename,
@@ -97,4 +103,5 @@ def reply_email(settings: Settings, plan: Plan, outcome: Outcome) -> Outgoing | 
         findings=outcome.findings,
         marked=bool(attachments),
         deadline=cycle.deadline if cycle else None,
+        evidence=evidence,
     )

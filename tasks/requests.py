@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
 from tasks import filestore
 from tasks.catalogues import language_of, text
-from tasks.deadlines import add_business_days, cycle_opening
-from tasks.ledger import Cycle, MilestoneValue, Request, Submission, latest_accepted, session
+from tasks.deadlines import add_business_days, cycle_opening, first_business_day
+from tasks.ledger import (
+    Cycle,
+    MilestoneValue,
+    Request,
+    Submission,
+    insert_or_ignore,
+    latest_accepted,
+    session,
+    utcnow,
+)
 from tasks.mail import Outgoing, compose
 from tasks.plans import Institution, Plan
 from tasks.settings import Settings
@@ -35,15 +45,34 @@ def planned_cycle(
     )
 
 
+def is_opening_day(plan: Plan, today: date | None = None) -> bool:
+    """Whether a cycle opens today: the first business day of March or August, in the plan's
+    time zone and calendar."""
+    today = today or datetime.now(ZoneInfo(plan.timezone)).date()
+    return today.month in (3, 8) and today == first_business_day(
+        today.year, today.month, plan.country
+    )
+
+
 def open_cycle_record(
     settings: Settings, plan: Plan, cycle_id: str, opened_on: date | None = None
 ) -> Cycle:
-    """The cycle, created on first call with its deadline in business days; unchanged after."""
-    cycle = planned_cycle(settings, plan, cycle_id, opened_on)
+    """The cycle, created on first call with its deadline in business days; unchanged after,
+    however many runs open it at the same time."""
+    planned = planned_cycle(settings, plan, cycle_id, opened_on)
     with session(settings.database) as db:
-        if db.get(Cycle, cycle_id) is None:
-            db.add(cycle)
-    return cycle
+        db.execute(
+            insert_or_ignore(db, Cycle, "id").values(
+                id=planned.id,
+                plan_id=planned.plan_id,
+                opened_on=planned.opened_on,
+                deadline=planned.deadline,
+                state=planned.state,
+            )
+        )
+        cycle = db.get(Cycle, cycle_id)
+        assert cycle is not None
+        return cycle
 
 
 def last_accepted_values(
@@ -96,29 +125,30 @@ def request_workbook(
 def build_request(settings: Settings, plan: Plan, cycle: Cycle, institution: Institution) -> Path:
     """The institution's workbook for the cycle, built once and kept in the file store with its
     request row; the path of this worker's local copy (what an email attaches)."""
+    recorded = select(Request.workbook).where(
+        Request.cycle_id == cycle.id, Request.institution == institution.code
+    )
     with session(settings.database) as db:
-        existing = db.scalars(
-            select(Request).where(
-                Request.cycle_id == cycle.id, Request.institution == institution.code
-            )
-        ).first()
-        if existing is not None:
-            data = filestore.get(db, existing.workbook)
-        else:
-            data = request_workbook(settings, plan, cycle, institution)
-            db.add(
-                Request(
+        key = db.scalar(recorded)
+        if key is None:  # two runs may both get here: the first row written is the request
+            built = request_workbook(settings, plan, cycle, institution)
+            db.execute(
+                insert_or_ignore(db, Request, "cycle_id", "institution").values(
                     cycle_id=cycle.id,
                     institution=institution.code,
-                    workbook=filestore.put(db, data),
+                    workbook=filestore.put(db, built),
                     signature=signature(
                         settings.signing_key.get_secret_value(),
                         plan.id,
                         cycle.id,
                         institution.code,
                     ),
+                    created_at=utcnow(),
                 )
             )
+            key = db.scalar(recorded)
+        assert key is not None
+        data = filestore.get(db, key)
     name = workbook_name(plan, cycle.id, institution.code)
     return filestore.local_copy(settings, data, "requests", cycle.id, name)
 
@@ -149,13 +179,19 @@ def preview_request(
 
 
 def request_email(
-    plan: Plan, cycle: Cycle, institution: Institution, workbook: Path, language: str = "es"
+    plan: Plan,
+    cycle: Cycle,
+    institution: Institution,
+    workbook: Path,
+    language: str = "es",
+    sequence: int = 1,
 ) -> Outgoing:
-    """The request email to the institution's liaison, with its workbook attached."""
+    """The request email to the institution's liaison, with its workbook attached (``sequence``
+    2 and on: sent again after the first did not arrive, see ``tasks.resend``)."""
     subject = text(language, "subject.request", cycle_id=cycle.id, institution=institution.code)
     return compose(
         "request",
-        key=f"{cycle.id}/{institution.code}/request/1",
+        key=f"{cycle.id}/{institution.code}/request/{sequence}",
         kind="request",
         to=[institution.liaison.email],
         subject=subject,

@@ -32,6 +32,10 @@ class Settings(BaseSettings):
         "gobiernoabierto@gae.example",
         description="From: address of every email; also the intake address institutions answer to.",
     )
+    sender_name: str = Field(
+        "Dirección de Gobierno Abierto",
+        description="Display name on the From: of every email (the directorate's name).",
+    )
     smtp_host: str = Field("127.0.0.1", description="SMTP server that sends Hitos' mail.")
     smtp_port: int = Field(8025, description="SMTP port (25 plain, 587 STARTTLS, 465 SSL).")
     smtp_security: Literal["plain", "starttls", "ssl"] = Field(
@@ -73,6 +77,20 @@ class Settings(BaseSettings):
     reminder_days: list[int] = Field(
         [5, 2, 0, -3, -6],
         description="Business days before the deadline to remind (0: the day; negative: after).",
+    )
+    claim_timeout_minutes: float = Field(
+        15,
+        description="Minutes after which a received file a validator took but never recorded "
+        "(a crashed worker) is taken by the next intake.",
+    )
+    close_after_days: int = Field(
+        15,
+        description="Business days after the deadline when a cycle closes by itself: late "
+        "reminders (every 3 business days) stop there.",
+    )
+    operator_email: str = Field(
+        "",
+        description="Who is emailed when a flow run fails or crashes; empty: the plan's director.",
     )
     max_file_mb: int = Field(10, description="Largest attachment intake accepts, in MB.")
     report_base_url: str = Field(

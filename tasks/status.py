@@ -48,7 +48,8 @@ def cycle_status(
             subs_of.setdefault(str(sub.institution), []).append(sub)
         for institution in plan.reporting_institutions():
             emails = emails_of.get(institution.code, [])
-            request = next((e for e in emails if e.kind == "request"), None)
+            requests = [e for e in emails if e.kind == "request"]  # …/request/N: the newest
+            request = max(requests, key=lambda e: int(e.key.rsplit("/", 1)[-1]), default=None)
             subs = subs_of.get(institution.code, [])
             last = subs[-1] if subs else None
             reviewed = [s for s in subs if s.outcome in ACCEPTED]

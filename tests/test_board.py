@@ -317,3 +317,15 @@ def test_the_address_check_finds_an_address_written_into_a_file(board, tmp_path)
     texts = texts_under(planted)
 
     assert any("enlace@mingob.example" in t for t in texts.values())
+
+
+def test_package_texts_and_irm_labels_follow_the_language(tmp_path):
+    built = published_board(tmp_path)
+    settings = built.settings.model_copy(update={"language": "en"})
+
+    build_board(settings, built.ledger.plan)
+
+    descriptor = json.loads((built.folder / "datos" / "datapackage.json").read_text("utf-8"))
+    assert descriptor["description"].startswith("Progress of the milestones")
+    assert "Substantial" in Text.of(built.page("ogp.html"))
+    assert errors(built.folder / "datos" / "datapackage.json") == []

@@ -84,6 +84,9 @@ def test_every_catalogue_text_renders(language):
         code="MINGOB",
         deadline=date(2023, 3, 24),
         reply_to="x@example.org",
+        flow="hitos.intake",
+        state="FAILED",
+        run_name="quick-fox",
     )
     for key, value in catalogues.messages(language).items():
         if isinstance(value, str) and not key.startswith("formats."):

@@ -91,3 +91,23 @@ def test_status_of_an_unknown_cycle_says_how_to_open_it(workspace):
     result = CliRunner().invoke(app, ["status", "2031-03"])
     assert result.exit_code == 2
     assert "hitos cycle open 2031-03" in result.stdout
+
+
+def test_board_command_rebuilds_the_public_board_and_says_what_it_wrote(workspace, tmp_path, smtp):
+    from tasks.approval import consolidate_draft, publish_draft
+    from tasks.review import approve, pending_reviews
+
+    settings, plan, cycle = workspace
+    submit(str(request_filled(settings, plan, cycle, "MINGOB", tmp_path)))
+    [item] = pending_reviews(settings)
+    approve(settings, plan, item.submission_id, "revisora@gae.example")
+    consolidate_draft(settings, plan, "2023-03")
+    publish_draft(settings, plan, "2023-03", "directora@gae.example")
+
+    result = CliRunner().invoke(app, ["board", "--json"])
+
+    assert result.exit_code == 0, result.stdout
+    summary = json.loads(result.stdout)
+    assert summary["cycles"] == {"2023-03": 1}
+    assert summary["pages"] == 3 + len(plan.commitments) + len(plan.reporting_institutions())
+    assert (settings.home / "board" / "index.html").exists()

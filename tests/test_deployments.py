@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import importlib
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import yaml
 from prefect.server.schemas.schedules import CronSchedule
+
+from tasks.requests import is_opening_day
 
 ROOT = Path(__file__).resolve().parent.parent
 GUATEMALA = ZoneInfo("America/Guatemala")
@@ -41,12 +43,40 @@ def test_every_schedule_is_in_guatemala_time():
             assert schedule["timezone"] == "America/Guatemala"
 
 
-def test_open_cycle_runs_on_1_march_and_1_august_at_8_guatemala_time():
-    first, second, third = next_runs("open-cycle", 3, datetime(2023, 1, 15, tzinfo=GUATEMALA))
-    assert first == datetime(2023, 3, 1, 8, 0, tzinfo=GUATEMALA)
-    assert second == datetime(2023, 8, 1, 8, 0, tzinfo=GUATEMALA)
-    assert third == datetime(2024, 3, 1, 8, 0, tzinfo=GUATEMALA)
-    assert str(first.utcoffset()) == "-1 day, 18:00:00"
+def test_open_cycle_is_scheduled_the_first_week_of_march_and_august_at_8_guatemala_time():
+    runs = next_runs("open-cycle", 8, datetime(2023, 1, 15, tzinfo=GUATEMALA))
+    assert runs[0] == datetime(2023, 3, 1, 8, 0, tzinfo=GUATEMALA)
+    assert runs[6] == datetime(2023, 3, 7, 8, 0, tzinfo=GUATEMALA)
+    assert runs[7] == datetime(2023, 8, 1, 8, 0, tzinfo=GUATEMALA)
+    assert str(runs[0].utcoffset()) == "-1 day, 18:00:00"
+    assert deployments()["open-cycle"]["schedules"][0]["parameters"] == {"opening_day_only": True}
+
+
+def test_scheduled_open_cycle_acts_only_on_the_first_business_day_of_march_and_august(plan):
+    opening = [
+        day
+        for month in (3, 8)
+        for day in (date(2026, month, n) for n in range(1, 8))
+        if is_opening_day(plan, day)
+    ]
+    assert opening == [date(2026, 3, 2), date(2026, 8, 3)]  # 1 March: Sunday; 1 August: Saturday
+    assert not is_opening_day(plan, date(2026, 4, 1))
+
+
+def test_every_deployment_runs_one_at_a_time_and_queues_the_next():
+    for deployment in deployments().values():
+        assert deployment["concurrency_limit"] == {"limit": 1, "collision_strategy": "ENQUEUE"}
+
+
+def test_the_pull_step_names_the_checkout_without_jinja_filters():
+    config = yaml.safe_load((ROOT / "prefect.yaml").read_text(encoding="utf-8"))
+    [step] = config["pull"]
+    directory = step["prefect.deployments.steps.set_working_directory"]["directory"]
+    assert directory == "{{ $HITOS_REPO }}"  # placeholders take no filters (STACK.md)
+
+
+def test_consolidation_defaults_to_the_cycle_being_reported():
+    assert deployments()["consolidate"]["parameters"] == {"cycle_id": ""}
 
 
 def test_reminders_run_on_business_mornings_of_reporting_months():

@@ -37,6 +37,29 @@ def test_demo_flow_runs_a_cycle_and_reruns_send_nothing_twice(prefect_server, en
         again = open_cycle("2023-03")
     assert set(again.values()) == {"skipped"}
     assert len(list(open_maildir(outbox))) == sent
+    assert_board_shows_both_cycles_of_a_milestone(settings.home / "board", files)
+
+
+def assert_board_shows_both_cycles_of_a_milestone(board: Path, files: dict[str, str]) -> None:
+    """The demo's two cycles on the board: milestone 1.2's history is each cycle's report row."""
+    reports = board.parent / "reports"
+    published = {}
+    for cycle in ("2023-03", "2023-08"):
+        with (reports / cycle / "latest" / f"gt-pan5-{cycle}.csv").open(encoding="utf-8") as f:
+            published[cycle] = {r["codigo_hito"]: r for r in csv.DictReader(f)}["1.2"]
+    with (board / "datos" / "historial.csv").open(encoding="utf-8") as handle:
+        history = [r for r in csv.DictReader(handle) if r["codigo_hito"] == "1.2"]
+
+    assert [r["ciclo"] for r in history] == ["2023-03", "2023-08"]
+    assert history == [published["2023-03"], published["2023-08"]]
+    before, after = (float(published[c]["avance_pct"]) for c in ("2023-03", "2023-08"))
+    assert after > before  # the demo's institutions report progress in the second cycle
+    assert float(published["2023-08"]["cambio_pct"]) == after - before
+    page = (board / "compromisos" / "C01.html").read_text(encoding="utf-8")
+    row = page.split('id="hito-1.2"')[1].split("</tr>")[0]
+    for cycle, values in published.items():
+        assert f"{cycle}: {values['estado']}, {values['avance_pct']} %" in row
+    assert Path(files["latest_csv"]).name == "gt-pan5-2023-08.csv"
 
 
 @pytest.mark.slow

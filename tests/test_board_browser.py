@@ -1,0 +1,104 @@
+"""The public board in a real Chromium (Debian's, driven by Playwright): phones and offline.
+
+Every page is opened at 1280 and 390 px. At 390 px no page may be wider than the viewport
+(``scrollWidth``, the measure of sideways scrolling); every request the browser makes is
+recorded, and anything but the board's own files fails the test. Screenshots of both widths
+are kept in the test's folder (``HITOS_BOARD_SHOTS`` names another folder to keep them).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.test_board import Built, published_board
+
+CHROMIUM = Path("/usr/bin/chromium")
+WIDTHS = (1280, 390)
+
+
+@pytest.fixture(scope="module")
+def board(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    return published_board(tmp_path_factory.mktemp("board"))
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    if not CHROMIUM.exists():
+        pytest.fail("Chromium is required: apt-get install -y chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        yield chromium
+        chromium.close()
+
+
+def pages_of(board: Built) -> list[Path]:
+    return sorted(board.folder.rglob("*.html"))
+
+
+def test_no_page_is_wider_than_a_phone_and_nothing_is_loaded_from_outside(board, browser, tmp_path):
+    shots = Path(os.environ.get("HITOS_BOARD_SHOTS", tmp_path))
+    shots.mkdir(parents=True, exist_ok=True)
+    requested: list[str] = []
+    widths: dict[tuple[str, int], int] = {}
+    for width in WIDTHS:
+        context = browser.new_context(viewport={"width": width, "height": 900})
+        context.route("**/*", lambda route: _only_local(route, requested))
+        page = context.new_page()
+        for path in pages_of(board):
+            relative = path.relative_to(board.folder).as_posix()
+            page.goto(path.as_uri())
+            widths[(relative, width)] = page.evaluate("document.documentElement.scrollWidth")
+            name = relative.replace("/", "_").removesuffix(".html")
+            page.screenshot(path=str(shots / f"{name}-{width}.png"), full_page=True)
+        context.close()
+
+    assert len(widths) == 2 * 9
+    assert {page: w for (page, width), w in widths.items() if w > width} == {}
+    assert [url for url in requested if not url.startswith("file://")] == []
+    assert any(url.endswith("/estilo.css") for url in requested)
+
+
+def _only_local(route: object, requested: list[str]) -> None:
+    """Let the board's own files load; refuse (and record) anything else."""
+    url = route.request.url  # type: ignore[attr-defined]
+    requested.append(url)
+    if url.startswith("file://"):
+        route.continue_()  # type: ignore[attr-defined]
+    else:
+        route.abort()  # type: ignore[attr-defined]
+
+
+def test_the_width_check_fails_on_a_page_that_scrolls_sideways(board, browser, tmp_path):
+    wide = tmp_path / "ancho.html"
+    shutil.copyfile(board.folder / "estilo.css", tmp_path / "estilo.css")
+    wide.write_text(
+        '<link rel="stylesheet" href="estilo.css"><table><tr>'
+        + "<td>columna-sin-espacios-muy-larga</td>" * 12
+        + "</tr></table>",
+        "utf-8",
+    )
+    page = browser.new_page(viewport={"width": 390, "height": 900})
+    page.goto(wide.as_uri())
+
+    assert page.evaluate("document.documentElement.scrollWidth") > 390
+    page.close()
+
+
+def test_a_phone_reads_each_table_row_as_a_card_with_its_column_names(board, browser):
+    page = browser.new_page(viewport={"width": 390, "height": 900})
+    page.goto((board.folder / "compromisos" / "C01.html").as_uri())
+    cell = page.locator("#hito-1\\.1 td[data-label='Estado']")
+
+    label = cell.evaluate("c => getComputedStyle(c, '::before').content")
+    header = page.locator("table.fichas thead").first.bounding_box()
+    assert label == '"Estado"'
+    assert header is not None and header["width"] <= 1
+    assert page.locator("#hito-1\\.1").bounding_box()["width"] <= 390
+    page.close()
