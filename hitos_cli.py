@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
 import sys
-from datetime import date
+from collections.abc import Callable
+from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -53,21 +55,49 @@ def settings_and_plan() -> tuple[Settings, Plan]:
     return settings, with_current_contacts(settings, load_plan(settings.plan))
 
 
-def fail(message: str) -> None:
-    console.print(f"[red]error:[/red] {message}")
-    raise typer.Exit(2)
+def fail(message: str, code: int = 2) -> None:
+    console.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def refuses_mistakes(command: Callable[..., None]) -> Callable[..., None]:
+    """A command whose user mistakes (``tasks.boundaries.UserMistake``) end in one sentence and
+    exit 2, never a traceback."""
+
+    @functools.wraps(command)
+    def checked(*args: Any, **kwargs: Any) -> None:
+        from tasks.boundaries import UserMistake
+
+        try:
+            command(*args, **kwargs)
+        except UserMistake as exc:
+            fail(str(exc))
+
+    return checked
+
+
+def unsent(settings: Settings, since: datetime, kinds: tuple[str, ...], what: str) -> None:
+    """Exit 1 with one sentence when emails of this run did not go out; say why for each."""
+    from tasks.boundaries import unsent_since
+
+    emails = unsent_since(settings, since, kinds)
+    for email in emails:
+        console.print(f"{email.key}: {email.status} ({email.error or 'no reason recorded'})")
+    if emails:
+        fail(
+            f"{len(emails)} {what} not sent (reasons above, and in `hitos status`); "
+            "run the command again to retry those that failed",
+            1,
+        )
 
 
 def print_status(
     settings: Settings, plan: Plan, cycle_id: str, as_json: bool, today: date | None = None
 ) -> None:
+    from tasks.boundaries import known_cycle
     from tasks.status import cycle_status
 
-    try:
-        rows = cycle_status(settings, plan, cycle_id, today)
-    except ValueError as exc:
-        fail(str(exc))
-        return
+    rows = cycle_status(settings, plan, known_cycle(settings, cycle_id), today)
     if as_json:
         typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
@@ -89,7 +119,28 @@ def print_status(
     console.print(table)
     for row in rows:
         if row["request_error"]:
-            console.print(f"{row['institution']}: request {row['request']}: {row['request_error']}")
+            console.print(
+                f"{row['institution']}: request {row['request']}: {row['request_error']}",
+                markup=False,
+                highlight=False,
+            )
+    print_malformed(settings)
+
+
+def print_malformed(settings: Settings, only: set[str] | None = None) -> None:
+    """The messages intake could not take apart: kept raw, never marked done without saying."""
+    from tasks.malformed import malformed_messages
+
+    messages = [m for m in malformed_messages(settings) if only is None or m.message_id in only]
+    if not messages:
+        return
+    console.print(f"[yellow]{len(messages)} message(s) could not be read[/yellow] (kept raw):")
+    for m in messages:
+        console.print(
+            f"  {m.received_at:%Y-%m-%d %H:%M} {m.sender or '?'} «{m.subject}»: {m.problem}",
+            markup=False,
+            highlight=False,
+        )
 
 
 @app.command()
@@ -125,6 +176,7 @@ def demo(
 
 
 @cycle_app.command("open")
+@refuses_mistakes
 def cycle_open(
     cycle: CycleArg,
     dry_run: Annotated[
@@ -132,10 +184,13 @@ def cycle_open(
     ] = False,
 ) -> None:
     """Open a cycle: build every institution's workbook and email it."""
-    settings_and_plan()
+    settings, _ = settings_and_plan()
     from flows.open_cycle import open_cycle
+    from tasks.boundaries import cycle_id
+    from tasks.ledger import utcnow
 
-    results = open_cycle(cycle, dry_run=dry_run)
+    started = utcnow()
+    results = open_cycle(cycle_id(cycle), dry_run=dry_run)
     table = Table("email", "preview (.eml)" if dry_run else "status")
     for key, status in results.items():
         table.add_row(key, Path(status).name if dry_run else status)
@@ -143,6 +198,8 @@ def cycle_open(
     if dry_run and results:
         folder = Path(next(iter(results.values()))).parent
         console.print(f"Nothing was sent. Workbooks and emails are in {folder}")
+    if not dry_run:
+        unsent(settings, started, ("request",), "request email(s) were")
 
 
 @cycle_app.command("close")
@@ -159,19 +216,25 @@ def cycle_close(cycle: CycleArg) -> None:
 
 
 @app.command()
+@refuses_mistakes
 def remind(
     cycle: Annotated[str, typer.Argument(help="Cycle id; all open cycles if omitted.")] = "",
     today: Annotated[str, typer.Option(help="Pretend today is this date (YYYY-MM-DD).")] = "",
 ) -> None:
     """Send the reminders due today to institutions without an accepted file."""
-    settings_and_plan()
+    settings, _ = settings_and_plan()
     from flows.remind import remind as remind_flow
+    from tasks.boundaries import known_cycle
+    from tasks.ledger import utcnow
 
+    started = utcnow()
+    cycle = known_cycle(settings, cycle) if cycle else ""
     results = remind_flow(cycle, date.fromisoformat(today) if today else None)
     for key, status in results.items():
         console.print(f"{key:<40} {status}")
     if not results:
         console.print("No reminder due.")
+    unsent(settings, started, ("reminder",), "reminder(s) were")
 
 
 @app.command()
@@ -180,8 +243,12 @@ def intake() -> None:
     settings, _ = settings_and_plan()
     from flows.intake import intake as intake_flow
     from tasks.automatic_mail import recorded_after
+    from tasks.ledger import utcnow
+    from tasks.malformed import malformed_messages
 
     _, before = recorded_after(settings, None)
+    started = utcnow()
+    malformed_before = {m.message_id for m in malformed_messages(settings)}
     outcomes = intake_flow()
     automatic, _ = recorded_after(settings, before)
     for outcome in outcomes:
@@ -191,15 +258,22 @@ def intake() -> None:
         console.print(f"{item.kind} from {item.sender or '?'}: {item.reason}{bounced}")
     if not outcomes and not automatic:
         console.print("Nothing new.")
+    print_malformed(
+        settings, {m.message_id for m in malformed_messages(settings)} - malformed_before
+    )
+    answers = ("reply", "missing-workbook", "malformed", "bounce-notice")
+    unsent(settings, started, answers, "answer(s) were")
 
 
 @app.command()
+@refuses_mistakes
 def consolidate(cycle: CycleArg) -> None:
     """Build the cycle's draft report (page, PDF, XLSX, CSV); the director is told to publish it."""
-    settings_and_plan()
+    settings, _ = settings_and_plan()
     from flows.consolidate import consolidate as consolidate_flow
+    from tasks.boundaries import known_cycle
 
-    for name, path in consolidate_flow(cycle).items():
+    for name, path in consolidate_flow(known_cycle(settings, cycle)).items():
         console.print(f"{name:<12} {path}")
     console.print(f"A draft until the director publishes it: hitos publish {cycle}")
 
@@ -233,6 +307,7 @@ def board(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
 
 
 @app.command()
+@refuses_mistakes
 def status(
     cycle: CycleArg,
     as_json: Annotated[bool, typer.Option("--json")] = False,
@@ -244,6 +319,7 @@ def status(
 
 
 @app.command()
+@refuses_mistakes
 def submit(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="Workbook to submit.")],
     institution: Annotated[
@@ -254,11 +330,14 @@ def submit(
 ) -> None:
     """Run intake on one file; print outcome and findings (exit 0 accepted, 1 rejected, 2 other)."""
     settings, plan = settings_and_plan()
+    from tasks.boundaries import institution_code, known_cycle
     from tasks.data_docs import build as build_data_docs
     from tasks.inbox import Attachment, Received
     from tasks.intake import outcome_of, process, store
     from tasks.validation import keeping_runs
 
+    institution = institution_code(plan, institution) if institution else ""
+    cycle = known_cycle(settings, cycle) if cycle else ""
     data = file.read_bytes()
     received = Received(
         message_id="cli:" + hashlib.sha256(data).hexdigest(),
@@ -298,15 +377,19 @@ def print_findings(findings: list[Finding]) -> None:
 
 
 @app.command()
+@refuses_mistakes
 def findings(
     cycle: CycleArg,
     institution: Annotated[str, typer.Option(help="Only this institution.")] = "",
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Every validation result of a cycle, per submission, for reviewers."""
-    settings, _ = settings_and_plan()
+    settings, plan = settings_and_plan()
+    from tasks.boundaries import institution_code, known_cycle
     from tasks.intake import cycle_outcomes
 
+    cycle = known_cycle(settings, cycle)
+    institution = institution_code(plan, institution) if institution else ""
     outcomes = cycle_outcomes(settings, cycle, institution or None)
     evidence = evidence_files(settings, [o.submission_id for o in outcomes])
     if as_json:
@@ -420,6 +503,7 @@ def contacts(
 
 
 @app.command()
+@refuses_mistakes
 def resend(
     cycle: CycleArg,
     code: Annotated[str, typer.Argument(help="Institution code.")],
@@ -429,8 +513,10 @@ def resend(
 ) -> None:
     """Send a refused or bounced request again, to the institution's current liaison."""
     settings, plan = settings_and_plan()
+    from tasks.boundaries import institution_code, known_cycle
     from tasks.resend import resend_request
 
+    cycle, code = known_cycle(settings, cycle), institution_code(plan, code)
     try:
         key, status = resend_request(settings, plan, cycle, code, same_address)
     except ValueError as exc:

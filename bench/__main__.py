@@ -16,8 +16,9 @@ from pathlib import Path
 
 from rich.console import Console
 
+from bench import heavy_files
 from bench.runner import SizeRun, StageFailed, run_size
-from bench.table import details, table
+from bench.table import details, heavy_table, table
 
 
 def arguments(argv: list[str] | None = None) -> argparse.Namespace:
@@ -59,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     console.print(table(runs))
     for line in details(runs):
         console.print(line, highlight=False, style="dim")
+    console.print(heavy_table(heavy_files.run(workdir if args.workdir else None)))
     if args.json:
         args.json.write_text(json.dumps([asdict(r) for r in runs], indent=2), encoding="utf-8")
     return 0

@@ -8,6 +8,7 @@ import platform
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from rich.table import Table
 
@@ -184,3 +185,20 @@ def details(runs: list[SizeRun]) -> list[str]:
                 parts += "; " + ", ".join(f"{k} {v}" for k, v in sorted(stage["outcomes"].items()))
             lines.append(f"  {name}: {stage['wall']:.2f}s ({parts})")
     return lines
+
+
+def heavy_table(measures: list[dict[str, Any]]) -> Table:
+    """Heavy files refused by the reader: its own time and the process's peak memory."""
+    out = Table(title="Heavy files (bench/heavy_files.py): refused while reading")
+    for column in ("file", "MB", "outcome", "read s", "process s", "peak MiB"):
+        out.add_column(column, justify="left" if column in ("file", "outcome") else "right")
+    for m in measures:
+        out.add_row(
+            m["file"],
+            f"{m['size_mb']:.1f}",
+            m["outcome"],
+            f"{m['read_seconds']:.3f}",
+            f"{m['process_seconds']:.2f}",
+            str(m["peak_mib"]),
+        )
+    return out

@@ -3,13 +3,12 @@ approval (``hitos publish`` makes it public and rebuilds the board)."""
 
 from __future__ import annotations
 
-import re
-
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 
 from flows import ALERTS, step
 from tasks.approval import consolidate_draft
+from tasks.boundaries import cycle_id as checked_cycle_id
 from tasks.plans import load_plan
 from tasks.publishing import current_cycle, summary_markdown
 from tasks.settings import Settings
@@ -22,8 +21,7 @@ find_cycle = step(current_cycle, "find-cycle")
 def consolidate(cycle_id: str = "") -> dict[str, str]:
     """Consolidate a cycle (``YYYY-MM``; empty: the cycle being reported): a draft page, PDF,
     XLSX and CSV, and the director's notice that it awaits approval."""
-    if cycle_id and not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", cycle_id):
-        raise ValueError(f"cycle id must look like 2023-03, not {cycle_id!r}")
+    cycle_id = checked_cycle_id(cycle_id) if cycle_id else ""
     settings = Settings()
     plan = load_plan(settings.plan)
     cycle_id = cycle_id or find_cycle(settings)

@@ -14,6 +14,7 @@ from tasks.contacts import current_plan
 from tasks.data_docs import build as build_data_docs
 from tasks.intake import Outcome, process, store_all
 from tasks.mail import send_all
+from tasks.malformed import unanswered_messages
 from tasks.notifications import delivery_notices
 from tasks.replies import unanswered
 from tasks.review import unsent_returns
@@ -26,6 +27,7 @@ write_data_docs = step(build_data_docs, "write-data-docs")
 render_replies = step(unanswered, "render-replies")
 render_bounce_notices = step(bounce_notices, "render-bounce-notices")
 render_missing_workbook = step(missing_workbook_replies, "render-missing-workbook")
+render_malformed = step(unanswered_messages, "render-malformed-replies")
 send_emails = step(send_all, "send-emails", retries=2)
 render_notices = step(delivery_notices, "render-notices")
 render_returns = step(unsent_returns, "render-unsent-returns")
@@ -45,6 +47,7 @@ def intake() -> list[Outcome]:
         render_replies(settings, plan)
         + render_returns(settings, plan)
         + render_missing_workbook(settings, plan)
+        + render_malformed(settings, plan)
         + render_bounce_notices(settings, plan)
         + render_notices(settings, plan),
     )

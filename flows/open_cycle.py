@@ -8,6 +8,7 @@ from pathlib import Path
 from prefect import flow
 
 from flows import ALERTS, batch_run_name, batches, step
+from tasks.boundaries import cycle_id as checked_cycle_id
 from tasks.catalogues import language_of
 from tasks.contacts import current_plan
 from tasks.ledger import Cycle
@@ -75,7 +76,7 @@ def open_cycle(
     plan = current_plan(settings)  # the contacts in force today
     if opening_day_only and not is_opening_day(plan):
         return {}
-    cycle_id = cycle_id or current_cycle_id()
+    cycle_id = checked_cycle_id(cycle_id or current_cycle_id())
     if dry_run:
         return preview_cycle(settings, plan, cycle_id)
     cycle = create_cycle(settings, plan, cycle_id)

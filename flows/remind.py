@@ -8,6 +8,7 @@ from datetime import date
 from prefect import flow
 
 from flows import ALERTS, batch_run_name, batches, step
+from tasks.boundaries import cycle_id as checked_cycle_id
 from tasks.closing import close_due_cycles
 from tasks.contacts import current_plan
 from tasks.ledger import Cycle, session
@@ -46,6 +47,7 @@ def open_cycles(settings: Settings, cycle_id: str) -> list[Cycle]:
 def remind(cycle_id: str = "", today: date | None = None) -> dict[str, str]:
     """Close the cycles past their last reminder point, then send the reminder due today to
     each institution that still owes its file."""
+    cycle_id = checked_cycle_id(cycle_id) if cycle_id else ""
     settings = Settings()
     plan = current_plan(settings)  # the contacts in force today
     today = today or date.today()

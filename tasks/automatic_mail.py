@@ -74,7 +74,10 @@ def bounce(message: Message) -> Automatic | None:
     subject = decoded(message.get("Subject"))
     if not (from_mail_system or BOUNCE_SUBJECTS.search(subject)):
         return None
-    temporary, permanent = all_failures(message)
+    try:
+        temporary, permanent = all_failures(message)
+    except Exception:  # flufl.bounce's detectors fail on odd mail (an empty From: IndexError)
+        temporary, permanent = frozenset(), frozenset()
     if not (permanent or temporary or (from_mail_system and BOUNCE_SUBJECTS.search(subject))):
         return None
     addresses = tuple(sorted(a.decode("ascii", "replace").lower() for a in permanent or temporary))
@@ -100,7 +103,7 @@ def delivery_status(message: Message) -> Automatic | None:
         for fields in part.get_payload():
             if not isinstance(fields, Message) or "Action" not in fields:
                 continue
-            recipient = str(fields.get("Final-Recipient") or fields.get("Original-Recipient"))
+            recipient = str(fields.get("Final-Recipient") or fields.get("Original-Recipient") or "")
             address = recipient.split(";", 1)[-1].strip().strip("<>").lower()
             why = str(fields.get("Diagnostic-Code") or fields.get("Status") or "")
             why = why.split(";", 1)[-1] if why.lower().startswith("smtp;") else why
@@ -116,7 +119,7 @@ def delivery_status(message: Message) -> Automatic | None:
     return Automatic(
         "bounce" if failed else "delay",
         reason,
-        tuple(sorted({a for a, _ in chosen})),
+        tuple(sorted({a for a, _ in chosen if a})),
         returned_message_id(message),
     )
 
@@ -157,7 +160,10 @@ def smtp_reason(message: Message) -> str:
 def text_of(part: Message) -> str:
     payload = part.get_payload(decode=True)
     if isinstance(payload, bytes):
-        return payload.decode(part.get_content_charset() or "utf-8", "replace")
+        try:
+            return payload.decode(part.get_content_charset() or "utf-8", "replace")
+        except LookupError:  # a charset Python does not know
+            return payload.decode("utf-8", "replace")
     return str(part.get_payload()) if isinstance(part.get_payload(), str) else ""
 
 

@@ -25,6 +25,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pandas as pd
+from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -32,6 +33,7 @@ from tasks import filestore
 from tasks.catalogues import language_of
 from tasks.consolidation import (
     COMMITMENT_FORMULA,
+    NO_DATA,
     CommitmentFigures,
     Figures,
     InstitutionFigures,
@@ -43,7 +45,7 @@ from tasks.deadlines import local_date
 from tasks.irm import IRM_LEVELS, SUBSTANTIAL_FROM, suggested_completion
 from tasks.ledger import Cycle, Report, session
 from tasks.plans import Plan
-from tasks.rendering import TEMPLATES, render
+from tasks.rendering import TEMPLATES, environment, render
 from tasks.report import page_rows, report_name
 from tasks.settings import Settings
 
@@ -61,8 +63,6 @@ class PublishedCycle:
     """Every public version of the cycle, oldest first (each one is offered for download)."""
     table: pd.DataFrame
     figures: Figures
-    rows: list[SimpleNamespace]
-    """The table's rows as the report page shows them (``tasks.report.page_rows``)."""
 
 
 @dataclass
@@ -101,7 +101,7 @@ def published_cycles(db: Session, plan: Plan) -> list[PublishedCycle]:
         shown = versions[-1]
         table = consolidated_table(db, plan, cycle, shown.submissions)
         numbers = figures(db, plan, cycle, table)
-        found.append(PublishedCycle(cycle, shown, versions, table, numbers, page_rows(table)))
+        found.append(PublishedCycle(cycle, shown, versions, table, numbers))
     return found
 
 
@@ -112,12 +112,20 @@ def _grouped(rows: Iterable[SimpleNamespace], key: str) -> dict[str, list[Simple
     return grouped
 
 
-def _history(cycles: list[PublishedCycle]) -> dict[str, list[tuple[str, SimpleNamespace]]]:
-    """Milestone code → (cycle id, its row in that cycle's published table), oldest first."""
-    history: dict[str, list[tuple[str, SimpleNamespace]]] = {}
+def _history(cycles: list[PublishedCycle]) -> dict[str, list[tuple[str, str, float | None, str]]]:
+    """Milestone code → (cycle id, state, progress, source) in each published cycle, oldest first.
+
+    Read from the tables' columns: the full page rows are built for the latest cycle only.
+    """
+    history: dict[str, list[tuple[str, str, float | None, str]]] = {}
     for published in cycles:
-        for row in published.rows:
-            history.setdefault(row.codigo_hito, []).append((published.cycle.id, row))
+        t = published.table
+        states = t["estado"].where(t["estado"] != "", NO_DATA)
+        progress = t["avance_pct"].astype(object).where(t["avance_pct"].notna(), None)
+        for code, state, value, source in zip(
+            t["codigo_hito"], states, progress, t["fuente"], strict=True
+        ):
+            history.setdefault(code, []).append((published.cycle.id, state, value, source))
     return history
 
 
@@ -257,8 +265,18 @@ def _write_pages(
         ),
     ]
     if latest is not None:
-        by_commitment = _grouped(latest.rows, "codigo_compromiso")
-        by_institution = _grouped(latest.rows, "institucion")
+        rows = page_rows(latest.table)
+        by_commitment = _grouped(rows, "codigo_compromiso")
+        by_institution = _grouped(rows, "institucion")
+        # Each milestone's row is the same on its commitment's and its institution's page:
+        # rendered once (20,000 rows twice were most of the board's time at 1,000 institutions).
+        row_template = environment(language).get_template("board/_milestone_row.html")
+        fragments = {
+            r.codigo_hito: Markup(
+                row_template.render(r=r, points=history[r.codigo_hito], root="../", **common)
+            )
+            for r in rows
+        }
         for c in latest.figures.commitments:
             commitment = plan.commitment(c.numero)
             pages.append(
@@ -271,7 +289,7 @@ def _write_pages(
                         "commitment": commitment,
                         "leads": [names[code] for code in commitment.leads],
                         "rows": by_commitment.get(c.codigo, []),
-                        "history": history,
+                        "fragments": fragments,
                         "progress": commitment_history.get(c.codigo, []),
                     },
                 )
@@ -285,7 +303,7 @@ def _write_pages(
                         "section": "instituciones",
                         "i": i,
                         "rows": by_institution.get(i.codigo, []),
-                        "history": history,
+                        "fragments": fragments,
                         "record": deliveries.get(i.codigo, []),
                     },
                 )

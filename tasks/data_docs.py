@@ -18,6 +18,7 @@ import urllib.parse
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from html import escape as html_escape
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -120,7 +121,7 @@ def build(settings: Settings, runs: Iterable[SuiteRun], outcomes: list[Outcome])
         if not cycles:
             continue
         result, page = for_reviewers(run, keys)
-        html = offline(validation_html(result), depth=len(page.path.parent.parts))
+        html = offline(validation_html(inert(result)), depth=len(page.path.parent.parts))
         data = json.dumps(result.to_json_dict(), default=str, ensure_ascii=False, indent=1)
         for cycle_id in cycles:
             site = site_folder(settings, cycle_id)
@@ -181,6 +182,30 @@ def for_reviewers(run: SuiteRun, keys: list[str]) -> tuple[Any, RunPage]:
             for row in found.get("unexpected_index_list") or []
         ]
     return result, page
+
+
+def inert(result: Any) -> Any:
+    """A copy of the result whose values (what institutions typed) are HTML-escaped.
+
+    Great Expectations writes unexpected values into its pages as raw HTML: a ``<script>`` an
+    institution typed in ``estado`` would run in the reviewer's browser. The JSON beside each
+    page keeps the values as typed; only what goes into the page is escaped, once.
+    """
+    shown = copy.deepcopy(result)
+    for expectation in shown.results:
+        if expectation.result:
+            expectation.result = _escaped(expectation.result)
+    return shown
+
+
+def _escaped(value: Any) -> Any:
+    if isinstance(value, str):
+        return html_escape(value)
+    if isinstance(value, dict):
+        return {key: _escaped(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_escaped(item) for item in value]
+    return value
 
 
 def row_labels(frame: pd.DataFrame) -> dict[Any, str]:

@@ -58,7 +58,9 @@ def finding(
     **values: Any,
 ) -> Finding:
     """A finding whose message comes from the catalogue entry of its rule."""
-    message = template(language, rule).render(milestone=milestone, column=column, **values).strip()
+    # The row too: milestone-code-missing can name nothing else (it was «'row' is undefined»).
+    context = {"milestone": milestone, "column": column, "row": row, **values}
+    message = template(language, rule).render(**context).strip()
     return Finding(milestone, column, rule, severity, message, row)
 
 

@@ -14,10 +14,10 @@ import re
 import shutil
 import time
 from collections.abc import Callable, Iterator
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import Message
-from email.utils import parseaddr
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -26,7 +26,6 @@ from tasks.settings import Settings, secret
 
 SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".csv")
 IMAP_TIMEOUT = 60  # seconds a silent IMAP server may take before intake gives up on this run
-KEY_LIMIT = 250  # the ledger's column for Message-IDs
 
 
 @dataclass
@@ -47,33 +46,26 @@ class Received:
     done: Callable[[], None] = lambda: None
     arrived: datetime | None = None  # when the mail server filed it (UTC); None: now
     message: Message | None = None  # the email itself, for tasks.arrivals (None: drop, CLI)
+    problem: str = ""  # why the message could not be taken apart (tasks.malformed); "" if it could
+    raw: bytes = b""  # the whole message, kept when it is malformed
 
 
-def attachments_of(message: Message) -> list[Attachment]:
-    """Every attached file of a message (any type: intake decides what it can read)."""
-    found = []
-    for part in message.walk():
-        filename = part.get_filename()
-        if not filename or part.is_multipart():
-            continue
-        payload = part.get_payload(decode=True)
-        if isinstance(payload, bytes):
-            found.append(Attachment(filename, payload))
-    return found
+def received(message: Message, channel: str, raw: bytes = b"", **more: Any) -> Received:
+    """A message's fields and files read defensively (``tasks.malformed``): never raises."""
+    from tasks.malformed import read_parts
 
-
-def message_key(message: Message) -> str:
-    """The Message-ID (unfolded), or a digest of the whole message when a sender left it out.
-
-    IMAP gives a message a new UID whenever it moves, so the Message-ID is what recognises a
-    message already stored. An id longer than the ledger column is kept as its digest.
-    """
-    message_id = " ".join(str(message.get("Message-ID") or "").split())
-    if not message_id:
-        return "sha256:" + hashlib.sha256(message.as_bytes()).hexdigest()
-    if len(message_id) > KEY_LIMIT:
-        return "sha256:" + hashlib.sha256(message_id.encode()).hexdigest()
-    return message_id
+    parts = read_parts(message, raw)
+    return Received(
+        message_id=parts.message_id,
+        channel=channel,
+        sender=parts.sender,
+        subject=parts.subject,
+        attachments=[Attachment(name, data) for name, data in parts.attachments],
+        problem=parts.problem,
+        raw=raw if parts.problem else b"",
+        message=message,
+        **more,
+    )
 
 
 def open_maildir(path: Path) -> mailbox.Maildir:
@@ -90,21 +82,28 @@ def from_maildir(path: Path) -> Iterator[Received]:
     for key in sorted(box.keys()):
         if key in seen:
             continue
-        message = box[key]
+        try:
+            message = box[key]
+        except (KeyError, FileNotFoundError):  # another intake took it meanwhile
+            continue
 
         def done(key: str = key, message: mailbox.MaildirMessage = message) -> None:
             mark_seen(path, key, message, box.colon)
 
-        yield Received(
-            message_id=message_key(message),
-            channel="mail",
-            sender=parseaddr(str(message.get("From", "")))[1].lower(),
-            subject=str(message.get("Subject", "")),
-            attachments=attachments_of(message),
+        yield received(
+            message,
+            "mail",
+            raw_message(message),
             done=done,
             arrived=datetime.fromtimestamp(message.get_date(), UTC).replace(tzinfo=None),
-            message=message,
         )
+
+
+def raw_message(message: Message) -> bytes:
+    """The message's bytes (what its digest and a malformed message's raw copy are made of)."""
+    from tasks.malformed import raw_bytes
+
+    return raw_bytes(message)
 
 
 def seen_keys(path: Path, colon: str) -> set[str]:
@@ -128,7 +127,8 @@ def mark_seen(path: Path, key: str, message: mailbox.MaildirMessage, colon: str)
     info = message.get_info()
     current = path / message.get_subdir() / (f"{key}{colon}{info}" if info else key)
     flags = "".join(sorted(set(message.get_flags()) | {"S"}))
-    os.rename(current, path / "cur" / f"{key}{colon}2,{flags}")
+    with suppress(FileNotFoundError):  # another intake marked it first: done either way
+        os.rename(current, path / "cur" / f"{key}{colon}2,{flags}")
 
 
 def from_imap(settings: Settings, size: int) -> Iterator[list[Received]]:
@@ -158,15 +158,12 @@ def from_imap(settings: Settings, size: int) -> Iterator[list[Received]]:
                     box.move(uid, settings.imap_done_folder)
 
             batch.append(
-                Received(
-                    message_id=message_key(msg.obj),
-                    channel="imap",
-                    sender=(msg.from_ or "").lower(),
-                    subject=msg.subject,
-                    attachments=attachments_of(msg.obj),
+                received(
+                    msg.obj,
+                    "imap",
+                    raw_message(msg.obj),
                     done=done,
                     arrived=arrivals.get(uid) if uid else None,
-                    message=msg.obj,
                 )
             )
             if len(batch) == size:

@@ -8,15 +8,15 @@ handles only submissions still ``received``. Answering the senders is ``tasks.re
 from __future__ import annotations
 
 import hashlib
+import logging
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from pathlib import Path
 
 from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from tasks import claims, filestore
-from tasks.arrivals import keep, sort_out
+from tasks.arrivals import Arrival, keep, sort_out
 from tasks.catalogues import language_of
 from tasks.findings import Finding, finding, has_errors
 from tasks.inbox import Received, sources
@@ -32,11 +32,17 @@ from tasks.ledger import (
     session,
     utcnow,
 )
+from tasks.limits import Limits, bounded
+from tasks.malformed import MALFORMED
 from tasks.plans import Plan
+from tasks.safe_names import printable, safe_filename
 from tasks.settings import Settings
-from tasks.spreadsheets import ReadResult, UnreadableFile, read_submission
+from tasks.spreadsheets import DAMAGED, ReadResult, UnreadableFile, read_submission
+from tasks.untouched import RequestsSent
 from tasks.validation import Prepared, prepare, validate
 from tasks.workbooks import verify
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -94,7 +100,7 @@ def store(
     different emails can share one (some clients derive it from sender and subject).
     """
     now = utcnow()  # for what has no arrival time of its own (the drop folder, the CLI)
-    arrivals = [sort_out(settings, received) for received in messages]
+    arrivals = [sorted_out(settings, received) for received in messages]
     files = [
         (arrival.received, attachment, hashlib.sha256(attachment.data).hexdigest())
         for arrival in arrivals
@@ -126,11 +132,12 @@ def store(
                     .values(
                         message_id=received.message_id,
                         channel=received.channel,
-                        sender=received.sender,
-                        subject=received.subject[:500],
+                        sender=printable(received.sender),
+                        subject=printable(received.subject, 500),
                         received_at=received.arrived or now,
                         references=arrival.references,
-                        kind=arrival.kind,
+                        kind=MALFORMED if received.problem else arrival.kind,
+                        **kept_malformed(db, received),
                     )
                     .returning(InboundMessage.message_id)
                 )
@@ -147,8 +154,8 @@ def store(
                 insert_or_ignore(db, Submission, "sha256")
                 .values(
                     sha256=digest,
-                    filename=Path(attachment.filename).name[:250],
-                    sender=received.sender,
+                    filename=safe_filename(attachment.filename),
+                    sender=printable(received.sender),
                     channel=received.channel,
                     source_ref=received.message_id,
                     institution=institution,
@@ -161,6 +168,27 @@ def store(
                 new.append(stored)
         keep(db, first_seen, now)
         return new
+
+
+def sorted_out(settings: Settings, received: Received) -> Arrival:
+    """``sort_out``, or, should sorting fail on an odd message, its files as they came: one
+    message never stops the batch from being stored."""
+    try:
+        return sort_out(settings, received)
+    except Exception:
+        logger.exception("sorting out message %s failed; taking its files", received.message_id)
+        return Arrival(received, "files", list(received.attachments))
+
+
+def kept_malformed(db: Session, received: Received) -> dict[str, str]:
+    """A malformed message's reason and raw bytes (in the file store), for its row."""
+    if not received.problem:
+        return {}
+    logger.warning("message %s from %s: %s", received.message_id, received.sender, received.problem)
+    return {
+        "problem": received.problem,
+        "raw_sha256": filestore.put(db, received.raw) if received.raw else "",
+    }
 
 
 def open_cycle(db: Session) -> str | None:
@@ -275,15 +303,29 @@ def validate_claimed(
         pending = list(db.scalars(query.order_by(Submission.id)))
         files = filestore.get_many(db, {sub.sha256 for sub in pending})
     lookups = Lookups.read(settings)
-    decisions = [first_look(settings, plan, sub, files[sub.sha256], lookups) for sub in pending]
+    decisions = [
+        first_look_isolated(settings, plan, sub, files[sub.sha256], lookups) for sub in pending
+    ]
+    language = language_of(settings, plan)
+    requests = RequestsSent(settings)
+    for d in decisions:
+        if d.read is not None and d.institution and d.cycle_id:
+            sub = d.submission
+            if same := requests.unchanged(d.read, sub.sha256, d.cycle_id, d.institution, language):
+                d.findings.append(same)
     batch = [
         prepared_rows(settings, plan, d, lookups)
         for d in decisions
         if d.outcome == "validate" and d.read is not None and d.institution and d.cycle_id
     ]
-    results = validate(batch, plan, language_of(settings, plan))
+    results = validate_isolated(batch, plan, language)
+    limit = Limits.of(settings).findings
     for d in decisions:
-        d.findings += results.get(str(d.submission.id), [])
+        if (key := str(d.submission.id)) in results and results[key] is None:
+            d.outcome, d.read = "unreadable", None
+            d.findings = [damaged(language, d.submission)]
+            continue
+        d.findings = bounded(d.findings + (results.get(key) or []), limit, language)
         if d.outcome == "validate":
             d.outcome = (
                 "rejected"
@@ -292,8 +334,66 @@ def validate_claimed(
             )
     outcomes: list[Outcome] = []
     for start in range(0, len(decisions), RECORD_BATCH):
-        outcomes += record(settings, decisions[start : start + RECORD_BATCH], claim)
+        batch_decisions = decisions[start : start + RECORD_BATCH]
+        outcomes += record_isolated(settings, batch_decisions, claim, language)
     return outcomes
+
+
+def record_isolated(
+    settings: Settings, decisions: list[Decision], claim: str, language: str
+) -> list[Outcome]:
+    """``record`` a batch; should the ledger refuse it, each decision alone, and one it still
+    refuses as unreadable (its findings dropped, the reason logged): never the whole batch."""
+    try:
+        return record(settings, decisions, claim)
+    except Exception:
+        logger.exception("recording %d outcomes together failed; one by one", len(decisions))
+    outcomes: list[Outcome] = []
+    for d in decisions:
+        try:
+            outcomes += record(settings, [d], claim)
+        except Exception:
+            logger.exception("recording submission %s failed", d.submission.id)
+            d.outcome, d.read, d.findings = "unreadable", None, [damaged(language, d.submission)]
+            outcomes += record(settings, [d], claim)
+    return outcomes
+
+
+def damaged(language: str, sub: Submission) -> Finding:
+    """The finding of a file the reader or the suite failed on in a way nobody foresaw."""
+    return finding("file-unreadable", filename=sub.filename, reason=DAMAGED, language=language)
+
+
+def first_look_isolated(
+    settings: Settings, plan: Plan, sub: Submission, data: bytes, lookups: Lookups
+) -> Decision:
+    """``first_look``, with any failure nobody foresaw kept to this one file: it is recorded as
+    unreadable (and logged for the operator) while the rest of the batch goes on."""
+    try:
+        return first_look(settings, plan, sub, data, lookups)
+    except Exception:
+        logger.exception("reading submission %s (%s) failed", sub.id, sub.filename)
+        problem = damaged(language_of(settings, plan), sub)
+        return Decision(sub, "unreadable", sub.institution, sub.cycle_id, [problem], None)
+
+
+def validate_isolated(
+    batch: list[Prepared], plan: Plan, language: str
+) -> dict[str, list[Finding] | None]:
+    """Findings per submission from one suite run; should that run fail, each file alone, so one
+    file that breaks the suite (``None``) does not leave the others unvalidated."""
+    try:
+        return dict(validate(batch, plan, language))
+    except Exception:
+        logger.exception("validating %d submissions together failed; one by one", len(batch))
+    results: dict[str, list[Finding] | None] = {}
+    for prepared in batch:
+        try:
+            results.update(validate([prepared], plan, language))
+        except Exception:
+            logger.exception("validating submission %s failed", prepared.key)
+            results[prepared.key] = None
+    return results
 
 
 def claim_received(settings: Settings, claim: str, submission_ids: list[int] | None) -> list[int]:
@@ -340,7 +440,9 @@ def first_look(
     when it can go on to the suite."""
     language = language_of(settings, plan)
     try:
-        read = read_submission(data, sub.filename, settings.max_file_mb * 1024 * 1024)
+        read = read_submission(
+            data, sub.filename, settings.max_file_mb * 1024 * 1024, Limits.of(settings)
+        )
     except UnreadableFile as exc:
         problem = finding(
             exc.rule, filename=sub.filename, reason=exc.reason, language=language, **exc.details

@@ -112,6 +112,10 @@ class InboundMessage(Base):
     sender: Mapped[str] = mapped_column(String(250))
     subject: Mapped[str] = mapped_column(Text, default="")
     received_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # A message intake could not take apart (kind "malformed"): why, for the operator, and its
+    # raw bytes in the file store.
+    problem: Mapped[str] = mapped_column(Text, default="")
+    raw_sha256: Mapped[str] = mapped_column(String(64), default="")
     references: Mapped[str] = mapped_column(Text, default="")  # its thread, for In-Reply-To
     kind: Mapped[str] = mapped_column(String(16), default="files")  # see tasks.arrivals
 

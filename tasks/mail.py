@@ -193,13 +193,28 @@ class Mailer(yagmail.SMTP):
         return addresses["recipients"], message.as_string(policy=WIRE)
 
     def deliver(self, mail: Outgoing, sender: str) -> dict[str, tuple[int, bytes]]:
-        """Send one email on the open connection; returns the recipients the server refused."""
+        """Send one email on the open connection; returns the recipients the server refused.
+
+        An address that is not ASCII (``ñandú@gae.example``) needs SMTPUTF8 (RFC 6531): asked
+        for when the server offers it, else ``Undeliverable`` before anything is sent.
+        """
         recipients, raw = self.message(mail, sender)
         self.login()
+        options = []
+        if not all(address.isascii() for address in [self.user, *recipients]):
+            if not self.smtp.has_extn("smtputf8"):
+                raise Undeliverable(
+                    "address is not ASCII and the SMTP server does not offer SMTPUTF8 (RFC 6531)"
+                )
+            options = ["SMTPUTF8"]
         try:
-            return self.smtp.sendmail(self.user, recipients, raw.encode("utf-8"))
+            return self.smtp.sendmail(self.user, recipients, raw.encode("utf-8"), options)
         finally:
             self.last_used = time.monotonic()
+
+
+class Undeliverable(Exception):
+    """An email that cannot be sent to its addresses by this server, whatever the retries."""
 
 
 def tls_context(settings: Settings) -> ssl.SSLContext:
@@ -360,6 +375,8 @@ def deliver_with_retries(settings: Settings, client: Mailer, mail: Outgoing) -> 
     for attempt in range(settings.smtp_retries):
         try:
             refused = client.deliver(mail, settings.sender)
+        except Undeliverable as exc:
+            return Outcome(mail.key, "refused", f"undeliverable: {exc}")
         except smtplib.SMTPRecipientsRefused as exc:
             refused = exc.recipients
         except smtplib.SMTPResponseException as exc:
@@ -373,6 +390,9 @@ def deliver_with_retries(settings: Settings, client: Mailer, mail: Outgoing) -> 
             client.is_closed = True
             time.sleep(0.2 * 2**attempt)
             continue
+        except Exception as exc:  # building or encoding this one email: never the whole batch
+            client.is_closed = True  # the SMTP dialogue may be mid-transaction: start afresh
+            return Outcome(mail.key, "refused", f"undeliverable: {type(exc).__name__}: {exc}")
         temporary = {r: c for r, c in refused.items() if 400 <= c[0] < 500}
         if temporary and len(temporary) == len(refused) == len(mail.to + mail.cc):
             error = "; ".join(f"{r}: {c[0]}" for r, c in temporary.items())

@@ -7,6 +7,7 @@ never sent twice (``tasks.mail`` claims each key before sending).
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from sqlalchemy import select
@@ -18,8 +19,11 @@ from tasks.intake import Outcome, as_outcome
 from tasks.ledger import Cycle, Email, Submission, session
 from tasks.mail import Outgoing, compose
 from tasks.plans import Plan
+from tasks.safe_names import safe_stem
 from tasks.settings import Settings
 from tasks.workbooks import mark_findings
+
+logger = logging.getLogger(__name__)
 
 
 def reply_key(submission: Submission) -> str:
@@ -46,10 +50,22 @@ def unanswered(settings: Settings, plan: Plan) -> list[Outgoing]:
             .order_by(Submission.id)
         ).all()
         owed = [as_outcome(s) for s in subs if reply_key(s) not in answered]
-    return [mail for o in owed if (mail := reply_email(settings, plan, o))]
+    return [mail for o in owed if (mail := reply_isolated(settings, plan, o))]
 
 
-def reply_email(settings: Settings, plan: Plan, outcome: Outcome) -> Outgoing | None:
+def reply_isolated(settings: Settings, plan: Plan, outcome: Outcome) -> Outgoing | None:
+    """``reply_email``; should marking the sender's workbook fail, the reply goes without it, so
+    one file never holds back the replies to the others."""
+    try:
+        return reply_email(settings, plan, outcome)
+    except Exception:
+        logger.exception("marking submission %s failed; replying without it", outcome.submission_id)
+        return reply_email(settings, plan, outcome, mark=False)
+
+
+def reply_email(
+    settings: Settings, plan: Plan, outcome: Outcome, mark: bool = True
+) -> Outgoing | None:
     """The answer to the sender: accepted (with warnings), or what to fix, with the marked file."""
     if not outcome.sender:
         return None
@@ -62,11 +78,11 @@ def reply_email(settings: Settings, plan: Plan, outcome: Outcome) -> Outgoing | 
         threading = thread(db, sub.source_ref)
     language = language_of(settings, plan)
     attachments: list[Path] = []
-    if outcome.outcome == "rejected":
+    if outcome.outcome == "rejected" and mark:
         marked = mark_findings(data, outcome.filename, outcome.findings, language)
         if marked is not None:
             # Rebuilt from the stored file whenever the reply is rendered: a local copy only.
-            name = f"corregir-{outcome.submission_id}-{Path(outcome.filename).stem}.xlsx"
+            name = f"corregir-{outcome.submission_id}-{safe_stem(outcome.filename)}.xlsx"
             folder = outcome.cycle or "sin-ciclo"
             attachments.append(filestore.local_copy(settings, marked, "replies", folder, name))
     name = (

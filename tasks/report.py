@@ -84,7 +84,11 @@ def _neutralised(table: pd.DataFrame) -> pd.DataFrame:
         if pd.api.types.is_bool_dtype(safe[column]):
             safe[column] = safe[column].map({True: "true", False: "false"})
         elif pd.api.types.is_string_dtype(safe[column]):
-            safe[column] = safe[column].map(neutralise)
+            # neutralise, by column: a map per cell was half the time of writing 80,000 rows
+            text = safe[column]
+            risky = text.str.startswith(FORMULA_TRIGGERS, na=False)
+            if risky.any():
+                safe[column] = text.where(~risky, "'" + text[risky])
     return safe
 
 

@@ -93,6 +93,15 @@ class Settings(BaseSettings):
         description="Who is emailed when a flow run fails or crashes; empty: the plan's director.",
     )
     max_file_mb: int = Field(10, description="Largest attachment intake accepts, in MB.")
+    max_rows: int = Field(1000, description="Most rows a sheet of a returned file may have.")
+    max_columns: int = Field(50, description="Most columns a sheet of a returned file may have.")
+    max_cells: int = Field(50_000, description="Most cells a returned file may have, all sheets.")
+    max_findings: int = Field(
+        50, description="Findings kept per file; the rest are counted in one summary finding."
+    )
+    max_seconds_per_file: float = Field(
+        20.0, description="Seconds reading one returned file may take before it is refused."
+    )
     report_base_url: str = Field(
         "",
         description="Public address of the reports folder (its `<cycle>/latest/` is linked in "

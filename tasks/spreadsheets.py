@@ -16,6 +16,7 @@ import csv
 import math
 import re
 import unicodedata
+import zlib
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from io import BytesIO, StringIO
@@ -34,6 +35,7 @@ from python_calamine import (
 )
 
 from tasks.findings import Finding, finding
+from tasks.limits import Budget, LimitExceeded, Limits
 from tasks.workbooks import COLUMNS
 
 CONTRACT_COLUMNS = COLUMNS  # the workbook contract, defined once in tasks.workbooks
@@ -65,6 +67,7 @@ RATIO_FLOOR = 10 * 1024 * 1024  # below this, any ratio is harmless
 NOT_A_SPREADSHEET = "no es una hoja de cálculo"
 DAMAGED = "el archivo está dañado"
 PROTECTED = "está protegido con contraseña"
+TOO_BIG = "es mucho más grande que la plantilla"
 
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ZIP_MAGIC = b"PK\x03\x04"
@@ -147,12 +150,26 @@ class ReadResult:
     findings: list[Finding] = field(default_factory=list)
 
 
-def read_submission(data: bytes, filename: str, max_bytes: int = 10 * 1024 * 1024) -> ReadResult:
-    """The rows of a returned workbook; raises ``UnreadableFile`` only when it cannot be opened.
+def read_submission(
+    data: bytes,
+    filename: str,
+    max_bytes: int = 10 * 1024 * 1024,
+    limits: Limits | None = None,
+) -> ReadResult:
+    """The rows of a returned workbook; raises ``UnreadableFile`` only when it cannot be opened
+    or passes one of the ``limits`` (rows, columns, cells, seconds), checked while reading.
 
     ``filename`` is a hint: the content decides the format. A text file is read as CSV when its
     name says so or when it has the contract's header.
     """
+    limits = limits or Limits()
+    try:
+        return _read(data, filename, max_bytes, limits, Budget(limits.seconds))
+    except LimitExceeded as exc:
+        raise UnreadableFile(TOO_BIG, exc.rule, **exc.details) from exc
+
+
+def _read(data: bytes, filename: str, max_bytes: int, limits: Limits, budget: Budget) -> ReadResult:
     if not data:
         raise UnreadableFile("el archivo está vacío")
     if len(data) > max_bytes:
@@ -164,15 +181,16 @@ def read_submission(data: bytes, filename: str, max_bytes: int = 10 * 1024 * 102
             limit_mb=limit,
         )
     if data.startswith(_ZIP_MAGIC):
-        _check_zip(data)
-        return _read_workbook(data)
+        _check_zip(data, limits)
+        return _read_workbook(data, limits, budget)
     if data.startswith(_OLE_MAGIC):
         _check_ole(data)
-        return _read_workbook(data)
+        return _read_workbook(data, limits, budget)
     text = _decode(data)
     if text is None:
         raise UnreadableFile(NOT_A_SPREADSHEET)
-    grid = _csv_grid(text)
+    grid = _csv_grid(text, limits)
+    budget.check()
     if _find_header(grid) is None and PurePath(filename).suffix.lower() not in _TEXT_SUFFIXES:
         raise UnreadableFile(NOT_A_SPREADSHEET)
     return _result(grid, {}, from_text=True)
@@ -230,7 +248,7 @@ def _megabytes(size: int) -> str:
     return f"{size / 1024 / 1024:.1f}".removesuffix(".0").replace(".", ",")
 
 
-def _check_zip(data: bytes) -> None:
+def _check_zip(data: bytes, limits: Limits) -> None:
     """Reject a zip that is corrupt, encrypted, not a spreadsheet, or inflates to far more than
     it weighs (judged on the sizes it declares, before anything is inflated)."""
     try:
@@ -243,7 +261,8 @@ def _check_zip(data: bytes) -> None:
                 raise UnreadableFile("su contenido descomprimido es demasiado grande")
             names = {m.filename for m in members}
             mimetype = archive.open("mimetype").read(100) if "mimetype" in names else b""
-    except (BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
+            limits.check_xlsx(archive)
+    except (BadZipFile, OSError, EOFError, ValueError, NotImplementedError, zlib.error) as exc:
         raise UnreadableFile(DAMAGED) from exc
     if names & {"xl/workbook.xml", "xl/workbook.bin"}:
         return
@@ -266,7 +285,7 @@ def _check_ole(data: bytes) -> None:
         raise UnreadableFile(NOT_A_SPREADSHEET)
 
 
-def _read_workbook(data: bytes) -> ReadResult:
+def _read_workbook(data: bytes, limits: Limits, budget: Budget) -> ReadResult:
     """The contract sheet of a workbook (.xlsx, .xlsm, .xls, .ods) and its ``_meta`` sheet."""
     # calamine fails in many ways on damaged files (zip, XML, BIFF errors): all mean "damaged".
     try:
@@ -274,7 +293,7 @@ def _read_workbook(data: bytes) -> ReadResult:
         sheets = book.sheets_metadata
         hitos = next((s.name for s in sheets if _same_sheet(s.name, SHEET)), None)
         meta_name = next((s.name for s in sheets if _same_sheet(s.name, META_SHEET)), None)
-        meta = _meta(_grid(book, meta_name)) if meta_name else {}
+        meta = _meta(_grid(book, meta_name, limits=limits)) if meta_name else {}
         if hitos is None:
             visible = [
                 s.name
@@ -285,9 +304,12 @@ def _read_workbook(data: bytes) -> ReadResult:
                 n for n in visible if _find_header(_grid(book, n, HEADER_SEARCH_ROWS)) is not None
             ]
             hitos = with_header[0] if len(with_header) == 1 else None
-        grid = _grid(book, hitos) if hitos else None
+        grid = _grid(book, hitos, limits=limits) if hitos else None
+        budget.check()
     except PasswordError as exc:
         raise UnreadableFile(PROTECTED) from exc
+    except LimitExceeded:
+        raise
     except Exception as exc:
         raise UnreadableFile(DAMAGED) from exc
     if grid is None:
@@ -299,9 +321,16 @@ def _same_sheet(name: str, wanted: str) -> bool:
     return name.strip().casefold() == wanted.casefold()
 
 
-def _grid(book: CalamineWorkbook, name: str, nrows: int | None = None) -> Grid:
-    """A sheet's cells from A1 (blank leading rows and columns kept, so positions are real)."""
-    rows = book.get_sheet_by_name(name).to_python(skip_empty_area=False, nrows=nrows)
+def _grid(
+    book: CalamineWorkbook, name: str, nrows: int | None = None, limits: Limits | None = None
+) -> Grid:
+    """A sheet's cells from A1 (blank leading rows and columns kept, so positions are real);
+    its size checked against ``limits`` before any cell becomes a Python object."""
+    sheet = book.get_sheet_by_name(name)
+    if limits is not None:
+        limits.check_sheet(sheet.height, sheet.width)
+        limits.check_cells(sheet.height * sheet.width)
+    rows = sheet.to_python(skip_empty_area=False, nrows=nrows)
     return [list(row) for row in rows]
 
 
@@ -335,20 +364,33 @@ def _decode(data: bytes) -> str | None:
     return None if controls > len(sample) // 100 else text
 
 
-def _csv_grid(text: str) -> Grid:
-    """CSV records as rows, split on the separator (``;``, ``,``, tab) that reveals the header."""
+def _csv_grid(text: str, limits: Limits | None = None) -> Grid:
+    """CSV records as rows, split on the separator (``;``, ``,``, tab) that reveals the header.
+
+    Records are read one by one and reading stops past ``limits``: a million-row file is
+    refused after its first thousand records, not parsed whole.
+    """
+    limits = limits or Limits()
 
     first = next((line for line in text.splitlines() if line.strip()), "")
 
     def score(separator: str) -> tuple[int, int]:
-        head = list(islice(csv.reader(StringIO(text), delimiter=separator), HEADER_SEARCH_ROWS))
+        reader = csv.reader(StringIO(text, newline=""), delimiter=separator)
+        head = list(islice(reader, HEADER_SEARCH_ROWS))
         found = _find_header([list(record) for record in head])
         return (len(found[1]) if found else 0, first.count(separator))
 
     # csv refuses fields over 128 KB: no CSV of ours has one.
     try:
         separator = max(_SEPARATORS, key=score)
-        return [list(record) for record in csv.reader(StringIO(text), delimiter=separator)]
+        grid: Grid = []
+        cells = 0
+        for record in csv.reader(StringIO(text, newline=""), delimiter=separator):
+            grid.append(list(record))
+            cells += len(record)
+            limits.check_sheet(len(grid), len(record))
+            limits.check_cells(cells)
+        return grid
     except csv.Error as exc:
         raise UnreadableFile(NOT_A_SPREADSHEET) from exc
 

@@ -104,7 +104,8 @@ def with_helpers(prepared: list[Prepared], plan: Plan) -> pd.DataFrame:
     """The batch's rows stacked, with the columns the suite checks beside the file's own.
 
     ``_envio`` (submission key), ``_clave`` (institution|code), ``_en_plan``, ``avance_pct`` as
-    a number, ``_avance_entero``, ``avance_anterior`` and ``_vencido``; one pass over all rows.
+    a number, ``_avance_entero``, ``_avance_vacio``, ``avance_anterior`` and ``_vencido``; one
+    pass over all rows.
     """
     # Each file's own rows, then one row per milestone a file left out.
     frames = [p.frame for p in prepared]
@@ -128,6 +129,8 @@ def with_helpers(prepared: list[Prepared], plan: Plan) -> pd.DataFrame:
     avance = pd.to_numeric(frame["avance_pct"], errors="coerce")
     frame["avance_pct"] = avance
     frame["_avance_entero"] = avance.isna() | (avance == avance.round())
+    # Blank, not text that is no number: the suite's map rules skip nulls, so it is said apart.
+    frame["_avance_vacio"] = avance.isna() & frame["avance_raw"].fillna("").eq("")
     previous = {f"{p.institution}|{c}": v for p in prepared for c, v in p.previous.items()}
     frame["avance_anterior"] = frame["_clave"].map(previous).astype("float64")
     end = pd.to_datetime(frame["_clave"].map(ends))
@@ -236,7 +239,8 @@ def validate(
         ids = [int(u["_id"]) for u in result["result"].get("unexpected_index_list") or []]
         for row in frame.iloc[ids].to_dict("records"):
             key = str(row["_envio"])
-            milestone = row["codigo_hito"] or ""
+            code = row["codigo_hito"]
+            milestone = code if isinstance(code, str) else ""  # a blank code is None or NaN
             fila = row["fila"]
             findings[key].append(
                 finding(

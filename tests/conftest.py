@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
@@ -10,6 +11,8 @@ from pathlib import Path
 
 import pytest
 from aiosmtpd.smtp import SMTP, Envelope, Session
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 from tasks.local_mail import local_smtp_server
 from tasks.plans import Plan, load_plan
@@ -19,6 +22,20 @@ from tests.dovecot import unavailable as dovecot_unavailable
 from tests.network import free_port
 
 SAMPLE_PLAN = Path(__file__).resolve().parent.parent / "plans" / "gt-pan5.yaml"
+
+# Property tests (tests/test_fuzz.py): a fixed, repeatable budget in `make test`; a longer
+# search locally with HITOS_HYPOTHESIS=long. No deadline: the machine is shared and slow.
+hypothesis_settings.register_profile(
+    "ci",
+    max_examples=30,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+hypothesis_settings.register_profile(
+    "long", max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+hypothesis_settings.load_profile(os.environ.get("HITOS_HYPOTHESIS", "ci"))
 
 
 @dataclass

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from tasks.arrivals import missing_workbook_replies
 from tasks.automatic_mail import bounce_notices, recognise
-from tasks.inbox import attachments_of, open_maildir
+from tasks.inbox import open_maildir, received
 from tasks.intake import process, store_all
 from tasks.ledger import AutomaticMessage, Email, InboundMessage, Submission, session
 from tasks.mail import send_all
@@ -114,7 +114,7 @@ def test_exchange_bounce_is_matched_by_the_returned_message_id(
     original = as_received(smtp, MARN)
     raw = build(original, MARN)
     assert message_from_bytes(raw).get_content_type() == report_type
-    assert [a.filename for a in attachments_of(message_from_bytes(raw))] == [
+    assert [a.filename for a in received(message_from_bytes(raw), "mail").attachments] == [
         "gt-pan5-2023-03-MARN.xlsx"
     ], "the bounce carries the request's workbook"
 
@@ -262,3 +262,10 @@ def test_hitos_intake_runs_the_flow_and_says_what_automatic_mail_it_recorded(
     assert "auto-reply from enlace@mineduc.example: Auto-Submitted: auto-replied" in said
     assert "Nothing new." not in result.output
     assert [r for r, _ in smtp.messages[before:]] == [[DIRECTOR]]
+
+
+def test_a_bounce_in_an_unknown_charset_is_still_recognised():
+    raw = samples.exim_bounce_without_original(MARN).replace(b'charset="utf-8"', b"charset=x-nada")
+    assert b"x-nada" in raw
+    found = recognise(message_from_bytes(raw))
+    assert found is not None and found.kind == "bounce"

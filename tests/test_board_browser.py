@@ -19,6 +19,12 @@ from tests.test_board import Built, published_board
 
 CHROMIUM = Path("/usr/bin/chromium")
 WIDTHS = (1280, 390)
+TABLE_OVERFLOW = """
+    Math.max(0, ...[...document.querySelectorAll("main table")].map(
+        t => t.getBoundingClientRect().right
+             - document.querySelector("main h1").getBoundingClientRect().right))
+"""
+"""How far the widest table sticks out of the page's column, in px (0: every table fits)."""
 
 
 @pytest.fixture(scope="module")
@@ -47,6 +53,7 @@ def test_no_page_is_wider_than_a_phone_and_nothing_is_loaded_from_outside(board,
     shots.mkdir(parents=True, exist_ok=True)
     requested: list[str] = []
     widths: dict[tuple[str, int], int] = {}
+    overflow: dict[tuple[str, int], float] = {}
     for width in WIDTHS:
         context = browser.new_context(viewport={"width": width, "height": 900})
         context.route("**/*", lambda route: _only_local(route, requested))
@@ -55,12 +62,14 @@ def test_no_page_is_wider_than_a_phone_and_nothing_is_loaded_from_outside(board,
             relative = path.relative_to(board.folder).as_posix()
             page.goto(path.as_uri())
             widths[(relative, width)] = page.evaluate("document.documentElement.scrollWidth")
+            overflow[(relative, width)] = page.evaluate(TABLE_OVERFLOW)
             name = relative.replace("/", "_").removesuffix(".html")
             page.screenshot(path=str(shots / f"{name}-{width}.png"), full_page=True)
         context.close()
 
     assert len(widths) == 2 * 9
     assert {page: w for (page, width), w in widths.items() if w > width} == {}
+    assert {key: px for key, px in overflow.items() if px > 1} == {}
     assert [url for url in requested if not url.startswith("file://")] == []
     assert any(url.endswith("/estilo.css") for url in requested)
 

@@ -20,6 +20,7 @@ from tasks.mail import send_all
 from tasks.plans import Contact
 from tasks.reminders import reminder_email
 from tasks.requests import open_cycle_record
+from tasks.resend import resend_request
 from tests import mail_samples as samples
 from tests.test_automatic_mail import (
     MARN,
@@ -29,6 +30,7 @@ from tests.test_automatic_mail import (
     open_and_send,
     status_of,
 )
+from tests.test_ledger_backends import postgres_url  # noqa: F401  (a fixture)
 
 NEW = "nueva.enlace@marn.example"
 
@@ -190,3 +192,29 @@ def test_contacts_set_from_a_date(settings, plan, cli):
     assert with_current_contacts(settings, plan, date(2030, 1, 1)).institution(
         "MARN"
     ).liaison.email == (NEW)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def ledger(request, settings):
+    """The test's settings on SQLite, then on a PostgreSQL database of its own."""
+    if request.param == "sqlite":
+        return settings
+    return settings.model_copy(update={"database_url": request.getfixturevalue("postgres_url")})
+
+
+def test_bounce_contacts_and_resend_on_both_ledgers(ledger, plan, smtp):
+    """The same round trip on SQLite and on a real PostgreSQL (a database of its own)."""
+    assert ledger.database.startswith("postgresql" if ledger.database_url else "sqlite")
+    open_and_send(ledger, plan)
+    deliver(ledger, samples.postfix_bounce(as_received(smtp, MARN), MARN))
+    intake_once(ledger, plan)
+    set_contacts(ledger, plan, "MARN", liaison=Contact(name="Ana", email=NEW), changed_by="t")
+
+    key, status = resend_request(ledger, with_current_contacts(ledger, plan), "2023-03", "MARN")
+
+    assert (key, status) == ("2023-03/MARN/request/2", "sent")
+    assert len(smtp.to(NEW)) == 1
+    assert status_of(ledger, plan, "MARN")["request"] == "sent"
+    with session(ledger.database) as db:
+        first = db.get(Email, "2023-03/MARN/request/1")
+        assert first is not None and first.status == "bounced"

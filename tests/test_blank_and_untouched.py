@@ -1,0 +1,102 @@
+"""Blank and untouched: a required cell left empty is an error naming milestone and column; the
+request workbook sent straight back is a warning reviewers see (``unchanged-from-request``)."""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+
+import pytest
+from openpyxl import load_workbook
+
+from tasks.inbox import Attachment, Received
+from tasks.intake import process, store
+from tasks.requests import build_request, open_cycle_record
+from tests.test_hostile_intake import LIAISON, filled
+
+
+@pytest.fixture
+def template(settings, plan) -> bytes:
+    cycle = open_cycle_record(settings, plan, "2023-03", date(2023, 3, 1))
+    return build_request(settings, plan, cycle, plan.institution("MINGOB")).read_bytes()
+
+
+def intake_of(settings, plan, data: bytes, name: str = "avances.xlsx"):
+    message = Received(
+        f"<{name}@mingob.example>", "mail", LIAISON, attachments=[Attachment(name, data)]
+    )
+    store(settings, [message])
+    [outcome] = process(settings, plan)
+    return outcome
+
+
+def blanked(data: bytes, column: str, code: str = "1.5") -> bytes:
+    book = load_workbook(io.BytesIO(data))
+    sheet = book["Hitos"]
+    header = {cell.value: cell.column for cell in sheet[1]}
+    for row in range(2, sheet.max_row + 1):
+        if sheet.cell(row, header["codigo_hito"]).value == code:
+            sheet.cell(row, header[column]).value = None
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("column", "rule", "milestone"),
+    [
+        ("estado", "state-missing", "1.5"),
+        ("avance_pct", "progress-missing", "1.5"),
+        ("descripcion_avance", "progress-description-missing", "1.5"),
+        ("evidencia_url", "evidence-url-missing", "1.5"),
+        # A row without its code cannot name it: the row is named, and the plan's milestone
+        # the file now lacks is named as absent.
+        ("codigo_hito", "milestone-code-missing", ""),
+    ],
+)
+def test_a_required_cell_left_blank_is_an_error_naming_milestone_and_column(
+    settings, plan, template, column, rule, milestone
+):
+    outcome = intake_of(settings, plan, blanked(filled(template, 40), column))
+
+    found = {(f.rule, f.milestone, f.column) for f in outcome.findings}
+    assert outcome.outcome == "rejected"
+    assert (rule, milestone, column) in found
+    if column == "codigo_hito":
+        assert ("milestone-absent", "1.5", "codigo_hito") in found
+
+
+def test_a_blank_progress_is_not_called_text_that_is_no_number(settings, plan, template):
+    outcome = intake_of(settings, plan, blanked(filled(template, 40), "avance_pct"))
+
+    rules = {f.rule for f in outcome.findings}
+    assert "progress-missing" in rules and "progress-not-a-number" not in rules
+    message = next(f.message for f in outcome.findings if f.rule == "progress-missing")
+    assert message.startswith("El hito 1.5 no tiene avance")
+
+
+def test_the_request_sent_straight_back_is_unchanged_from_request(settings, plan, template):
+    outcome = intake_of(settings, plan, template, "gt-pan5-2023-03-MINGOB.xlsx")
+
+    [unchanged] = [f for f in outcome.findings if f.rule == "unchanged-from-request"]
+    assert unchanged.severity == "warning"
+    assert unchanged.message.startswith("El archivo es igual a la plantilla que le enviamos")
+
+
+def test_the_request_saved_again_without_a_change_is_unchanged_too(settings, plan, template):
+    book = load_workbook(io.BytesIO(template))
+    book["Hitos"].sheet_properties.tabColor = "1072BA"  # what a resave changes, not a value
+    out = io.BytesIO()
+    book.save(out)
+    assert out.getvalue() != template
+
+    outcome = intake_of(settings, plan, out.getvalue())
+
+    assert "unchanged-from-request" in {f.rule for f in outcome.findings}
+
+
+def test_a_filled_workbook_is_not_unchanged(settings, plan, template):
+    outcome = intake_of(settings, plan, filled(template, 40))
+
+    assert outcome.outcome == "accepted"
+    assert "unchanged-from-request" not in {f.rule for f in outcome.findings}
