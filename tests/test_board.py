@@ -53,7 +53,8 @@ def published_board(tmp_path: Path) -> Built:
     the director's emails to a local SMTP server), then the board built."""
     ledger = build_ledger(tmp_path)
     settings = Settings(home=tmp_path / "ws", database_url=ledger.url, smtp_port=free_port())
-    with local_smtp_server(Path(), Path(), settings.sender, settings.smtp_port):
+    mail = settings.folder("mail", "outbox")  # what the director was sent
+    with local_smtp_server(mail, mail, settings.sender, settings.smtp_port):
         for cycle_id in (PREVIOUS, CURRENT):
             publish(settings, ledger.plan, cycle_id)
             publish_draft(settings, ledger.plan, cycle_id, "directora@gae.example")
