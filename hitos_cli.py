@@ -25,6 +25,10 @@ app = typer.Typer(
 )
 cycle_app = typer.Typer(help="Open and close cycles.", no_args_is_help=True)
 app.add_typer(cycle_app, name="cycle")
+review_app = typer.Typer(help="Review accepted files: approve, or return with a comment.")
+app.add_typer(review_app, name="review", no_args_is_help=True)
+users_app = typer.Typer(help="Accounts of the directorate's console.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
 console = Console()
 CycleArg = Annotated[str, typer.Argument(help="Cycle id, YYYY-MM (e.g. 2023-03).")]
 
@@ -103,11 +107,15 @@ def print_status(
         "reminders": "reminders",
         "submissions": "files",
         "last_outcome": "last outcome",
+        "review": "review",
+        "extension": "extended to",
         "days_late": "late",
     }
     table = Table(*headers.values(), title=f"Cycle {cycle_id} (late: business days)")
     for row in rows:
-        table.add_row(*(str(row[c]) for c in headers))
+        extension = row["extension"]
+        shown = {**row, "extension": extension["until"] if isinstance(extension, dict) else ""}
+        table.add_row(*(str(shown[c]) for c in headers))
     console.print(table)
     for row in rows:
         if row["request_error"]:
@@ -161,6 +169,10 @@ def demo(
     for name in ("latest_html", "latest_pdf", "latest_xlsx", "latest_csv"):
         console.print(f"Report {name[7:]:<7} {Path(files[name]).resolve()}")
     console.print(f"Public board   {home / 'board' / 'index.html'}  (every published cycle)")
+    console.print("The directorate's console on this workspace (first account, then the server):")
+    console.print(f"  export HITOS_HOME={home}")
+    console.print("  hitos users add directora@gae.example --role director   (password on stdin)")
+    console.print("  hitos serve   then open http://127.0.0.1:8000/")
 
 
 @cycle_app.command("open")
@@ -256,13 +268,14 @@ def intake() -> None:
 @app.command()
 @refuses_mistakes
 def consolidate(cycle: CycleArg) -> None:
-    """Build the cycle's consolidated report (page, XLSX, CSV) and email the director."""
+    """Build the cycle's draft report (page, PDF, XLSX, CSV); the director is told to publish it."""
     settings, _ = settings_and_plan()
     from flows.consolidate import consolidate as consolidate_flow
     from tasks.boundaries import known_cycle
 
     for name, path in consolidate_flow(known_cycle(settings, cycle)).items():
         console.print(f"{name:<12} {path}")
+    console.print(f"A draft until the director publishes it: hitos publish {cycle}")
 
 
 @app.command()
@@ -585,6 +598,168 @@ def plan_export(
     settings, plan = settings_and_plan()
     output.write_bytes(export_plan(plan, language_of(settings, plan)))
     console.print(f"{output}: {len(plan.milestones)} milestones of plan {plan.id}.")
+
+
+ByOption = Annotated[
+    str, typer.Option("--by", help="Who decides, for the audit trail (default: your login).")
+]
+
+
+def actor(by: str) -> str:
+    import getpass
+
+    return by or getpass.getuser()
+
+
+@review_app.command("list")
+def review_list(cycle: CycleArg, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Every accepted file of a cycle and its review: pending, approved or returned."""
+    settings, _ = settings_and_plan()
+    from tasks.review import review_list as items_of
+
+    items = items_of(settings, cycle)
+    if as_json:
+        typer.echo(json.dumps([i.as_dict() for i in items], ensure_ascii=False, indent=2))
+        return
+    table = Table("id", "institution", "file", "received", "review", "warnings", "by", "note")
+    for i in items:
+        review = f"{i.review} (replaced)" if i.superseded else i.review
+        table.add_row(
+            str(i.submission_id),
+            i.institution,
+            i.filename,
+            i.received_at.isoformat(timespec="minutes"),
+            review,
+            str(i.warnings),
+            i.decided_by,
+            i.note,
+        )
+    console.print(table)
+    waiting = sum(i.review == "pending" and not i.superseded for i in items)
+    console.print(f"{len(items)} accepted files, {waiting} awaiting review.")
+
+
+@review_app.command("approve")
+def review_approve(
+    submission: Annotated[int, typer.Argument(help="Submission id (hitos review list).")],
+    note: Annotated[str, typer.Option(help="Why, for the audit trail.")] = "",
+    by: ByOption = "",
+) -> None:
+    """Approve an accepted file: it may feed the next publication."""
+    settings, plan = settings_and_plan()
+    from tasks.review import ReviewRefused, approve
+
+    try:
+        done = approve(settings, plan, submission, actor(by), note)
+    except ReviewRefused as exc:
+        fail(str(exc))
+        return
+    said = "approved" if done.changed else "was already approved"
+    console.print(f"Submission {done.submission_id} ({done.institution}, {done.cycle_id}) {said}.")
+
+
+@review_app.command("return")
+def review_return(
+    submission: Annotated[int, typer.Argument(help="Submission id (hitos review list).")],
+    note: Annotated[str, typer.Option(help="What the institution must fix (emailed to it).")],
+    by: ByOption = "",
+) -> None:
+    """Return an accepted file to its institution with a comment; reminders resume."""
+    settings, plan = settings_and_plan()
+    from tasks.review import ReviewRefused, return_submission
+
+    try:
+        done = return_submission(settings, plan, submission, actor(by), note)
+    except ReviewRefused as exc:
+        fail(str(exc))
+        return
+    if not done.changed:
+        console.print(f"Submission {done.submission_id} was already returned; nothing sent.")
+        return
+    for key, status in done.emails.items():
+        console.print(f"{key:<40} {status}")
+    console.print(f"Submission {done.submission_id} ({done.institution}) returned.")
+
+
+@app.command()
+def extend(
+    cycle: CycleArg,
+    institution: Annotated[str, typer.Argument(help="Institution code (e.g. MARN).")],
+    until: Annotated[str, typer.Option(help="New deadline, YYYY-MM-DD (inclusive).")],
+    reason: Annotated[str, typer.Option(help="Why, for the audit trail and the report.")],
+    by: ByOption = "",
+) -> None:
+    """Give one institution more time in a cycle: reminders, on time and the report follow."""
+    settings, plan = settings_and_plan()
+    from tasks.extensions import ExtensionRefused
+    from tasks.extensions import extend as grant
+
+    try:
+        day = date.fromisoformat(until)
+    except ValueError:
+        fail(f"--until must be a date as YYYY-MM-DD, not {until!r}")
+        return
+    try:
+        granted = grant(settings, plan, cycle, institution.upper(), day, reason, actor(by))
+    except ExtensionRefused as exc:
+        fail(str(exc))
+        return
+    console.print(f"{granted.institution} has until {granted.until.isoformat()} in cycle {cycle}.")
+
+
+@app.command()
+def publish(cycle: CycleArg, by: ByOption = "") -> None:
+    """Publish the cycle's draft report: the public files change now, and only now."""
+    settings, plan = settings_and_plan()
+    from tasks.approval import PublicationRefused, publish_draft
+
+    try:
+        publication = publish_draft(settings, plan, cycle, actor(by))
+    except PublicationRefused as exc:
+        fail(str(exc))
+        return
+    for name, path in publication.paths.items():
+        if name.startswith("latest_"):
+            console.print(f"{name:<12} {path}")
+    console.print(f"Published {cycle} v{publication.report.version}.")
+
+
+@users_app.command("add")
+def users_add(
+    email: Annotated[str, typer.Argument(help="The person's email, their sign-in name.")],
+    role: Annotated[str, typer.Option(help="director or reviewer.")],
+) -> None:
+    """Create a console account (or reset one); the password is read from standard input."""
+    settings, _ = settings_and_plan()
+    from tasks.accounts import AccountRefused, add_user
+
+    if sys.stdin.isatty():
+        import getpass
+
+        password = getpass.getpass("Password: ")
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    try:
+        account = add_user(settings, email, role, password)
+    except AccountRefused as exc:
+        fail(str(exc))
+        return
+    console.print(f"{account.email} can sign in to the console as {account.role}.")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """Run the directorate's console (web) on the workspace."""
+    settings, plan = settings_and_plan()
+    import uvicorn
+
+    from console.app import create_app
+
+    console.print(f"Console on http://{host}:{port}/ (workspace {settings.home.resolve()})")
+    uvicorn.run(create_app(settings, plan), host=host, port=port, log_level="warning")
 
 
 def main() -> None:

@@ -1,4 +1,5 @@
-"""hitos.consolidate: the report from the latest accepted files, and the director told."""
+"""hitos.consolidate: a draft report from the approved files, and the director told it awaits
+approval (``hitos publish`` makes it public and rebuilds the board)."""
 
 from __future__ import annotations
 
@@ -6,38 +7,31 @@ from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 
 from flows import ALERTS, step
-from tasks.board import build_board
+from tasks.approval import consolidate_draft
 from tasks.boundaries import cycle_id as checked_cycle_id
 from tasks.catalogues import language_of
-from tasks.mail import send_all
 from tasks.plans import load_plan
-from tasks.publishing import current_cycle, publish, report_email, summary_markdown
+from tasks.publishing import current_cycle, summary_markdown
 from tasks.settings import Settings
 
-build_report = step(publish, "build-report", "report-{cycle_id}")
-render_notice = step(report_email, "render-notice")
-send_emails = step(send_all, "send-emails", retries=2)
+build_draft = step(consolidate_draft, "build-draft", "draft-{cycle_id}", retries=2)
 find_cycle = step(current_cycle, "find-cycle")
-rebuild_board = step(build_board, "build-board")
 
 
 @flow(name="hitos.consolidate", log_prints=True, validate_parameters=True, **ALERTS)
 def consolidate(cycle_id: str = "") -> dict[str, str]:
-    """Consolidate a cycle (``YYYY-MM``; empty: the cycle being reported): page, PDF, XLSX and
-    CSV, and the director's email."""
+    """Consolidate a cycle (``YYYY-MM``; empty: the cycle being reported): a draft page, PDF,
+    XLSX and CSV, and the director's notice that it awaits approval."""
     cycle_id = checked_cycle_id(cycle_id) if cycle_id else ""
     settings = Settings()
     plan = load_plan(settings.plan)
     cycle_id = cycle_id or find_cycle(settings)
-    publication = build_report(settings, plan, cycle_id)
+    publication = build_draft(settings, plan, cycle_id)
     report = publication.report
-    rebuild_board(settings, plan)
-    language = language_of(settings, plan)
-    send_emails(settings, [render_notice(plan, publication, language)])
     create_markdown_artifact(
         key=f"hitos-report-{cycle_id}",
-        markdown=summary_markdown(publication, language),
-        description=f"Consolidated report {cycle_id} v{report.version}",
+        markdown=summary_markdown(publication, language_of(settings, plan)),
+        description=f"Consolidated report {cycle_id} v{report.version} ({report.state})",
     )
     return {kind: str(path) for kind, path in publication.paths.items()}
 

@@ -12,11 +12,24 @@ from flows.remind import remind
 from tasks.local_mail import local_smtp_server
 from tasks.plans import load_plan
 from tasks.settings import Settings
-from tasks.simulation import corrections, first_answers, later_answers, simulated_day
+from tasks.simulation import (
+    corrections,
+    director_extends,
+    director_publishes,
+    first_answers,
+    later_answers,
+    returned_corrects,
+    reviewers_review,
+    simulated_day,
+)
 
 institutions_answer = step(first_answers, "institutions-answer")
 institution_corrects = step(corrections, "institution-corrects")
 institutions_progress = step(later_answers, "institutions-progress")
+reviewers_decide = step(reviewers_review, "reviewers-review")
+returned_institution_corrects = step(returned_corrects, "returned-institution-corrects")
+director_grants_extension = step(director_extends, "director-extends")
+director_publishes_draft = step(director_publishes, "director-publishes")
 
 LATER_CYCLE = "2023-08"
 """The demo's second cycle, so the public board shows history and change."""
@@ -24,9 +37,10 @@ LATER_CYCLE = "2023-08"
 
 @flow(name="hitos.demo", log_prints=True)
 def demo(cycle_id: str = "2023-03", later_cycle_id: str = LATER_CYCLE) -> dict[str, str]:
-    """Open, answer, intake, correct, intake, remind the silent one, consolidate; then a later
-    cycle (empty ``later_cycle_id``: none) where institutions report progress. The files of the
-    last cycle consolidated come back."""
+    """Open, answer, intake, correct, review (one accepted file returned, then corrected),
+    remind the silent institution and extend its deadline, consolidate a draft, publish it;
+    then a later cycle (empty ``later_cycle_id``: none) where institutions report progress,
+    reviewed and published too. The public files of the last cycle come back."""
     settings = Settings()
     plan = load_plan(settings.plan)
     with local_smtp_server(
@@ -40,14 +54,22 @@ def demo(cycle_id: str = "2023-03", later_cycle_id: str = LATER_CYCLE) -> dict[s
         intake()
         institution_corrects(settings, plan, cycle_id)
         intake()
+        reviewers_decide(settings, plan, cycle_id)
+        returned_institution_corrects(settings, plan, cycle_id)
+        intake()
+        reviewers_decide(settings, plan, cycle_id)
         remind(cycle_id, today=simulated_day(settings, plan, cycle_id))
-        files = consolidate(cycle_id)
+        director_grants_extension(settings, plan, cycle_id)
+        consolidate(cycle_id)
+        files = director_publishes_draft(settings, plan, cycle_id)
         if later_cycle_id:
             open_cycle(later_cycle_id)
             institutions_progress(settings, plan, later_cycle_id)
             intake()
+            reviewers_decide(settings, plan, later_cycle_id, return_one=False)
             remind(later_cycle_id, today=simulated_day(settings, plan, later_cycle_id))
-            files = consolidate(later_cycle_id)
+            consolidate(later_cycle_id)
+            files = director_publishes_draft(settings, plan, later_cycle_id)
         return files
 
 

@@ -1,4 +1,5 @@
-"""hitos.intake: store what arrived, validate it, answer each sender."""
+"""hitos.intake: store what arrived, validate it, answer each sender, tell the director what
+changed (every institution delivered; a published report out of date)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from prefect import flow
 from prefect.artifacts import create_table_artifact
 
 from flows import ALERTS, step
+from tasks.approval import check_publications
 from tasks.arrivals import missing_workbook_replies
 from tasks.automatic_mail import bounce_notices
 from tasks.contacts import current_plan
@@ -13,7 +15,9 @@ from tasks.data_docs import build as build_data_docs
 from tasks.intake import Outcome, process, store_all
 from tasks.mail import send_all
 from tasks.malformed import unanswered_messages
+from tasks.notifications import delivery_notices
 from tasks.replies import unanswered
+from tasks.review import unsent_returns
 from tasks.settings import Settings
 from tasks.validation import SuiteRun
 
@@ -25,6 +29,9 @@ render_bounce_notices = step(bounce_notices, "render-bounce-notices")
 render_missing_workbook = step(missing_workbook_replies, "render-missing-workbook")
 render_malformed = step(unanswered_messages, "render-malformed-replies")
 send_emails = step(send_all, "send-emails", retries=2)
+render_notices = step(delivery_notices, "render-notices")
+render_returns = step(unsent_returns, "render-unsent-returns")
+check_published = step(check_publications, "check-publications")
 
 
 @flow(name="hitos.intake", log_prints=True, **ALERTS)
@@ -38,10 +45,13 @@ def intake() -> list[Outcome]:
     send_emails(
         settings,
         render_replies(settings, plan)
+        + render_returns(settings, plan)
         + render_missing_workbook(settings, plan)
         + render_malformed(settings, plan)
-        + render_bounce_notices(settings, plan),
+        + render_bounce_notices(settings, plan)
+        + render_notices(settings, plan),
     )
+    check_published(settings, plan)
     write_data_docs(settings, runs, outcomes)
     create_table_artifact(
         key="hitos-intake",

@@ -1,4 +1,5 @@
-"""hitos.remind: remind only the institutions still without an accepted file."""
+"""hitos.remind: remind only the institutions still without an accepted file; the reviewers'
+daily digest of files awaiting review."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from tasks.closing import close_due_cycles
 from tasks.contacts import current_plan
 from tasks.ledger import Cycle, session
 from tasks.mail import Outgoing, send_all
+from tasks.notifications import review_digest
 from tasks.plans import Institution, Plan
 from tasks.reminders import reminder_email, waiting_institutions
 from tasks.settings import Settings
@@ -30,6 +32,7 @@ select_waiting = step(waiting_institutions, "select-waiting", "waiting-{cycle_id
 # One task run per batch of institutions, not per institution: see flows.BATCH.
 render_batch = step(render_reminders, "render-reminders", batch_run_name("reminders"))
 send_emails = step(send_all, "send-emails", retries=2)
+render_digest = step(review_digest, "render-digest")
 
 
 def open_cycles(settings: Settings, cycle_id: str) -> list[Cycle]:
@@ -57,6 +60,9 @@ def remind(cycle_id: str = "", today: date | None = None) -> dict[str, str]:
             for mail in render_batch(settings, plan, cycle, institutions, today)
         ]
         sent.update(send_emails(settings, mails))
+    digest = render_digest(settings, plan, today)
+    if digest is not None:
+        sent.update(send_emails(settings, [digest]))
     return sent
 
 

@@ -79,13 +79,14 @@ class BoardResult:
 
 
 def public_versions(db: Session) -> dict[str, list[Report]]:
-    """Cycle → its public report versions, oldest first.
-
-    Until reports have a draft and a published state, every version is public and the board
-    shows the latest of each cycle; this is the one place to change when they do.
+    """Cycle → its public report versions, oldest first: those the director published (the
+    last one is what the public sees now; drafts never reach the board, ``tasks.approval``).
     """
     versions: dict[str, list[Report]] = {}
-    for report in db.scalars(select(Report).order_by(Report.cycle_id, Report.version)):
+    public = Report.state.in_(("published", "superseded"))
+    for report in db.scalars(
+        select(Report).where(public).order_by(Report.cycle_id, Report.version)
+    ):
         versions.setdefault(report.cycle_id, []).append(report)
     return versions
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import pandas as pd
@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from tasks import contract
 from tasks.contract import COMPLETED, IN_PROGRESS, NOT_STARTED, STATE_CODES
 from tasks.deadlines import local_date
+from tasks.extensions import deadlines
 from tasks.ledger import (
     ACCEPTED,
     Cycle,
@@ -35,8 +36,9 @@ NO_DATA = "no_data"
 """The state counted for a milestone nobody ever reported (its label: ``report.no_data``)."""
 ON_TIME, LATE, MISSING = "on_time", "late", "missing"
 """Delivery of an institution in a cycle (labels: ``report.delivery.<code>``)."""
-REJECTED = ("rejected", "unreadable")
-"""Outcomes counted as rejections: the institution has to send the file again."""
+REJECTED = ("rejected", "unreadable", "returned")
+"""Outcomes counted as rejections: the institution has to send the file again (``returned``:
+accepted by the rules, returned by a reviewer)."""
 
 NUMBER_COLUMNS = [contract.PROGRESS, "avance_anterior", "cambio_pct"]
 REPORTED_TEXTS = [k for k in contract.VALUE_COLUMNS if contract.BY_KEY[k].kind in ("text", "url")]
@@ -95,7 +97,11 @@ def _accepted_values(
             Submission.cycle_id,
         )
         .join(MilestoneValue, MilestoneValue.submission_id == Submission.id)
-        .where(Submission.cycle_id.in_(cycle_ids), Submission.outcome.in_(ACCEPTED))
+        .where(
+            Submission.cycle_id.in_(cycle_ids),
+            Submission.outcome.in_(ACCEPTED),
+            Submission.review == "approved",  # only approved files feed a publication
+        )
         .order_by(
             Submission.cycle_id.desc(),
             Submission.version.desc(),
@@ -227,6 +233,8 @@ class InstitutionFigures:
     estado_entrega: str
     envios: int
     rechazos: int
+    prorroga: str = ""
+    """The institution's extended deadline (AAAA-MM-DD), empty without an extension."""
 
 
 @dataclass(frozen=True)
@@ -278,34 +286,42 @@ def _commitments(plan: Plan, table: pd.DataFrame) -> list[CommitmentFigures]:
     ]
 
 
-def _delivery(plan: Plan, cycle: Cycle, accepted: list[datetime]) -> str:
-    """On time when the first accepted file arrived by the end of the deadline day (local)."""
+def _delivery(plan: Plan, deadline: date, accepted: list[datetime]) -> str:
+    """On time when the first accepted file arrived by the end of the deadline day (local), the
+    deadline being the institution's extension if it has one."""
     if not accepted:
         return MISSING
-    on_time = local_date(min(accepted), plan.timezone) <= cycle.deadline
+    on_time = local_date(min(accepted), plan.timezone) <= deadline
     return ON_TIME if on_time else LATE
 
 
 def _institutions(db: Session, plan: Plan, cycle: Cycle) -> list[InstitutionFigures]:
     by_institution: dict[str, list[tuple[str, datetime]]] = {}
-    for institution, outcome, received_at in db.execute(
-        select(Submission.institution, Submission.outcome, Submission.received_at).where(
-            Submission.cycle_id == cycle.id
-        )
+    for institution, outcome, review, received_at in db.execute(
+        select(
+            Submission.institution, Submission.outcome, Submission.review, Submission.received_at
+        ).where(Submission.cycle_id == cycle.id)
     ):
-        by_institution.setdefault(str(institution), []).append((outcome, received_at))
+        # A file the review returned counts as not delivered, like a rejected one.
+        counted = "returned" if review == "returned" and outcome in ACCEPTED else outcome
+        by_institution.setdefault(str(institution), []).append((counted, received_at))
+    extended = deadlines(db, cycle)
     rows = []
     for institution in plan.reporting_institutions():
         submissions = by_institution.get(institution.code, [])
         accepted = [received for outcome, received in submissions if outcome in ACCEPTED]
+        deadline = extended.get(institution.code, cycle.deadline)
         rows.append(
             InstitutionFigures(
                 codigo=institution.code,
                 nombre=institution.name,
                 hitos=len(plan.milestones_of(institution.code)),
-                estado_entrega=_delivery(plan, cycle, accepted),
+                estado_entrega=_delivery(plan, deadline, accepted),
                 envios=len(submissions),
                 rechazos=sum(outcome in REJECTED for outcome, _ in submissions),
+                prorroga=extended[institution.code].isoformat()
+                if institution.code in extended
+                else "",
             )
         )
     return rows

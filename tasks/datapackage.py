@@ -261,6 +261,7 @@ def _cycle_tables(
         ),
         _field("envios", delivery["envios"], **count),
         _field("rechazos", delivery["rechazos"], **count),
+        _field("prorroga", delivery["prorroga"], type="date"),
     ]
     return {
         "historial": (

@@ -137,6 +137,8 @@ class Submission(Base):
     version: Mapped[int] = mapped_column(Integer, default=0)
     outcome: Mapped[str] = mapped_column(String(24), default="received")
     processed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    review: Mapped[str] = mapped_column(String(12), default="pending")
+    """An accepted file's review: ``pending``, ``approved`` or ``returned`` (``tasks.review``)."""
     claim: Mapped[str] = mapped_column(String(32), default="")
     """The validator run that took this file (``tasks.intake.claim_received``); empty: nobody."""
     claimed_at: Mapped[datetime | None] = mapped_column(DateTime)
@@ -254,6 +256,76 @@ class Report(Base):
     sources: Mapped[str] = mapped_column(String(64), default="")
     """sha256 of the submissions used: one version per set of sources, however many runs."""
     files: Mapped[dict[str, str]] = mapped_column(JSON)
+    state: Mapped[str] = mapped_column(String(12), default="draft")
+    """``draft`` until the director publishes it (``tasks.approval``), then ``published``;
+    ``superseded`` once a later version is published."""
+    published_at: Mapped[datetime | None] = mapped_column(DateTime)
+    published_by: Mapped[str] = mapped_column(String(250), default="")
+    outdated_at: Mapped[datetime | None] = mapped_column(DateTime)
+    """When a file or a review changed what this published version used (the director told)."""
+
+
+class Decision(Base):
+    """One human decision, for the audit trail: who, when, what and why.
+
+    Reviews (approve, return), extensions and publications; never updated, never deleted.
+    """
+
+    __tablename__ = "decisions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    actor: Mapped[str] = mapped_column(String(250))
+    action: Mapped[str] = mapped_column(String(20))
+    cycle_id: Mapped[str] = mapped_column(String(7), index=True)
+    institution: Mapped[str | None] = mapped_column(String(20))
+    submission_id: Mapped[int | None] = mapped_column(Integer)
+    report_version: Mapped[int | None] = mapped_column(Integer)
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class Extension(Base):
+    """More time for one institution in one cycle: its own deadline and the reason."""
+
+    __tablename__ = "extensions"
+    __table_args__ = (UniqueConstraint("cycle_id", "institution"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    cycle_id: Mapped[str] = mapped_column(ForeignKey("cycles.id"))
+    institution: Mapped[str] = mapped_column(String(20))
+    until: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(Text)
+    granted_by: Mapped[str] = mapped_column(String(250))
+    granted_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class ConsoleUser(Base):
+    """An account of the directorate's console: ``director`` or ``reviewer``, argon2 hash."""
+
+    __tablename__ = "console_users"
+    email: Mapped[str] = mapped_column(String(250), primary_key=True)
+    role: Mapped[str] = mapped_column(String(12))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class ConsoleSession(Base):
+    """A signed-in browser: the sha256 of its cookie's token, and its CSRF token."""
+
+    __tablename__ = "console_sessions"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    email: Mapped[str] = mapped_column(ForeignKey("console_users.email"))
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class LoginAttempt(Base):
+    """A failed sign-in, counted per address and per client to rate-limit guessing."""
+
+    __tablename__ = "login_attempts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(250), index=True)
+    client: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
 SCHEMA_LOCK = 0x48_69_74_6F_73
@@ -307,13 +379,14 @@ def session(url: str) -> Iterator[Session]:
 
 
 def latest_accepted(db: Session, cycle_id: str, institution: str) -> Submission | None:
-    """The newest accepted submission of an institution in a cycle."""
+    """The newest accepted submission of an institution in a cycle that was not returned."""
     return db.scalars(
         select(Submission)
         .where(
             Submission.cycle_id == cycle_id,
             Submission.institution == institution,
             Submission.outcome.in_(ACCEPTED),
+            Submission.review != "returned",
         )
         .order_by(Submission.version.desc())
         .limit(1)
@@ -335,7 +408,11 @@ def latest_progress(db: Session, cycle_id: str) -> dict[str, dict[str, float]]:
             MilestoneValue.avance_pct,
         )
         .join(MilestoneValue, MilestoneValue.submission_id == Submission.id)
-        .where(Submission.cycle_id == cycle_id, Submission.outcome.in_(ACCEPTED))
+        .where(
+            Submission.cycle_id == cycle_id,
+            Submission.outcome.in_(ACCEPTED),
+            Submission.review != "returned",
+        )
         .order_by(Submission.version.desc(), Submission.id.desc(), MilestoneValue.id)
     )
     for institution, submission, milestone, avance in rows:

@@ -56,13 +56,17 @@ def links(settings: Settings, report: Report, paths: dict[str, Path]) -> dict[st
 def local_copies(
     settings: Settings, plan: Plan, report: Report, data: dict[str, bytes]
 ) -> dict[str, Path]:
-    """The version's files under ``reports/<cycle>/v<n>/`` and ``latest/``, from the store."""
+    """The version's files under ``reports/<cycle>/v<n>/`` and, once the director published it,
+    ``latest/`` (the public files: a draft never reaches them), from the store."""
     paths: dict[str, Path] = {}
     for kind, key in report.files.items():
         name = report_name(plan, report.cycle_id, kind)
         folder = ("reports", report.cycle_id)
         paths[kind] = filestore.local_copy(settings, data[key], *folder, f"v{report.version}", name)
-        paths[f"latest_{kind}"] = filestore.local_copy(settings, data[key], *folder, "latest", name)
+        if report.state == "published":
+            paths[f"latest_{kind}"] = filestore.local_copy(
+                settings, data[key], *folder, "latest", name
+            )
     return paths
 
 
@@ -122,8 +126,7 @@ def publish(settings: Settings, plan: Plan, cycle_id: str) -> Publication:
                     plan, cycle, table, numbers, Path(folder), report.version, used, language
                 )
                 report.files = {k: filestore.put(db, written[k].read_bytes()) for k in KINDS}
-            if cycle.state == "open":
-                cycle.state = "consolidated"
+            # a draft: tasks.approval publishes it (and marks the cycle consolidated)
         data = filestore.get_many(db, set(report.files.values()))
     paths = local_copies(settings, plan, report, data)
     return Publication(report, cycle, numbers, paths, links(settings, report, paths))

@@ -9,8 +9,9 @@ from sqlalchemy import select
 from tasks.catalogues import language_of, text
 from tasks.closing import closing_day
 from tasks.deadlines import add_business_days, business_days_between
+from tasks.extensions import deadline_of
 from tasks.findings import Finding
-from tasks.ledger import Cycle, Submission, latest_accepted, session
+from tasks.ledger import Cycle, Decision, Submission, latest_accepted, session
 from tasks.mail import Outgoing, compose
 from tasks.plans import Institution, Plan
 from tasks.requests import build_request
@@ -19,13 +20,19 @@ from tasks.settings import Settings
 REPEAT_AFTER_DEADLINE = 3
 
 
-def reminder_points(settings: Settings, plan: Plan, cycle: Cycle, today: date) -> list[date]:
+def reminder_points(
+    settings: Settings, plan: Plan, cycle: Cycle, today: date, deadline: date | None = None
+) -> list[date]:
     """Reminder dates up to today: the configured offsets, then every 3 business days late,
-    all before the cycle's closing day (``tasks.closing``)."""
+    all before the cycle's closing day (``tasks.closing``).
+
+    ``deadline``: the institution's own (an extension), else the cycle's.
+    """
+    deadline = deadline or cycle.deadline
     closes = closing_day(settings, plan, cycle)
     offsets = sorted(set(settings.reminder_days), reverse=True)
-    points = [add_business_days(cycle.deadline, -offset, plan.country) for offset in offsets]
-    last = points[-1] if points else cycle.deadline
+    points = [add_business_days(deadline, -offset, plan.country) for offset in offsets]
+    last = points[-1] if points else deadline
     while last <= today and last < closes:
         last = add_business_days(last, REPEAT_AFTER_DEADLINE, plan.country)
         if last <= today:
@@ -63,17 +70,49 @@ def last_rejection(
         return rejected, findings
 
 
+def last_return(
+    settings: Settings, cycle_id: str, institution: str
+) -> tuple[Submission | None, str]:
+    """The institution's latest file a reviewer returned in the cycle, and the comment."""
+    with session(settings.database) as db:
+        returned = db.scalars(
+            select(Submission)
+            .where(
+                Submission.cycle_id == cycle_id,
+                Submission.institution == institution,
+                Submission.review == "returned",
+            )
+            .order_by(Submission.version.desc())
+        ).first()
+        if returned is None:
+            return None, ""
+        note = db.scalars(
+            select(Decision.note)
+            .where(Decision.submission_id == returned.id, Decision.action == "return")
+            .order_by(Decision.id.desc())
+        ).first()
+        return returned, note or ""
+
+
 def reminder_email(
     settings: Settings, plan: Plan, cycle: Cycle, institution: Institution, today: date
 ) -> Outgoing | None:
     """The reminder due today for one institution, or None before the first reminder point."""
-    points = reminder_points(settings, plan, cycle, today)
+    with session(settings.database) as db:
+        deadline = deadline_of(db, cycle, institution.code)
+    points = reminder_points(settings, plan, cycle, today, deadline)
     if not points:
         return None
     sequence = len(points)
-    days_left = business_days_between(today, cycle.deadline, plan.country)
-    late = today > cycle.deadline
+    days_left = business_days_between(today, deadline, plan.country)
+    late = today > deadline
     rejected, findings = last_rejection(settings, cycle.id, institution.code)
+    returned, note = last_return(settings, cycle.id, institution.code)
+    if returned is not None and rejected is not None:  # the newer of the two is what to fix
+        if rejected.version > returned.version:
+            returned, note = None, ""
+        else:
+            rejected, findings = None, []
     language = language_of(settings, plan)
     return compose(
         "reminder",
@@ -95,6 +134,9 @@ def reminder_email(
         cycle=cycle,
         institution=institution,
         days_left=days_left,
+        deadline=deadline,
         last_rejected=rejected,
+        last_returned=returned,
+        return_note=note,
         findings=findings,
     )

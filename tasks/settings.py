@@ -112,6 +112,12 @@ class Settings(BaseSettings):
         description="Licence (SPDX id) of the public board's open data, in its datapackage.json.",
     )
 
+    console_url: str = Field(
+        "",
+        description="Address of the directorate's console (`hitos serve`), linked in reviewers' "
+        "and the director's notices; empty: the notices say to open it.",
+    )
+
     @cached_property
     def database(self) -> str:
         """The ledger URL: the setting, or SQLite inside the workspace."""

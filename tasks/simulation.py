@@ -27,8 +27,11 @@ SILENT = "MARN"
 CARELESS = "MINEDUC"
 
 
-def filled_workbook(request: Path, institution: str, careless: bool, language: str = "es") -> bytes:
-    """The request workbook filled in plausibly; ``careless`` adds the mistakes liaisons make.
+def filled_workbook(
+    request: Path, institution: str, careless: bool, language: str = "es", revised: bool = False
+) -> bytes:
+    """The request workbook filled in plausibly; ``careless`` adds the mistakes liaisons make,
+    ``revised`` the fuller descriptions a liaison writes after a reviewer returned the file.
 
     Like a liaison, it finds the columns by their labels and picks states from the dropdown's
     list, in the workbook's language.
@@ -46,7 +49,8 @@ def filled_workbook(request: Path, institution: str, careless: bool, language: s
         if careless and number == 0:
             state, progress = done, 80
         evidence = f"https://{institution.lower()}.example/gobierno-abierto/{code}"
-        described = f"{text(language, 'subject.simulated_progress')} {code}."
+        revision = text(language, "subject.simulated_revised") if revised else ""
+        described = f"{text(language, 'subject.simulated_progress')} {code}{revision}."
         values: dict[str, object] = {contract.STATE: state, contract.PROGRESS: progress}
         values["descripcion_avance"] = "" if state == waiting else described
         values["evidencia_url"] = "" if state == waiting or (careless and number == 1) else evidence
@@ -193,3 +197,68 @@ def later_answers(settings: Settings, plan: Plan, cycle_id: str) -> list[str]:
         send_back(settings, plan, institution.code, data, 1, on, cycle_id)
         answered.append(institution.code)
     return answered
+
+
+REVIEWER = "revisora@gae.example"
+RETURN_NOTE = (
+    "La descripción de avance no dice qué se hizo en el período ni enlaza a un documento "
+    "concreto. Indique actividades, fechas y el acta o informe que lo respalda."
+)
+
+
+def reviewers_review(
+    settings: Settings, plan: Plan, cycle_id: str, return_one: bool = True
+) -> dict[int, str]:
+    """The Mesa Técnica reviews what awaits it: with ``return_one``, the careless institution's
+    first accepted file comes back with a comment; every other file is approved."""
+    from tasks.review import approve, return_submission, review_list
+
+    items = review_list(settings, cycle_id)
+    returned_before = any(i.review == "returned" for i in items if i.institution == CARELESS)
+    decided: dict[int, str] = {}
+    for item in items:
+        if item.review != "pending" or item.superseded:
+            continue
+        if return_one and item.institution == CARELESS and not returned_before:
+            return_submission(settings, plan, item.submission_id, REVIEWER, RETURN_NOTE)
+            decided[item.submission_id] = "returned"
+        else:
+            approve(settings, plan, item.submission_id, REVIEWER, "Coherente con la evidencia.")
+            decided[item.submission_id] = "approved"
+    return decided
+
+
+def returned_corrects(settings: Settings, plan: Plan, cycle_id: str) -> list[str]:
+    """The careless institution reads the reviewer's comment and sends a fuller workbook."""
+    request = request_copy(settings, plan, cycle_id, CARELESS)
+    revised = filled_workbook(
+        request, CARELESS, careless=False, language=language_of(settings, plan), revised=True
+    )
+    send_back(settings, plan, CARELESS, revised, 3, answer_time(settings, plan, cycle_id, 7))
+    return [CARELESS]
+
+
+DIRECTOR_EXTENSION = "El enlace de la institución cambió durante el ciclo."
+
+
+def director_extends(settings: Settings, plan: Plan, cycle_id: str) -> str:
+    """The director gives the silent institution five more business days, with the reason."""
+    from tasks.extensions import extend
+
+    cycle = open_cycle_record(settings, plan, cycle_id)
+    until = add_business_days(cycle.deadline, 5, plan.country)
+    director = plan.coordinator.director.email
+    extend(settings, plan, cycle_id, SILENT, until, DIRECTOR_EXTENSION, director)
+    return until.isoformat()
+
+
+def director_publishes(settings: Settings, plan: Plan, cycle_id: str) -> dict[str, str]:
+    """The director publishes the draft consolidation made (or finds it already published)."""
+    from tasks.approval import publish_draft, state_of
+    from tasks.publishing import publish
+
+    if state_of(settings, cycle_id).draft is not None:
+        publication = publish_draft(settings, plan, cycle_id, plan.coordinator.director.email)
+    else:
+        publication = publish(settings, plan, cycle_id)
+    return {kind: str(path) for kind, path in publication.paths.items()}

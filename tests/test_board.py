@@ -22,12 +22,15 @@ from frictionless import Package
 from pypdf import PdfReader
 from sqlalchemy import select
 
+from tasks.approval import publish_draft
 from tasks.board import BoardResult, build_board
 from tasks.consolidation import CommitmentFigures
 from tasks.irm import suggested_completion
 from tasks.ledger import InboundMessage, MilestoneValue, Submission, session
+from tasks.local_mail import local_smtp_server
 from tasks.publishing import publish
 from tasks.settings import Settings
+from tests.network import free_port
 from tests.test_consolidation import CURRENT, PREVIOUS, Ledger, build_ledger
 
 
@@ -46,11 +49,15 @@ class Built:
 
 
 def published_board(tmp_path: Path) -> Built:
-    """Both cycles of the ledger published (a report each), then the board built."""
+    """Both cycles of the ledger consolidated and published by the director (a report each,
+    the director's emails to a local SMTP server), then the board built."""
     ledger = build_ledger(tmp_path)
-    settings = Settings(home=tmp_path / "ws", database_url=ledger.url)
-    publish(settings, ledger.plan, PREVIOUS)
-    publish(settings, ledger.plan, CURRENT)
+    settings = Settings(home=tmp_path / "ws", database_url=ledger.url, smtp_port=free_port())
+    mail = settings.folder("mail", "outbox")  # what the director was sent
+    with local_smtp_server(mail, mail, settings.sender, settings.smtp_port):
+        for cycle_id in (PREVIOUS, CURRENT):
+            publish(settings, ledger.plan, cycle_id)
+            publish_draft(settings, ledger.plan, cycle_id, "directora@gae.example")
     return Built(ledger, settings, build_board(settings, ledger.plan))
 
 

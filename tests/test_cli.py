@@ -93,12 +93,16 @@ def test_status_of_an_unknown_cycle_says_how_to_open_it(workspace):
     assert "hitos cycle open 2031-03" in result.stdout
 
 
-def test_board_command_rebuilds_the_public_board_and_says_what_it_wrote(workspace, tmp_path):
-    from tasks.publishing import publish
+def test_board_command_rebuilds_the_public_board_and_says_what_it_wrote(workspace, tmp_path, smtp):
+    from tasks.approval import consolidate_draft, publish_draft
+    from tasks.review import approve, pending_reviews
 
     settings, plan, cycle = workspace
     submit(str(request_filled(settings, plan, cycle, "MINGOB", tmp_path)))
-    publish(settings, plan, "2023-03")
+    [item] = pending_reviews(settings)
+    approve(settings, plan, item.submission_id, "revisora@gae.example")
+    consolidate_draft(settings, plan, "2023-03")
+    publish_draft(settings, plan, "2023-03", "directora@gae.example")
 
     result = CliRunner().invoke(app, ["board", "--json"])
 

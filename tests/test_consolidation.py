@@ -132,6 +132,7 @@ def _submit(
         institution=institution,
         version=version,
         outcome=outcome,
+        review="approved" if outcome.startswith("accepted") else "pending",
     )
     for code, (estado, avance) in (values or {}).items():
         started = estado != "No iniciado"

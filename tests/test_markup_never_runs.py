@@ -21,6 +21,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from tasks.approval import publish_draft
 from tasks.data_docs import build, site_folder
 from tasks.intake import process, store_all
 from tasks.ledger import FindingRow, session
@@ -29,6 +30,7 @@ from tasks.malformed import unanswered_messages
 from tasks.publishing import publish
 from tasks.replies import unanswered
 from tasks.requests import build_request, open_cycle_record
+from tasks.review import approve, pending_reviews
 from tasks.validation import SuiteRun
 from tasks.workbooks import header as workbook_header
 from tests.test_hostile_intake import LIAISON, deliver_to_maildir, smtp_server, with_file
@@ -101,7 +103,11 @@ def hostile(tmp_path_factory, plan):
         outcomes = process(settings, plan, runs=runs)
         send_all(settings, unanswered(settings, plan) + unanswered_messages(settings, plan))
     build(settings, runs, outcomes)
-    report = publish(settings, plan, "2023-03")
+    with smtp_server(settings, smtputf8=False):  # reviewers approve, the director publishes
+        for item in pending_reviews(settings):
+            approve(settings, plan, item.submission_id, "revisora@gae.example")
+        publish(settings, plan, "2023-03")
+        report = publish_draft(settings, plan, "2023-03", "directora@gae.example")
     return settings, outcomes, handler, report
 
 

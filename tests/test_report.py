@@ -19,11 +19,12 @@ import pytest
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
+from tasks.approval import publish_draft
 from tasks.consolidation import COLUMNS, consolidated_table, figures, used_submissions
 from tasks.ledger import Report, session
 from tasks.mail import send_all
+from tasks.publishing import Publication, report_email, summary_markdown
 from tasks.publishing import publish as publish_cycle
-from tasks.publishing import report_email, summary_markdown
 from tasks.report import data_dictionary, neutralise, print_pdf, write_report
 from tasks.settings import Settings
 from tests.test_consolidation import (
@@ -291,10 +292,10 @@ def test_page_shows_the_hand_computed_figures(page):
         ["C02", "GT0102", "Datos abiertos", "1", "0", "1", "2", "25,00 %"],
     ]
     assert cell_texts(section(page, "Instituciones")) == [
-        ["MINGOB", "Ministerio de Gobernación", "2", "A tiempo", "3", "1"],
-        ["SEGEPLAN", "Secretaría de Planificación", "2", "Sin entregar", "1", "1"],
-        ["MSPAS", "Ministerio de Salud", "2", "Sin entregar", "0", "0"],
-        ["SAT", "Superintendencia de Administración Tributaria", "1", "Tarde", "2", "1"],
+        ["MINGOB", "Ministerio de Gobernación", "2", "A tiempo", "3", "1", "—"],
+        ["SEGEPLAN", "Secretaría de Planificación", "2", "Sin entregar", "1", "1", "—"],
+        ["MSPAS", "Ministerio de Salud", "2", "Sin entregar", "0", "0", "—"],
+        ["SAT", "Superintendencia de Administración Tributaria", "1", "Tarde", "2", "1", "—"],
     ]
 
 
@@ -440,9 +441,15 @@ def body(message, kind: str) -> str:
     return part.get_payload(decode=True).decode()
 
 
+def published(configured: Settings, plan) -> Publication:
+    """The cycle consolidated and its draft published by the director (the email sent)."""
+    publish_cycle(configured, plan, CURRENT)
+    return publish_draft(configured, plan, CURRENT, "directora@gae.example")
+
+
 def test_director_gets_public_links_and_the_pdf_and_xlsx_attached(fresh, settings, smtp):
     configured = settings_for(fresh, settings, PUBLIC)
-    publication = publish_cycle(configured, fresh.plan, CURRENT)
+    publication = published(configured, fresh.plan)
     send_all(configured, [report_email(fresh.plan, publication)])
 
     [message] = smtp.to("directora@gae.example")
@@ -463,7 +470,7 @@ def test_director_gets_public_links_and_the_pdf_and_xlsx_attached(fresh, setting
 
 def test_without_a_public_address_the_email_names_the_files(fresh, settings, smtp):
     configured = settings_for(fresh, settings)
-    publication = publish_cycle(configured, fresh.plan, CURRENT)
+    publication = published(configured, fresh.plan)
     send_all(configured, [report_email(fresh.plan, publication)])
 
     text = body(smtp.to("directora@gae.example")[0], "plain")
@@ -486,9 +493,9 @@ def test_a_version_written_before_the_pdf_existed_is_rebuilt_with_it(fresh, sett
     assert rebuilt.paths["pdf"].read_bytes().startswith(b"%PDF")
 
 
-def test_prefect_artifact_summarises_the_figures_and_names_the_files(fresh, settings):
+def test_prefect_artifact_summarises_the_figures_and_names_the_files(fresh, settings, smtp):
     configured = settings_for(fresh, settings, PUBLIC)
-    markdown = summary_markdown(publish_cycle(configured, fresh.plan, CURRENT))
+    markdown = summary_markdown(published(configured, fresh.plan))
 
     assert "**28,57 %** de los 7 hitos completados" in markdown
     assert "| C01 (GT0101) | Transparencia en seguridad | 56,67 % |" in markdown

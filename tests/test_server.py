@@ -387,7 +387,7 @@ def test_a_cycle_through_deployments_on_two_workers_does_each_thing_once(site, p
         "request": institutions,
         "reply": len(answered),
         "reminder": 2,  # the silent institution and the one whose file was rejected
-        "report": 1,
+        "notice": 1,  # a draft awaits the director's approval (published only by hitos publish)
     }
     assert_mail_sent_once(site)
     assert len(site.smtp.to(plan.coordinator.director.email)) == 1

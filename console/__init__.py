@@ -1,0 +1,1 @@
+"""The directorate's web console (``hitos serve``): reviews, extensions, publication."""

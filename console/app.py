@@ -1,0 +1,510 @@
+"""The directorate's console: reviewers review files, the director grants extensions and publishes.
+
+A thin web layer over the same task functions the CLI calls (``tasks.review``,
+``tasks.extensions``, ``tasks.approval``): every rule lives there, every page is a Jinja2
+template of ``templates/console/``. Every route checks the signed-in account's role on the
+server; every form carries the session's CSRF token; files are downloaded by submission or report
+id from the file store, never by a path from the request.
+"""
+
+import re
+import secrets
+from collections.abc import Callable
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Form, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from tasks import filestore
+from tasks.accounts import Account, account_of, limited, sign_in, sign_out
+from tasks.approval import PublicationRefused, consolidate_draft, publish_draft, state_of
+from tasks.catalogues import SOURCE, TEMPLATES, language_of
+from tasks.extensions import ExtensionRefused, extend, extensions
+from tasks.intake import as_outcome
+from tasks.ledger import Cycle, Decision, MilestoneValue, Report, Submission, session
+from tasks.plans import Plan
+from tasks.rendering import render
+from tasks.report import KINDS, evidence_link, report_name
+from tasks.review import LABELS, ReviewRefused, approve, return_submission, review_list
+from tasks.settings import Settings
+from tasks.status import cycle_status
+from tasks.workbooks import COLUMNS, mark_findings
+
+SESSION_COOKIE = "hitos_sesion"
+LOGIN_COOKIE = "hitos_ingreso"
+CYCLE_ID = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
+MEDIA = {
+    "html": "text/html; charset=utf-8",
+    "pdf": "application/pdf",
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; frame-ancestors 'none'; form-action 'self'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+
+class NotSignedIn(Exception):
+    """Anonymous: every page but the sign-in page sends the browser there."""
+
+
+class Refused(Exception):
+    """A page or action the account may not use, or a form without its CSRF token."""
+
+    def __init__(self, status: int, code: str) -> None:
+        self.status, self.code = status, code
+
+
+def signed_in(request: Request) -> Account:
+    """The account of the session cookie; anonymous requests go to the sign-in page."""
+    settings: Settings = request.app.state.settings
+    account = account_of(settings, request.cookies.get(SESSION_COOKIE, ""))
+    if account is None:
+        raise NotSignedIn()
+    return account
+
+
+def role(*roles: str) -> Callable[[Account], Account]:
+    """A dependency that lets only these roles through (403 for the others)."""
+
+    def check(account: Annotated[Account, Depends(signed_in)]) -> Account:
+        if account.role not in roles:
+            raise Refused(403, "forbidden-role")
+        return account
+
+    return check
+
+
+Staff = Annotated[Account, Depends(role("director", "reviewer"))]
+Director = Annotated[Account, Depends(role("director"))]
+Csrf = Annotated[str, Form()]
+Text = Annotated[str, Form()]
+
+
+def create_app(settings: Settings, plan: Plan) -> FastAPI:
+    """The console on one workspace and plan."""
+    app = FastAPI(title="Hitos", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.settings = settings
+    language = console_language(settings, plan)
+
+    def page(
+        request: Request, template: str, account: Account | None, status: int = 200, **context: Any
+    ) -> HTMLResponse:
+        html = render(
+            f"console/{template}",
+            language,
+            account=account,
+            plan=plan,
+            path=request.url.path,
+            **context,
+        )
+        return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
+
+    def checked(account: Account, token: str) -> None:
+        if not account.csrf or not secrets.compare_digest(account.csrf, token):
+            raise Refused(403, "csrf")
+
+    def cycle_or_404(cycle_id: str) -> Cycle:
+        if not CYCLE_ID.fullmatch(cycle_id):
+            raise Refused(404, "not-found")
+        with session(settings.database) as db:
+            cycle = db.get(Cycle, cycle_id)
+        if cycle is None:
+            raise Refused(404, "not-found")
+        return cycle
+
+    @app.exception_handler(NotSignedIn)
+    def to_login(request: Request, exc: NotSignedIn) -> Response:
+        return RedirectResponse("/login", status_code=303, headers=SECURITY_HEADERS)
+
+    @app.exception_handler(Refused)
+    def refused(request: Request, exc: Refused) -> Response:
+        account = account_of(settings, request.cookies.get(SESSION_COOKIE, ""))
+        return page(request, "refused.html", account, exc.status, code=exc.code)
+
+    @app.exception_handler(StarletteHTTPException)
+    def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        account = account_of(settings, request.cookies.get(SESSION_COOKIE, ""))
+        code = "not-found" if exc.status_code in (404, 405, 422) else "error"
+        return page(request, "refused.html", account, exc.status_code, code=code)
+
+    @app.exception_handler(RequestValidationError)
+    def invalid(request: Request, exc: RequestValidationError) -> Response:
+        account = account_of(settings, request.cookies.get(SESSION_COOKIE, ""))
+        return page(request, "refused.html", account, 422, code="invalid")
+
+    @app.get("/estilo.css")
+    def stylesheet() -> Response:
+        css = render("console/console.css", language)
+        return Response(css, media_type="text/css", headers={"Cache-Control": "max-age=3600"})
+
+    # Signing in and out.
+
+    @app.get("/login")
+    def login_form(request: Request) -> Response:
+        if account_of(settings, request.cookies.get(SESSION_COOKIE, "")):
+            return RedirectResponse("/", status_code=303)
+        token = secrets.token_urlsafe(32)
+        response = page(request, "login.html", None, csrf=token, error="")
+        response.set_cookie(
+            LOGIN_COOKIE, token, max_age=3600, secure=True, httponly=True, samesite="strict"
+        )
+        return response
+
+    @app.post("/login")
+    def login(
+        request: Request,
+        email: Text = "",
+        password: Text = "",
+        csrf: Csrf = "",
+    ) -> Response:
+        expected = request.cookies.get(LOGIN_COOKIE, "")
+        if not expected or not secrets.compare_digest(expected, csrf):
+            raise Refused(403, "csrf")
+        client = request.client.host if request.client else "-"
+        if limited(settings, email, client):
+            return page(request, "login.html", None, 429, csrf=csrf, error="limited", email=email)
+        try:
+            _, token = sign_in(settings, email, password, client)
+        except PermissionError:
+            return page(request, "login.html", None, 401, csrf=csrf, error="wrong", email=email)
+        response = RedirectResponse("/", status_code=303, headers=SECURITY_HEADERS)
+        response.set_cookie(
+            SESSION_COOKIE, token, max_age=12 * 3600, secure=True, httponly=True, samesite="lax"
+        )
+        response.delete_cookie(LOGIN_COOKIE)
+        return response
+
+    @app.post("/salir")
+    def logout(request: Request, account: Staff, csrf: Csrf = "") -> Response:
+        checked(account, csrf)
+        sign_out(settings, request.cookies.get(SESSION_COOKIE, ""))
+        response = RedirectResponse("/login", status_code=303, headers=SECURITY_HEADERS)
+        response.delete_cookie(SESSION_COOKIE)
+        return response
+
+    # The cycle.
+
+    @app.get("/")
+    def home(request: Request, account: Staff) -> Response:
+        with session(settings.database) as db:
+            newest = db.scalars(select(Cycle.id).order_by(Cycle.id.desc())).first()
+        if newest is None:
+            return page(request, "empty.html", account)
+        return dashboard(request, newest, account)
+
+    @app.get("/ciclos/{cycle_id}")
+    def dashboard(request: Request, cycle_id: str, account: Staff) -> Response:
+        cycle = cycle_or_404(cycle_id)
+        rows = cycle_status(settings, plan, cycle.id, date.today())
+        items = review_list(settings, cycle.id)
+        newest: dict[str, int] = {}
+        for item in items:
+            if not item.superseded:
+                newest.setdefault(item.institution, item.submission_id)
+        with session(settings.database) as db:
+            last: dict[str, int] = {}
+            for institution, sub_id in db.execute(
+                select(Submission.institution, Submission.id)
+                .where(Submission.cycle_id == cycle.id)
+                .order_by(Submission.id)
+            ):
+                last[str(institution)] = sub_id
+        for row in rows:
+            code = str(row["institution"])
+            row["submission_id"] = newest.get(code) or last.get(code)
+            row["name"] = plan.institution(code).name
+            row["delivery"] = (
+                ("late" if row["days_late"] else "on-time") if row["accepted"] else "missing"
+            )
+        pending = sum(i.review == "pending" and not i.superseded for i in items)
+        return page(
+            request,
+            "dashboard.html",
+            account,
+            cycle=cycle,
+            rows=rows,
+            pending=pending,
+            publication=state_of(settings, cycle.id),
+            labels=LABELS,
+            done=request.query_params.get("hecho", ""),
+        )
+
+    @app.get("/ciclos/{cycle_id}/historial")
+    def history(request: Request, cycle_id: str, account: Staff) -> Response:
+        cycle = cycle_or_404(cycle_id)
+        with session(settings.database) as db:
+            decisions = list(
+                db.scalars(
+                    select(Decision)
+                    .where(Decision.cycle_id == cycle.id)
+                    .order_by(Decision.id.desc())
+                )
+            )
+        return page(request, "history.html", account, cycle=cycle, decisions=decisions)
+
+    # A submission and its review.
+
+    def submission_or_404(submission_id: int) -> Submission:
+        with session(settings.database) as db:
+            sub = db.get(Submission, submission_id)
+            if sub is None:
+                raise Refused(404, "not-found")
+            sub.findings  # noqa: B018 (loaded while the session is open)
+            return sub
+
+    @app.get("/envios/{submission_id}")
+    def submission_page(
+        request: Request, submission_id: int, account: Staff, error: str = ""
+    ) -> Response:
+        sub = submission_or_404(submission_id)
+        outcome = as_outcome(sub)
+        with session(settings.database) as db:
+            values = list(
+                db.scalars(
+                    select(MilestoneValue)
+                    .where(MilestoneValue.submission_id == sub.id)
+                    .order_by(MilestoneValue.id)
+                )
+            )
+            decisions = list(
+                db.scalars(
+                    select(Decision)
+                    .where(Decision.submission_id == sub.id)
+                    .order_by(Decision.id.desc())
+                )
+            )
+            siblings = list(
+                db.scalars(
+                    select(Submission).where(
+                        Submission.source_ref == sub.source_ref,
+                        Submission.source_ref != "",
+                        Submission.id != sub.id,
+                    )
+                )
+            )
+        item = next(
+            (i for i in review_list(settings, sub.cycle_id or "") if i.submission_id == sub.id),
+            None,
+        )
+        findings = [
+            {
+                "finding": f,
+                "cell": f"{_letter(f.column)}{f.row}" if f.row and _letter(f.column) else "",
+            }
+            for f in outcome.findings
+        ]
+        evidence = [(v.milestone, v.evidencia_url, evidence_link(v.evidencia_url)) for v in values]
+        return page(
+            request,
+            "submission.html",
+            account,
+            sub=sub,
+            findings=findings,
+            evidence=[e for e in evidence if e[1]],
+            decisions=decisions,
+            siblings=siblings,
+            item=item,
+            labels=LABELS,
+            error=error,
+            marked=sub.outcome == "rejected",
+        )
+
+    @app.get("/envios/{submission_id}/archivo/{kind}")
+    def download(submission_id: int, kind: str, account: Staff) -> Response:
+        if kind not in ("original", "marcado"):
+            raise Refused(404, "not-found")
+        sub = submission_or_404(submission_id)
+        with session(settings.database) as db:
+            data = filestore.get(db, sub.sha256)
+        name = _safe_name(sub.filename) or f"envio-{sub.id}"
+        if kind == "marcado":
+            marked = mark_findings(data, sub.filename, [f.as_finding() for f in sub.findings])
+            if marked is None:
+                raise Refused(404, "not-found")
+            data, name = marked, f"corregir-{sub.id}-{name.rsplit('.', 1)[0]}.xlsx"
+        return Response(
+            data,
+            media_type="application/octet-stream",
+            headers={
+                "Content-Disposition": f'attachment; filename="{name}"',
+                **SECURITY_HEADERS,
+            },
+        )
+
+    def review_action(
+        submission_id: int, account: Account, csrf: str, act: Callable[[], Any]
+    ) -> Response:
+        checked(account, csrf)
+        try:
+            done = act()
+        except ReviewRefused as exc:
+            return RedirectResponse(f"/envios/{submission_id}?error={exc.code}", status_code=303)
+        return RedirectResponse(f"/ciclos/{done.cycle_id}?hecho={done.review}", status_code=303)
+
+    @app.post("/envios/{submission_id}/aprobar")
+    def approve_submission(
+        submission_id: int, account: Staff, csrf: Csrf = "", note: Text = ""
+    ) -> Response:
+        return review_action(
+            submission_id,
+            account,
+            csrf,
+            lambda: approve(settings, plan, submission_id, account.email, note),
+        )
+
+    @app.post("/envios/{submission_id}/devolver")
+    def return_to_institution(
+        submission_id: int, account: Staff, csrf: Csrf = "", note: Text = ""
+    ) -> Response:
+        return review_action(
+            submission_id,
+            account,
+            csrf,
+            lambda: return_submission(settings, plan, submission_id, account.email, note),
+        )
+
+    # Extensions (the director).
+
+    @app.get("/ciclos/{cycle_id}/prorrogas")
+    def extensions_page(request: Request, cycle_id: str, account: Director) -> Response:
+        return extensions_view(request, cycle_or_404(cycle_id), account)
+
+    def extensions_view(
+        request: Request, cycle: Cycle, account: Account, error: str = "", status: int = 200
+    ) -> Response:
+        return page(
+            request,
+            "extensions.html",
+            account,
+            status,
+            cycle=cycle,
+            granted=extensions(settings, cycle.id),
+            institutions=plan.reporting_institutions(),
+            error=error,
+            done=request.query_params.get("hecho", ""),
+        )
+
+    @app.post("/ciclos/{cycle_id}/prorrogas")
+    def grant_extension(
+        request: Request,
+        cycle_id: str,
+        account: Director,
+        csrf: Csrf = "",
+        institution: Text = "",
+        until: Text = "",
+        reason: Text = "",
+    ) -> Response:
+        checked(account, csrf)
+        cycle = cycle_or_404(cycle_id)
+        try:
+            day = date.fromisoformat(until)
+        except ValueError:
+            return extensions_view(request, cycle, account, "bad-date", 400)
+        try:
+            extend(settings, plan, cycle.id, institution, day, reason, account.email)
+        except ExtensionRefused as exc:
+            return extensions_view(request, cycle, account, exc.code, 400)
+        return RedirectResponse(f"/ciclos/{cycle.id}/prorrogas?hecho=extended", status_code=303)
+
+    # Consolidation and publication (the director).
+
+    @app.get("/ciclos/{cycle_id}/consolidacion")
+    def consolidation_page(
+        request: Request, cycle_id: str, account: Director, error: str = ""
+    ) -> Response:
+        cycle = cycle_or_404(cycle_id)
+        pending = sum(
+            i.review == "pending" and not i.superseded for i in review_list(settings, cycle.id)
+        )
+        return page(
+            request,
+            "consolidation.html",
+            account,
+            cycle=cycle,
+            publication=state_of(settings, cycle.id),
+            pending=pending,
+            kinds=KINDS,
+            error=error,
+            done=request.query_params.get("hecho", ""),
+        )
+
+    @app.post("/ciclos/{cycle_id}/consolidar")
+    def start_consolidation(cycle_id: str, account: Director, csrf: Csrf = "") -> Response:
+        checked(account, csrf)
+        cycle = cycle_or_404(cycle_id)
+        consolidate_draft(settings, plan, cycle.id)
+        return RedirectResponse(
+            f"/ciclos/{cycle.id}/consolidacion?hecho=consolidated", status_code=303
+        )
+
+    @app.post("/ciclos/{cycle_id}/publicar")
+    def publish(cycle_id: str, account: Director, csrf: Csrf = "") -> Response:
+        checked(account, csrf)
+        cycle = cycle_or_404(cycle_id)
+        try:
+            publish_draft(settings, plan, cycle.id, account.email)
+        except PublicationRefused as exc:
+            return RedirectResponse(
+                f"/ciclos/{cycle.id}/consolidacion?error={exc.code}", status_code=303
+            )
+        return RedirectResponse(
+            f"/ciclos/{cycle.id}/consolidacion?hecho=published", status_code=303
+        )
+
+    @app.get("/ciclos/{cycle_id}/informes/{version}/{kind}")
+    def report_file(cycle_id: str, version: int, kind: str, account: Director) -> Response:
+        cycle = cycle_or_404(cycle_id)
+        if kind not in KINDS:
+            raise Refused(404, "not-found")
+        with session(settings.database) as db:
+            report = db.scalars(
+                select(Report).where(Report.cycle_id == cycle.id, Report.version == version)
+            ).first()
+            if report is None or kind not in report.files:
+                raise Refused(404, "not-found")
+            data = filestore.get(db, report.files[kind])
+        name = report_name(plan, cycle.id, kind)
+        disposition = "inline" if kind in ("html", "pdf") else "attachment"
+        return Response(
+            data,
+            media_type=MEDIA[kind],
+            headers={
+                "Content-Disposition": f'{disposition}; filename="{name}"',
+                **SECURITY_HEADERS,
+                "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
+                "img-src data:",
+            },
+        )
+
+    return app
+
+
+def console_language(settings: Settings, plan: Plan) -> str:
+    """The people's language when the console has its pages in it
+    (``templates/<language>/console/``), else the console's own, Spanish: never a page that
+    mixes two languages."""
+    language = language_of(settings, plan)
+    return language if language == SOURCE or (TEMPLATES / language / "console").is_dir() else SOURCE
+
+
+def _letter(column: str) -> str:
+    """The column's letter in the request workbook (where the contract puts it)."""
+    if column not in COLUMNS:
+        return ""
+    index = COLUMNS.index(column)
+    return chr(ord("A") + index) if index < 26 else ""
+
+
+def _safe_name(filename: str) -> str:
+    """A file name fit for a Content-Disposition header: no path, quotes or control characters."""
+    base = filename.replace("\\", "/").rsplit("/", 1)[-1]
+    return re.sub(r"[^\w.\- ]", "_", base)[:120]

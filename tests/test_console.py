@@ -1,0 +1,263 @@
+"""The console over HTTP: every route for each role, CSRF, sign-in, rate limit, downloads.
+
+Starlette's TestClient drives the real FastAPI app on a real SQLite workspace (HTTPS base URL:
+the session cookie is Secure, so a client only sends it over HTTPS); a real SMTP server on
+loopback receives what the console's actions send.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from console.app import SESSION_COOKIE, create_app
+from tasks import filestore
+from tasks.accounts import MAX_FAILURES, add_user
+from tasks.approval import consolidate_draft
+from tasks.ledger import Submission, session
+from tasks.local_mail import local_smtp_server
+from tasks.plans import Plan
+from tasks.settings import Settings
+from tests.conftest import SAMPLE_PLAN, RecordingHandler
+from tests.network import free_port
+from tests.test_review import deliver
+
+CYCLE = "2023-03"
+PASSWORD = "una clave larga de prueba"
+DIRECTOR, REVIEWER = "directora@gae.example", "revisora@gae.example"
+
+
+@dataclass
+class World:
+    settings: Settings
+    plan: Plan
+    smtp: RecordingHandler
+    submissions: dict[str, int]
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory, plan) -> Iterator[World]:
+    """A cycle with three accepted files awaiting review, a draft, a director and a reviewer."""
+    home = tmp_path_factory.mktemp("console") / "ws"
+    settings = Settings(home=home, smtp_port=free_port(), plan=SAMPLE_PLAN)
+    handler = RecordingHandler()
+    with local_smtp_server(Path(), Path(), settings.sender, settings.smtp_port, handler=handler):
+        submissions = {code: deliver(settings, plan, code) for code in ("MINGOB", "SESAN", "GAE")}
+        consolidate_draft(settings, plan, CYCLE)
+        add_user(settings, DIRECTOR, "director", PASSWORD)
+        add_user(settings, REVIEWER, "reviewer", PASSWORD)
+        yield World(settings, plan, handler, submissions)
+
+
+def client_for(settings: Settings, plan: Plan) -> TestClient:
+    return TestClient(create_app(settings, plan), base_url="https://testserver")
+
+
+def csrf_of(html: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert found, "the page has no form with a CSRF token"
+    return found.group(1)
+
+
+def signed_in(settings: Settings, plan: Plan, email: str | None) -> TestClient:
+    client = client_for(settings, plan)
+    if email is not None:
+        token = csrf_of(client.get("/login").text)
+        answer = client.post(
+            "/login",
+            data={"email": email, "password": PASSWORD, "csrf": token},
+            follow_redirects=False,
+        )
+        assert answer.status_code == 303, answer.text
+    return client
+
+
+def staff_pages(world: World) -> list[str]:
+    sub = world.submissions["MINGOB"]
+    return [
+        "/",
+        f"/ciclos/{CYCLE}",
+        f"/ciclos/{CYCLE}/historial",
+        f"/envios/{sub}",
+        f"/envios/{sub}/archivo/original",
+    ]
+
+
+DIRECTOR_PAGES = [
+    f"/ciclos/{CYCLE}/prorrogas",
+    f"/ciclos/{CYCLE}/consolidacion",
+    f"/ciclos/{CYCLE}/informes/1/html",
+]
+DIRECTOR_ACTIONS = [
+    f"/ciclos/{CYCLE}/prorrogas",
+    f"/ciclos/{CYCLE}/consolidar",
+    f"/ciclos/{CYCLE}/publicar",
+]
+
+
+def test_anonymous_visitors_are_sent_to_sign_in_from_every_page_and_action(world):
+    client = signed_in(world.settings, world.plan, None)
+    sub = world.submissions["MINGOB"]
+    actions = [f"/envios/{sub}/aprobar", f"/envios/{sub}/devolver", "/salir", *DIRECTOR_ACTIONS]
+
+    for path in staff_pages(world) + DIRECTOR_PAGES:
+        answer = client.get(path, follow_redirects=False)
+        assert (path, answer.status_code, answer.headers["location"]) == (path, 303, "/login")
+    for path in actions:
+        answer = client.post(path, data={"csrf": "x", "note": "x"}, follow_redirects=False)
+        assert (path, answer.status_code) == (path, 303)
+    assert "Ingresar" in client.get("/login").text
+
+
+def test_a_reviewer_sees_the_cycle_but_not_the_directors_pages_or_actions(world):
+    client = signed_in(world.settings, world.plan, REVIEWER)
+    for path in staff_pages(world):
+        assert (path, client.get(path).status_code) == (path, 200)
+    token = csrf_of(client.get("/").text)
+    for path in DIRECTOR_PAGES:
+        answer = client.get(path)
+        assert (path, answer.status_code) == (path, 403)
+        assert "solo para la dirección" in answer.text
+    for path in DIRECTOR_ACTIONS:
+        answer = client.post(path, data={"csrf": token}, follow_redirects=False)
+        assert (path, answer.status_code) == (path, 403)
+    assert "Consolidación" not in client.get("/").text  # not offered either
+
+
+def test_the_director_reaches_every_page(world):
+    client = signed_in(world.settings, world.plan, DIRECTOR)
+    for path in staff_pages(world) + DIRECTOR_PAGES:
+        assert (path, client.get(path).status_code) == (path, 200)
+    dashboard = client.get("/").text
+    assert "Ciclo marzo 2023" in dashboard and "MINGOB" in dashboard
+    assert 'lang="es"' in dashboard
+
+
+def test_an_action_without_the_sessions_csrf_token_is_refused_and_changes_nothing(world):
+    client = signed_in(world.settings, world.plan, REVIEWER)
+    sub = world.submissions["SESAN"]
+
+    for token in ("", "a-forged-token"):
+        answer = client.post(f"/envios/{sub}/aprobar", data={"csrf": token})
+        assert answer.status_code == 403
+        assert "formulario no es válido" in answer.text
+    with session(world.settings.database) as db:
+        stored = db.get(Submission, sub)
+        assert stored is not None and stored.review == "pending"
+
+
+def test_a_reviewer_approves_from_the_submission_page(world):
+    client = signed_in(world.settings, world.plan, REVIEWER)
+    sub = world.submissions["GAE"]
+    token = csrf_of(client.get(f"/envios/{sub}").text)
+
+    answer = client.post(f"/envios/{sub}/aprobar", data={"csrf": token, "note": "Bien."})
+
+    assert "Archivo aprobado." in answer.text
+    history = client.get(f"/ciclos/{CYCLE}/historial").text
+    assert REVIEWER in history and "Bien." in history
+
+
+def test_signing_in_needs_the_login_forms_own_token(world):
+    client = client_for(world.settings, world.plan)
+    client.get("/login")
+    answer = client.post("/login", data={"email": DIRECTOR, "password": PASSWORD, "csrf": "x"})
+    assert answer.status_code == 403
+    assert SESSION_COOKIE not in client.cookies
+
+
+def test_the_session_cookie_is_secure_http_only_and_signing_out_ends_it(world):
+    client = client_for(world.settings, world.plan)
+    token = csrf_of(client.get("/login").text)
+    answer = client.post(
+        "/login",
+        data={"email": DIRECTOR, "password": PASSWORD, "csrf": token},
+        follow_redirects=False,
+    )
+    cookie = next(c for c in answer.headers.get_list("set-cookie") if c.startswith(SESSION_COOKIE))
+    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=lax" in cookie
+
+    client.post("/salir", data={"csrf": csrf_of(client.get("/").text)})
+    stolen = client_for(world.settings, world.plan)
+    stolen.cookies.set(SESSION_COOKIE, cookie.split(";")[0].split("=", 1)[1])
+    assert stolen.get("/", follow_redirects=False).status_code == 303
+
+
+def test_a_download_never_follows_a_path_from_the_request(world):
+    client = signed_in(world.settings, world.plan, DIRECTOR)
+    sub = world.submissions["MINGOB"]
+    with session(world.settings.database) as db:
+        stored = db.get(Submission, sub)
+        assert stored is not None
+        original = filestore.get(db, stored.sha256)
+    ledger = (world.settings.home / "hitos.db").read_bytes()[:16]
+
+    own = client.get(f"/envios/{sub}/archivo/original?path=/etc/passwd&file=../hitos.db")
+    assert own.status_code == 200 and own.content == original
+    assert "attachment" in own.headers["content-disposition"]
+    for attempt in (
+        f"/envios/{sub}/archivo/..%2F..%2F..%2Fetc%2Fpasswd",
+        f"/envios/{sub}/archivo/%2Fetc%2Fpasswd",
+        "/envios/..%2Fhitos.db/archivo/original",
+        f"/ciclos/{CYCLE}/informes/1/..%2F..%2Fhitos.db",
+        "/ciclos/..%2F..%2Fetc/informes/1/html",
+    ):
+        answer = client.get(attempt)
+        assert answer.status_code in (404, 422), attempt
+        assert b"root:" not in answer.content and ledger not in answer.content
+
+
+def test_a_wrong_password_is_refused_in_spanish(settings, plan):
+    add_user(settings, DIRECTOR, "director", PASSWORD)
+    client = client_for(settings, plan)
+    token = csrf_of(client.get("/login").text)
+
+    answer = client.post("/login", data={"email": DIRECTOR, "password": "otra", "csrf": token})
+
+    assert answer.status_code == 401
+    assert "Correo o contraseña incorrectos." in answer.text
+    assert SESSION_COOKIE not in client.cookies
+    unknown = client.post("/login", data={"email": "x@y.example", "password": "z", "csrf": token})
+    assert unknown.status_code == 401  # the same answer: it does not say who has an account
+
+
+def test_sign_in_is_refused_after_too_many_failures_even_with_the_right_password(settings, plan):
+    add_user(settings, DIRECTOR, "director", PASSWORD)
+    client = client_for(settings, plan)
+    token = csrf_of(client.get("/login").text)
+    for _ in range(MAX_FAILURES):
+        wrong = client.post("/login", data={"email": DIRECTOR, "password": "x", "csrf": token})
+        assert wrong.status_code == 401
+
+    answer = client.post("/login", data={"email": DIRECTOR, "password": PASSWORD, "csrf": token})
+
+    assert answer.status_code == 429
+    assert "Demasiados intentos" in answer.text
+    assert SESSION_COOKIE not in client.cookies
+
+
+def test_users_add_reads_the_password_from_stdin_and_hashes_it(settings, monkeypatch):
+    from typer.testing import CliRunner
+
+    from hitos_cli import app
+    from tasks.ledger import ConsoleUser
+
+    monkeypatch.setenv("HITOS_HOME", str(settings.home))
+    result = CliRunner().invoke(
+        app, ["users", "add", DIRECTOR, "--role", "director"], input=PASSWORD + "\n"
+    )
+    assert result.exit_code == 0, result.stdout
+    with session(settings.database) as db:
+        [user] = db.scalars(select(ConsoleUser)).all()
+    assert (user.email, user.role) == (DIRECTOR, "director")
+    assert user.password_hash.startswith("$argon2") and PASSWORD not in user.password_hash
+    short = CliRunner().invoke(app, ["users", "add", REVIEWER, "--role", "reviewer"], input="x\n")
+    assert short.exit_code == 2 and "at least" in short.stdout
+    wrong = CliRunner().invoke(app, ["users", "add", REVIEWER, "--role", "jefe"], input=PASSWORD)
+    assert wrong.exit_code == 2 and "role must be" in wrong.stdout
