@@ -30,7 +30,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tasks import filestore
-from tasks.catalogues import language_of
+from tasks.catalogues import language_of, text
 from tasks.consolidation import (
     COMMITMENT_FORMULA,
     NO_DATA,
@@ -247,7 +247,7 @@ def _write_pages(
         "irm": catalogue(language)["irm_levels"],
         "irm_levels": IRM_LEVELS,
         "substantial_from": SUBSTANTIAL_FROM,
-        "formula": COMMITMENT_FORMULA,
+        "formula": text(language, COMMITMENT_FORMULA),
         "expected": {m.code: m.expected_result for m in plan.milestones},
         "clusters": {c.code: c.irm_cluster for c in plan.commitments},
         "deadlines": {p.cycle.id: p.cycle.deadline for p in cycles},

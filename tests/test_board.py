@@ -110,6 +110,8 @@ def test_home_shows_the_headline_every_commitment_and_the_last_publication(board
     assert "informe del ciclo 2023-03, versión 1, publicado el" in home
     assert "<svg" in board.page("index.html")
     assert "2022-08: 0,00 % de los hitos completados. 2023-03: 28,57 %" in board.page("index.html")
+    assert "Avance del compromiso = suma del avance (%) de sus hitos" in home  # the formula's text
+    assert "report.formula" not in home
 
 
 def test_commitment_page_gives_each_milestone_with_its_history_across_cycles(board):
