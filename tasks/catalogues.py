@@ -109,7 +109,10 @@ def filters(language: str) -> dict[str, Any]:
     def _month_year(cycle_id: str) -> str:
         return month_year(cycle_id, language)
 
-    def _short_date(day: date | None) -> str:
+    def _short_date(day: date | str | None) -> str:
+        """Also an ISO date as the open data hold it (an extension's ``prorroga``)."""
+        if isinstance(day, str):
+            return short_date(date.fromisoformat(day), language) if day else ""
         return short_date(day, language)
 
     def _percent(number: float | None, digits: int = 0) -> str:

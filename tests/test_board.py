@@ -13,7 +13,7 @@ import json
 import re
 import zipfile
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -25,6 +25,7 @@ from sqlalchemy import select
 from tasks.approval import publish_draft
 from tasks.board import BoardResult, build_board
 from tasks.consolidation import CommitmentFigures
+from tasks.extensions import extend
 from tasks.irm import suggested_completion
 from tasks.ledger import InboundMessage, MilestoneValue, Submission, session
 from tasks.local_mail import local_smtp_server
@@ -55,6 +56,9 @@ def published_board(tmp_path: Path) -> Built:
     settings = Settings(home=tmp_path / "ws", database_url=ledger.url, smtp_port=free_port())
     mail = settings.folder("mail", "outbox")  # what the director was sent
     with local_smtp_server(mail, mail, settings.sender, settings.smtp_port):
+        extend(
+            settings, ledger.plan, CURRENT, "SEGEPLAN", date(2023, 3, 31), "Cambio de enlace.", "d"
+        )
         for cycle_id in (PREVIOUS, CURRENT):
             publish(settings, ledger.plan, cycle_id)
             publish_draft(settings, ledger.plan, cycle_id, "directora@gae.example")
@@ -133,8 +137,8 @@ def test_institution_page_gives_its_milestones_and_delivery_in_each_cycle(board)
     text = Text.of(board.page("instituciones/SEGEPLAN.html"))
 
     assert "Secretaría de Planificación (SEGEPLAN)" in text
-    assert "2023-03 24/03/2023 Sin entregar 1 1" in text  # one file, rejected
-    assert "2022-08 12/08/2022 A tiempo 1 0" in text
+    assert "2023-03 24/03/2023 Sin entregar 1 1 31/03/2023" in text  # rejected; extended
+    assert "2022-08 12/08/2022 A tiempo 1 0 —" in text
     assert "1.3" in text and "2.1" in text and "1.1" not in text.split("Sus hitos")[1]
 
 
