@@ -29,6 +29,7 @@ from bench.runner import free_port
 from bench.synthetic import CYCLE, write_plan
 from console.app import SESSION_COOKIE, create_app
 from tasks.accounts import add_user, sign_in
+from tasks.contract import IN_PROGRESS
 from tasks.ledger import FindingRow, MilestoneValue, Submission, session
 from tasks.plans import Plan, load_plan
 from tasks.requests import open_cycle_record
@@ -63,7 +64,7 @@ def workspace(folder: Path, institutions: int, milestones: int) -> tuple[Setting
                 sub.values.append(
                     MilestoneValue(
                         milestone=milestone.code,
-                        estado="Iniciado",
+                        estado=IN_PROGRESS,
                         avance_pct=50,
                         descripcion_avance="Avance.",
                         evidencia_url=f"https://{institution.code.lower()}.example/{milestone.code}",
