@@ -18,10 +18,12 @@ import time
 from datetime import date, datetime
 from pathlib import Path
 
+from sqlalchemy import update
+
 from bench.synthetic import write_plan
 from tasks.board import build_board
 from tasks.contract import COMPLETED, IN_PROGRESS, NOT_STARTED
-from tasks.ledger import Cycle, MilestoneValue, Submission, session
+from tasks.ledger import Cycle, MilestoneValue, Report, Submission, session
 from tasks.plans import load_plan
 from tasks.publishing import publish
 from tasks.settings import Settings
@@ -57,6 +59,7 @@ def _ledger(settings: Settings, plan_path: Path, cycles: int) -> None:
                     institution=institution.code,
                     version=1,
                     outcome="accepted",
+                    review="approved",
                 )
                 for milestone in plan.milestones_of(institution.code):
                     value = min(100, progress[milestone.code] + rng.choice([0, 10, 25, 50]))
@@ -79,6 +82,13 @@ def _ledger(settings: Settings, plan_path: Path, cycles: int) -> None:
                 db.add(submission)
 
 
+def _published(settings: Settings) -> None:
+    """Every draft made public, as the director's ``hitos publish`` would (the board shows only
+    published versions), written straight to the ledger like the rest of the set-up."""
+    with session(settings.database) as db:
+        db.execute(update(Report).where(Report.state == "draft").values(state="published"))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.board", description=__doc__)
     parser.add_argument("--institutions", type=int, default=1000)
@@ -96,6 +106,7 @@ def main(argv: list[str] | None = None) -> int:
             _ledger(settings, plan_path, args.cycles)
             for cycle_id in CYCLES[: args.cycles]:
                 publish(settings, load_plan(plan_path), cycle_id)
+            _published(settings)
         plan = load_plan(plan_path)
         started, cpu = time.perf_counter(), time.process_time()
         result = build_board(settings, plan)
