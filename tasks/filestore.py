@@ -8,6 +8,8 @@ that names the file, ``get`` wherever the step runs (another worker, another mac
 from __future__ import annotations
 
 import hashlib
+import os
+import tempfile
 from pathlib import Path
 
 from sqlalchemy import select
@@ -61,7 +63,10 @@ def local_copy(settings: Settings, data: bytes, *parts: str) -> Path:
     path = settings.folder(*parts[:-1]) / parts[-1]
     if path.exists() and path.stat().st_size == len(data) and path.read_bytes() == data:
         return path
-    partial = path.with_name(f".{path.name}.partial")
-    partial.write_bytes(data)
-    partial.replace(path)
+    # A name of its own per writer: two runs copying the same file at once must not rename
+    # each other's partial copy away (seen with two open-cycles on one workspace).
+    handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
+    with os.fdopen(handle, "wb") as partial:
+        partial.write(data)
+    Path(name).replace(path)
     return path

@@ -19,7 +19,8 @@ from tasks.settings import Settings
 OTHERS = [language for language in LANGUAGES if language != SOURCE]
 # Templates people read: the source language's in templates/, each other language's beside them.
 READ_BY_PEOPLE = ("email/", "workbook_instructions", "report", "_report_")
-NEUTRAL = {"_report_style.css"}  # one style for every language; its words come from t()
+NEUTRAL = {"_report_style.css", "_findings.html"}
+"""Templates shared by every language: each word they show comes from t()."""
 
 
 def _people_templates() -> list[str]:

@@ -30,3 +30,16 @@ def test_local_copy_lands_in_the_workspace_and_is_rewritten_when_it_changed(sett
     filestore.local_copy(settings, b"v2", "reports", "2023-03", "a.csv")
     assert path.read_bytes() == b"v2"
     assert not list(path.parent.glob(".*partial"))
+
+
+def test_two_writers_copying_the_same_file_at_once_both_succeed(settings):
+    from concurrent.futures import ThreadPoolExecutor
+
+    def copy(n: int):
+        return filestore.local_copy(settings, b"same bytes" * 1000, "requests", "x.xlsx")
+
+    with ThreadPoolExecutor(8) as pool:
+        paths = list(pool.map(copy, range(40)))
+
+    assert {p.read_bytes() for p in paths} == {b"same bytes" * 1000}
+    assert not list(paths[0].parent.glob(".*partial"))
