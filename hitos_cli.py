@@ -16,8 +16,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from tasks.findings import Finding
-from tasks.plans import Plan, load_plan
+from tasks.checks.findings import Finding
+from tasks.plans.plan import Plan, load_plan
 from tasks.settings import Settings
 
 app = typer.Typer(
@@ -50,7 +50,7 @@ def settings_and_plan() -> tuple[Settings, Plan]:
     settings = Settings()
     settings.home.mkdir(parents=True, exist_ok=True)
     quiet_prefect(settings)
-    from tasks.contacts import with_current_contacts
+    from tasks.mail.contacts import with_current_contacts
 
     return settings, with_current_contacts(settings, load_plan(settings.plan))
 
@@ -61,12 +61,13 @@ def fail(message: str, code: int = 2) -> None:
 
 
 def refuses_mistakes(command: Callable[..., None]) -> Callable[..., None]:
-    """A command whose user mistakes (``tasks.boundaries.UserMistake``) end in one sentence and
+    """A command whose user mistakes (``tasks.checks.boundaries.UserMistake``) end in one sentence
+    and
     exit 2, never a traceback."""
 
     @functools.wraps(command)
     def checked(*args: Any, **kwargs: Any) -> None:
-        from tasks.boundaries import UserMistake
+        from tasks.checks.boundaries import UserMistake
 
         try:
             command(*args, **kwargs)
@@ -78,7 +79,7 @@ def refuses_mistakes(command: Callable[..., None]) -> Callable[..., None]:
 
 def unsent(settings: Settings, since: datetime, kinds: tuple[str, ...], what: str) -> None:
     """Exit 1 with one sentence when emails of this run did not go out; say why for each."""
-    from tasks.boundaries import unsent_since
+    from tasks.checks.boundaries import unsent_since
 
     emails = unsent_since(settings, since, kinds)
     for email in emails:
@@ -94,8 +95,8 @@ def unsent(settings: Settings, since: datetime, kinds: tuple[str, ...], what: st
 def print_status(
     settings: Settings, plan: Plan, cycle_id: str, as_json: bool, today: date | None = None
 ) -> None:
-    from tasks.boundaries import known_cycle
-    from tasks.status import cycle_status
+    from tasks.checks.boundaries import known_cycle
+    from tasks.cycle.status import cycle_status
 
     rows = cycle_status(settings, plan, known_cycle(settings, cycle_id), today)
     if as_json:
@@ -129,7 +130,7 @@ def print_status(
 
 def print_malformed(settings: Settings, only: set[str] | None = None) -> None:
     """The messages intake could not take apart: kept raw, never marked done without saying."""
-    from tasks.malformed import malformed_messages
+    from tasks.mail.malformed import malformed_messages
 
     messages = [m for m in malformed_messages(settings) if only is None or m.message_id in only]
     if not messages:
@@ -186,8 +187,8 @@ def cycle_open(
     """Open a cycle: build every institution's workbook and email it."""
     settings, _ = settings_and_plan()
     from flows.open_cycle import open_cycle
-    from tasks.boundaries import cycle_id
-    from tasks.ledger import utcnow
+    from tasks.checks.boundaries import cycle_id
+    from tasks.storage.ledger import utcnow
 
     started = utcnow()
     results = open_cycle(cycle_id(cycle), dry_run=dry_run)
@@ -206,7 +207,7 @@ def cycle_open(
 def cycle_close(cycle: CycleArg) -> None:
     """Close a cycle: no more reminders; files are still taken in, consolidation still works."""
     settings, _ = settings_and_plan()
-    from tasks.closing import close_cycle
+    from tasks.cycle.closing import close_cycle
 
     try:
         close_cycle(settings, cycle)
@@ -224,8 +225,8 @@ def remind(
     """Send the reminders due today to institutions without an accepted file."""
     settings, _ = settings_and_plan()
     from flows.remind import remind as remind_flow
-    from tasks.boundaries import known_cycle
-    from tasks.ledger import utcnow
+    from tasks.checks.boundaries import known_cycle
+    from tasks.storage.ledger import utcnow
 
     started = utcnow()
     cycle = known_cycle(settings, cycle) if cycle else ""
@@ -242,9 +243,9 @@ def intake() -> None:
     """Read the inbox and the drop folder, validate new files, reply to senders."""
     settings, _ = settings_and_plan()
     from flows.intake import intake as intake_flow
-    from tasks.automatic_mail import recorded_after
-    from tasks.ledger import utcnow
-    from tasks.malformed import malformed_messages
+    from tasks.mail.automatic import recorded_after
+    from tasks.mail.malformed import malformed_messages
+    from tasks.storage.ledger import utcnow
 
     _, before = recorded_after(settings, None)
     started = utcnow()
@@ -271,7 +272,7 @@ def consolidate(cycle: CycleArg) -> None:
     """Build the cycle's draft report (page, PDF, XLSX, CSV); the director is told to publish it."""
     settings, _ = settings_and_plan()
     from flows.consolidate import consolidate as consolidate_flow
-    from tasks.boundaries import known_cycle
+    from tasks.checks.boundaries import known_cycle
 
     for name, path in consolidate_flow(known_cycle(settings, cycle)).items():
         console.print(f"{name:<12} {path}")
@@ -282,7 +283,7 @@ def consolidate(cycle: CycleArg) -> None:
 def board(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Rebuild the public board (.hitos/board/) from every published report."""
     settings, plan = settings_and_plan()
-    from tasks.board import build_board
+    from tasks.publication.board import build_board
 
     if as_json or not console.is_terminal:
         result = build_board(settings, plan)
@@ -330,11 +331,11 @@ def submit(
 ) -> None:
     """Run intake on one file; print outcome and findings (exit 0 accepted, 1 rejected, 2 other)."""
     settings, plan = settings_and_plan()
-    from tasks.boundaries import institution_code, known_cycle
-    from tasks.data_docs import build as build_data_docs
-    from tasks.inbox import Attachment, Received
-    from tasks.intake import outcome_of, process, store
-    from tasks.validation import SuiteRun
+    from tasks.checks.boundaries import institution_code, known_cycle
+    from tasks.checks.data_docs import build as build_data_docs
+    from tasks.checks.validation import SuiteRun
+    from tasks.cycle.intake import outcome_of, process, store
+    from tasks.mail.inbox import Attachment, Received
 
     institution = institution_code(plan, institution) if institution else ""
     cycle = known_cycle(settings, cycle) if cycle else ""
@@ -385,8 +386,8 @@ def findings(
 ) -> None:
     """Every validation result of a cycle, per submission, for reviewers."""
     settings, plan = settings_and_plan()
-    from tasks.boundaries import institution_code, known_cycle
-    from tasks.intake import cycle_outcomes
+    from tasks.checks.boundaries import institution_code, known_cycle
+    from tasks.cycle.intake import cycle_outcomes
 
     cycle = known_cycle(settings, cycle)
     institution = institution_code(plan, institution) if institution else ""
@@ -415,8 +416,8 @@ def evidence_files(
     settings: Settings, submission_ids: list[int]
 ) -> dict[int, list[dict[str, object]]]:
     """Submission id → the evidence files that came with it (name, size, file-store key)."""
-    from tasks.arrivals import evidence_of
-    from tasks.ledger import session
+    from tasks.mail.arrivals import evidence_of
+    from tasks.storage.ledger import session
 
     with session(settings.database) as db:
         return {
@@ -446,7 +447,7 @@ def contacts(
     (`hitos contacts set CODE --liaison EMAIL [--name NAME] [--head EMAIL]`)."""
     import getpass
 
-    from tasks.contacts import ContactLine, contact, history, set_contacts
+    from tasks.mail.contacts import ContactLine, contact, history, set_contacts
 
     settings, _ = settings_and_plan()
     plan_file = load_plan(settings.plan)
@@ -513,8 +514,8 @@ def resend(
 ) -> None:
     """Send a refused or bounced request again, to the institution's current liaison."""
     settings, plan = settings_and_plan()
-    from tasks.boundaries import institution_code, known_cycle
-    from tasks.resend import resend_request
+    from tasks.checks.boundaries import institution_code, known_cycle
+    from tasks.mail.resend import resend_request
 
     cycle, code = known_cycle(settings, cycle), institution_code(plan, code)
     try:
@@ -546,7 +547,7 @@ def plan_check(
     ] = None,
 ) -> None:
     """Check a plan: links, unique codes, leads, dates inside the plan's period."""
-    from tasks.plan_check import check_file
+    from tasks.plans.check import check_file
 
     target = path or Settings().plan
     problems = check_file(target)
@@ -564,7 +565,7 @@ def plan_import(
     ] = None,
 ) -> None:
     """Turn the directorate's table of institutions, commitments and milestones into a plan."""
-    from tasks.plan_import import import_plan
+    from tasks.plans.spreadsheet import import_plan
 
     try:
         data = table.read_bytes()
@@ -593,7 +594,7 @@ def plan_export(
 ) -> None:
     """Write the plan (HITOS_PLAN) as the directorate's table, the format `plan import` reads."""
     from tasks.catalogues import language_of
-    from tasks.plan_import import export_plan
+    from tasks.plans.spreadsheet import export_plan
 
     settings, plan = settings_and_plan()
     output.write_bytes(export_plan(plan, language_of(settings, plan)))
@@ -615,7 +616,7 @@ def actor(by: str) -> str:
 def review_list(cycle: CycleArg, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Every accepted file of a cycle and its review: pending, approved or returned."""
     settings, _ = settings_and_plan()
-    from tasks.review import review_list as items_of
+    from tasks.people.review import review_list as items_of
 
     items = items_of(settings, cycle)
     if as_json:
@@ -647,7 +648,7 @@ def review_approve(
 ) -> None:
     """Approve an accepted file: it may feed the next publication."""
     settings, plan = settings_and_plan()
-    from tasks.review import ReviewRefused, approve
+    from tasks.people.review import ReviewRefused, approve
 
     try:
         done = approve(settings, plan, submission, actor(by), note)
@@ -666,7 +667,7 @@ def review_return(
 ) -> None:
     """Return an accepted file to its institution with a comment; reminders resume."""
     settings, plan = settings_and_plan()
-    from tasks.review import ReviewRefused, return_submission
+    from tasks.people.review import ReviewRefused, return_submission
 
     try:
         done = return_submission(settings, plan, submission, actor(by), note)
@@ -691,8 +692,8 @@ def extend(
 ) -> None:
     """Give one institution more time in a cycle: reminders, on time and the report follow."""
     settings, plan = settings_and_plan()
-    from tasks.extensions import ExtensionRefused
-    from tasks.extensions import extend as grant
+    from tasks.cycle.extensions import ExtensionRefused
+    from tasks.cycle.extensions import extend as grant
 
     try:
         day = date.fromisoformat(until)
@@ -711,7 +712,7 @@ def extend(
 def publish(cycle: CycleArg, by: ByOption = "") -> None:
     """Publish the cycle's draft report: the public files change now, and only now."""
     settings, plan = settings_and_plan()
-    from tasks.approval import PublicationRefused, publish_draft
+    from tasks.publication.approval import PublicationRefused, publish_draft
 
     try:
         publication = publish_draft(settings, plan, cycle, actor(by))
@@ -731,7 +732,7 @@ def users_add(
 ) -> None:
     """Create a console account (or reset one); the password is read from standard input."""
     settings, _ = settings_and_plan()
-    from tasks.accounts import AccountRefused, add_user
+    from tasks.people.accounts import AccountRefused, add_user
 
     if sys.stdin.isatty():
         import getpass

@@ -2,7 +2,8 @@
 
 The public board at scale: a synthetic plan (``bench.synthetic``), a ledger where every
 institution's accepted values of each cycle are written directly (set-up, not measured), each
-cycle published once (``tasks.publishing.publish``: the real report files, in the file store),
+cycle published once (``tasks.publication.publishing.publish``: the real report files, in the file
+store),
 then ``build_board`` timed and the board's size reported. Target: 1,000 institutions × 4 cycles
 in 10 s or less.
 """
@@ -21,12 +22,12 @@ from pathlib import Path
 from sqlalchemy import update
 
 from bench.synthetic import write_plan
-from tasks.board import build_board
-from tasks.contract import COMPLETED, IN_PROGRESS, NOT_STARTED
-from tasks.ledger import Cycle, MilestoneValue, Report, Submission, session
-from tasks.plans import load_plan
-from tasks.publishing import publish
+from tasks.plans.plan import load_plan
+from tasks.publication.board import build_board
+from tasks.publication.publishing import publish
 from tasks.settings import Settings
+from tasks.storage.ledger import Cycle, MilestoneValue, Report, Submission, session
+from tasks.workbooks.contract import COMPLETED, IN_PROGRESS, NOT_STARTED
 
 TARGET_SECONDS = 10.0
 CYCLES = ("2022-03", "2022-08", "2023-03", "2023-08")

@@ -6,7 +6,7 @@ users that each request, one after another for ``--seconds``, the cycle dashboar
 submission page. Prints p50 and p95 latency per page, requests per second and errors.
 
 Rows are written straight to the ledger (intake at this size is ``make bench``'s job); the
-sessions are opened through ``tasks.accounts.sign_in``, the function the sign-in page calls.
+sessions are opened through ``tasks.people.accounts.sign_in``, the function the sign-in page calls.
 """
 
 from __future__ import annotations
@@ -28,12 +28,12 @@ import uvicorn
 from bench.runner import free_port
 from bench.synthetic import CYCLE, write_plan
 from console.app import SESSION_COOKIE, create_app
-from tasks.accounts import add_user, sign_in
-from tasks.contract import IN_PROGRESS
-from tasks.ledger import FindingRow, MilestoneValue, Submission, session
-from tasks.plans import Plan, load_plan
-from tasks.requests import open_cycle_record
+from tasks.cycle.requests import open_cycle_record
+from tasks.people.accounts import add_user, sign_in
+from tasks.plans.plan import Plan, load_plan
 from tasks.settings import Settings
+from tasks.storage.ledger import FindingRow, MilestoneValue, Submission, session
+from tasks.workbooks.contract import IN_PROGRESS
 
 PASSWORD = "una clave de carga larga"
 

@@ -18,7 +18,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from tasks.contract import KEYS as COLUMNS
+from tasks.workbooks.contract import KEYS as COLUMNS
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -82,7 +82,7 @@ def big_xlsx(rows: int) -> bytes:
 
 def read_one(path: Path) -> dict[str, Any]:
     """Read one file as intake does (in this process); what the reader concluded."""
-    from tasks.spreadsheets import UnreadableFile, read_submission
+    from tasks.workbooks.reading import UnreadableFile, read_submission
 
     started = time.perf_counter()
     try:

@@ -1,7 +1,8 @@
 """The benchmark run: for each size, a fresh workspace, each stage in its own process, one table.
 
 The parent process writes the synthetic plan and answers (set-up, not measured) and runs the
-embedded SMTP server (aiosmtpd, as ``tasks/local_mail.py``) on loopback, so that receiving and
+embedded SMTP server (aiosmtpd, as ``tasks/mail/local_server.py``) on loopback, so that receiving
+and
 filing mail does not count against the stage that sends it.
 """
 
@@ -19,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from bench import synthetic
-from tasks.local_mail import local_smtp_server
-from tasks.plans import Plan
+from tasks.mail.local_server import local_smtp_server
+from tasks.plans.plan import Plan
 from tasks.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -59,7 +59,7 @@ def _plan(workdir: Path) -> Any:
 
 def plan_load(workdir: Path, clock: Clock) -> dict[str, Any]:
     """The plan as every flow and CLI command reads it: ``load_plan`` on the YAML file."""
-    from tasks.plans import load_plan
+    from tasks.plans.plan import load_plan
     from tasks.settings import Settings
 
     plan = clock.timed("load_plan", load_plan, Settings().plan)
@@ -68,9 +68,9 @@ def plan_load(workdir: Path, clock: Clock) -> dict[str, Any]:
 
 def open_stage(workdir: Path, clock: Clock) -> dict[str, Any]:
     """open-cycle's body: the cycle, each institution's workbook and email, then sending."""
-    from tasks import requests
-    from tasks.mail import send_all
-    from tasks.requests import build_request, open_cycle_record, request_email
+    from tasks.cycle import requests
+    from tasks.cycle.requests import build_request, open_cycle_record, request_email
+    from tasks.mail.outgoing import send_all
     from tasks.settings import Settings
 
     settings, plan = Settings(), _plan(workdir)
@@ -97,10 +97,10 @@ def open_stage(workdir: Path, clock: Clock) -> dict[str, Any]:
 
 def intake_stage(workdir: Path, clock: Clock) -> dict[str, Any]:
     """The reader alone over the returned files, then intake: store and validate them all."""
-    from tasks.intake import process, store_all
+    from tasks.checks.validation import _suite_and_batches
+    from tasks.cycle.intake import process, store_all
     from tasks.settings import Settings
-    from tasks.spreadsheets import UnreadableFile, read_submission
-    from tasks.validation import _suite_and_batches
+    from tasks.workbooks.reading import UnreadableFile, read_submission
 
     settings, plan = Settings(), _plan(workdir)
     files = sorted((workdir / "answers").iterdir())
@@ -136,8 +136,8 @@ def intake_stage(workdir: Path, clock: Clock) -> dict[str, Any]:
 
 def reply_stage(workdir: Path, clock: Clock) -> dict[str, Any]:
     """intake's last step: the reply owed to each sender (rejections with the marked file)."""
-    from tasks.mail import send_all
-    from tasks.replies import unanswered
+    from tasks.mail.outgoing import send_all
+    from tasks.mail.replies import unanswered
     from tasks.settings import Settings
 
     settings, plan = Settings(), _plan(workdir)
@@ -152,12 +152,12 @@ def reply_stage(workdir: Path, clock: Clock) -> dict[str, Any]:
 def consolidate_stage(workdir: Path, clock: Clock) -> dict[str, Any]:
     """consolidate's body: the report (table, figures, HTML, PDF, XLSX, CSV) and the director's
     email; then, outside the timing, the report's parts once more to say which dominates."""
-    from tasks.consolidation import consolidated_table, figures
-    from tasks.ledger import Cycle, session
-    from tasks.mail import send_all
-    from tasks.publishing import publish, report_email
-    from tasks.report import write_report
+    from tasks.mail.outgoing import send_all
+    from tasks.publication.consolidation import consolidated_table, figures
+    from tasks.publication.publishing import publish, report_email
+    from tasks.publication.report import write_report
     from tasks.settings import Settings
+    from tasks.storage.ledger import Cycle, session
 
     settings, plan = Settings(), _plan(workdir)
     started = time.perf_counter()

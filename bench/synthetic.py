@@ -17,9 +17,9 @@ from typing import Any
 
 import yaml
 
-from tasks.inbox import open_maildir
-from tasks.plans import Plan
-from tasks.requests import request_copy
+from tasks.cycle.requests import request_copy
+from tasks.mail.inbox import open_maildir
+from tasks.plans.plan import Plan
 from tasks.settings import Settings
 from tasks.simulation import filled_workbook
 

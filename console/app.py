@@ -1,7 +1,8 @@
 """The directorate's console: reviewers review files, the director grants extensions and publishes.
 
-A thin web layer over the same task functions the CLI calls (``tasks.review``,
-``tasks.extensions``, ``tasks.approval``): every rule lives there, every page is a Jinja2
+A thin web layer over the same task functions the CLI calls (``tasks.people.review``,
+``tasks.cycle.extensions``, ``tasks.publication.approval``): every rule lives there, every page is
+a Jinja2
 template of ``templates/console/``. Every route checks the signed-in account's role on the
 server; every form carries the session's CSRF token; files are downloaded by submission or report
 id from the file store, never by a path from the request.
@@ -19,20 +20,25 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from tasks import filestore
-from tasks.accounts import Account, account_of, limited, sign_in, sign_out
-from tasks.approval import PublicationRefused, consolidate_draft, publish_draft, state_of
 from tasks.catalogues import SOURCE, TEMPLATES, language_of
-from tasks.extensions import ExtensionRefused, extend, extensions
-from tasks.intake import as_outcome
-from tasks.ledger import Cycle, Decision, MilestoneValue, Report, Submission, session
-from tasks.plans import Plan
+from tasks.cycle.extensions import ExtensionRefused, extend, extensions
+from tasks.cycle.intake import as_outcome
+from tasks.cycle.status import cycle_status
+from tasks.people.accounts import Account, account_of, limited, sign_in, sign_out
+from tasks.people.review import LABELS, ReviewRefused, approve, return_submission, review_list
+from tasks.plans.plan import Plan
+from tasks.publication.approval import (
+    PublicationRefused,
+    consolidate_draft,
+    publish_draft,
+    state_of,
+)
+from tasks.publication.report import KINDS, evidence_link, report_name
 from tasks.rendering import render
-from tasks.report import KINDS, evidence_link, report_name
-from tasks.review import LABELS, ReviewRefused, approve, return_submission, review_list
 from tasks.settings import Settings
-from tasks.status import cycle_status
-from tasks.workbooks import COLUMNS, mark_findings
+from tasks.storage import filestore
+from tasks.storage.ledger import Cycle, Decision, MilestoneValue, Report, Submission, session
+from tasks.workbooks.request_workbook import COLUMNS, mark_findings
 
 SESSION_COOKIE = "hitos_sesion"
 LOGIN_COOKIE = "hitos_ingreso"

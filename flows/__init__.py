@@ -11,7 +11,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.utilities.annotations import quote
 
-from tasks.plans import Plan
+from tasks.plans.plan import Plan
 from tasks.settings import Settings
 
 BATCH = 50
@@ -128,9 +128,9 @@ def notify_operator(flow: Any, flow_run: Any, state: Any) -> None:
     """
     from prefect.settings import get_current_settings
 
-    from tasks.alerts import run_failed_email
-    from tasks.mail import send_all
-    from tasks.plans import load_plan
+    from tasks.mail.alerts import run_failed_email
+    from tasks.mail.outgoing import send_all
+    from tasks.plans.plan import load_plan
 
     settings = Settings()
     ui = get_current_settings().ui_url or ""

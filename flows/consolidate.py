@@ -7,11 +7,11 @@ from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 
 from flows import ALERTS, step
-from tasks.approval import consolidate_draft
-from tasks.boundaries import cycle_id as checked_cycle_id
 from tasks.catalogues import language_of
-from tasks.plans import load_plan
-from tasks.publishing import current_cycle, summary_markdown
+from tasks.checks.boundaries import cycle_id as checked_cycle_id
+from tasks.plans.plan import load_plan
+from tasks.publication.approval import consolidate_draft
+from tasks.publication.publishing import current_cycle, summary_markdown
 from tasks.settings import Settings
 
 build_draft = step(consolidate_draft, "build-draft", "draft-{cycle_id}", retries=2)

@@ -9,8 +9,8 @@ from flows.consolidate import consolidate
 from flows.intake import intake
 from flows.open_cycle import open_cycle
 from flows.remind import remind
-from tasks.local_mail import local_smtp_server
-from tasks.plans import load_plan
+from tasks.mail.local_server import local_smtp_server
+from tasks.plans.plan import load_plan
 from tasks.settings import Settings
 from tasks.simulation import (
     corrections,

@@ -7,19 +7,19 @@ from prefect import flow
 from prefect.artifacts import create_table_artifact
 
 from flows import ALERTS, step
-from tasks.approval import check_publications
-from tasks.arrivals import missing_workbook_replies
-from tasks.automatic_mail import bounce_notices
-from tasks.contacts import current_plan
-from tasks.data_docs import build as build_data_docs
-from tasks.intake import Outcome, process, store_all
-from tasks.mail import send_all
-from tasks.malformed import unanswered_messages
-from tasks.notifications import delivery_notices
-from tasks.replies import unanswered
-from tasks.review import unsent_returns
+from tasks.checks.data_docs import build as build_data_docs
+from tasks.checks.validation import SuiteRun
+from tasks.cycle.intake import Outcome, process, store_all
+from tasks.mail.arrivals import missing_workbook_replies
+from tasks.mail.automatic import bounce_notices
+from tasks.mail.contacts import current_plan
+from tasks.mail.malformed import unanswered_messages
+from tasks.mail.notifications import delivery_notices
+from tasks.mail.outgoing import send_all
+from tasks.mail.replies import unanswered
+from tasks.people.review import unsent_returns
+from tasks.publication.approval import check_publications
 from tasks.settings import Settings
-from tasks.validation import SuiteRun
 
 store_received = step(store_all, "store-received")
 validate_pending = step(process, "validate-pending")

@@ -8,13 +8,9 @@ from pathlib import Path
 from prefect import flow
 
 from flows import ALERTS, batch_run_name, batches, step
-from tasks.boundaries import cycle_id as checked_cycle_id
 from tasks.catalogues import language_of
-from tasks.contacts import current_plan
-from tasks.ledger import Cycle
-from tasks.mail import Outgoing, send_all, write_preview
-from tasks.plans import Institution, Plan
-from tasks.requests import (
+from tasks.checks.boundaries import cycle_id as checked_cycle_id
+from tasks.cycle.requests import (
     build_request,
     is_opening_day,
     open_cycle_record,
@@ -22,7 +18,11 @@ from tasks.requests import (
     preview_request,
     request_email,
 )
+from tasks.mail.contacts import current_plan
+from tasks.mail.outgoing import Outgoing, send_all, write_preview
+from tasks.plans.plan import Institution, Plan
 from tasks.settings import Settings
+from tasks.storage.ledger import Cycle
 
 
 def build_requests(

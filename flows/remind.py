@@ -8,15 +8,15 @@ from datetime import date
 from prefect import flow
 
 from flows import ALERTS, batch_run_name, batches, step
-from tasks.boundaries import cycle_id as checked_cycle_id
-from tasks.closing import close_due_cycles
-from tasks.contacts import current_plan
-from tasks.ledger import Cycle, session
-from tasks.mail import Outgoing, send_all
-from tasks.notifications import review_digest
-from tasks.plans import Institution, Plan
-from tasks.reminders import reminder_email, waiting_institutions
+from tasks.checks.boundaries import cycle_id as checked_cycle_id
+from tasks.cycle.closing import close_due_cycles
+from tasks.cycle.reminders import reminder_email, waiting_institutions
+from tasks.mail.contacts import current_plan
+from tasks.mail.notifications import review_digest
+from tasks.mail.outgoing import Outgoing, send_all
+from tasks.plans.plan import Institution, Plan
 from tasks.settings import Settings
+from tasks.storage.ledger import Cycle, session
 
 
 def render_reminders(

@@ -25,10 +25,10 @@ from babel.numbers import format_decimal
 from jinja2 import Environment, StrictUndefined, Template
 
 if TYPE_CHECKING:
-    from tasks.plans import Plan
+    from tasks.plans.plan import Plan
     from tasks.settings import Settings
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 MESSAGES = TEMPLATES / "messages"
 SOURCE = "es"
 """The language of the templates in ``templates/`` itself; others live in ``templates/<code>/``."""

@@ -15,8 +15,9 @@ from typing import Any
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from tasks import catalogues, contract
+from tasks import catalogues
 from tasks.catalogues import SOURCE, TEMPLATES
+from tasks.workbooks import contract
 
 __all__ = ["TEMPLATES", "environment", "long_date", "month_year", "percent", "render", "short_date"]
 

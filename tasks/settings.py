@@ -17,7 +17,7 @@ class Settings(BaseSettings):
 
     home: Path = Field(Path(".hitos"), description="Workspace: ledger, files, mail, reports.")
     plan: Path = Field(
-        Path(__file__).resolve().parent.parent / "plans" / "gt-pan5.yaml",
+        Path(__file__).resolve().parents[1] / "plans" / "gt-pan5.yaml",
         description="Action plan file (YAML) the cycles run on.",
     )
     database_url: str = Field(

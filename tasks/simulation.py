@@ -14,14 +14,15 @@ from zoneinfo import ZoneInfo
 
 from openpyxl import load_workbook
 
-from tasks import contract, workbooks
 from tasks.catalogues import language_of, text
-from tasks.contract import COMPLETED, IN_PROGRESS, NOT_STARTED
-from tasks.deadlines import add_business_days
-from tasks.mail import Mailer, Outgoing
-from tasks.plans import Plan
-from tasks.requests import open_cycle_record, request_copy
+from tasks.cycle.deadlines import add_business_days
+from tasks.cycle.requests import open_cycle_record, request_copy
+from tasks.mail.outgoing import Mailer, Outgoing
+from tasks.plans.plan import Plan
 from tasks.settings import Settings
+from tasks.workbooks import contract
+from tasks.workbooks import request_workbook as workbooks
+from tasks.workbooks.contract import COMPLETED, IN_PROGRESS, NOT_STARTED
 
 SILENT = "MARN"
 CARELESS = "MINEDUC"
@@ -211,7 +212,7 @@ def reviewers_review(
 ) -> dict[int, str]:
     """The Mesa Técnica reviews what awaits it: with ``return_one``, the careless institution's
     first accepted file comes back with a comment; every other file is approved."""
-    from tasks.review import approve, return_submission, review_list
+    from tasks.people.review import approve, return_submission, review_list
 
     items = review_list(settings, cycle_id)
     returned_before = any(i.review == "returned" for i in items if i.institution == CARELESS)
@@ -243,7 +244,7 @@ DIRECTOR_EXTENSION = "El enlace de la institución cambió durante el ciclo."
 
 def director_extends(settings: Settings, plan: Plan, cycle_id: str) -> str:
     """The director gives the silent institution five more business days, with the reason."""
-    from tasks.extensions import extend
+    from tasks.cycle.extensions import extend
 
     cycle = open_cycle_record(settings, plan, cycle_id)
     until = add_business_days(cycle.deadline, 5, plan.country)
@@ -254,8 +255,8 @@ def director_extends(settings: Settings, plan: Plan, cycle_id: str) -> str:
 
 def director_publishes(settings: Settings, plan: Plan, cycle_id: str) -> dict[str, str]:
     """The director publishes the draft consolidation made (or finds it already published)."""
-    from tasks.approval import publish_draft, state_of
-    from tasks.publishing import publish
+    from tasks.publication.approval import publish_draft, state_of
+    from tasks.publication.publishing import publish
 
     if state_of(settings, cycle_id).draft is not None:
         publication = publish_draft(settings, plan, cycle_id, plan.coordinator.director.email)

@@ -14,8 +14,8 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 
-from tasks.local_mail import local_smtp_server
-from tasks.plans import Plan, load_plan
+from tasks.mail.local_server import local_smtp_server
+from tasks.plans.plan import Plan, load_plan
 from tasks.settings import Settings
 from tests.dovecot import Dovecot, in_ci, running_dovecot
 from tests.dovecot import unavailable as dovecot_unavailable

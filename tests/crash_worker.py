@@ -12,11 +12,12 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from tasks import intake, mail
-from tasks.intake import process, store_all
-from tasks.mail import send_all
-from tasks.plans import load_plan
-from tasks.replies import unanswered
+from tasks.cycle import intake
+from tasks.cycle.intake import process, store_all
+from tasks.mail import outgoing as mail
+from tasks.mail.outgoing import send_all
+from tasks.mail.replies import unanswered
+from tasks.plans.plan import load_plan
 from tasks.settings import Settings
 
 BATCH = 3

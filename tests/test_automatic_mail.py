@@ -15,17 +15,17 @@ from email.message import Message
 import pytest
 from sqlalchemy import func, select
 
-from tasks.arrivals import missing_workbook_replies
-from tasks.automatic_mail import bounce_notices, recognise
-from tasks.inbox import open_maildir, received
-from tasks.intake import process, store_all
-from tasks.ledger import AutomaticMessage, Email, InboundMessage, Submission, session
-from tasks.mail import send_all
-from tasks.plans import Plan
-from tasks.replies import unanswered
-from tasks.requests import build_request, open_cycle_record, request_email
+from tasks.cycle.intake import process, store_all
+from tasks.cycle.requests import build_request, open_cycle_record, request_email
+from tasks.cycle.status import cycle_status
+from tasks.mail.arrivals import missing_workbook_replies
+from tasks.mail.automatic import bounce_notices, recognise
+from tasks.mail.inbox import open_maildir, received
+from tasks.mail.outgoing import send_all
+from tasks.mail.replies import unanswered
+from tasks.plans.plan import Plan
 from tasks.settings import Settings
-from tasks.status import cycle_status
+from tasks.storage.ledger import AutomaticMessage, Email, InboundMessage, Submission, session
 from tests import mail_samples as samples
 
 MARN = "enlace@marn.example"

@@ -9,10 +9,10 @@ from datetime import date
 import pytest
 from openpyxl import load_workbook
 
-from tasks.inbox import Attachment, Received
-from tasks.intake import process, store
-from tasks.requests import build_request, open_cycle_record
-from tasks.workbooks import header as workbook_header
+from tasks.cycle.intake import process, store
+from tasks.cycle.requests import build_request, open_cycle_record
+from tasks.mail.inbox import Attachment, Received
+from tasks.workbooks.request_workbook import header as workbook_header
 from tests.test_hostile_intake import LIAISON, filled
 
 

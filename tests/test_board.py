@@ -22,15 +22,15 @@ from frictionless import Package
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from tasks.approval import publish_draft
-from tasks.board import BoardResult, build_board
-from tasks.consolidation import CommitmentFigures
-from tasks.extensions import extend
-from tasks.irm import suggested_completion
-from tasks.ledger import InboundMessage, MilestoneValue, Submission, session
-from tasks.local_mail import local_smtp_server
-from tasks.publishing import publish
+from tasks.cycle.extensions import extend
+from tasks.mail.local_server import local_smtp_server
+from tasks.publication.approval import publish_draft
+from tasks.publication.board import BoardResult, build_board
+from tasks.publication.consolidation import CommitmentFigures
+from tasks.publication.irm import suggested_completion
+from tasks.publication.publishing import publish
 from tasks.settings import Settings
+from tasks.storage.ledger import InboundMessage, MilestoneValue, Submission, session
 from tests.network import free_port
 from tests.test_consolidation import CURRENT, PREVIOUS, Ledger, build_ledger
 

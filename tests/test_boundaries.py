@@ -10,10 +10,10 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from hitos_cli import app
-from tasks.boundaries import UserMistake, cycle_id, institution_code
-from tasks.inbox import open_maildir
-from tasks.ledger import Cycle, Submission, session
-from tasks.requests import open_cycle_record
+from tasks.checks.boundaries import UserMistake, cycle_id, institution_code
+from tasks.cycle.requests import open_cycle_record
+from tasks.mail.inbox import open_maildir
+from tasks.storage.ledger import Cycle, Submission, session
 
 
 @pytest.fixture

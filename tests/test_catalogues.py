@@ -11,8 +11,8 @@ from jinja2 import meta
 
 from tasks import catalogues
 from tasks.catalogues import LANGUAGES, SOURCE, TEMPLATES, UnknownLanguage, language_of
-from tasks.findings import finding
-from tasks.plans import load_plan
+from tasks.checks.findings import finding
+from tasks.plans.plan import load_plan
 from tasks.rendering import render
 from tasks.settings import Settings
 
@@ -125,7 +125,7 @@ def test_english_templates_and_findings_are_english():
 
 
 def test_why_a_file_is_unreadable_is_said_in_the_liaisons_language():
-    from tasks.spreadsheets import UnreadableFile, read_submission
+    from tasks.workbooks.reading import UnreadableFile, read_submission
 
     with pytest.raises(UnreadableFile) as raised:
         read_submission(b"%PDF-1.4 not a workbook", "avance.pdf")

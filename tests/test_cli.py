@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from hitos_cli import app
-from tasks.requests import build_request, open_cycle_record
+from tasks.cycle.requests import build_request, open_cycle_record
 from tasks.simulation import CARELESS, filled_workbook
 
 
@@ -94,8 +94,8 @@ def test_status_of_an_unknown_cycle_says_how_to_open_it(workspace):
 
 
 def test_board_command_rebuilds_the_public_board_and_says_what_it_wrote(workspace, tmp_path, smtp):
-    from tasks.approval import consolidate_draft, publish_draft
-    from tasks.review import approve, pending_reviews
+    from tasks.people.review import approve, pending_reviews
+    from tasks.publication.approval import consolidate_draft, publish_draft
 
     settings, plan, cycle = workspace
     submit(str(request_filled(settings, plan, cycle, "MINGOB", tmp_path)))

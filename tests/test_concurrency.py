@@ -18,10 +18,16 @@ import pytest
 from sqlalchemy import func, select
 
 from flows.open_cycle import build_requests
-from tasks import claims
-from tasks.inbox import open_maildir, sources
-from tasks.intake import claim_received, process, store, store_all
-from tasks.ledger import (
+from tasks.cycle.intake import claim_received, process, store, store_all
+from tasks.cycle.requests import open_cycle_record
+from tasks.mail.inbox import open_maildir, sources
+from tasks.mail.local_server import local_smtp_server
+from tasks.mail.outgoing import send_all
+from tasks.publication.publishing import publish, report_email
+from tasks.settings import Settings
+from tasks.simulation import first_answers
+from tasks.storage import claims
+from tasks.storage.ledger import (
     Cycle,
     Email,
     FindingRow,
@@ -32,12 +38,6 @@ from tasks.ledger import (
     Submission,
     session,
 )
-from tasks.local_mail import local_smtp_server
-from tasks.mail import send_all
-from tasks.publishing import publish, report_email
-from tasks.requests import open_cycle_record
-from tasks.settings import Settings
-from tasks.simulation import first_answers
 from tests.test_ledger_backends import postgres_url  # noqa: F401  (fixture)
 
 T = TypeVar("T")

@@ -17,13 +17,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from console.app import SESSION_COOKIE, create_app
-from tasks import filestore
-from tasks.accounts import MAX_FAILURES, add_user
-from tasks.approval import consolidate_draft
-from tasks.ledger import Submission, session
-from tasks.local_mail import local_smtp_server
-from tasks.plans import Plan
+from tasks.mail.local_server import local_smtp_server
+from tasks.people.accounts import MAX_FAILURES, add_user
+from tasks.plans.plan import Plan
+from tasks.publication.approval import consolidate_draft
 from tasks.settings import Settings
+from tasks.storage import filestore
+from tasks.storage.ledger import Submission, session
 from tests.conftest import SAMPLE_PLAN, RecordingHandler
 from tests.network import free_port
 from tests.test_review import deliver
@@ -246,7 +246,7 @@ def test_users_add_reads_the_password_from_stdin_and_hashes_it(settings, monkeyp
     from typer.testing import CliRunner
 
     from hitos_cli import app
-    from tasks.ledger import ConsoleUser
+    from tasks.storage.ledger import ConsoleUser
 
     monkeypatch.setenv("HITOS_HOME", str(settings.home))
     result = CliRunner().invoke(

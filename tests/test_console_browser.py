@@ -18,8 +18,8 @@ import pytest
 import uvicorn
 
 from console.app import create_app
-from tasks.accounts import add_user
-from tasks.local_mail import local_smtp_server
+from tasks.mail.local_server import local_smtp_server
+from tasks.people.accounts import add_user
 from tests.conftest import RecordingHandler
 from tests.network import free_port
 from tests.test_review import deliver

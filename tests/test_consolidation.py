@@ -21,7 +21,8 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from tasks.consolidation import (
+from tasks.plans.plan import Plan
+from tasks.publication.consolidation import (
     COLUMNS,
     CommitmentFigures,
     Figures,
@@ -30,8 +31,7 @@ from tasks.consolidation import (
     figures,
     used_submissions,
 )
-from tasks.ledger import Cycle, MilestoneValue, Submission, session
-from tasks.plans import Plan
+from tasks.storage.ledger import Cycle, MilestoneValue, Submission, session
 
 CURRENT = "2023-03"
 PREVIOUS = "2022-08"

@@ -14,13 +14,13 @@ import pytest
 from typer.testing import CliRunner
 
 from hitos_cli import app
-from tasks.contacts import set_contacts, today_in, with_current_contacts
-from tasks.ledger import Email, session
-from tasks.mail import send_all
-from tasks.plans import Contact
-from tasks.reminders import reminder_email
-from tasks.requests import open_cycle_record
-from tasks.resend import resend_request
+from tasks.cycle.reminders import reminder_email
+from tasks.cycle.requests import open_cycle_record
+from tasks.mail.contacts import set_contacts, today_in, with_current_contacts
+from tasks.mail.outgoing import send_all
+from tasks.mail.resend import resend_request
+from tasks.plans.plan import Contact
+from tasks.storage.ledger import Email, session
 from tests import mail_samples as samples
 from tests.test_automatic_mail import (
     MARN,

@@ -12,14 +12,14 @@ import openpyxl
 import pytest
 from sqlalchemy import inspect
 
-from tasks import contract
 from tasks.catalogues import LANGUAGES
-from tasks.ledger import MilestoneValue
-from tasks.plans import load_plan
+from tasks.checks.validation import SUITE
+from tasks.plans.plan import load_plan
 from tasks.settings import Settings
-from tasks.spreadsheets import read_submission
-from tasks.validation import SUITE
-from tasks.workbooks import HEADER_ROW, build_request_workbook, header
+from tasks.storage.ledger import MilestoneValue
+from tasks.workbooks import contract
+from tasks.workbooks.reading import read_submission
+from tasks.workbooks.request_workbook import HEADER_ROW, build_request_workbook, header
 
 ROOT = Path(__file__).resolve().parent.parent
 CODE_FILES = [*ROOT.glob("tasks/**/*.py"), *ROOT.glob("flows/*.py"), *ROOT.glob("bench/*.py")]

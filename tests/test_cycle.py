@@ -7,17 +7,17 @@ import io
 
 from openpyxl import load_workbook
 
-from tasks.approval import consolidate_draft, publish_draft
-from tasks.deadlines import add_business_days
-from tasks.intake import process, store_all
-from tasks.local_mail import local_smtp_server
-from tasks.mail import send_all
-from tasks.reminders import reminder_email, waiting_institutions
-from tasks.replies import unanswered
-from tasks.requests import open_cycle_record
-from tasks.review import approve, pending_reviews
+from tasks.cycle.deadlines import add_business_days
+from tasks.cycle.intake import process, store_all
+from tasks.cycle.reminders import reminder_email, waiting_institutions
+from tasks.cycle.requests import open_cycle_record
+from tasks.mail.local_server import local_smtp_server
+from tasks.mail.outgoing import send_all
+from tasks.mail.replies import unanswered
+from tasks.people.review import approve, pending_reviews
+from tasks.publication.approval import consolidate_draft, publish_draft
 from tasks.simulation import CARELESS, SILENT, corrections, first_answers
-from tasks.workbooks import header as workbook_header
+from tasks.workbooks.request_workbook import header as workbook_header
 from tests.test_mail import requests_for
 
 
@@ -49,7 +49,7 @@ def run_cycle(settings, plan):
 
 
 def outbox_messages(settings):
-    from tasks.inbox import open_maildir
+    from tasks.mail.inbox import open_maildir
 
     return list(open_maildir(settings.folder("mail", "outbox")))
 

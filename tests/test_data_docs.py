@@ -9,13 +9,13 @@ from urllib.parse import unquote, urlparse
 
 import pytest
 
-from tasks.data_docs import build, offline, site_folder
-from tasks.intake import process, store_all
-from tasks.local_mail import local_smtp_server
-from tasks.requests import build_request, open_cycle_record
+from tasks.checks.data_docs import build, offline, site_folder
+from tasks.checks.validation import SUITE, SuiteRun
+from tasks.cycle.intake import process, store_all
+from tasks.cycle.requests import build_request, open_cycle_record
+from tasks.mail.local_server import local_smtp_server
 from tasks.settings import Settings
 from tasks.simulation import CARELESS, corrections, first_answers
-from tasks.validation import SUITE, SuiteRun
 from tests.conftest import SAMPLE_PLAN, free_port
 
 SUITE_RULES = {e["meta"]["rule"] for e in json.loads(SUITE.read_text())["expectations"]}

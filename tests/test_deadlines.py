@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from tasks.deadlines import add_business_days, business_days_between
+from tasks.cycle.deadlines import add_business_days, business_days_between
 
 
 def test_deadline_skips_holy_week_and_weekends():

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import yaml
 from prefect.server.schemas.schedules import CronSchedule
 
-from tasks.requests import is_opening_day
+from tasks.cycle.requests import is_opening_day
 
 ROOT = Path(__file__).resolve().parent.parent
 GUATEMALA = ZoneInfo("America/Guatemala")

@@ -7,10 +7,10 @@ import time
 from datetime import date
 from pathlib import Path
 
-from tasks.inbox import DROP_SETTLE_SECONDS
-from tasks.intake import process, store_all
-from tasks.ledger import Submission, session
-from tasks.requests import open_cycle_record
+from tasks.cycle.intake import process, store_all
+from tasks.cycle.requests import open_cycle_record
+from tasks.mail.inbox import DROP_SETTLE_SECONDS
+from tasks.storage.ledger import Submission, session
 from tests.test_intake_corpus import Context, plain_xlsx
 
 

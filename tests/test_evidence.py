@@ -13,9 +13,9 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from hitos_cli import app
-from tasks import filestore
-from tasks.ledger import Evidence, InboundMessage, Submission, session
-from tasks.requests import build_request, open_cycle_record
+from tasks.cycle.requests import build_request, open_cycle_record
+from tasks.storage import filestore
+from tasks.storage.ledger import Evidence, InboundMessage, Submission, session
 from tests import mail_samples as samples
 from tests.test_automatic_mail import deliver, intake_once, status_of
 from tests.test_intake_corpus import Context, filled

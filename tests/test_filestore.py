@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tasks import filestore
-from tasks.ledger import session
+from tasks.storage import filestore
+from tasks.storage.ledger import session
 
 
 def test_a_file_stored_twice_is_kept_once_and_read_back(settings):

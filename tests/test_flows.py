@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from tasks.inbox import open_maildir
-from tasks.ledger import Cycle, Email, Request, session
+from tasks.mail.inbox import open_maildir
+from tasks.storage.ledger import Cycle, Email, Request, session
 
 
 @pytest.fixture
@@ -23,7 +23,7 @@ def environment(settings, monkeypatch):
 def test_demo_flow_runs_a_cycle_and_reruns_send_nothing_twice(prefect_server, environment, plan):
     from flows.demo import demo
     from flows.open_cycle import open_cycle
-    from tasks.local_mail import local_smtp_server
+    from tasks.mail.local_server import local_smtp_server
 
     settings = environment
     files = demo("2023-03")

@@ -23,15 +23,15 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from bench.heavy_files import big_xlsx
-from tasks.inbox import open_maildir, received
-from tasks.intake import process, store_all
-from tasks.ledger import InboundMessage, Submission, session
-from tasks.limits import Limits
-from tasks.plans import load_plan
-from tasks.requests import build_request, open_cycle_record
+from tasks.cycle.intake import process, store_all
+from tasks.cycle.requests import build_request, open_cycle_record
+from tasks.mail.inbox import open_maildir, received
+from tasks.plans.plan import load_plan
 from tasks.settings import Settings
-from tasks.spreadsheets import UnreadableFile, read_submission
-from tasks.workbooks import COLUMNS
+from tasks.storage.ledger import InboundMessage, Submission, session
+from tasks.workbooks.limits import Limits
+from tasks.workbooks.reading import UnreadableFile, read_submission
+from tasks.workbooks.request_workbook import COLUMNS
 from tests.conftest import SAMPLE_PLAN
 from tests.network import free_port
 

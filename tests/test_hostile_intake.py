@@ -20,14 +20,14 @@ from aiosmtpd.controller import Controller
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from tasks.inbox import open_maildir
-from tasks.intake import process, store_all
-from tasks.ledger import Email, InboundMessage, Submission, session
-from tasks.mail import send_all
-from tasks.malformed import unanswered_messages
-from tasks.replies import unanswered
-from tasks.requests import build_request, open_cycle_record
-from tasks.workbooks import header as workbook_header
+from tasks.cycle.intake import process, store_all
+from tasks.cycle.requests import build_request, open_cycle_record
+from tasks.mail.inbox import open_maildir
+from tasks.mail.malformed import unanswered_messages
+from tasks.mail.outgoing import send_all
+from tasks.mail.replies import unanswered
+from tasks.storage.ledger import Email, InboundMessage, Submission, session
+from tasks.workbooks.request_workbook import header as workbook_header
 from tests.conftest import RecordingHandler
 
 LIAISON = "enlace@mingob.example"

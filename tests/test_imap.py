@@ -15,12 +15,13 @@ import pytest
 from imap_tools.errors import MailboxMoveError
 from sqlalchemy import func, select
 
-from tasks import filestore, intake
-from tasks.intake import process, store_all
-from tasks.ledger import InboundMessage, Submission, session, utcnow
-from tasks.local_mail import local_smtp_server
-from tasks.requests import build_request, open_cycle_record
+from tasks.cycle import intake
+from tasks.cycle.intake import process, store_all
+from tasks.cycle.requests import build_request, open_cycle_record
+from tasks.mail.local_server import local_smtp_server
 from tasks.simulation import CARELESS, SILENT, corrections, first_answers
+from tasks.storage import filestore
+from tasks.storage.ledger import InboundMessage, Submission, session, utcnow
 from tests.dovecot import ImapDelivery
 
 SPREADSHEET = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

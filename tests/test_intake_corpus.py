@@ -20,17 +20,17 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook, load_workbook
 
-from tasks import filestore
-from tasks.contract import FILLED_BY_INSTITUTION
-from tasks.contract import KEYS as COLUMNS
-from tasks.inbox import Attachment, Received, open_maildir
-from tasks.intake import Outcome, process, store, store_all
-from tasks.ledger import Submission, session
-from tasks.plans import Plan
-from tasks.requests import build_request, open_cycle_record
+from tasks.cycle.intake import Outcome, process, store, store_all
+from tasks.cycle.requests import build_request, open_cycle_record
+from tasks.mail.inbox import Attachment, Received, open_maildir
+from tasks.plans.plan import Plan
 from tasks.settings import Settings
-from tasks.workbooks import HEADER_ROW
-from tasks.workbooks import header as workbook_header
+from tasks.storage import filestore
+from tasks.storage.ledger import Submission, session
+from tasks.workbooks.contract import FILLED_BY_INSTITUTION
+from tasks.workbooks.contract import KEYS as COLUMNS
+from tasks.workbooks.request_workbook import HEADER_ROW
+from tasks.workbooks.request_workbook import header as workbook_header
 from tests.conftest import SAMPLE_PLAN, free_port
 
 LIAISON = "enlace@mingob.example"

@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from tasks.inbox import open_maildir
-from tasks.ledger import Email, InboundMessage, Submission, session
-from tasks.local_mail import local_smtp_server
-from tasks.mail import send_all
-from tasks.requests import open_cycle_record
+from tasks.cycle.requests import open_cycle_record
+from tasks.mail.inbox import open_maildir
+from tasks.mail.local_server import local_smtp_server
+from tasks.mail.outgoing import send_all
 from tasks.simulation import first_answers
+from tasks.storage.ledger import Email, InboundMessage, Submission, session
 from tests.crash_worker import BATCH
 from tests.test_mail import requests_for
 

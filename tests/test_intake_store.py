@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from tasks.inbox import Attachment, Received
-from tasks.intake import store
-from tasks.ledger import InboundMessage, Submission, session
+from tasks.cycle.intake import store
+from tasks.mail.inbox import Attachment, Received
+from tasks.storage.ledger import InboundMessage, Submission, session
 
 
 def received(message_id: str, *files: tuple[str, bytes]) -> Received:

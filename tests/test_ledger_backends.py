@@ -14,9 +14,9 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
-from tasks.ledger import Email, Submission, engine, session
-from tasks.mail import send_all
+from tasks.mail.outgoing import send_all
 from tasks.settings import Settings
+from tasks.storage.ledger import Email, Submission, engine, session
 from tests.test_cycle import run_cycle
 from tests.test_mail import requests_for
 

@@ -14,11 +14,11 @@ import pytest
 from openpyxl import Workbook
 
 from bench.heavy_files import big_csv, big_xlsx
-from tasks.contract import KEYS as COLUMNS
-from tasks.findings import finding
-from tasks.limits import Limits, bounded
-from tasks.safe_names import safe_filename, safe_stem
-from tasks.spreadsheets import UnreadableFile, read_submission
+from tasks.checks.findings import finding
+from tasks.workbooks.contract import KEYS as COLUMNS
+from tasks.workbooks.limits import Limits, bounded
+from tasks.workbooks.reading import UnreadableFile, read_submission
+from tasks.workbooks.safe_names import safe_filename, safe_stem
 
 
 def refused(data: bytes, name: str, limits: Limits | None = None) -> UnreadableFile:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from tasks.mail import compose, send_all
-from tasks.requests import build_request, open_cycle_record, request_email
-from tasks.status import cycle_status
+from tasks.cycle.requests import build_request, open_cycle_record, request_email
+from tasks.cycle.status import cycle_status
+from tasks.mail.outgoing import compose, send_all
 
 
 def requests_for(settings, plan):
@@ -87,7 +87,7 @@ def test_refused_address_is_recorded_and_shown_in_status_not_retried(settings, p
 
 
 def test_the_message_on_the_wire_is_ascii_with_an_encoded_subject(settings, plan):
-    from tasks.mail import Mailer
+    from tasks.mail.outgoing import Mailer
 
     mail = requests_for(settings, plan)[0]
     client = Mailer(user=settings.sender, smtp_skip_login=True, soft_email_validation=False)

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from tasks.inbox import Attachment, Received
-from tasks.intake import process, store
-from tasks.mail import send_all
-from tasks.replies import unanswered
-from tasks.requests import build_request, open_cycle_record, request_email
+from tasks.cycle.intake import process, store
+from tasks.cycle.requests import build_request, open_cycle_record, request_email
+from tasks.mail.inbox import Attachment, Received
+from tasks.mail.outgoing import send_all
+from tasks.mail.replies import unanswered
 from tests.test_intake_corpus import Context, filled
 
 CHROMIUM = Path("/usr/bin/chromium")

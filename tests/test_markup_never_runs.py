@@ -21,18 +21,18 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from tasks.approval import publish_draft
-from tasks.data_docs import build, site_folder
-from tasks.intake import process, store_all
-from tasks.ledger import FindingRow, session
-from tasks.mail import send_all
-from tasks.malformed import unanswered_messages
-from tasks.publishing import publish
-from tasks.replies import unanswered
-from tasks.requests import build_request, open_cycle_record
-from tasks.review import approve, pending_reviews
-from tasks.validation import SuiteRun
-from tasks.workbooks import header as workbook_header
+from tasks.checks.data_docs import build, site_folder
+from tasks.checks.validation import SuiteRun
+from tasks.cycle.intake import process, store_all
+from tasks.cycle.requests import build_request, open_cycle_record
+from tasks.mail.malformed import unanswered_messages
+from tasks.mail.outgoing import send_all
+from tasks.mail.replies import unanswered
+from tasks.people.review import approve, pending_reviews
+from tasks.publication.approval import publish_draft
+from tasks.publication.publishing import publish
+from tasks.storage.ledger import FindingRow, session
+from tasks.workbooks.request_workbook import header as workbook_header
 from tests.test_hostile_intake import LIAISON, deliver_to_maildir, smtp_server, with_file
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -209,7 +209,7 @@ def test_data_docs_never_carry_markup_a_browser_would_run(hostile):
 
 
 def test_the_public_board_escapes_every_payload(hostile, plan):
-    from tasks.board import build_board
+    from tasks.publication.board import build_board
 
     settings, _, _, _ = hostile
     board = build_board(settings, plan).folder

@@ -10,9 +10,9 @@ import yaml
 from typer.testing import CliRunner
 
 from hitos_cli import app
-from tasks.plan_check import check_data, check_file
-from tasks.plan_import import export_plan, import_plan
-from tasks.plans import Plan, load_plan
+from tasks.plans.check import check_data, check_file
+from tasks.plans.plan import Plan, load_plan
+from tasks.plans.spreadsheet import export_plan, import_plan
 
 SAMPLE = Path(__file__).resolve().parents[1] / "plans" / "gt-pan5.yaml"
 

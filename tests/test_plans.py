@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from tasks.plans import Plan, load_plan
+from tasks.plans.plan import Plan, load_plan
 
 SAMPLE = Path(__file__).resolve().parents[1] / "plans" / "gt-pan5.yaml"
 

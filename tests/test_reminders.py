@@ -7,11 +7,11 @@ from datetime import date
 
 import pytest
 
-from tasks.inbox import Attachment, Received
-from tasks.intake import process, store
-from tasks.mail import send_all
-from tasks.reminders import reminder_email, reminder_points, waiting_institutions
-from tasks.requests import build_request, open_cycle_record
+from tasks.cycle.intake import process, store
+from tasks.cycle.reminders import reminder_email, reminder_points, waiting_institutions
+from tasks.cycle.requests import build_request, open_cycle_record
+from tasks.mail.inbox import Attachment, Received
+from tasks.mail.outgoing import send_all
 from tasks.simulation import filled_workbook
 
 

@@ -19,14 +19,14 @@ import pytest
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
-from tasks.approval import publish_draft
-from tasks.consolidation import COLUMNS, consolidated_table, figures, used_submissions
-from tasks.ledger import Report, session
-from tasks.mail import send_all
-from tasks.publishing import Publication, report_email, summary_markdown
-from tasks.publishing import publish as publish_cycle
-from tasks.report import data_dictionary, neutralise, print_pdf, write_report
+from tasks.mail.outgoing import send_all
+from tasks.publication.approval import publish_draft
+from tasks.publication.consolidation import COLUMNS, consolidated_table, figures, used_submissions
+from tasks.publication.publishing import Publication, report_email, summary_markdown
+from tasks.publication.publishing import publish as publish_cycle
+from tasks.publication.report import data_dictionary, neutralise, print_pdf, write_report
 from tasks.settings import Settings
+from tasks.storage.ledger import Report, session
 from tests.test_consolidation import (
     CURRENT,
     INJECTED_FORMULA,

@@ -14,17 +14,17 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from hitos_cli import app
-from tasks.approval import check_publications, consolidate_draft, state_of
-from tasks.consolidation import ON_TIME
-from tasks.inbox import Attachment, Received
-from tasks.intake import process, store
-from tasks.ledger import Decision, session
-from tasks.notifications import review_digest
-from tasks.reminders import reminder_email, waiting_institutions
-from tasks.requests import build_request, open_cycle_record
-from tasks.review import return_submission
+from tasks.cycle.intake import process, store
+from tasks.cycle.reminders import reminder_email, waiting_institutions
+from tasks.cycle.requests import build_request, open_cycle_record
+from tasks.mail.inbox import Attachment, Received
+from tasks.mail.notifications import review_digest
+from tasks.people.review import return_submission
+from tasks.publication.approval import check_publications, consolidate_draft, state_of
+from tasks.publication.consolidation import ON_TIME
 from tasks.settings import Settings
 from tasks.simulation import filled_workbook
+from tasks.storage.ledger import Decision, session
 from tests.network import free_port
 from tests.test_ledger_backends import postgres_url  # noqa: F401 (a fixture)
 
@@ -234,8 +234,8 @@ def test_an_extension_needs_a_reason_and_a_date_after_the_deadline(ledger, plan)
 
 
 def test_reviewers_get_one_digest_a_day_listing_what_awaits_review(ledger, plan, smtp):
-    from tasks.accounts import add_user
-    from tasks.mail import send_all
+    from tasks.mail.outgoing import send_all
+    from tasks.people.accounts import add_user
 
     add_user(ledger, "revisora@gae.example", "reviewer", "una clave larga")
     add_user(ledger, "directora@gae.example", "director", "otra clave larga")
@@ -256,8 +256,8 @@ def test_reviewers_get_one_digest_a_day_listing_what_awaits_review(ledger, plan,
 
 
 def test_the_director_learns_when_every_institution_has_delivered(ledger, plan, smtp):
-    from tasks.mail import send_all
-    from tasks.notifications import delivery_notices
+    from tasks.mail.notifications import delivery_notices
+    from tasks.mail.outgoing import send_all
 
     codes = [i.code for i in plan.reporting_institutions()]
     for code in codes[:-1]:
@@ -273,8 +273,8 @@ def test_the_director_learns_when_every_institution_has_delivered(ledger, plan, 
 
 
 def test_a_return_whose_reply_failed_is_owed_until_it_is_sent(ledger, plan, smtp):
-    from tasks.mail import send_all
-    from tasks.review import unsent_returns
+    from tasks.mail.outgoing import send_all
+    from tasks.people.review import unsent_returns
 
     mineduc = deliver(ledger, plan, "MINEDUC")
     down = Settings(

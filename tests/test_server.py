@@ -28,8 +28,11 @@ import psycopg
 import pytest
 from sqlalchemy import func, select
 
-from tasks.deadlines import add_business_days
-from tasks.ledger import (
+from tasks.cycle.deadlines import add_business_days
+from tasks.plans.plan import Plan
+from tasks.settings import Settings
+from tasks.simulation import CARELESS, SILENT, filled_workbook
+from tasks.storage.ledger import (
     Cycle,
     Email,
     FindingRow,
@@ -40,9 +43,6 @@ from tasks.ledger import (
     engine,
     session,
 )
-from tasks.plans import Plan
-from tasks.settings import Settings
-from tasks.simulation import CARELESS, SILENT, filled_workbook
 from tests.conftest import RecordingHandler
 from tests.dovecot import Dovecot
 from tests.network import free_port

@@ -13,12 +13,12 @@ import yaml
 from typer.testing import CliRunner
 
 from hitos_cli import app
-from tasks.closing import close_due_cycles, closing_day
-from tasks.ledger import Cycle, session
-from tasks.publishing import current_cycle
-from tasks.reminders import reminder_email, reminder_points
-from tasks.requests import build_request, open_cycle_record
+from tasks.cycle.closing import close_due_cycles, closing_day
+from tasks.cycle.reminders import reminder_email, reminder_points
+from tasks.cycle.requests import build_request, open_cycle_record
+from tasks.publication.publishing import current_cycle
 from tasks.settings import Settings
+from tasks.storage.ledger import Cycle, session
 
 ROOT = Path(__file__).resolve().parent.parent
 

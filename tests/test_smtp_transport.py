@@ -25,9 +25,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from pydantic import SecretStr
 
-from tasks.ledger import Email, session
-from tasks.mail import Outgoing, send_all
+from tasks.mail.outgoing import Outgoing, send_all
 from tasks.settings import Settings
+from tasks.storage.ledger import Email, session
 from tests.conftest import RecordingHandler, free_port
 
 PASSWORD = "s3creto-de-prueba"

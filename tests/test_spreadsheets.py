@@ -11,17 +11,17 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook
 
-from tasks.contract import KEYS as CONTRACT_COLUMNS
-from tasks.contract import column_key as contract_column
-from tasks.plans import load_plan
-from tasks.spreadsheets import (
+from tasks.plans.plan import load_plan
+from tasks.workbooks.contract import KEYS as CONTRACT_COLUMNS
+from tasks.workbooks.contract import column_key as contract_column
+from tasks.workbooks.reading import (
     ReadResult,
     UnreadableFile,
     normalise_state,
     parse_percent,
     read_submission,
 )
-from tasks.workbooks import build_request_workbook
+from tasks.workbooks.request_workbook import build_request_workbook
 
 PLAN = Path(__file__).resolve().parent.parent / "plans" / "gt-pan5.yaml"
 ROW = {

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import date
 
-from tasks.plans import load_plan
+from tasks.checks.validation import ValidationReport, prepare, validate
+from tasks.plans.plan import load_plan
 from tasks.settings import Settings
 from tasks.simulation import filled_workbook
-from tasks.spreadsheets import read_submission
-from tasks.validation import ValidationReport, prepare, validate
-from tasks.workbooks import build_request_workbook
+from tasks.workbooks.reading import read_submission
+from tasks.workbooks.request_workbook import build_request_workbook
 
 
 def test_validate_returns_the_findings_and_the_run_that_decided_them(tmp_path):

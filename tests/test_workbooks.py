@@ -11,12 +11,12 @@ import pandas as pd
 import pytest
 from openpyxl.worksheet.worksheet import Worksheet
 
-from tasks.contract import FILLED_BY_INSTITUTION, column_key
-from tasks.contract import KEYS as COLUMNS
-from tasks.findings import finding
-from tasks.plans import Plan
-from tasks.spreadsheets import read_submission
-from tasks.workbooks import (
+from tasks.checks.findings import finding
+from tasks.plans.plan import Plan
+from tasks.workbooks.contract import FILLED_BY_INSTITUTION, column_key
+from tasks.workbooks.contract import KEYS as COLUMNS
+from tasks.workbooks.reading import read_submission
+from tasks.workbooks.request_workbook import (
     HEADER_ROW,
     TEMPLATE_VERSION,
     build_request_workbook,

@@ -1,0 +1,1 @@
+"""Checks: the Great Expectations suite, its findings, Data Docs and operator input."""

@@ -1,0 +1,74 @@
+"""What an operator asks for, checked once at the edge: one English sentence for each mistake.
+
+``hitos cycle open 2023-3`` created a cycle ``2023-3`` and mailed every institution, while
+``hitos consolidate 2023-3`` refused it with a traceback; ``--institution XYZ`` printed nothing
+and exited 0. Every command and flow now checks cycle ids, cycles and institutions here and
+turns a mistake into ``UserMistake``: the CLI prints its sentence and exits 2, no traceback.
+Institution codes are matched without case (``mineduc`` is MINEDUC): codes are acronyms, and
+a liaison's or operator's lower case never names another institution.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from sqlalchemy import select
+
+from tasks.plans.plan import Plan
+from tasks.settings import Settings
+from tasks.storage.ledger import Cycle, Email, session
+
+CYCLE_ID = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
+
+
+class UserMistake(ValueError):
+    """A mistake in what was asked (not a failure of Hitos): its message is the whole story."""
+
+
+def cycle_id(value: str) -> str:
+    """A well-formed cycle id (``YYYY-MM``), or the sentence that says how to write one."""
+    text = value.strip()
+    if not CYCLE_ID.fullmatch(text):
+        raise UserMistake(
+            f"{value!r} is not a cycle id: write the year and the month as YYYY-MM (e.g. 2023-03)"
+        )
+    return text
+
+
+def known_cycle(settings: Settings, value: str) -> str:
+    """The id of a cycle that exists in the ledger."""
+    wanted = cycle_id(value)
+    with session(settings.database) as db:
+        known = list(db.scalars(select(Cycle.id).order_by(Cycle.id)))
+    if wanted not in known:
+        listed = f" (cycles: {', '.join(known)})" if known else " (no cycle is open yet)"
+        raise UserMistake(
+            f"cycle {wanted} does not exist{listed}: open it with `hitos cycle open {wanted}`"
+        )
+    return wanted
+
+
+def institution_code(plan: Plan, value: str) -> str:
+    """The plan's code of a reporting institution, matched without case or spaces."""
+    codes = {i.code.casefold(): i.code for i in plan.reporting_institutions()}
+    found = codes.get(value.strip().casefold())
+    if found is None:
+        raise UserMistake(
+            f"institution {value!r} is not one of plan {plan.id}'s: use one of "
+            + ", ".join(sorted(codes.values()))
+        )
+    return found
+
+
+def unsent_since(settings: Settings, since: datetime, kinds: tuple[str, ...]) -> list[Email]:
+    """Emails of these kinds claimed since ``since`` that did not go out (failed, refused, or
+    still claimed), for a command to say so and exit non-zero."""
+    with session(settings.database) as db:
+        return list(
+            db.scalars(
+                select(Email)
+                .where(Email.kind.in_(kinds), Email.claimed_at >= since, Email.status != "sent")
+                .order_by(Email.key)
+            )
+        )

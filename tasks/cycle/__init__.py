@@ -1,0 +1,1 @@
+"""A reporting cycle's steps: opening, intake, reminders, deadlines, closing, status."""

@@ -1,0 +1,115 @@
+"""Extensions: one institution's own deadline in a cycle and its reason, granted by the director.
+
+Reminders, "on time" and the report read an institution's deadline through ``deadline_of`` /
+``deadlines``, so an extension moves all three at once. Granting is a decision of the audit trail.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tasks.plans.plan import Plan
+from tasks.settings import Settings
+from tasks.storage.ledger import Cycle, Decision, Extension, session, utcnow
+
+
+class ExtensionRefused(ValueError):
+    """A decision that cannot be taken: a stable ``code`` (the console's Spanish message) and
+    one English sentence for operators."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class Granted:
+    cycle_id: str
+    institution: str
+    until: date
+    reason: str
+    granted_by: str
+
+
+def deadlines(db: Session, cycle: Cycle) -> dict[str, date]:
+    """Institution code → its extended deadline, for the institutions that have one."""
+    return {
+        e.institution: e.until
+        for e in db.scalars(select(Extension).where(Extension.cycle_id == cycle.id))
+    }
+
+
+def deadline_of(db: Session, cycle: Cycle, institution: str) -> date:
+    """The deadline that applies to one institution: its extension, else the cycle's."""
+    return deadlines(db, cycle).get(institution, cycle.deadline)
+
+
+def extensions(settings: Settings, cycle_id: str) -> dict[str, Extension]:
+    """Institution code → the extension granted in the cycle."""
+    with session(settings.database) as db:
+        found = db.scalars(select(Extension).where(Extension.cycle_id == cycle_id))
+        return {e.institution: e for e in found}
+
+
+def extend(
+    settings: Settings,
+    plan: Plan,
+    cycle_id: str,
+    institution: str,
+    until: date,
+    reason: str,
+    actor: str,
+) -> Granted:
+    """Give an institution until ``until`` (inclusive) in the cycle; a later grant replaces it.
+
+    Refused when the cycle or institution is unknown, the date is not after the cycle's
+    deadline, or no reason is given: an extension without a reason cannot be audited.
+    """
+    reason = reason.strip()
+    if not reason:
+        raise ExtensionRefused("extension-needs-reason", "an extension needs a reason (--reason)")
+    if institution not in {i.code for i in plan.reporting_institutions()}:
+        raise ExtensionRefused(
+            "unknown-institution", f"{institution} is not an institution asked in plan {plan.id}"
+        )
+    with session(settings.database) as db:
+        cycle = db.get(Cycle, cycle_id)
+        if cycle is None:
+            raise ExtensionRefused("unknown-cycle", f"cycle {cycle_id} does not exist")
+        if until <= cycle.deadline:
+            raise ExtensionRefused(
+                "extension-not-later",
+                f"the new deadline must be after the cycle's ({cycle.deadline.isoformat()})",
+            )
+        existing = db.scalars(
+            select(Extension).where(
+                Extension.cycle_id == cycle_id, Extension.institution == institution
+            )
+        ).first()
+        if existing is None:
+            db.add(
+                Extension(
+                    cycle_id=cycle_id,
+                    institution=institution,
+                    until=until,
+                    reason=reason,
+                    granted_by=actor,
+                )
+            )
+        else:
+            existing.until, existing.reason = until, reason
+            existing.granted_by, existing.granted_at = actor, utcnow()
+        db.add(
+            Decision(
+                actor=actor,
+                action="extend",
+                cycle_id=cycle_id,
+                institution=institution,
+                note=f"{until.isoformat()}: {reason}",
+            )
+        )
+    return Granted(cycle_id, institution, until, reason, actor)

@@ -1,0 +1,206 @@
+"""Opening a cycle: the cycle record, each institution's request workbook and its email."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from tasks.catalogues import language_of, text
+from tasks.cycle.deadlines import add_business_days, cycle_opening, first_business_day
+from tasks.mail.outgoing import Outgoing, compose
+from tasks.plans.plan import Institution, Plan
+from tasks.settings import Settings
+from tasks.storage import filestore
+from tasks.storage.ledger import (
+    Cycle,
+    MilestoneValue,
+    Request,
+    Submission,
+    insert_or_ignore,
+    latest_accepted,
+    session,
+    utcnow,
+)
+from tasks.workbooks import contract
+from tasks.workbooks.request_workbook import build_request_workbook, signature
+
+
+def planned_cycle(
+    settings: Settings, plan: Plan, cycle_id: str, opened_on: date | None = None
+) -> Cycle:
+    """The cycle as the ledger has it, or as opening it now would make it; writes nothing."""
+    with session(settings.database) as db:
+        cycle = db.get(Cycle, cycle_id)
+    if cycle is not None:
+        return cycle
+    opened = opened_on or cycle_opening(cycle_id)
+    return Cycle(
+        id=cycle_id,
+        plan_id=plan.id,
+        opened_on=opened,
+        deadline=add_business_days(opened, settings.deadline_business_days, plan.country),
+        state="open",
+    )
+
+
+def is_opening_day(plan: Plan, today: date | None = None) -> bool:
+    """Whether a cycle opens today: the first business day of March or August, in the plan's
+    time zone and calendar."""
+    today = today or datetime.now(ZoneInfo(plan.timezone)).date()
+    return today.month in (3, 8) and today == first_business_day(
+        today.year, today.month, plan.country
+    )
+
+
+def open_cycle_record(
+    settings: Settings, plan: Plan, cycle_id: str, opened_on: date | None = None
+) -> Cycle:
+    """The cycle, created on first call with its deadline in business days; unchanged after,
+    however many runs open it at the same time."""
+    planned = planned_cycle(settings, plan, cycle_id, opened_on)
+    with session(settings.database) as db:
+        db.execute(
+            insert_or_ignore(db, Cycle, "id").values(
+                id=planned.id,
+                plan_id=planned.plan_id,
+                opened_on=planned.opened_on,
+                deadline=planned.deadline,
+                state=planned.state,
+            )
+        )
+        cycle = db.get(Cycle, cycle_id)
+        assert cycle is not None
+        return cycle
+
+
+def last_accepted_values(
+    settings: Settings, cycle_id: str, institution: str
+) -> dict[str, dict[str, object]]:
+    """What the institution last reported in an earlier cycle, by milestone, to pre-fill."""
+    with session(settings.database) as db:
+        earlier = db.scalars(
+            select(Cycle.id).where(Cycle.id < cycle_id).order_by(Cycle.id.desc())
+        ).all()
+        for previous in earlier:
+            submission = latest_accepted(db, previous, institution)
+            if submission is not None:
+                return {
+                    v.milestone: {key: getattr(v, key) for key in contract.VALUE_COLUMNS}
+                    for v in db.scalars(
+                        select(MilestoneValue).where(MilestoneValue.submission_id == submission.id)
+                    )
+                }
+    return {}
+
+
+def workbook_name(plan: Plan, cycle_id: str, institution: str) -> str:
+    """The Hitos-made name of a request workbook: ``gt-pan5-2023-03-MINGOB.xlsx``."""
+    return f"{plan.id}-{cycle_id}-{institution}.xlsx"
+
+
+def request_workbook(
+    settings: Settings, plan: Plan, cycle: Cycle, institution: Institution
+) -> bytes:
+    """The institution's workbook for the cycle, pre-filled with its last accepted values."""
+    return build_request_workbook(
+        plan,
+        institution,
+        cycle.id,
+        cycle.deadline,
+        reply_to=settings.sender,
+        signing_key=settings.signing_key.get_secret_value(),
+        previous=last_accepted_values(settings, cycle.id, institution.code) or None,
+        language=language_of(settings, plan),
+    )
+
+
+def build_request(settings: Settings, plan: Plan, cycle: Cycle, institution: Institution) -> Path:
+    """The institution's workbook for the cycle, built once and kept in the file store with its
+    request row; the path of this worker's local copy (what an email attaches)."""
+    recorded = select(Request.workbook).where(
+        Request.cycle_id == cycle.id, Request.institution == institution.code
+    )
+    with session(settings.database) as db:
+        key = db.scalar(recorded)
+        if key is None:  # two runs may both get here: the first row written is the request
+            built = request_workbook(settings, plan, cycle, institution)
+            db.execute(
+                insert_or_ignore(db, Request, "cycle_id", "institution").values(
+                    cycle_id=cycle.id,
+                    institution=institution.code,
+                    workbook=filestore.put(db, built),
+                    signature=signature(
+                        settings.signing_key.get_secret_value(),
+                        plan.id,
+                        cycle.id,
+                        institution.code,
+                    ),
+                    created_at=utcnow(),
+                )
+            )
+            key = db.scalar(recorded)
+        assert key is not None
+        data = filestore.get(db, key)
+    name = workbook_name(plan, cycle.id, institution.code)
+    return filestore.local_copy(settings, data, "requests", cycle.id, name)
+
+
+def request_copy(settings: Settings, plan: Plan, cycle_id: str, institution: str) -> Path:
+    """This worker's copy of the request workbook the institution was sent, from the file store
+    (whichever worker built it); KeyError when the institution was never asked."""
+    with session(settings.database) as db:
+        key = db.scalar(
+            select(Request.workbook).where(
+                Request.cycle_id == cycle_id, Request.institution == institution
+            )
+        )
+        if key is None:
+            raise KeyError(f"{cycle_id}/{institution}")
+        data = filestore.get(db, key)
+    name = workbook_name(plan, cycle_id, institution)
+    return filestore.local_copy(settings, data, "requests", cycle_id, name)
+
+
+def preview_request(
+    settings: Settings, plan: Plan, cycle: Cycle, institution: Institution, folder: Path
+) -> Path:
+    """The workbook a request would attach, written to a preview folder and nowhere else."""
+    path = folder / workbook_name(plan, cycle.id, institution.code)
+    path.write_bytes(request_workbook(settings, plan, cycle, institution))
+    return path
+
+
+def request_email(
+    plan: Plan,
+    cycle: Cycle,
+    institution: Institution,
+    workbook: Path,
+    language: str = "es",
+    sequence: int = 1,
+) -> Outgoing:
+    """The request email to the institution's liaison, with its workbook attached (``sequence``
+    2 and on: sent again after the first did not arrive, see ``tasks.mail.resend``)."""
+    subject = text(language, "subject.request", cycle_id=cycle.id, institution=institution.code)
+    return compose(
+        "request",
+        key=f"{cycle.id}/{institution.code}/request/{sequence}",
+        kind="request",
+        to=[institution.liaison.email],
+        subject=subject,
+        language=language,
+        attachments=[workbook],
+        cycle_id=cycle.id,
+        institution_code=institution.code,
+        plan=plan,
+        institution=institution,
+        cycle=cycle,
+        milestones=plan.milestones_of(institution.code),
+    )
+
+
+def accepted(settings: Settings, cycle_id: str, institution: str) -> Submission | None:
+    with session(settings.database) as db:
+        return latest_accepted(db, cycle_id, institution)

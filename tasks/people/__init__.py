@@ -1,0 +1,1 @@
+"""People in the loop: reviewers' decisions and console accounts."""

@@ -1,0 +1,275 @@
+"""Review: a person approves each accepted file, or returns it to the institution with a comment.
+
+The rules accept a file that is well formed; a reviewer decides whether it says something
+sensible. Only approved files feed a publication (``tasks.publication.consolidation``); a returned
+file counts
+as not delivered (``tasks.storage.ledger.latest_accepted``), so reminders resume, and its liaison
+gets the
+reviewer's comment as a reply. Every decision goes to the audit trail (``Decision``). The CLI
+(``hitos review``) and the console call these same functions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from tasks.catalogues import language_of, text
+from tasks.cycle.extensions import deadline_of
+from tasks.mail.outgoing import Outgoing, compose, send_all
+from tasks.plans.plan import Plan
+from tasks.settings import Settings
+from tasks.storage.ledger import ACCEPTED, Cycle, Decision, Email, Submission, session
+
+STATES = ("pending", "approved", "returned")
+LABELS = {"pending": "Por revisar", "approved": "Aprobado", "returned": "Devuelto"}
+"""How people read a review state (console, emails)."""
+
+
+class ReviewRefused(ValueError):
+    """A decision that cannot be taken: a stable ``code`` (the console's Spanish message) and
+    one English sentence for operators."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class ReviewItem:
+    """One accepted file of a cycle and where its review stands."""
+
+    submission_id: int
+    cycle_id: str
+    institution: str
+    filename: str
+    received_at: datetime
+    outcome: str
+    review: str
+    warnings: int
+    superseded: bool
+    """A newer accepted file of the same institution exists: this one no longer counts."""
+    decided_by: str = ""
+    decided_at: datetime | None = None
+    note: str = ""
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "submission": self.submission_id,
+            "cycle": self.cycle_id,
+            "institution": self.institution,
+            "filename": self.filename,
+            "received_at": self.received_at.isoformat(timespec="minutes"),
+            "outcome": self.outcome,
+            "review": self.review,
+            "warnings": self.warnings,
+            "superseded": self.superseded,
+            "decided_by": self.decided_by,
+            "decided_at": self.decided_at.isoformat(timespec="minutes") if self.decided_at else "",
+            "note": self.note,
+        }
+
+
+@dataclass(frozen=True)
+class Reviewed:
+    """What a decision did: the new state, and the emails it sent (a return's reply)."""
+
+    submission_id: int
+    institution: str
+    cycle_id: str
+    review: str
+    changed: bool
+    emails: dict[str, str]
+
+
+def review_list(settings: Settings, cycle_id: str) -> list[ReviewItem]:
+    """Every accepted file of the cycle, by institution then newest first, with its review."""
+    with session(settings.database) as db:
+        subs = db.scalars(
+            select(Submission)
+            .where(Submission.cycle_id == cycle_id, Submission.outcome.in_(ACCEPTED))
+            .options(selectinload(Submission.findings))  # one query, not one per file
+            .order_by(Submission.institution, Submission.version.desc())
+        ).all()
+        last = _last_decisions(db, [s.id for s in subs])
+        newest: dict[str, int] = {}
+        for s in subs:
+            if s.review != "returned":
+                newest.setdefault(str(s.institution), s.version)
+        return [
+            ReviewItem(
+                submission_id=s.id,
+                cycle_id=cycle_id,
+                institution=str(s.institution),
+                filename=s.filename,
+                received_at=s.received_at,
+                outcome=s.outcome,
+                review=s.review,
+                warnings=sum(f.severity == "warning" for f in s.findings),
+                superseded=s.version < newest.get(str(s.institution), 0),
+                decided_by=last[s.id].actor if s.id in last else "",
+                decided_at=last[s.id].at if s.id in last else None,
+                note=last[s.id].note if s.id in last else "",
+            )
+            for s in subs
+        ]
+
+
+def _last_decisions(db: Session, ids: list[int]) -> dict[int, Decision]:
+    """Submission id → the latest decision on it."""
+    found: dict[int, Decision] = {}
+    if not ids:
+        return found
+    for decision in db.scalars(
+        select(Decision).where(Decision.submission_id.in_(ids)).order_by(Decision.id)
+    ):
+        found[int(decision.submission_id or 0)] = decision
+    return found
+
+
+def pending_reviews(settings: Settings) -> list[ReviewItem]:
+    """Files awaiting review in every cycle not yet closed: what the reviewers' digest lists."""
+    with session(settings.database) as db:
+        cycles = list(db.scalars(select(Cycle.id).where(Cycle.state != "closed")))
+    return [
+        item
+        for cycle_id in cycles
+        for item in review_list(settings, cycle_id)
+        if item.review == "pending" and not item.superseded
+    ]
+
+
+def _decide(
+    settings: Settings, submission_id: int, review: str, actor: str, note: str
+) -> tuple[Submission, bool]:
+    """Record one decision on a submission; (the submission, whether its state changed)."""
+    with session(settings.database) as db:
+        sub = db.get(Submission, submission_id)
+        if sub is None:
+            raise ReviewRefused("unknown-submission", f"there is no submission {submission_id}")
+        if sub.outcome not in ACCEPTED or sub.cycle_id is None or sub.institution is None:
+            raise ReviewRefused(
+                "not-accepted",
+                f"submission {submission_id} was {sub.outcome}: only accepted files are reviewed",
+            )
+        newer = db.scalars(
+            select(Submission.id).where(
+                Submission.cycle_id == sub.cycle_id,
+                Submission.institution == sub.institution,
+                Submission.outcome.in_(ACCEPTED),
+                Submission.version > sub.version,
+            )
+        ).first()
+        if newer is not None:
+            raise ReviewRefused(
+                "superseded",
+                f"submission {submission_id} was replaced by submission {newer}: review that one",
+            )
+        if sub.review == review:
+            return sub, False
+        if sub.review == "returned":
+            raise ReviewRefused(
+                "already-returned",
+                f"submission {submission_id} was returned to {sub.institution}: await its new file",
+            )
+        sub.review = review
+        db.add(
+            Decision(
+                actor=actor,
+                action="approve" if review == "approved" else "return",
+                cycle_id=sub.cycle_id,
+                institution=sub.institution,
+                submission_id=sub.id,
+                note=note,
+            )
+        )
+        if review == "returned":
+            cycle = db.get(Cycle, sub.cycle_id)
+            if cycle is not None and cycle.state == "consolidated":
+                cycle.state = "open"  # the institution owes a file again: reminders resume
+        return sub, True
+
+
+def approve(
+    settings: Settings, plan: Plan, submission_id: int, actor: str, note: str = ""
+) -> Reviewed:
+    """Approve an accepted file: it may feed the next publication."""
+    from tasks.publication.approval import notify_if_outdated
+
+    sub, changed = _decide(settings, submission_id, "approved", actor, note.strip())
+    emails = notify_if_outdated(settings, plan, str(sub.cycle_id)) if changed else {}
+    return Reviewed(sub.id, str(sub.institution), str(sub.cycle_id), "approved", changed, emails)
+
+
+def return_submission(
+    settings: Settings, plan: Plan, submission_id: int, actor: str, note: str
+) -> Reviewed:
+    """Return an accepted file with the reviewer's comment; the liaison is told, once."""
+    from tasks.publication.approval import notify_if_outdated
+
+    note = note.strip()
+    if not note:
+        raise ReviewRefused(
+            "return-needs-note", "a returned file needs a comment for the institution (--note)"
+        )
+    sub, changed = _decide(settings, submission_id, "returned", actor, note)
+    emails: dict[str, str] = {}
+    if changed:
+        emails = send_all(settings, [returned_email(settings, plan, sub, note)])
+        emails |= notify_if_outdated(settings, plan, str(sub.cycle_id))
+    return Reviewed(sub.id, str(sub.institution), str(sub.cycle_id), "returned", changed, emails)
+
+
+def returned_email(settings: Settings, plan: Plan, sub: Submission, note: str) -> Outgoing:
+    """The reply that tells the sender (or the liaison, for a dropped file) why it came back."""
+    institution = plan.institution(str(sub.institution))
+    language = language_of(settings, plan)
+    with session(settings.database) as db:
+        cycle = db.get(Cycle, sub.cycle_id)
+        deadline = deadline_of(db, cycle, institution.code) if cycle else None
+    return compose(
+        "returned",
+        key=_returned_key(sub),
+        kind="returned",
+        to=[sub.sender or institution.liaison.email],
+        subject=text(
+            language, "subject.returned", cycle_id=sub.cycle_id, institution=institution.code
+        ),
+        language=language,
+        cycle_id=sub.cycle_id,
+        institution_code=institution.code,
+        plan=plan,
+        institution=institution,
+        filename=sub.filename,
+        version=sub.version,
+        period=sub.cycle_id,
+        note=note,
+        deadline=deadline,
+    )
+
+
+def unsent_returns(settings: Settings, plan: Plan) -> list[Outgoing]:
+    """Returns whose reply never went out (the SMTP server was down when the reviewer decided):
+    owed until the mail ledger says sent or refused, like intake's replies."""
+    with session(settings.database) as db:
+        done = set(
+            db.scalars(
+                select(Email.key).where(
+                    Email.kind == "returned", Email.status.in_(("sent", "refused"))
+                )
+            )
+        )
+        returned = db.scalars(select(Submission).where(Submission.review == "returned")).all()
+        notes = _last_decisions(db, [s.id for s in returned])
+    return [
+        returned_email(settings, plan, sub, notes[sub.id].note)
+        for sub in returned
+        if sub.id in notes and _returned_key(sub) not in done
+    ]
+
+
+def _returned_key(sub: Submission) -> str:
+    return f"{sub.cycle_id}/{sub.institution}/returned/{sub.id}"

@@ -1,0 +1,1 @@
+"""The action plan: loading, checking, and the directorate's spreadsheet of it."""

@@ -1,0 +1,1 @@
+"""From the ledger to the public: consolidation, the report, approval, the board."""

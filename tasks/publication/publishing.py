@@ -1,0 +1,174 @@
+"""Publishing a consolidation: a new report version only when its inputs changed, then the email."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from tempfile import TemporaryDirectory
+
+from sqlalchemy import func, select
+
+from tasks.catalogues import language_of, text
+from tasks.mail.outgoing import Outgoing, compose
+from tasks.plans.plan import Plan
+from tasks.publication.consolidation import (
+    MISSING,
+    Figures,
+    consolidated_table,
+    figures,
+    used_submissions,
+)
+from tasks.publication.report import KINDS, report_name, write_report
+from tasks.rendering import render
+from tasks.settings import Settings
+from tasks.storage import filestore
+from tasks.storage.ledger import Cycle, Report, session
+
+ATTACHED = ("pdf", "xlsx")
+"""What the director's email carries, so the report reads without the link: page and data."""
+
+
+@dataclass
+class Publication:
+    """A report version and the figures it shows, for the director's email and the artifact."""
+
+    report: Report
+    cycle: Cycle
+    figures: Figures
+    paths: dict[str, Path] = field(default_factory=dict)
+    """``html``… and ``latest_html``… → this worker's local copy of each file of the version."""
+    links: dict[str, str] = field(default_factory=dict)
+    """``latest_html``… → public URL (``report_base_url`` set) or local copy; ``version``: the
+    page of this very version, which later versions never overwrite (with a base URL only)."""
+
+
+def links(settings: Settings, report: Report, paths: dict[str, Path]) -> dict[str, str]:
+    """Where the director and the public find each file: URLs under the base, else local copies."""
+    base = settings.report_base_url.rstrip("/")
+    found: dict[str, str] = {}
+    for kind in KINDS:
+        path = paths.get(f"latest_{kind}")
+        if path is None:
+            continue
+        found[f"latest_{kind}"] = (
+            f"{base}/{report.cycle_id}/latest/{path.name}" if base else str(path)
+        )
+    if base and "html" in paths:
+        found["version"] = f"{base}/{report.cycle_id}/v{report.version}/{paths['html'].name}"
+    return found
+
+
+def local_copies(
+    settings: Settings, plan: Plan, report: Report, data: dict[str, bytes]
+) -> dict[str, Path]:
+    """The version's files under ``reports/<cycle>/v<n>/`` and, once the director published it,
+    ``latest/`` (the public files: a draft never reaches them), from the store."""
+    paths: dict[str, Path] = {}
+    for kind, key in report.files.items():
+        name = report_name(plan, report.cycle_id, kind)
+        folder = ("reports", report.cycle_id)
+        paths[kind] = filestore.local_copy(settings, data[key], *folder, f"v{report.version}", name)
+        if report.state == "published":
+            paths[f"latest_{kind}"] = filestore.local_copy(
+                settings, data[key], *folder, "latest", name
+            )
+    return paths
+
+
+def sources_key(submissions: list[int]) -> str:
+    """What makes a version: the submissions it used (one version per set, ``Report.sources``)."""
+    return hashlib.sha256(",".join(str(s) for s in submissions).encode()).hexdigest()
+
+
+def current_cycle(settings: Settings) -> str:
+    """The cycle being reported: the newest one (open, consolidated or already closed)."""
+    with session(settings.database) as db:
+        found = db.scalar(select(Cycle.id).order_by(Cycle.id.desc()).limit(1))
+    if found is None:
+        raise ValueError("no cycle has been opened yet: open one first (hitos cycle open YYYY-MM)")
+    return str(found)
+
+
+def publish(settings: Settings, plan: Plan, cycle_id: str) -> Publication:
+    """The cycle's report: the version already built from the same submissions, else a new one.
+
+    The files live in the file store (so any worker can reuse or send them); this worker gets
+    local copies.
+    """
+    with session(settings.database) as db:
+        # The cycle's row is locked until this version is committed (PostgreSQL): a second
+        # consolidation of the cycle waits, then finds this version and reuses it.
+        cycle = db.get(Cycle, cycle_id, with_for_update=True)
+        if cycle is None:
+            raise ValueError(
+                f"cycle {cycle_id} does not exist: open it first (hitos cycle open {cycle_id})"
+            )
+        table = consolidated_table(db, plan, cycle)
+        used = used_submissions(table)
+        numbers = figures(db, plan, cycle, table)
+        sources = sources_key(used)
+        report = db.scalars(
+            select(Report).where(Report.cycle_id == cycle_id, Report.sources == sources)
+        ).first()
+        complete = (
+            report is not None
+            and set(KINDS) <= report.files.keys()  # a version from before the PDF is rebuilt
+            and all(filestore.exists(db, key) for key in report.files.values())
+        )
+        if report is None or not complete:
+            if report is None:
+                latest = db.scalar(
+                    select(func.max(Report.version)).where(Report.cycle_id == cycle_id)
+                )
+                version = (latest or 0) + 1
+                report = Report(
+                    cycle_id=cycle_id, version=version, submissions=used, sources=sources, files={}
+                )
+                db.add(report)
+            with TemporaryDirectory(prefix="hitos-report-") as folder:
+                language = language_of(settings, plan)
+                written = write_report(
+                    plan, cycle, table, numbers, Path(folder), report.version, used, language
+                )
+                report.files = {k: filestore.put(db, written[k].read_bytes()) for k in KINDS}
+            # a draft: tasks.publication.approval publishes it (and marks the cycle consolidated)
+        data = filestore.get_many(db, set(report.files.values()))
+    paths = local_copies(settings, plan, report, data)
+    return Publication(report, cycle, numbers, paths, links(settings, report, paths))
+
+
+def report_email(plan: Plan, publication: Publication, language: str = "es") -> Outgoing:
+    """The director's notice that a report version is ready: figures, links, PDF and XLSX."""
+    report, numbers = publication.report, publication.figures
+    delivered = sum(1 for row in numbers.institutions if row.estado_entrega != MISSING)
+    attachments = [publication.paths[kind] for kind in ATTACHED if kind in publication.paths]
+    return compose(
+        "report",
+        key=f"{report.cycle_id}/-/report/{report.version}",
+        kind="report",
+        to=[plan.coordinator.director.email],
+        subject=text(language, "subject.report", cycle_id=report.cycle_id, version=report.version),
+        language=language,
+        attachments=attachments,
+        cycle_id=report.cycle_id,
+        plan=plan,
+        cycle=publication.cycle,
+        version=report.version,
+        figures=numbers,
+        files=publication.links,
+        attached=[path.name for path in attachments],
+        delivered=delivered,
+        institutions=len(numbers.institutions),
+    )
+
+
+def summary_markdown(publication: Publication, language: str = "es") -> str:
+    """The Prefect artifact of a consolidation: headline, commitments, deliveries, files."""
+    return render(
+        "report_summary.md",
+        language,
+        report=publication.report,
+        figures=publication.figures,
+        links=publication.links,
+    )

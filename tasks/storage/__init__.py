@@ -1,0 +1,1 @@
+"""Where Hitos keeps what it knows: the ledger, the file store and the claims on work."""

@@ -1,0 +1,1 @@
+"""The workbook contract, the request workbook, and reading what comes back."""
