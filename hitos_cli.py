@@ -332,8 +332,6 @@ def submit(
     """Run intake on one file; print outcome and findings (exit 0 accepted, 1 rejected, 2 other)."""
     settings, plan = settings_and_plan()
     from tasks.checks.boundaries import institution_code, known_cycle
-    from tasks.checks.data_docs import build as build_data_docs
-    from tasks.checks.validation import SuiteRun
     from tasks.cycle.intake import outcome_of, process, store
     from tasks.mail.inbox import Attachment, Received
 
@@ -347,9 +345,7 @@ def submit(
         attachments=[Attachment(file.name, data)],
     )
     store(settings, [received], institution=institution or None, cycle_id=cycle or None)
-    runs: list[SuiteRun] = []
-    outcomes = process(settings, plan, runs=runs)
-    build_data_docs(settings, runs, outcomes)
+    process(settings, plan, with_docs=True)
     outcome = outcome_of(settings, hashlib.sha256(data).hexdigest())
     result = {
         "outcome": outcome.outcome,

@@ -7,8 +7,6 @@ from prefect import flow
 from prefect.artifacts import create_table_artifact
 
 from flows import ALERTS, step
-from tasks.checks.data_docs import build as build_data_docs
-from tasks.checks.validation import SuiteRun
 from tasks.cycle.intake import Outcome, process, store_all
 from tasks.mail.arrivals import missing_workbook_replies
 from tasks.mail.automatic import bounce_notices
@@ -23,7 +21,6 @@ from tasks.settings import Settings
 
 store_received = step(store_all, "store-received")
 validate_pending = step(process, "validate-pending")
-write_data_docs = step(build_data_docs, "write-data-docs")
 render_replies = step(unanswered, "render-replies")
 render_bounce_notices = step(bounce_notices, "render-bounce-notices")
 render_missing_workbook = step(missing_workbook_replies, "render-missing-workbook")
@@ -40,8 +37,7 @@ def intake() -> list[Outcome]:
     settings = Settings()
     plan = current_plan(settings)  # the contacts in force today
     store_received(settings)
-    runs: list[SuiteRun] = []  # the Great Expectations run behind the findings, for Data Docs
-    outcomes = validate_pending(settings, plan, runs=runs)
+    outcomes = validate_pending(settings, plan, with_docs=True)  # its checkpoint writes Data Docs
     send_emails(
         settings,
         render_replies(settings, plan)
@@ -52,7 +48,6 @@ def intake() -> list[Outcome]:
         + render_notices(settings, plan),
     )
     check_published(settings, plan)
-    write_data_docs(settings, runs, outcomes)
     create_table_artifact(
         key="hitos-intake",
         table=[outcome.summary() for outcome in outcomes] or [{"resultado": "sin archivos nuevos"}],

@@ -1,39 +1,40 @@
 """Great Expectations Data Docs for reviewers: one site per cycle, that opens offline.
 
-Each intake run's suite run (the very result the findings came from, not a second validation)
-becomes a validation page of ``<home>/data-docs/<cycle>/``, beside the suite's page and an index
-of every run of the cycle: the layout Great Expectations' own site builder uses. Great
-Expectations 1.24.1 renders pages that load bootstrap, jQuery, Font Awesome and vega from CDNs
-and a tracking logo from S3; here those links point at the copies in ``vendor/data-docs``
-(copied into the site's ``static/``) and links to Great Expectations' website are dropped.
+Intake's checkpoint (``tasks.checks.validation.checkpoint``) writes them: its validation results
+are kept in the cycle's results store and its ``UpdateDataDocsAction`` builds the site configured
+here, ``<home>/data-docs/<cycle>/``, with Great Expectations' own site builder. The site names
+its renderers (``ReviewerValidationPage``, ``ReviewerSuitePage``, ``ReviewerIndexPage``): the
+same pages, with columns named by their contract labels, the values institutions typed made
+inert, and a run whose only failures are warnings shown as such rather than "Failed". Then the
+``OfflineDocs`` action points the CDN links of the pages it wrote at the copies in
+``vendor/data-docs`` (copied into the site's ``static/``) and drops links to Great Expectations'
+website: Great Expectations 1.24.1 pages load bootstrap, jQuery, Font Awesome and vega from CDNs.
+Each submission gets ``envios/<id>.html`` in its cycle's site, pointing at its run's pages
+(``run_page``).
 """
 
 from __future__ import annotations
 
 import copy
-import json
 import re
 import shutil
-import urllib.parse
-from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from html import escape as html_escape
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Literal
 
-import pandas as pd
+from great_expectations.checkpoint.actions import ActionContext, ValidationAction
+from great_expectations.render.renderer import (
+    ExpectationSuitePageRenderer,
+    SiteIndexPageRenderer,
+    ValidationResultsPageRenderer,
+)
 
-from tasks.checks.validation import SUITE, SuiteRun
+from tasks.catalogues import text
+from tasks.checks.validation import BLOCKING, ROW, WARNINGS, DocsSite, SuiteRun
 from tasks.settings import Settings
-
-if TYPE_CHECKING:
-    from tasks.cycle.intake import Outcome
+from tasks.workbooks import contract
 
 ASSETS = Path(__file__).resolve().parents[2] / "vendor" / "data-docs"
-SUITE_NAME = json.loads(SUITE.read_text(encoding="utf-8"))["name"]
-ASSET_NAME = "entregas"
-ROW_COLUMN = "hito"
 
 _S3 = "https://great-expectations-web-assets.s3.us-east-2.amazonaws.com/"
 _UNPKG = "https://unpkg.com/bootstrap-table@"
@@ -89,112 +90,182 @@ _LOADS = re.compile(
 )
 
 
-@dataclass
-class RunPage:
-    """Where one suite run is filed in a cycle's site, and what its index row shows."""
-
-    run_name: str
-    run_time: datetime
-    batch_identifier: str
-
-    @property
-    def path(self) -> Path:
-        """The page, relative to the site root (Great Expectations' own layout)."""
-        stamp = self.run_time.strftime("%Y%m%dT%H%M%S.%fZ")
-        return Path(
-            "validations", SUITE_NAME, self.run_name, stamp, f"{self.batch_identifier}.html"
-        )
-
-
 def site_folder(settings: Settings, cycle_id: str) -> Path:
     """The cycle's Data Docs site: open ``index.html`` in a browser, no network needed."""
     return settings.folder("data-docs", cycle_id)
 
 
-def build(settings: Settings, runs: Iterable[SuiteRun], outcomes: list[Outcome]) -> list[Path]:
-    """File each suite run under the cycles of its submissions; the index page of each cycle."""
-    by_key = {str(o.submission_id): o for o in outcomes}
-    touched: dict[str, Path] = {}
-    for run in runs:
-        keys = sorted({str(k) for k in run.frame["_envio"].dropna()}, key=_number)
-        cycles = sorted({c for k in keys if k in by_key and (c := by_key[k].cycle)})
-        if not cycles:
-            continue
-        result, page = for_reviewers(run, keys)
-        html = offline(validation_html(inert(result)), depth=len(page.path.parent.parts))
-        data = json.dumps(result.to_json_dict(), default=str, ensure_ascii=False, indent=1)
-        for cycle_id in cycles:
-            site = site_folder(settings, cycle_id)
-            target = site / page.path
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(html, encoding="utf-8")
-            target.with_suffix(".json").write_text(data, encoding="utf-8")
-            touched[cycle_id] = site
-    return [write_site(site, cycle_id) for cycle_id, site in sorted(touched.items())]
+def results_folder(settings: Settings, cycle_id: str) -> Path:
+    """The cycle's validation results store, as Great Expectations files it (JSON per run)."""
+    return settings.folder("data-docs", cycle_id, "results")
 
 
-def _number(key: str) -> tuple[int, str]:
-    return (int(key), "") if key.isdigit() else (10**12, key)
+def site(settings: Settings, cycle_id: str, language: str) -> DocsSite:
+    """The cycle's site as the checkpoint's context configures it, and its results store."""
+    folder = site_folder(settings, cycle_id)
+    renderer = {"module_name": __name__, "language": language}
+    config = {
+        "class_name": "SiteBuilder",
+        "show_how_to_buttons": False,
+        "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(folder)},
+        "site_index_builder": {
+            "class_name": "DefaultSiteIndexBuilder",
+            "renderer": {**renderer, "class_name": "ReviewerIndexPage"},
+        },
+        "site_section_builders": {
+            "expectations": {"renderer": {**renderer, "class_name": "ReviewerSuitePage"}},
+            "validations": {"renderer": {**renderer, "class_name": "ReviewerValidationPage"}},
+            "profiling": "None",
+        },
+    }
+    return DocsSite(
+        name=text(language, "data_docs.site", cycle=cycle_id),
+        config=config,
+        results=results_folder(settings, cycle_id),
+        after=(OfflineDocs(name="offline", site=str(folder)),),
+        filed=lambda run: point_submissions(folder, run),
+    )
 
 
-def run_name(keys: list[str]) -> str:
-    """``envios-1-4_7``: the submissions of a run, as ranges, for the index's Run Name column."""
-    numbers = [int(k) for k in keys if k.isdigit()]
-    spans: list[list[int]] = []
-    for n in numbers:
-        if spans and n == spans[-1][-1] + 1:
-            spans[-1].append(n)
-        else:
-            spans.append([n])
-    parts = [f"{s[0]}-{s[-1]}" if len(s) > 1 else str(s[0]) for s in spans]
-    return "envios-" + "_".join(parts + [k for k in keys if not k.isdigit()])[:120]
+def page_of(key: Any) -> Path:
+    """A validation result's page, relative to the site root (Great Expectations' layout)."""
+    suite, run_name, run_time, batch = key.to_tuple()
+    return Path("validations", suite, run_name, run_time, f"{batch}.html")
 
 
-def for_reviewers(run: SuiteRun, keys: list[str]) -> tuple[Any, RunPage]:
-    """A copy of the run's result that names its run and shows milestones instead of row ids.
-
-    The suite identifies failing rows by ``_id``, a position in the stacked frame; reviewers
-    need the submission, institution and milestone, so the copy says that instead.
-    """
-    from great_expectations.core.run_identifier import RunIdentifier
-
-    result = copy.deepcopy(run.result)
-    markers = result.meta.get("batch_markers") or {}
-    fingerprint = str(markers.get("pandas_data_fingerprint") or "lote")
-    loaded = str(markers.get("ge_load_time") or "")
-    try:
-        run_time = datetime.strptime(loaded, "%Y%m%dT%H%M%S.%fZ").replace(tzinfo=UTC)
-    except ValueError:
-        run_time = datetime.now(UTC)
-    page = RunPage(run_name(keys), run_time, fingerprint)
-    result.meta["run_id"] = RunIdentifier(run_name=page.run_name, run_time=run_time)
-    spec = dict(result.meta.get("batch_spec") or {})
-    spec["data_asset_name"] = ASSET_NAME
-    result.meta["batch_spec"] = spec
-    labels = row_labels(run.frame)
-    for expectation in result.results:
-        found = expectation.result or {}
-        if "_id" not in (found.get("unexpected_index_column_names") or []):
-            continue
-        found["unexpected_index_column_names"] = [ROW_COLUMN]
-        found["unexpected_index_list"] = [
-            {**{k: v for k, v in row.items() if k != "_id"}, ROW_COLUMN: labels.get(row["_id"])}
-            for row in found.get("unexpected_index_list") or []
-        ]
-    return result, page
+def point_submissions(folder: Path, run: SuiteRun) -> None:
+    """``envios/<id>.html`` for each submission of the run: its run's pages, one link each."""
+    pages = {r.suite_name: page_of(k) for k, r in run.result.run_results.items()}
+    target = pages[BLOCKING].as_posix()
+    links = "".join(
+        f'<li><a href="../{pages[name].as_posix()}">{html_escape(name)}</a></li>'
+        for name in (BLOCKING, WARNINGS)
+    )
+    page = (
+        f'<!doctype html><meta charset="utf-8"><meta http-equiv="refresh" content="0; '
+        f'url=../{target}"><title>{html_escape(run.cycle)}</title><ul data-run="{target}">'
+        f"{links}</ul>"
+    )
+    pointers = folder / "envios"
+    pointers.mkdir(parents=True, exist_ok=True)
+    for key in sorted({str(k) for k in run.frame["_envio"].dropna()}):
+        (pointers / f"{key}.html").write_text(page, encoding="utf-8")
 
 
-def inert(result: Any) -> Any:
-    """A copy of the result whose values (what institutions typed) are HTML-escaped.
+def run_page(settings: Settings, submission_id: int) -> Path | None:
+    """The Data Docs page of the run that validated a submission (the blocking suite's page,
+    which links the warnings'), in the workspace; None when no run with docs validated it."""
+    found = sorted(settings.folder("data-docs").glob(f"*/envios/{submission_id}.html"))
+    if not found:
+        return None
+    pointer = found[-1]
+    match = re.search(r'data-run="([^"]+)"', pointer.read_text(encoding="utf-8"))
+    return pointer.parent.parent / match.group(1) if match else None
+
+
+def label(column: str, language: str) -> str:
+    """A contract column as reviewers know it (``avance_pct`` → «Avance %»)."""
+    return contract.BY_KEY[column].label(language) if column in contract.BY_KEY else column
+
+
+class ReviewerValidationPage(ValidationResultsPageRenderer):  # type: ignore[misc]
+    """Great Expectations' validation page, for reviewers: see ``for_reviewers``; a warnings
+    suite that failed reads "with warnings" (its rules do not reject the file)."""
+
+    def __init__(self, language: str = "es", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.language = language
+
+    def render(self, validation_results: Any, suite_parameters: Any = None) -> Any:
+        return super().render(for_reviewers(validation_results, self.language), suite_parameters)
+
+    def _render_validation_header(self, validation_results: Any) -> Any:
+        block = super()._render_validation_header(validation_results)
+        if validation_results.suite_name == WARNINGS and not validation_results.success:
+            params = block.subheader.string_template["params"]
+            params["success"] = text(self.language, "data_docs.with_warnings")
+            params["html_success_icon"] = WARNING_ICON
+        return block
+
+
+class ReviewerSuitePage(ExpectationSuitePageRenderer):  # type: ignore[misc]
+    """Great Expectations' suite page, with columns named by their contract labels."""
+
+    def __init__(self, language: str = "es", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.language = language
+
+    def render(self, expectations: Any) -> Any:
+        shown = copy.deepcopy(expectations)
+        for expectation in shown.expectations:
+            if hasattr(expectation, "column"):
+                expectation.column = label(expectation.meta["column"], self.language)
+        return super().render(shown)
+
+
+class ReviewerIndexPage(SiteIndexPageRenderer):  # type: ignore[misc]
+    """Great Expectations' site index; a warnings run that failed shows a warning sign."""
+
+    def __init__(self, language: str = "es", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.language = language
+
+    def render(self, index_links_dict: Any) -> Any:  # type: ignore[override]
+        document = SiteIndexPageRenderer.render(index_links_dict)
+        for table in _tables(document):
+            for row in table.table_data or []:
+                warned = row.get("_expectation_suite_name_sort") == WARNINGS
+                if warned and row.get("_validation_success_text") == "Failed":
+                    row["_validation_success_text"] = text(self.language, "data_docs.with_warnings")
+                    row["validation_success"].string_template["styling"]["params"][
+                        "validation_success"
+                    ]["classes"] = ["fas", "fa-exclamation-triangle", "text-warning"]
+        return document
+
+
+WARNING_ICON = '<i class="fas fa-exclamation-triangle text-warning" aria-hidden="true"></i>'
+
+
+def _tables(node: Any) -> list[Any]:
+    """Every table with rows in a rendered document (the index's run table among them)."""
+    if hasattr(node, "table_data"):
+        return [node]
+    found: list[Any] = []
+    children: list[Any] = []
+    for name in ("sections", "content_blocks", "tabs", "content"):
+        value = getattr(node, name, None) if not isinstance(node, dict) else node.get(name)
+        if isinstance(value, list):
+            children.extend(value)
+        elif value is not None and not isinstance(value, str):
+            children.append(value)
+    for child in children:
+        found.extend(_tables(child))
+    return found
+
+
+def for_reviewers(result: Any, language: str) -> Any:
+    """A copy of a validation result as reviewers read it: each column by its contract label
+    (a helper column by the contract column its rule points at), each row by its name
+    (``envío 3 · MINEDUC 4.1 (fila 5)``), and the values institutions typed HTML-escaped.
 
     Great Expectations writes unexpected values into its pages as raw HTML: a ``<script>`` an
-    institution typed in ``estado`` would run in the reviewer's browser. The JSON beside each
-    page keeps the values as typed; only what goes into the page is escaped, once.
+    institution typed in ``estado`` would run in the reviewer's browser. The stored result keeps
+    the values as typed; only what goes into the page is escaped, once.
     """
     shown = copy.deepcopy(result)
+    row = text(language, "data_docs.row")
     for expectation in shown.results:
+        config = expectation.expectation_config
+        if config is not None and "column" in config.kwargs:
+            config.kwargs["column"] = label(config.meta.get("column", ""), language)
+        found = expectation.result or {}
+        if ROW in (found.get("unexpected_index_column_names") or []):
+            found["unexpected_index_column_names"] = [row]
+            found["unexpected_index_list"] = [
+                {row: item.get(ROW)} for item in found.get("unexpected_index_list") or []
+            ]
         if expectation.result:
-            expectation.result = _escaped(expectation.result)
+            expectation.result = _escaped(found)
     return shown
 
 
@@ -208,92 +279,34 @@ def _escaped(value: Any) -> Any:
     return value
 
 
-def row_labels(frame: pd.DataFrame) -> dict[Any, str]:
-    """``_id`` → ``envío 3 · MINEDUC 4.1 (fila 5)``, the words reviewers look rows up by."""
-    labels: dict[Any, str] = {}
-    columns = [c for c in ("_id", "_envio", "_clave", "fila") if c in frame.columns]
-    for record in frame[columns].to_dict("records"):
-        key = record.get("_clave")
-        who = str(key).replace("|", " ") if isinstance(key, str) else "sin código"
-        fila = record.get("fila")
-        where = f" (fila {int(fila)})" if fila is not None and not pd.isna(fila) else " (ausente)"
-        labels[record["_id"]] = f"envío {record['_envio']} · {who}{where}"
-    return labels
+class OfflineDocs(ValidationAction):  # type: ignore[misc]
+    """After ``UpdateDataDocsAction``: the pages it wrote made to open offline (``offline``)."""
+
+    type: Literal["hitos_offline_docs"] = "hitos_offline_docs"
+    site: str
+
+    def run(self, checkpoint_result: Any, action_context: ActionContext | None = None) -> dict:
+        folder = Path(self.site)
+        write_static(folder)
+        pages = [folder / "index.html", *(folder / "expectations").glob("*.html")]
+        pages += [folder / page_of(key) for key in checkpoint_result.run_results]
+        for page in pages:
+            depth = len(page.relative_to(folder).parts) - 1
+            page.write_text(offline(page.read_text(encoding="utf-8"), depth), encoding="utf-8")
+        return {}
 
 
-def validation_html(result: Any) -> str:
-    """The validation page as Great Expectations renders it (still with CDN links)."""
-    from great_expectations.render.renderer import ValidationResultsPageRenderer
-    from great_expectations.render.view import DefaultJinjaPageView
-
-    document = ValidationResultsPageRenderer().render(result)
-    return str(DefaultJinjaPageView().render(document, show_how_to_buttons=False))
-
-
-def suite_html() -> str:
-    """The suite's page: every rule of the workbook contract, as Great Expectations shows it."""
-    import great_expectations as gx
-    from great_expectations.render.renderer import ExpectationSuitePageRenderer
-    from great_expectations.render.view import DefaultJinjaPageView
-
-    suite = gx.ExpectationSuite(**json.loads(SUITE.read_text(encoding="utf-8")))
-    document = ExpectationSuitePageRenderer().render(suite)
-    return str(DefaultJinjaPageView().render(document, show_how_to_buttons=False))
-
-
-def index_html(site: Path, cycle_id: str) -> str:
-    """The site's index: the suite and every validation run filed in the cycle, newest first."""
-    from great_expectations.render.renderer import SiteIndexPageRenderer
-    from great_expectations.render.view import DefaultJinjaIndexPageView
-
-    suite_page = f"expectations/{SUITE_NAME}.html"
-    validations = []
-    for data_file in sorted((site / "validations").rglob("*.json")):
-        result = json.loads(data_file.read_text(encoding="utf-8"))
-        run_id = result.get("meta", {}).get("run_id") or {}
-        page = data_file.with_suffix(".html").relative_to(site).as_posix()
-        validations.append(
-            {
-                "expectation_suite_name": SUITE_NAME,
-                "filepath": urllib.parse.quote(page),
-                "run_id": run_id,
-                "batch_identifier": data_file.stem,
-                "validation_success": bool(result.get("success")),
-                "run_time": run_id.get("run_time"),
-                "run_name": run_id.get("run_name"),
-                "asset_name": ASSET_NAME,
-                "batch_kwargs": None,
-                "batch_spec": result.get("meta", {}).get("batch_spec"),
-                "expectation_suite_filepath": suite_page,
-            }
-        )
-    validations.sort(key=lambda v: str(v["run_time"]), reverse=True)
-    links = {
-        "site_name": f"Hitos · ciclo {cycle_id}",
-        "expectations_links": [
-            {"expectation_suite_name": SUITE_NAME, "filepath": suite_page, "run_id": None}
-        ],
-        "validations_links": validations,
-    }
-    document = SiteIndexPageRenderer.render(links)
-    return str(DefaultJinjaIndexPageView().render(document, show_how_to_buttons=False))
-
-
-def write_site(site: Path, cycle_id: str) -> Path:
-    """Static assets, the suite page and the index of a cycle's site; the index's path."""
+def write_static(folder: Path) -> None:
+    """The vendored assets and Great Expectations' images in the site's ``static/``, once."""
     import great_expectations
 
-    shutil.copytree(ASSETS, site / "static", dirs_exist_ok=True)
+    if (folder / "static" / "jquery").exists():
+        return
+    shutil.copytree(ASSETS, folder / "static", dirs_exist_ok=True)
     images = Path(great_expectations.__file__).parent / "render" / "view" / "static" / "images"
-    (site / "static" / "images").mkdir(parents=True, exist_ok=True)
+    (folder / "static" / "images").mkdir(parents=True, exist_ok=True)
     for name in sorted(set(IMAGES.values()) | {"favicon.ico"}):
-        shutil.copyfile(images / name, site / "static" / "images" / name)
-    suite_page = site / "expectations" / f"{SUITE_NAME}.html"
-    suite_page.parent.mkdir(parents=True, exist_ok=True)
-    suite_page.write_text(offline(suite_html(), depth=1), encoding="utf-8")
-    index = site / "index.html"
-    index.write_text(offline(index_html(site, cycle_id), depth=0), encoding="utf-8")
-    return index
+        shutil.copyfile(images / name, folder / "static" / "images" / name)
 
 
 def offline(html: str, depth: int) -> str:

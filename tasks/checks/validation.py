@@ -1,10 +1,12 @@
 """Validation: the Great Expectations suite run over returned rows, turned into findings.
 
-Many submissions are validated in one Great Expectations run (their rows stacked, each tagged
-with its submission key), so the set-up cost is paid once per batch, not per file. The suite
-runs through a Great Expectations validation definition; ``validate`` returns a report object
-(the findings, and the run behind them for the Data Docs). Templates and reports never see Great
-Expectations objects: only findings and that report leave this module.
+Many submissions are validated in one Great Expectations run per cycle (their rows stacked,
+each tagged with its submission key), so the set-up cost is paid once per batch, not per file.
+The suite's rules carry Great Expectations' ``severity``; they run as two suites (blocking and
+warnings), two validation definitions of one checkpoint, whose actions write the cycle's Data
+Docs when a site is given (``tasks.checks.data_docs``). ``validate`` returns a report object: the
+findings, and the runs behind them. Templates and reports never see Great Expectations objects:
+only findings and that report leave this module.
 """
 
 from __future__ import annotations
@@ -12,9 +14,9 @@ from __future__ import annotations
 import json
 import logging
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
-from functools import cache
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,11 +24,13 @@ import numpy as np
 import pandas as pd
 from babel.numbers import get_decimal_symbol
 
+from tasks.catalogues import text
 from tasks.checks.findings import Finding, finding
 from tasks.plans.plan import Plan
 from tasks.workbooks import contract
 
 SUITE = Path(__file__).resolve().parents[2] / "expectations" / "hitos_entrega.json"
+logger = logging.getLogger(__name__)
 TEXT_COLUMNS = [key for key in contract.REQUIRED if contract.BY_KEY[key].kind != "whole"]
 """Required text columns: blank becomes None, which the suite's presence checks see."""
 
@@ -46,6 +50,8 @@ class Prepared:
     findings: list[Finding] = field(default_factory=list)
     absent: list[str] = field(default_factory=list)
     """The institution's milestones the file left out: rows are added for them in the batch."""
+    cycle: str = ""
+    """The cycle the file answers: each cycle's rows are one run, filed in that cycle's docs."""
 
 
 def resolve_codes(rows: pd.DataFrame, known: list[str], language: str) -> list[Finding]:
@@ -85,6 +91,7 @@ def prepare(
     previous: dict[str, float] | None = None,
     previous_cycle: str = "",
     language: str = "es",
+    cycle: str = "",
 ) -> Prepared:
     """One file's rows for the batch, and the institution's milestones it left out.
 
@@ -98,16 +105,16 @@ def prepare(
     present = set(rows["codigo_hito"])
     absent = [code for code in known if code not in present]
     return Prepared(
-        key, institution, rows, reference, previous or {}, previous_cycle, problems, absent
+        key, institution, rows, reference, previous or {}, previous_cycle, problems, absent, cycle
     )
 
 
-def with_helpers(prepared: list[Prepared], plan: Plan) -> pd.DataFrame:
+def with_helpers(prepared: list[Prepared], plan: Plan, language: str = "es") -> pd.DataFrame:
     """The batch's rows stacked, with the columns the suite checks beside the file's own.
 
     ``_envio`` (submission key), ``_clave`` (institution|code), ``_en_plan``, ``avance_pct`` as
-    a number, ``_avance_entero``, ``_avance_vacio``, ``avance_anterior`` and ``_vencido``; one
-    pass over all rows.
+    a number, ``_avance_vacio``, ``avance_anterior``, ``_vencido`` and each row's name for
+    reviewers (``ROW``); one pass over all rows.
     """
     # Each file's own rows, then one row per milestone a file left out.
     frames = [p.frame for p in prepared]
@@ -130,7 +137,6 @@ def with_helpers(prepared: list[Prepared], plan: Plan) -> pd.DataFrame:
     frame["_en_plan"] = frame["_clave"].isin(set(ends)).astype(object).where(code.notna(), None)
     avance = pd.to_numeric(frame["avance_pct"], errors="coerce")
     frame["avance_pct"] = avance
-    frame["_avance_entero"] = avance.isna() | (avance == avance.round())
     # Blank, not text that is no number: the suite's map rules skip nulls, so it is said apart.
     frame["_avance_vacio"] = avance.isna() & frame["avance_raw"].fillna("").eq("")
     previous = {f"{p.institution}|{c}": v for p in prepared for c, v in p.previous.items()}
@@ -138,70 +144,215 @@ def with_helpers(prepared: list[Prepared], plan: Plan) -> pd.DataFrame:
     end = pd.to_datetime(frame["_clave"].map(ends))
     reference = pd.to_datetime(np.repeat([p.reference for p in owners], sizes))
     frame["_vencido"] = frame["_presente"] & (end.to_numpy() < reference.to_numpy())
-    frame["_id"] = range(len(frame))
+    frame[ROW] = row_names(frame, institution, language)
     return frame
+
+
+def row_names(frame: pd.DataFrame, institution: pd.Series, language: str) -> list[str]:
+    """``envío 3 · MINEDUC 4.1 (fila 5)``: each row as reviewers look it up, unique in a batch
+    (a submission's rows differ by row number; the rows added for absent milestones by code)."""
+    # The catalogue's templates rendered once with placeholders, then filled per row: a Jinja2
+    # render per row would cost a second at 20,000 rows.
+    fields = ("submission", "institution", "milestone", "where")
+    label = text(language, "data_docs.row_label", **{f: "{" + f + "}" for f in fields})
+    at = text(language, "data_docs.row_where", row="{row}")
+    absent, no_code = (text(language, f"data_docs.{k}") for k in ("row_absent", "no_code"))
+    return [
+        label.format(
+            submission=key,
+            institution=who,
+            milestone=code if isinstance(code, str) else no_code,
+            where=absent if pd.isna(row) else at.format(row=int(row)),
+        )
+        for key, who, code, row in zip(
+            frame["_envio"], institution, frame["codigo_hito"], frame["fila"], strict=True
+        )
+    ]
+
+
+ROW = "_fila_revisada"
+"""The frame's column naming each row as reviewers look it up (``envío 3 · MINEDUC 4.1 (fila
+5)``); the suite's failing rows are identified by it, so Data Docs show it instead of an index."""
+BLOCKING, WARNINGS = "hitos_entrega", "hitos_entrega_advertencias"
+"""The suite's two halves by Great Expectations' own ``severity``: critical rules reject the file,
+warnings do not. Run as two suites so that a file with only warnings is not a failed run."""
+
+
+@dataclass(frozen=True)
+class DocsSite:
+    """A Data Docs site the checkpoint's actions write (``tasks.checks.data_docs.site``).
+
+    ``config`` is the site as the context's ``data_docs_sites`` holds it; ``results`` is the
+    folder of the validation results store the site is built from (kept, so every run of the
+    cycle stays in its index); ``after`` are the actions run once the site is updated;
+    ``filed`` is told of each run once its pages exist (each submission's link to them).
+    """
+
+    name: str
+    config: dict[str, Any] = field(hash=False, compare=False)
+    results: Path
+    after: tuple[Any, ...] = field(default=(), hash=False, compare=False)
+    filed: Callable[[SuiteRun], None] | None = field(default=None, hash=False, compare=False)
 
 
 @dataclass
 class SuiteRun:
-    """One Great Expectations run as it happened: its result object and the rows it checked."""
+    """One checkpoint run as it happened: its result (both suites) and the rows it checked."""
 
     result: Any
+    """Great Expectations' ``CheckpointResult``."""
     frame: pd.DataFrame
+    cycle: str = ""
+
+    @property
+    def success(self) -> bool:
+        """False when a critical (blocking) rule failed; warnings leave the run a success."""
+        return all(r.success for r in self.results(BLOCKING))
+
+    def results(self, suite: str | None = None) -> list[Any]:
+        """The suites' validation results, ``suite``'s alone when named."""
+        return [
+            r
+            for r in self.result.run_results.values()
+            if suite is None or r.suite_name == suite
+        ]
 
 
 @dataclass
 class ValidationReport:
-    """One validation of a batch: findings per submission key, and the run that decided them
-    (None when there was nothing to validate)."""
+    """One validation of a batch: findings per submission key, and the runs that decided them
+    (one per cycle in the batch; none when there was nothing to validate)."""
 
     findings: dict[str, list[Finding]]
-    run: SuiteRun | None = None
+    runs: list[SuiteRun] = field(default_factory=list)
+
+    @property
+    def run(self) -> SuiteRun | None:
+        """The batch's one run, when it held one cycle (the usual case)."""
+        return self.runs[0] if len(self.runs) == 1 else None
 
 
-@cache
-def _suite_and_batches() -> tuple[Any, Any]:
-    """The suite's validation definition (the suite over a whole-dataframe batch) in an
-    ephemeral context, built once; and the suite."""
+def suites(language: str) -> tuple[Any, Any]:
+    """The blocking and the warnings suite, each expectation described in ``language`` (what
+    Data Docs show for it) from ``data_docs.rules.<rule>`` of the catalogue."""
     import great_expectations as gx
+
+    with SUITE.open(encoding="utf-8") as handle:
+        data = json.load(handle)
+    halves: dict[str, list[dict[str, Any]]] = {BLOCKING: [], WARNINGS: []}
+    for expectation in data["expectations"]:
+        rule = expectation["meta"]["rule"]
+        described = {**expectation, "description": text(language, f"data_docs.rules.{rule}")}
+        halves[WARNINGS if expectation["severity"] == "warning" else BLOCKING].append(described)
+    meta = {"notes": {"format": "markdown", "content": [text(language, "data_docs.blocking")]}}
+    warn = {"notes": {"format": "markdown", "content": [text(language, "data_docs.warnings")]}}
+    return (
+        gx.ExpectationSuite(name=BLOCKING, expectations=halves[BLOCKING], meta=meta),
+        gx.ExpectationSuite(name=WARNINGS, expectations=halves[WARNINGS], meta=warn),
+    )
+
+
+_CHECKPOINTS: dict[tuple[str, DocsSite | None], Any] = {}
+
+
+def checkpoint(language: str, site: DocsSite | None = None) -> Any:
+    """The checkpoint of the suite's two validation definitions over a whole-dataframe batch, in
+    an ephemeral context; with a site, its results are kept in the site's store and its actions
+    write the Data Docs (``UpdateDataDocsAction``), then ``site.after``. Built once per process."""
+    key = (language, site)
+    if key in _CHECKPOINTS:
+        return _CHECKPOINTS[key]
+    import great_expectations as gx
+    from great_expectations.checkpoint import UpdateDataDocsAction
+    from great_expectations.data_context.types.base import (
+        DataContextConfig,
+        InMemoryStoreBackendDefaults,
+    )
 
     # An ephemeral context announces the temporary folder of a docs site Hitos never uses.
     logging.getLogger("great_expectations.data_context.types.base").setLevel(logging.WARNING)
-    context = gx.get_context(mode="ephemeral")
+    config = DataContextConfig(
+        store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False)
+    )
+    actions: list[Any] = []
+    if site is not None:
+        config.stores["validation_results_store"] = {  # type: ignore[index]
+            "class_name": "ValidationResultsStore",
+            "store_backend": {
+                "class_name": "TupleFilesystemStoreBackend",
+                "base_directory": str(site.results),
+            },
+        }
+        config.data_docs_sites = {site.name: site.config}
+        actions = [UpdateDataDocsAction(name="data-docs", site_names=[site.name]), *site.after]
+    context = gx.get_context(project_config=config, mode="ephemeral")
     context.variables.progress_bars = {"globally": False}  # type: ignore[assignment]
-    with SUITE.open(encoding="utf-8") as handle:
-        suite = context.suites.add(gx.ExpectationSuite(**json.load(handle)))
     asset = context.data_sources.add_pandas("hitos").add_dataframe_asset("entregas")
     batches = asset.add_batch_definition_whole_dataframe("todas")
-    definition = context.validation_definitions.add(
-        gx.ValidationDefinition(name="hitos_entrega", data=batches, suite=suite)
+    definitions = [
+        context.validation_definitions.add(
+            gx.ValidationDefinition(name=suite.name, data=batches, suite=context.suites.add(suite))
+        )
+        for suite in suites(language)
+    ]
+    _CHECKPOINTS[key] = context.checkpoints.add(
+        gx.Checkpoint(
+            name="hitos-intake",
+            validation_definitions=definitions,
+            actions=actions,
+            result_format={
+                "result_format": "COMPLETE",
+                "unexpected_index_column_names": [ROW],
+                "return_unexpected_index_query": False,
+            },
+        )
     )
-    return suite, definition
+    return _CHECKPOINTS[key]
 
 
-def run_suite(frame: pd.DataFrame) -> SuiteRun:
-    """The suite's validation definition run over a frame.
+def run_suite(
+    frame: pd.DataFrame,
+    language: str = "es",
+    site: DocsSite | None = None,
+    run_name: str = "",
+    cycle: str = "",
+) -> SuiteRun:
+    """The checkpoint run over a frame (and, with a site, its Data Docs written).
 
     The suite takes no parameters: a value set as large as the plan (20,000 keys at 1,000
     institutions) was re-serialised by Great Expectations for every metric it planned, most of
     the run's time. Membership in the plan arrives as the ``_en_plan`` column instead.
     """
-    _, definition = _suite_and_batches()
-    result = definition.run(
-        batch_parameters={"dataframe": frame},
-        result_format={
-            "result_format": "COMPLETE",
-            "unexpected_index_column_names": ["_id"],
-            "return_unexpected_index_query": False,
-        },
-    )
-    return SuiteRun(result, frame)
+    from great_expectations.core.run_identifier import RunIdentifier
+
+    run_id = RunIdentifier(run_name=run_name or None, run_time=datetime.now(UTC))
+    try:
+        result = checkpoint(language, site).run(
+            batch_parameters={"dataframe": frame}, run_id=run_id
+        )
+    except Exception:
+        if site is None:
+            raise
+        # Data Docs are for reviewers; findings must not wait on them. Logged, then without.
+        logger.exception("writing the Data Docs of %s failed; validating without them", site.name)
+        return SuiteRun(
+            checkpoint(language).run(batch_parameters={"dataframe": frame}, run_id=run_id),
+            frame,
+            cycle,
+        )
+    run = SuiteRun(result, frame, cycle)
+    if site is not None and site.filed is not None:
+        site.filed(run)
+    return run
 
 
-def as_json(run: SuiteRun) -> dict[str, Any]:
-    """A run's results as plain JSON (no numpy scalars)."""
-    data: dict[str, Any] = json.loads(json.dumps(run.result.to_json_dict(), default=str))
-    return data
+def as_json(run: SuiteRun) -> list[dict[str, Any]]:
+    """Every expectation's result of a run, both suites, as plain JSON (no numpy scalars)."""
+    return [
+        item
+        for result in run.results()
+        for item in json.loads(json.dumps(result.to_json_dict(), default=str))["results"]
+    ]
 
 
 def shown_value(row: dict[str, Any], column: str, language: str = "es") -> str:
@@ -220,34 +371,79 @@ def shown_value(row: dict[str, Any], column: str, language: str = "es") -> str:
     return str(value)
 
 
-def validate(prepared: list[Prepared], plan: Plan, language: str = "es") -> ValidationReport:
-    """Findings per submission key, from one run of the suite over all the submissions."""
+def validate(
+    prepared: list[Prepared],
+    plan: Plan,
+    language: str = "es",
+    sites: Callable[[str], DocsSite] | None = None,
+) -> ValidationReport:
+    """Findings per submission key, from one checkpoint run per cycle over its submissions.
+
+    ``sites`` gives a cycle's Data Docs site (``tasks.checks.data_docs.site``); without it the
+    run writes no docs (tests, benchmarks of validation alone).
+    """
     findings: dict[str, list[Finding]] = {p.key: list(p.findings) for p in prepared}
     if not prepared:
         return ValidationReport(findings)
-    frame = with_helpers(prepared, plan)
-    institutions = {p.key: p.institution for p in prepared}
-    previous_cycles = {p.key: p.previous_cycle for p in prepared}
+    cycles: dict[str, list[Prepared]] = {}
+    for p in prepared:
+        cycles.setdefault(p.cycle, []).append(p)
+    runs = []
+    for cycle, batch in cycles.items():
+        frame = with_helpers(batch, plan, language)
+        site = sites(cycle) if sites is not None and cycle else None
+        run = run_suite(frame, language, site, run_name([p.key for p in batch]), cycle)
+        runs.append(run)
+        for key, found in run_findings(run, batch, plan, language).items():
+            findings[key].extend(found)
+    for key in findings:
+        findings[key].sort(key=lambda f: (f.severity != "error", f.row or 10**6, f.column))
+    return ValidationReport(findings, runs)
+
+
+def run_name(keys: list[str]) -> str:
+    """``envios-1-4_7``: the submissions of a run, as ranges (the index's Run Name column)."""
+    numbers = sorted(int(k) for k in keys if k.isdigit())
+    spans: list[list[int]] = []
+    for n in numbers:
+        if spans and n == spans[-1][-1] + 1:
+            spans[-1].append(n)
+        else:
+            spans.append([n])
+    parts = [f"{s[0]}-{s[-1]}" if len(s) > 1 else str(s[0]) for s in spans]
+    return "envios-" + "_".join(parts + sorted(k for k in keys if not k.isdigit()))[:120]
+
+
+def run_findings(
+    run: SuiteRun, batch: list[Prepared], plan: Plan, language: str
+) -> dict[str, list[Finding]]:
+    """The run's failing rows as findings, per submission key."""
+    frame = run.frame
+    position = {name: i for i, name in enumerate(frame[ROW])}
+    institutions = {p.key: p.institution for p in batch}
+    previous_cycles = {p.key: p.previous_cycle for p in batch}
     ends = {m.code: m.end for m in plan.milestones}
-    run = run_suite(frame)
-    for result in as_json(run)["results"]:
+    findings: dict[str, list[Finding]] = {}
+    for result in as_json(run):
         if result["success"]:
             continue
-        meta = result["expectation_config"]["meta"]
+        config = result["expectation_config"]
+        meta = config["meta"]
         if result.get("exception_info", {}).get("raised_exception"):
             raise RuntimeError(
                 f"expectation {meta['rule']} failed to run: {result['exception_info']}"
             )
-        ids = [int(u["_id"]) for u in result["result"].get("unexpected_index_list") or []]
+        severity = "warning" if config.get("severity") == "warning" else "error"
+        ids = [position[u[ROW]] for u in result["result"].get("unexpected_index_list") or []]
         for row in frame.iloc[ids].to_dict("records"):
             key = str(row["_envio"])
             code = row["codigo_hito"]
             milestone = code if isinstance(code, str) else ""  # a blank code is None or NaN
             fila = row["fila"]
-            findings[key].append(
+            findings.setdefault(key, []).append(
                 finding(
                     meta["rule"],
-                    meta["severity"],
+                    severity,
                     milestone=milestone,
                     column=meta["column"],
                     row=None if fila is None or pd.isna(fila) else int(fila),
@@ -259,6 +455,4 @@ def validate(prepared: list[Prepared], plan: Plan, language: str = "es") -> Vali
                     end=ends[milestone].strftime("%d/%m/%Y") if milestone in ends else "",
                 )
             )
-    for key in findings:
-        findings[key].sort(key=lambda f: (f.severity != "error", f.row or 10**6, f.column))
-    return ValidationReport(findings, run)
+    return findings

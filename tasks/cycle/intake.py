@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import partial
 
 from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from tasks.catalogues import language_of
 from tasks.checks.findings import Finding, finding, has_errors
-from tasks.checks.validation import Prepared, SuiteRun, ValidationReport, prepare, validate
+from tasks.checks.validation import DocsSite, Prepared, prepare, validate
 from tasks.mail.arrivals import Arrival, keep, sort_out
 from tasks.mail.inbox import Received, sources
 from tasks.mail.malformed import MALFORMED
@@ -281,14 +283,14 @@ def process(
     settings: Settings,
     plan: Plan,
     submission_ids: list[int] | None = None,
-    runs: list[SuiteRun] | None = None,
+    with_docs: bool = False,
 ) -> list[Outcome]:
     """Read, identify and validate every submission still ``received`` that this run could
-    claim, in one validation batch; the Great Expectations run behind the findings is added to
-    ``runs`` (for the Data Docs) when it is given."""
+    claim, in one validation batch; with ``with_docs``, the run also writes each cycle's Data
+    Docs (``tasks.checks.data_docs``)."""
     with claims.hold(settings.database) as claim:
         claimed = claim_received(settings, claim, submission_ids)
-        return validate_claimed(settings, plan, claim, claimed, runs)
+        return validate_claimed(settings, plan, claim, claimed, with_docs)
 
 
 def validate_claimed(
@@ -296,7 +298,7 @@ def validate_claimed(
     plan: Plan,
     claim: str,
     claimed: list[int],
-    runs: list[SuiteRun] | None = None,
+    with_docs: bool = False,
 ) -> list[Outcome]:
     """Read, identify, validate and record the files this run claimed."""
     with session(settings.database) as db:
@@ -319,7 +321,8 @@ def validate_claimed(
         for d in decisions
         if d.outcome == "validate" and d.read is not None and d.institution and d.cycle_id
     ]
-    results = validate_isolated(batch, plan, language, runs)
+    sites = docs_sites(settings, language) if with_docs else None
+    results = validate_isolated(batch, plan, language, sites)
     limit = Limits.of(settings).findings
     for d in decisions:
         if (key := str(d.submission.id)) in results and results[key] is None:
@@ -379,26 +382,30 @@ def first_look_isolated(
         return Decision(sub, "unreadable", sub.institution, sub.cycle_id, [problem], None)
 
 
+def docs_sites(settings: Settings, language: str) -> Callable[[str], DocsSite]:
+    """Each cycle's Data Docs site (imported here: it loads Great Expectations' renderers)."""
+    from tasks.checks import data_docs
+
+    return partial(data_docs.site, settings, language=language)
+
+
 def validate_isolated(
-    batch: list[Prepared], plan: Plan, language: str, runs: list[SuiteRun] | None = None
+    batch: list[Prepared],
+    plan: Plan,
+    language: str,
+    sites: Callable[[str], DocsSite] | None = None,
 ) -> dict[str, list[Finding] | None]:
     """Findings per submission from one suite run; should that run fail, each file alone, so one
-    file that breaks the suite (``None``) does not leave the others unvalidated. Each run made is
-    added to ``runs`` when it is given (for the Data Docs)."""
-
-    def kept(report: ValidationReport) -> dict[str, list[Finding]]:
-        if runs is not None and report.run is not None:
-            runs.append(report.run)
-        return report.findings
-
+    file that breaks the suite (``None``) does not leave the others unvalidated. ``sites`` gives
+    each cycle's Data Docs site, which every run made writes."""
     try:
-        return dict(kept(validate(batch, plan, language)))
+        return dict(validate(batch, plan, language, sites).findings)
     except Exception:
         logger.exception("validating %d submissions together failed; one by one", len(batch))
     results: dict[str, list[Finding] | None] = {}
     for prepared in batch:
         try:
-            results.update(kept(validate([prepared], plan, language)))
+            results.update(validate([prepared], plan, language, sites).findings)
         except Exception:
             logger.exception("validating submission %s failed", prepared.key)
             results[prepared.key] = None
@@ -499,6 +506,7 @@ def prepared_rows(settings: Settings, plan: Plan, d: Decision, lookups: Lookups)
         lookups.previous_progress(d.cycle_id, d.institution),
         lookups.previous_cycle(d.cycle_id),
         language_of(settings, plan),
+        d.cycle_id,
     )
 
 
