@@ -1,22 +1,34 @@
-"""Great Expectations Data Docs per cycle, written from intake's own suite run, open offline."""
+"""Great Expectations Data Docs per cycle, written by intake's checkpoint, open offline.
+
+Three real workbooks go through intake one run each: one with errors, one whose only problem is
+a warning, one clean. The site is what the checkpoint's ``UpdateDataDocsAction`` built, then
+made to open offline.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
+from datetime import date
+from io import BytesIO
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 import pytest
+from openpyxl import load_workbook
 
-from tasks.checks.data_docs import build, offline, site_folder
-from tasks.checks.validation import SUITE, SuiteRun
-from tasks.cycle.intake import process, store_all
+from tasks.catalogues import text
+from tasks.checks.data_docs import offline, results_folder, run_page, site_folder
+from tasks.checks.validation import BLOCKING, SUITE, WARNINGS
+from tasks.cycle.intake import outcome_of, process, store
 from tasks.cycle.requests import build_request, open_cycle_record
-from tasks.mail.local_server import local_smtp_server
+from tasks.mail.inbox import Attachment, Received
 from tasks.settings import Settings
-from tasks.simulation import CARELESS, corrections, first_answers
-from tests.conftest import SAMPLE_PLAN, free_port
+from tasks.simulation import CARELESS, filled_workbook
+from tasks.workbooks import contract
+from tasks.workbooks.request_workbook import header
+from tests.conftest import SAMPLE_PLAN
 
 SUITE_RULES = {e["meta"]["rule"] for e in json.loads(SUITE.read_text())["expectations"]}
 URL = re.compile(r"https?://[^\s\"'<>)\\]+", re.I)
@@ -26,74 +38,189 @@ NOT_FETCHED = {
     "http://www.w3.org/2000/svg": "XML namespace of bootstrap's inline SVG icons",
     "https://popper.js.org/": "named in bootstrap's error message when Popper is missing",
 }
+#: Names only the code knows: helper columns, the row column, raw contract keys.
+RAW_NAMES = ["_vencido", "_presente", "_en_plan", "_avance_vacio", "_fila_revisada", "_clave"]
+RAW_NAMES += ["avance_pct", "codigo_hito", "evidencia_url", "descripcion_avance"]
+CLEAN, WARNED = "MINGOB", "GAE"
+
+
+def answered(request: Path, overdue_started: str = "") -> bytes:
+    """The request filled as a careful liaison does: every milestone completed, with evidence;
+    ``overdue_started`` is left started at 50 % although its end date has passed (a warning)."""
+    book = load_workbook(request)
+    sheet = next(s for s in book.worksheets if contract.is_sheet(s.title, "milestones"))
+    row, columns = header(sheet)
+    assert row is not None
+    for line in range(row + 1, sheet.max_row + 1):
+        code = str(sheet.cell(line, columns[contract.CODE]).value)
+        state, progress = (
+            (contract.IN_PROGRESS, 50) if code == overdue_started else (contract.COMPLETED, 100)
+        )
+        values = {
+            contract.STATE: contract.state_label(state, "es"),
+            contract.PROGRESS: progress,
+            "descripcion_avance": f"Avance del hito {code}.",
+            "evidencia_url": f"https://gae.example/evidencia/{code}",
+        }
+        for column, value in values.items():
+            sheet.cell(line, columns[column]).value = value
+    out = BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def submit(settings: Settings, plan, institution: str, data: bytes) -> int:
+    """One file through intake alone (its own checkpoint run, with Data Docs); its id."""
+    received = Received(
+        message_id=f"test:{hashlib.sha256(data).hexdigest()}",
+        channel="cli",
+        sender="",
+        attachments=[Attachment(f"avances-{institution}.xlsx", data)],
+    )
+    store(settings, [received], institution=institution, cycle_id="2023-03")
+    process(settings, plan, with_docs=True)
+    return outcome_of(settings, hashlib.sha256(data).hexdigest()).submission_id
 
 
 @pytest.fixture(scope="module")
 def cycle_docs(tmp_path_factory, plan):
-    """Two real intake runs of cycle 2023-03 (answers, then MINEDUC's correction) with docs."""
-    settings = Settings(
-        home=tmp_path_factory.mktemp("docs") / "ws", smtp_port=free_port(), plan=SAMPLE_PLAN
-    )
-    inbox, outbox = settings.folder("mail", "inbox"), settings.folder("mail", "outbox")
-    runs_outcomes = []
-    with local_smtp_server(inbox, outbox, settings.sender, settings.smtp_port):
-        cycle = open_cycle_record(settings, plan, "2023-03")
-        for institution in plan.reporting_institutions():
-            build_request(settings, plan, cycle, institution)
-        for answer in (first_answers, corrections):
-            answer(settings, plan, cycle.id)
-            store_all(settings)
-            runs: list[SuiteRun] = []
-            outcomes = process(settings, plan, runs=runs)
-            indexes = build(settings, runs, outcomes)
-            runs_outcomes.append((runs, outcomes, indexes))
-    return settings, runs_outcomes
+    """Cycle 2023-03 after three intake runs: errors (MINEDUC), warnings only (GAE), clean."""
+    settings = Settings(home=tmp_path_factory.mktemp("docs") / "ws", plan=SAMPLE_PLAN)
+    cycle = open_cycle_record(settings, plan, "2023-03", date(2023, 3, 1))
+    requests = {
+        code: build_request(settings, plan, cycle, plan.institution(code))
+        for code in (CARELESS, WARNED, CLEAN)
+    }
+    overdue = next(m.code for m in plan.milestones_of(WARNED) if m.end < cycle.deadline)
+    files = {
+        CARELESS: filled_workbook(requests[CARELESS], CARELESS, careless=True),
+        WARNED: answered(requests[WARNED], overdue_started=overdue),
+        CLEAN: answered(requests[CLEAN]),
+    }
+    ids = {code: submit(settings, plan, code, data) for code, data in files.items()}
+    return settings, ids
+
+
+def outcome(settings, submission_id: int):
+    from tasks.storage.ledger import Submission, session
+
+    with session(settings.database) as db:
+        sub = db.get(Submission, submission_id)
+        assert sub is not None
+        return outcome_of(settings, sub.sha256)
 
 
 def pages(site: Path) -> list[Path]:
     return sorted((site / "validations").rglob("*.html"))
 
 
-def test_each_intake_run_files_its_page_in_the_cycles_data_docs(cycle_docs):
-    settings, runs_outcomes = cycle_docs
+def visible(html: str) -> str:
+    """The page's text as a reader sees it: no tags, scripts or styles."""
+    html = re.sub(r"<(script|style)\b.*?</\1>", "", html, flags=re.S | re.I)
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+def status(page: Path) -> str:
+    """The Status line of a validation page's overview."""
+    match = re.search(r"Status:\s*(.*?)\s*(?:Statistics|$)", visible(page.read_text("utf-8")))
+    assert match, page
+    return match.group(1).strip()
+
+
+def test_each_submission_links_to_its_runs_pages_in_the_cycles_site(cycle_docs):
+    settings, ids = cycle_docs
     site = site_folder(settings, "2023-03")
-    index = (site / "index.html").read_text(encoding="utf-8")
+    index = unquote((site / "index.html").read_text(encoding="utf-8"))
 
-    assert [indexes for _, _, indexes in runs_outcomes] == [[site / "index.html"]] * 2
-    assert len(pages(site)) == 2
-    for page in pages(site):
-        assert page.relative_to(site).as_posix() in unquote(index)
-        assert page.with_suffix(".json").exists()
-    assert (site / "expectations" / "hitos_entrega.html").exists()
-    assert "hitos_entrega" in index and "Hitos · ciclo 2023-03" in index
+    assert len(pages(site)) == 6  # three runs, each of the blocking and the warnings suite
+    for submission_id in ids.values():
+        page = run_page(settings, submission_id)
+        assert page is not None and page.exists()
+        assert page.relative_to(site).parts[:2] == ("validations", BLOCKING)
+        assert f"envios-{submission_id}" in page.as_posix()
+        assert page.relative_to(site).as_posix() in index
+    assert (site / "expectations" / f"{BLOCKING}.html").exists()
+    assert (site / "expectations" / f"{WARNINGS}.html").exists()
+    assert text("es", "data_docs.site", cycle="2023-03") in index
+    assert run_page(settings, 10**6) is None
 
 
-def test_the_page_is_the_run_that_produced_the_findings(cycle_docs):
-    settings, runs_outcomes = cycle_docs
-    runs, outcomes, _ = runs_outcomes[0]
-    page = next(p for p in pages(site_folder(settings, "2023-03")) if "envios-1-" in str(p))
-    result = json.loads(page.with_suffix(".json").read_text(encoding="utf-8"))
-    failed_rules = {
-        r["expectation_config"]["meta"]["rule"] for r in result["results"] if not r["success"]
+def test_a_file_with_errors_fails_its_blocking_suite(cycle_docs):
+    settings, ids = cycle_docs
+    page = run_page(settings, ids[CARELESS])
+
+    assert outcome(settings, ids[CARELESS]).outcome == "rejected"
+    assert status(page) == "Failed"
+
+
+def test_a_file_with_only_warnings_is_not_shown_as_failed(cycle_docs):
+    settings, ids = cycle_docs
+    blocking = run_page(settings, ids[WARNED])
+    warnings = Path(str(blocking).replace(f"/{BLOCKING}/", f"/{WARNINGS}/"))
+    index = (site_folder(settings, "2023-03") / "index.html").read_text(encoding="utf-8")
+
+    assert outcome(settings, ids[WARNED]).outcome == "accepted_with_warnings"
+    assert status(blocking) == "Succeeded"
+    assert status(warnings) == text("es", "data_docs.with_warnings")
+    assert "fa-exclamation-triangle" in warnings.read_text(encoding="utf-8")
+    assert text("es", "data_docs.with_warnings") in index
+    assert "fa-exclamation-triangle" in index
+
+
+def test_a_clean_file_succeeds_in_both_suites(cycle_docs):
+    settings, ids = cycle_docs
+    blocking = run_page(settings, ids[CLEAN])
+    warnings = Path(str(blocking).replace(f"/{BLOCKING}/", f"/{WARNINGS}/"))
+
+    assert outcome(settings, ids[CLEAN]).outcome == "accepted"
+    assert (status(blocking), status(warnings)) == ("Succeeded", "Succeeded")
+
+
+def test_pages_name_rules_and_columns_by_their_contract_labels(cycle_docs):
+    settings, ids = cycle_docs
+    site = site_folder(settings, "2023-03")
+    shown = {
+        page.relative_to(site).as_posix(): visible(page.read_text(encoding="utf-8"))
+        for page in [*pages(site), *(site / "expectations").glob("*.html")]
     }
-    found_rules = {f.rule for o in outcomes for f in o.findings if f.rule in SUITE_RULES}
+    rejected = shown[run_page(settings, ids[CARELESS]).relative_to(site).as_posix()]
 
-    assert len(runs) == 1
-    assert found_rules and failed_rules == found_rules
-    assert result["statistics"] == runs[0].result.to_json_dict()["statistics"]
+    for key in (contract.CODE, contract.STATE, contract.PROGRESS, "evidencia_url"):
+        assert contract.BY_KEY[key].label("es") in rejected
+    for rule in ("completed-requires-100", "evidence-url-missing", "progress-not-whole"):
+        assert text("es", f"data_docs.rules.{rule}") in shown[f"expectations/{BLOCKING}.html"]
+    assert text("es", "data_docs.rules.milestone-overdue") in shown[f"expectations/{WARNINGS}.html"]
+    assert text("es", "data_docs.rules.completed-requires-100") in rejected
+    leaks = {name: raw for name, page in shown.items() for raw in RAW_NAMES if raw in page}
+    assert leaks == {}
 
 
 def test_the_page_names_the_submission_institution_and_milestone_of_each_faulty_row(cycle_docs):
-    settings, runs_outcomes = cycle_docs
-    _, outcomes, _ = runs_outcomes[0]
-    rejected = next(o for o in outcomes if o.institution == CARELESS)
+    settings, ids = cycle_docs
+    rejected = outcome(settings, ids[CARELESS])
     wrong = next(f for f in rejected.findings if f.rule == "completed-requires-100")
-    page = next(p for p in pages(site_folder(settings, "2023-03")) if "envios-1-" in str(p))
-    html = page.read_text(encoding="utf-8")
+    html = run_page(settings, ids[CARELESS]).read_text(encoding="utf-8")
 
-    label = f"envío {rejected.submission_id} · {CARELESS} {wrong.milestone} (fila {wrong.row})"
-    assert rejected.outcome == "rejected"
+    label = f"envío {ids[CARELESS]} · {CARELESS} {wrong.milestone} (fila {wrong.row})"
     assert label in html
+    assert text("es", "data_docs.row") in html
+
+
+def test_the_stored_results_are_the_run_that_produced_the_findings(cycle_docs):
+    settings, ids = cycle_docs
+    rejected = outcome(settings, ids[CARELESS])
+    page = run_page(settings, ids[CARELESS])
+    site = site_folder(settings, "2023-03")
+    failed = set()
+    for suite in (BLOCKING, WARNINGS):
+        relative = page.relative_to(site / "validations" / BLOCKING).with_suffix(".json")
+        stored = json.loads((results_folder(settings, "2023-03") / suite / relative).read_text())
+        failed |= {
+            r["expectation_config"]["meta"]["rule"] for r in stored["results"] if not r["success"]
+        }
+    found = {f.rule for f in rejected.findings if f.rule in SUITE_RULES}
+
+    assert found and failed == found
 
 
 def test_data_docs_load_nothing_from_the_network(cycle_docs):
@@ -102,10 +229,10 @@ def test_data_docs_load_nothing_from_the_network(cycle_docs):
     files = [p for p in site.rglob("*") if p.is_file() and p.suffix in (".html", ".css", ".js")]
     external = []
     for file in files:
-        text = file.read_text(encoding="utf-8", errors="replace")
+        text_ = file.read_text(encoding="utf-8", errors="replace")
         if file.suffix != ".html":
-            text = re.sub(r"/\*.*?\*/", "", text, flags=re.S)  # licence banners are not loads
-        for url in URL.findall(text):
+            text_ = re.sub(r"/\*.*?\*/", "", text_, flags=re.S)  # licence banners are not loads
+        for url in URL.findall(text_):
             host = urlparse(url).hostname or ""
             if host not in LOCAL_HOSTS and url not in NOT_FETCHED:
                 external.append(f"{file.relative_to(site)}: {url}")
@@ -159,6 +286,8 @@ def test_offline_points_cdn_assets_at_the_sites_static_folder():
 @pytest.mark.slow
 def test_the_intake_flow_writes_the_cycles_data_docs(prefect_server, settings, plan, monkeypatch):
     from flows.intake import intake
+    from tasks.mail.local_server import local_smtp_server
+    from tasks.simulation import first_answers
 
     monkeypatch.setenv("HITOS_HOME", str(settings.home))
     monkeypatch.setenv("HITOS_SMTP_PORT", str(settings.smtp_port))
@@ -173,6 +302,7 @@ def test_the_intake_flow_writes_the_cycles_data_docs(prefect_server, settings, p
     site = site_folder(settings, "2023-03")
     assert outcomes
     assert (site / "index.html").exists()
-    assert [p.parent.parent.name for p in pages(site)] == [
-        "envios-" + f"{outcomes[0].submission_id}-{outcomes[-1].submission_id}"
-    ]
+    assert {p.parent.parent.name for p in pages(site)} == {
+        f"envios-{outcomes[0].submission_id}-{outcomes[-1].submission_id}"
+    }
+    assert all(run_page(settings, o.submission_id) for o in outcomes)

@@ -232,7 +232,7 @@ def _tables(node: Any) -> list[Any]:
         return [node]
     found: list[Any] = []
     children: list[Any] = []
-    for name in ("sections", "content_blocks", "tabs", "content"):
+    for name in ("sections", "content_blocks", "tabs", "tab_content"):
         value = getattr(node, name, None) if not isinstance(node, dict) else node.get(name)
         if isinstance(value, list):
             children.extend(value)
@@ -297,9 +297,15 @@ class OfflineDocs(ValidationAction):  # type: ignore[misc]
 
 
 def write_static(folder: Path) -> None:
-    """The vendored assets and Great Expectations' images in the site's ``static/``, once."""
+    """The vendored assets and Great Expectations' images in the site's ``static/``; its
+    stylesheets (copied again by every build) pointed at those images instead of S3."""
     import great_expectations
 
+    for sheet in (folder / "static" / "styles").glob("*.css"):
+        css = sheet.read_text(encoding="utf-8")
+        local = _IMAGE.sub(lambda m: f"../images/{IMAGES.get(m.group(1), m.group(1))}", css)
+        if local != css:
+            sheet.write_text(local, encoding="utf-8")
     if (folder / "static" / "jquery").exists():
         return
     shutil.copytree(ASSETS, folder / "static", dirs_exist_ok=True)
