@@ -1,37 +1,128 @@
-"""Validation returns a report object: the findings and the Great Expectations run behind them."""
+"""Validation returns a report object: the findings and the Great Expectations runs behind them.
+
+The suite's rules carry Great Expectations' own severity and run as two suites of one
+checkpoint, so a file whose only problems are warnings is a successful run.
+"""
 
 from __future__ import annotations
 
+import json
 from datetime import date
+from io import BytesIO
 
-from tasks.checks.validation import ValidationReport, prepare, validate
+import pytest
+from openpyxl import load_workbook
+
+from tasks.checks.validation import BLOCKING, SUITE, WARNINGS, prepare, suites, validate
 from tasks.plans.plan import load_plan
 from tasks.settings import Settings
 from tasks.simulation import filled_workbook
+from tasks.workbooks import contract
 from tasks.workbooks.reading import read_submission
-from tasks.workbooks.request_workbook import build_request_workbook
+from tasks.workbooks.request_workbook import build_request_workbook, header
+
+DEADLINE = date(2023, 3, 15)
 
 
-def test_validate_returns_the_findings_and_the_run_that_decided_them(tmp_path):
-    plan = load_plan(Settings().plan)
-    mineduc = plan.institution("MINEDUC")
-    request = tmp_path / "request.xlsx"
-    request.write_bytes(
-        build_request_workbook(plan, mineduc, "2023-03", date(2023, 3, 15), "x@y.z", "k")
+@pytest.fixture(scope="module")
+def plan():
+    return load_plan(Settings().plan)
+
+
+def request(plan, tmp_path, code: str = "MINEDUC") -> bytes:
+    data = build_request_workbook(plan, plan.institution(code), "2023-03", DEADLINE, "x@y.z", "k")
+    (tmp_path / "request.xlsx").write_bytes(data)
+    return data
+
+
+def all_completed(data: bytes, **changed: tuple[str, object]) -> bytes:
+    """Every milestone completed at 100 % with evidence; ``changed`` sets one milestone's state
+    and progress (code → (state code, progress))."""
+    book = load_workbook(BytesIO(data))
+    sheet = book.worksheets[0]
+    row, columns = header(sheet)
+    assert row is not None
+    for line in range(row + 1, sheet.max_row + 1):
+        code = str(sheet.cell(line, columns[contract.CODE]).value)
+        state, progress = changed.get(code.replace(".", "_"), (contract.COMPLETED, 100))
+        sheet.cell(line, columns[contract.STATE]).value = contract.state_label(state, "es")
+        sheet.cell(line, columns[contract.PROGRESS]).value = progress
+        sheet.cell(line, columns["descripcion_avance"]).value = f"Avance {code}."
+        sheet.cell(line, columns["evidencia_url"]).value = f"https://mineduc.example/{code}"
+    out = BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def rules(report, key: str = "7") -> set[tuple[str, str]]:
+    return {(f.rule, f.severity) for f in report.findings[key]}
+
+
+def test_validate_returns_the_findings_and_the_run_that_decided_them(plan, tmp_path):
+    request(plan, tmp_path)
+    read = read_submission(
+        filled_workbook(tmp_path / "request.xlsx", "MINEDUC", careless=True), "a.xlsx"
     )
-    read = read_submission(filled_workbook(request, "MINEDUC", careless=True), "a.xlsx")
-    batch = [prepare(read.rows, "7", plan, "MINEDUC", date(2023, 3, 15))]
+    batch = [prepare(read.rows, "7", plan, "MINEDUC", DEADLINE, cycle="2023-03")]
 
     report = validate(batch, plan)
 
-    assert isinstance(report, ValidationReport)
-    assert {f.rule for f in report.findings["7"]} >= {"completed-requires-100"}
+    assert ("completed-requires-100", "error") in rules(report)
     assert report.run is not None
-    assert report.run.result.success is False
+    assert report.run.success is False
+    assert {r.suite_name for r in report.run.results()} == {BLOCKING, WARNINGS}
     assert len(report.run.frame) == len(read.rows)
 
 
-def test_an_empty_batch_has_no_run():
-    report = validate([], load_plan(Settings().plan))
+def test_a_file_with_only_warnings_is_a_successful_run(plan, tmp_path):
+    data = request(plan, tmp_path)
+    overdue = next(m.code for m in plan.milestones_of("MINEDUC") if m.end < DEADLINE)
+    answer = all_completed(data, **{overdue.replace(".", "_"): (contract.IN_PROGRESS, 50)})
+    read = read_submission(answer, "a.xlsx")
 
-    assert (report.findings, report.run) == ({}, None)
+    report = validate([prepare(read.rows, "7", plan, "MINEDUC", DEADLINE)], plan)
+
+    assert rules(report) == {("milestone-overdue", "warning")}
+    assert report.run is not None and report.run.success is True
+    [warnings] = report.run.results(WARNINGS)
+    assert warnings.success is False  # the warnings suite itself says what it found
+
+
+def test_a_fractional_progress_is_found_by_the_suite_itself(plan, tmp_path):
+    data = request(plan, tmp_path)
+    first = plan.milestones_of("MINEDUC")[-1].code
+    answer = all_completed(data, **{first.replace(".", "_"): (contract.IN_PROGRESS, 50.5)})
+    read = read_submission(answer, "a.xlsx")
+
+    report = validate([prepare(read.rows, "7", plan, "MINEDUC", DEADLINE)], plan)
+
+    assert ("progress-not-whole", "error") in rules(report)
+    assert "_avance_entero" not in report.run.frame.columns
+
+
+def test_the_whole_number_rule_is_the_contracts_bounds():
+    data = json.loads(SUITE.read_text(encoding="utf-8"))
+    [whole] = [e for e in data["expectations"] if e["meta"]["rule"] == "progress-not-whole"]
+
+    assert whole["kwargs"]["value_set"] == list(
+        range(contract.PROGRESS_MIN, contract.PROGRESS_MAX + 1)
+    )
+
+
+@pytest.mark.parametrize("language", ["es", "en"])
+def test_every_rule_is_described_in_the_plans_language_and_split_by_severity(language):
+    blocking, warnings = suites(language)
+    data = json.loads(SUITE.read_text(encoding="utf-8"))["expectations"]
+
+    assert len(blocking.expectations) + len(warnings.expectations) == len(data)
+    assert {e.severity for e in blocking.expectations} == {"critical"}
+    assert {e.severity for e in warnings.expectations} == {"warning"}
+    for expectation in [*blocking.expectations, *warnings.expectations]:
+        assert expectation.description
+        assert "_" not in expectation.description  # no helper column or key named
+
+
+def test_an_empty_batch_has_no_run(plan):
+    report = validate([], plan)
+
+    assert (report.findings, report.runs, report.run) == ({}, [], None)

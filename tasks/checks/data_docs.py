@@ -254,16 +254,32 @@ def for_reviewers(result: Any, language: str) -> Any:
     """
     shown = copy.deepcopy(result)
     row = text(language, "data_docs.row")
+
+    def _state(value: Any) -> Any:
+        known = isinstance(value, str) and value in contract.BY_STATE
+        return contract.state_label(value, language) if known else value
+
     for expectation in shown.results:
         config = expectation.expectation_config
         if config is not None and "column" in config.kwargs:
             config.kwargs["column"] = label(config.meta.get("column", ""), language)
         found = expectation.result or {}
         if ROW in (found.get("unexpected_index_column_names") or []):
+            # Each failing row: its name, and its value under the column's label (as GE looks
+            # it up once the column is relabelled).
+            names = {ROW: row} | {key: label(key, language) for key in contract.KEYS}
             found["unexpected_index_column_names"] = [row]
             found["unexpected_index_list"] = [
-                {row: item.get(ROW)} for item in found.get("unexpected_index_list") or []
+                {names.get(key, key): _state(value) for key, value in item.items()}
+                for item in found.get("unexpected_index_list") or []
             ]
+        if config is not None and config.kwargs.get("column") == label(contract.STATE, language):
+            # States are stored as codes (``started``); reviewers know them by their labels.
+            for name in ("partial_unexpected_list", "unexpected_list"):
+                if name in found:
+                    found[name] = [_state(value) for value in found[name]]
+            for count in found.get("partial_unexpected_counts") or []:
+                count["value"] = _state(count.get("value"))
         if expectation.result:
             expectation.result = _escaped(found)
     return shown
