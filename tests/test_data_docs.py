@@ -19,7 +19,8 @@ import pytest
 from openpyxl import load_workbook
 
 from tasks.catalogues import text
-from tasks.checks.data_docs import offline, results_folder, run_page, site_folder
+from tasks.checks import data_docs
+from tasks.checks.data_docs import offline, results_folder, site_folder
 from tasks.checks.validation import BLOCKING, SUITE, WARNINGS
 from tasks.cycle.intake import outcome_of, process, store
 from tasks.cycle.requests import build_request, open_cycle_record
@@ -101,6 +102,13 @@ def cycle_docs(tmp_path_factory, plan):
     return settings, ids
 
 
+def run_page(settings: Settings, submission_id: int) -> Path:
+    """The page the console links for a submission (``data_docs.run_page``); it exists."""
+    page = data_docs.run_page(settings, submission_id)
+    assert page is not None, submission_id
+    return page
+
+
 def outcome(settings, submission_id: int):
     from tasks.storage.ledger import Submission, session
 
@@ -135,14 +143,14 @@ def test_each_submission_links_to_its_runs_pages_in_the_cycles_site(cycle_docs):
     assert len(pages(site)) == 6  # three runs, each of the blocking and the warnings suite
     for submission_id in ids.values():
         page = run_page(settings, submission_id)
-        assert page is not None and page.exists()
+        assert page.exists()
         assert page.relative_to(site).parts[:2] == ("validations", BLOCKING)
         assert f"envios-{submission_id}" in page.as_posix()
         assert page.relative_to(site).as_posix() in index
     assert (site / "expectations" / f"{BLOCKING}.html").exists()
     assert (site / "expectations" / f"{WARNINGS}.html").exists()
     assert text("es", "data_docs.site", cycle="2023-03") in index
-    assert run_page(settings, 10**6) is None
+    assert data_docs.run_page(settings, 10**6) is None
 
 
 def test_a_file_with_errors_fails_its_blocking_suite(cycle_docs):
@@ -305,4 +313,4 @@ def test_the_intake_flow_writes_the_cycles_data_docs(prefect_server, settings, p
     assert {p.parent.parent.name for p in pages(site)} == {
         f"envios-{outcomes[0].submission_id}-{outcomes[-1].submission_id}"
     }
-    assert all(run_page(settings, o.submission_id) for o in outcomes)
+    assert all(run_page(settings, o.submission_id).exists() for o in outcomes)

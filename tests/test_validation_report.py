@@ -97,7 +97,7 @@ def test_a_fractional_progress_is_found_by_the_suite_itself(plan, tmp_path):
     report = validate([prepare(read.rows, "7", plan, "MINEDUC", DEADLINE)], plan)
 
     assert ("progress-not-whole", "error") in rules(report)
-    assert "_avance_entero" not in report.run.frame.columns
+    assert report.run is not None and "_avance_entero" not in report.run.frame.columns
 
 
 def test_the_whole_number_rule_is_the_contracts_bounds():

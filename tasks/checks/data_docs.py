@@ -107,7 +107,10 @@ def site(settings: Settings, cycle_id: str, language: str) -> DocsSite:
     config = {
         "class_name": "SiteBuilder",
         "show_how_to_buttons": False,
-        "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(folder)},
+        "store_backend": {
+            "class_name": "TupleFilesystemStoreBackend",
+            "base_directory": str(folder),
+        },
         "site_index_builder": {
             "class_name": "DefaultSiteIndexBuilder",
             "renderer": {**renderer, "class_name": "ReviewerIndexPage"},
@@ -177,15 +180,14 @@ class ReviewerValidationPage(ValidationResultsPageRenderer):  # type: ignore[mis
         self.language = language
 
     def render(self, validation_results: Any, suite_parameters: Any = None) -> Any:
-        return super().render(for_reviewers(validation_results, self.language), suite_parameters)
-
-    def _render_validation_header(self, validation_results: Any) -> Any:
-        block = super()._render_validation_header(validation_results)
+        shown = for_reviewers(validation_results, self.language)
+        document = super().render(shown, suite_parameters)
         if validation_results.suite_name == WARNINGS and not validation_results.success:
-            params = block.subheader.string_template["params"]
+            overview = document.sections[0].content_blocks[0]  # _render_validation_header's
+            params = overview.subheader.string_template["params"]
             params["success"] = text(self.language, "data_docs.with_warnings")
             params["html_success_icon"] = WARNING_ICON
-        return block
+        return document
 
 
 class ReviewerSuitePage(ExpectationSuitePageRenderer):  # type: ignore[misc]

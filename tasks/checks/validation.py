@@ -25,7 +25,7 @@ import pandas as pd
 from babel.numbers import get_decimal_symbol
 
 from tasks.catalogues import text
-from tasks.checks.findings import Finding, finding
+from tasks.checks.findings import Finding, Severity, finding
 from tasks.plans.plan import Plan
 from tasks.workbooks import contract
 
@@ -212,9 +212,7 @@ class SuiteRun:
     def results(self, suite: str | None = None) -> list[Any]:
         """The suites' validation results, ``suite``'s alone when named."""
         return [
-            r
-            for r in self.result.run_results.values()
-            if suite is None or r.suite_name == suite
+            r for r in self.result.run_results.values() if suite is None or r.suite_name == suite
         ]
 
 
@@ -433,7 +431,7 @@ def run_findings(
             raise RuntimeError(
                 f"expectation {meta['rule']} failed to run: {result['exception_info']}"
             )
-        severity = "warning" if config.get("severity") == "warning" else "error"
+        severity: Severity = "warning" if config.get("severity") == "warning" else "error"
         ids = [position[u[ROW]] for u in result["result"].get("unexpected_index_list") or []]
         for row in frame.iloc[ids].to_dict("records"):
             key = str(row["_envio"])
