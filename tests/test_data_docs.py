@@ -21,7 +21,7 @@ from openpyxl import load_workbook
 from tasks.catalogues import text
 from tasks.checks import data_docs
 from tasks.checks.data_docs import offline, results_folder, site_folder
-from tasks.checks.validation import BLOCKING, SUITE, WARNINGS
+from tasks.checks.validation import SUITE, SUITE_NAME
 from tasks.cycle.intake import outcome_of, process, store
 from tasks.cycle.requests import build_request, open_cycle_record
 from tasks.mail.inbox import Attachment, Received
@@ -140,48 +140,52 @@ def test_each_submission_links_to_its_runs_pages_in_the_cycles_site(cycle_docs):
     site = site_folder(settings, "2023-03")
     index = unquote((site / "index.html").read_text(encoding="utf-8"))
 
-    assert len(pages(site)) == 6  # three runs, each of the blocking and the warnings suite
+    assert len(pages(site)) == 3  # one run each
     for submission_id in ids.values():
         page = run_page(settings, submission_id)
         assert page.exists()
-        assert page.relative_to(site).parts[:2] == ("validations", BLOCKING)
+        assert page.relative_to(site).parts[:2] == ("validations", SUITE_NAME)
         assert f"envios-{submission_id}" in page.as_posix()
         assert page.relative_to(site).as_posix() in index
-    assert (site / "expectations" / f"{BLOCKING}.html").exists()
-    assert (site / "expectations" / f"{WARNINGS}.html").exists()
+    assert (site / "expectations" / f"{SUITE_NAME}.html").exists()
     assert text("es", "data_docs.site", cycle="2023-03") in index
     assert data_docs.run_page(settings, 10**6) is None
 
 
-def test_a_file_with_errors_fails_its_blocking_suite(cycle_docs):
+def index_rows(settings) -> dict[str, str]:
+    """Run name → the Status of its row in the index (the text its filter selects by)."""
+    html = (site_folder(settings, "2023-03") / "index.html").read_text(encoding="utf-8")
+    rows = re.findall(r"'run_name': '([^']+)'.*?'_validation_success_text': '([^']+)'", html)
+    return dict(rows)
+
+
+def test_a_file_with_errors_is_a_failed_run(cycle_docs):
     settings, ids = cycle_docs
     page = run_page(settings, ids[CARELESS])
 
     assert outcome(settings, ids[CARELESS]).outcome == "rejected"
     assert status(page) == "Failed"
+    assert index_rows(settings)[f"envios-{ids[CARELESS]}"] == "Failed"
 
 
 def test_a_file_with_only_warnings_is_not_shown_as_failed(cycle_docs):
     settings, ids = cycle_docs
-    blocking = run_page(settings, ids[WARNED])
-    warnings = Path(str(blocking).replace(f"/{BLOCKING}/", f"/{WARNINGS}/"))
-    index = (site_folder(settings, "2023-03") / "index.html").read_text(encoding="utf-8")
+    page = run_page(settings, ids[WARNED])
+    with_warnings = text("es", "data_docs.with_warnings")
 
     assert outcome(settings, ids[WARNED]).outcome == "accepted_with_warnings"
-    assert status(blocking) == "Succeeded"
-    assert status(warnings) == text("es", "data_docs.with_warnings")
-    assert "fa-exclamation-triangle" in warnings.read_text(encoding="utf-8")
-    assert text("es", "data_docs.with_warnings") in index
-    assert "fa-exclamation-triangle" in index
+    assert status(page) == with_warnings
+    assert "fa-exclamation-triangle" in page.read_text(encoding="utf-8")
+    assert index_rows(settings)[f"envios-{ids[WARNED]}"] == with_warnings
 
 
-def test_a_clean_file_succeeds_in_both_suites(cycle_docs):
+def test_a_clean_file_is_a_successful_run(cycle_docs):
     settings, ids = cycle_docs
-    blocking = run_page(settings, ids[CLEAN])
-    warnings = Path(str(blocking).replace(f"/{BLOCKING}/", f"/{WARNINGS}/"))
+    page = run_page(settings, ids[CLEAN])
 
     assert outcome(settings, ids[CLEAN]).outcome == "accepted"
-    assert (status(blocking), status(warnings)) == ("Succeeded", "Succeeded")
+    assert status(page) == "Succeeded"
+    assert index_rows(settings)[f"envios-{ids[CLEAN]}"] == "Success"
 
 
 def test_pages_name_rules_and_columns_by_their_contract_labels(cycle_docs):
@@ -195,9 +199,8 @@ def test_pages_name_rules_and_columns_by_their_contract_labels(cycle_docs):
 
     for key in (contract.CODE, contract.STATE, contract.PROGRESS, "evidencia_url"):
         assert contract.BY_KEY[key].label("es") in rejected
-    for rule in ("completed-requires-100", "evidence-url-missing", "progress-not-whole"):
-        assert text("es", f"data_docs.rules.{rule}") in shown[f"expectations/{BLOCKING}.html"]
-    assert text("es", "data_docs.rules.milestone-overdue") in shown[f"expectations/{WARNINGS}.html"]
+    for rule in SUITE_RULES:
+        assert text("es", f"data_docs.rules.{rule}") in shown[f"expectations/{SUITE_NAME}.html"]
     assert text("es", "data_docs.rules.completed-requires-100") in rejected
     leaks = {name: raw for name, page in shown.items() for raw in RAW_NAMES if raw in page}
     assert leaks == {}
@@ -219,13 +222,11 @@ def test_the_stored_results_are_the_run_that_produced_the_findings(cycle_docs):
     rejected = outcome(settings, ids[CARELESS])
     page = run_page(settings, ids[CARELESS])
     site = site_folder(settings, "2023-03")
-    failed = set()
-    for suite in (BLOCKING, WARNINGS):
-        relative = page.relative_to(site / "validations" / BLOCKING).with_suffix(".json")
-        stored = json.loads((results_folder(settings, "2023-03") / suite / relative).read_text())
-        failed |= {
-            r["expectation_config"]["meta"]["rule"] for r in stored["results"] if not r["success"]
-        }
+    relative = page.relative_to(site / "validations").with_suffix(".json")
+    stored = json.loads((results_folder(settings, "2023-03") / relative).read_text())
+    failed = {
+        r["expectation_config"]["meta"]["rule"] for r in stored["results"] if not r["success"]
+    }
     found = {f.rule for f in rejected.findings if f.rule in SUITE_RULES}
 
     assert found and failed == found

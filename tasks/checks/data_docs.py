@@ -16,11 +16,13 @@ Each submission gets ``envios/<id>.html`` in its cycle's site, pointing at its r
 from __future__ import annotations
 
 import copy
+import json
 import re
 import shutil
 from html import escape as html_escape
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import unquote
 
 from great_expectations.checkpoint.actions import ActionContext, ValidationAction
 from great_expectations.render.renderer import (
@@ -30,7 +32,7 @@ from great_expectations.render.renderer import (
 )
 
 from tasks.catalogues import text
-from tasks.checks.validation import BLOCKING, ROW, WARNINGS, DocsSite, SuiteRun
+from tasks.checks.validation import ROW, DocsSite, SuiteRun, blocking_passed
 from tasks.settings import Settings
 from tasks.workbooks import contract
 
@@ -103,6 +105,7 @@ def results_folder(settings: Settings, cycle_id: str) -> Path:
 def site(settings: Settings, cycle_id: str, language: str) -> DocsSite:
     """The cycle's site as the checkpoint's context configures it, and its results store."""
     folder = site_folder(settings, cycle_id)
+    results = results_folder(settings, cycle_id)
     renderer = {"module_name": __name__, "language": language}
     config = {
         "class_name": "SiteBuilder",
@@ -113,7 +116,7 @@ def site(settings: Settings, cycle_id: str, language: str) -> DocsSite:
         },
         "site_index_builder": {
             "class_name": "DefaultSiteIndexBuilder",
-            "renderer": {**renderer, "class_name": "ReviewerIndexPage"},
+            "renderer": {**renderer, "class_name": "ReviewerIndexPage", "results": str(results)},
         },
         "site_section_builders": {
             "expectations": {"renderer": {**renderer, "class_name": "ReviewerSuitePage"}},
@@ -124,7 +127,7 @@ def site(settings: Settings, cycle_id: str, language: str) -> DocsSite:
     return DocsSite(
         name=text(language, "data_docs.site", cycle=cycle_id),
         config=config,
-        results=results_folder(settings, cycle_id),
+        results=results,
         after=(OfflineDocs(name="offline", site=str(folder)),),
         filed=lambda run: point_submissions(folder, run),
     )
@@ -137,17 +140,13 @@ def page_of(key: Any) -> Path:
 
 
 def point_submissions(folder: Path, run: SuiteRun) -> None:
-    """``envios/<id>.html`` for each submission of the run: its run's pages, one link each."""
-    pages = {r.suite_name: page_of(k) for k, r in run.result.run_results.items()}
-    target = pages[BLOCKING].as_posix()
-    links = "".join(
-        f'<li><a href="../{pages[name].as_posix()}">{html_escape(name)}</a></li>'
-        for name in (BLOCKING, WARNINGS)
-    )
+    """``envios/<id>.html`` for each submission of the run: a link to (and a redirect to) its
+    run's page."""
+    [target] = [page_of(key).as_posix() for key in run.result.run_results]
+    link = f'<a href="../{target}" data-run="{target}">{html_escape(run.cycle)}</a>'
     page = (
         f'<!doctype html><meta charset="utf-8"><meta http-equiv="refresh" content="0; '
-        f'url=../{target}"><title>{html_escape(run.cycle)}</title><ul data-run="{target}">'
-        f"{links}</ul>"
+        f'url=../{target}"><title>{html_escape(run.cycle)}</title>{link}'
     )
     pointers = folder / "envios"
     pointers.mkdir(parents=True, exist_ok=True)
@@ -156,8 +155,8 @@ def point_submissions(folder: Path, run: SuiteRun) -> None:
 
 
 def run_page(settings: Settings, submission_id: int) -> Path | None:
-    """The Data Docs page of the run that validated a submission (the blocking suite's page,
-    which links the warnings'), in the workspace; None when no run with docs validated it."""
+    """The Data Docs page of the run that validated a submission, in the workspace (the
+    cycle's site); None when no run with docs validated it."""
     found = sorted(settings.folder("data-docs").glob(f"*/envios/{submission_id}.html"))
     if not found:
         return None
@@ -172,8 +171,8 @@ def label(column: str, language: str) -> str:
 
 
 class ReviewerValidationPage(ValidationResultsPageRenderer):  # type: ignore[misc]
-    """Great Expectations' validation page, for reviewers: see ``for_reviewers``; a warnings
-    suite that failed reads "with warnings" (its rules do not reject the file)."""
+    """Great Expectations' validation page, for reviewers: see ``for_reviewers``; a run whose
+    only failed rules are warnings reads "with warnings", not "Failed" (the file is accepted)."""
 
     def __init__(self, language: str = "es", **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -182,7 +181,7 @@ class ReviewerValidationPage(ValidationResultsPageRenderer):  # type: ignore[mis
     def render(self, validation_results: Any, suite_parameters: Any = None) -> Any:
         shown = for_reviewers(validation_results, self.language)
         document = super().render(shown, suite_parameters)
-        if validation_results.suite_name == WARNINGS and not validation_results.success:
+        if not validation_results.success and blocking_passed(validation_results):
             overview = document.sections[0].content_blocks[0]  # _render_validation_header's
             params = overview.subheader.string_template["params"]
             params["success"] = text(self.language, "data_docs.with_warnings")
@@ -206,23 +205,40 @@ class ReviewerSuitePage(ExpectationSuitePageRenderer):  # type: ignore[misc]
 
 
 class ReviewerIndexPage(SiteIndexPageRenderer):  # type: ignore[misc]
-    """Great Expectations' site index; a warnings run that failed shows a warning sign."""
+    """Great Expectations' site index; a run whose only failed rules are warnings shows a
+    warning sign and "with warnings" instead of "Failed".
 
-    def __init__(self, language: str = "es", **kwargs: Any) -> None:
+    The index is given each run's success alone, so the run's stored result (in ``results``,
+    the site's validation results store) says whether a critical rule failed.
+    """
+
+    def __init__(self, language: str = "es", results: str = "", **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.language = language
+        self.results = Path(results)
 
     def render(self, index_links_dict: Any) -> Any:  # type: ignore[override]
         document = SiteIndexPageRenderer.render(index_links_dict)
         for table in _tables(document):
             for row in table.table_data or []:
-                warned = row.get("_expectation_suite_name_sort") == WARNINGS
-                if warned and row.get("_validation_success_text") == "Failed":
+                page = unquote(str(row.get("_table_row_link_path") or ""))
+                failed = row.get("_validation_success_text") == "Failed"
+                if failed and page and not self.critical_failed(page):
                     row["_validation_success_text"] = text(self.language, "data_docs.with_warnings")
                     row["validation_success"].string_template["styling"]["params"][
                         "validation_success"
                     ]["classes"] = ["fas", "fa-exclamation-triangle", "text-warning"]
         return document
+
+    def critical_failed(self, page: str) -> bool:
+        """Whether the run filed at ``page`` (``validations/…/<batch>.html``) failed a critical
+        rule, from its stored result."""
+        stored = self.results / Path(page).relative_to("validations").with_suffix(".json")
+        results = json.loads(stored.read_text(encoding="utf-8"))["results"]
+        return any(
+            not r["success"] and r["expectation_config"].get("severity") != "warning"
+            for r in results
+        )
 
 
 WARNING_ICON = '<i class="fas fa-exclamation-triangle text-warning" aria-hidden="true"></i>'

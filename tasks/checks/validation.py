@@ -2,11 +2,11 @@
 
 Many submissions are validated in one Great Expectations run per cycle (their rows stacked,
 each tagged with its submission key), so the set-up cost is paid once per batch, not per file.
-The suite's rules carry Great Expectations' ``severity``; they run as two suites (blocking and
-warnings), two validation definitions of one checkpoint, whose actions write the cycle's Data
-Docs when a site is given (``tasks.checks.data_docs``). ``validate`` returns a report object: the
-findings, and the runs behind them. Templates and reports never see Great Expectations objects:
-only findings and that report leave this module.
+The suite's rules carry Great Expectations' own ``severity`` (critical rejects the file, warning
+does not); it runs as the validation definition of a checkpoint whose actions write the
+cycle's Data Docs when a site is given (``tasks.checks.data_docs``). ``validate`` returns a
+report object: the findings, and the runs behind them. Templates and reports never see Great
+Expectations objects: only findings and that report leave this module.
 """
 
 from __future__ import annotations
@@ -173,9 +173,7 @@ def row_names(frame: pd.DataFrame, institution: pd.Series, language: str) -> lis
 ROW = "_fila_revisada"
 """The frame's column naming each row as reviewers look it up (``envío 3 · MINEDUC 4.1 (fila
 5)``); the suite's failing rows are identified by it, so Data Docs show it instead of an index."""
-BLOCKING, WARNINGS = "hitos_entrega", "hitos_entrega_advertencias"
-"""The suite's two halves by Great Expectations' own ``severity``: critical rules reject the file,
-warnings do not. Run as two suites so that a file with only warnings is not a failed run."""
+SUITE_NAME = "hitos_entrega"
 
 
 @dataclass(frozen=True)
@@ -197,7 +195,7 @@ class DocsSite:
 
 @dataclass
 class SuiteRun:
-    """One checkpoint run as it happened: its result (both suites) and the rows it checked."""
+    """One checkpoint run as it happened: its result and the rows it checked."""
 
     result: Any
     """Great Expectations' ``CheckpointResult``."""
@@ -206,14 +204,20 @@ class SuiteRun:
 
     @property
     def success(self) -> bool:
-        """False when a critical (blocking) rule failed; warnings leave the run a success."""
-        return all(r.success for r in self.results(BLOCKING))
+        """False when a critical rule failed: failed warnings leave the run a success."""
+        return all(blocking_passed(r) for r in self.results())
 
-    def results(self, suite: str | None = None) -> list[Any]:
-        """The suites' validation results, ``suite``'s alone when named."""
-        return [
-            r for r in self.result.run_results.values() if suite is None or r.suite_name == suite
-        ]
+    def results(self) -> list[Any]:
+        """The checkpoint's validation results (one: the suite over the batch)."""
+        return list(self.result.run_results.values())
+
+
+def blocking_passed(result: Any) -> bool:
+    """Whether no critical rule failed in a validation result (Great Expectations' own
+    ``severity``; its ``success`` is False when any rule failed, warnings included)."""
+    from great_expectations.expectations.metadata_types import FailureSeverity
+
+    return bool(result.success) or result.get_max_severity_failure() != FailureSeverity.CRITICAL
 
 
 @dataclass
@@ -230,32 +234,26 @@ class ValidationReport:
         return self.runs[0] if len(self.runs) == 1 else None
 
 
-def suites(language: str) -> tuple[Any, Any]:
-    """The blocking and the warnings suite, each expectation described in ``language`` (what
-    Data Docs show for it) from ``data_docs.rules.<rule>`` of the catalogue."""
+def suite(language: str) -> Any:
+    """The suite, each expectation described in ``language`` (what Data Docs show for it) from
+    ``data_docs.rules.<rule>`` of the catalogue."""
     import great_expectations as gx
 
     with SUITE.open(encoding="utf-8") as handle:
         data = json.load(handle)
-    halves: dict[str, list[dict[str, Any]]] = {BLOCKING: [], WARNINGS: []}
-    for expectation in data["expectations"]:
-        rule = expectation["meta"]["rule"]
-        described = {**expectation, "description": text(language, f"data_docs.rules.{rule}")}
-        halves[WARNINGS if expectation["severity"] == "warning" else BLOCKING].append(described)
-    meta = {"notes": {"format": "markdown", "content": [text(language, "data_docs.blocking")]}}
-    warn = {"notes": {"format": "markdown", "content": [text(language, "data_docs.warnings")]}}
-    return (
-        gx.ExpectationSuite(name=BLOCKING, expectations=halves[BLOCKING], meta=meta),
-        gx.ExpectationSuite(name=WARNINGS, expectations=halves[WARNINGS], meta=warn),
-    )
+    expectations = [
+        {**e, "description": text(language, f"data_docs.rules.{e['meta']['rule']}")}
+        for e in data["expectations"]
+    ]
+    return gx.ExpectationSuite(name=data["name"], expectations=expectations, meta=data["meta"])
 
 
 _CHECKPOINTS: dict[tuple[str, DocsSite | None], Any] = {}
 
 
 def checkpoint(language: str, site: DocsSite | None = None) -> Any:
-    """The checkpoint of the suite's two validation definitions over a whole-dataframe batch, in
-    an ephemeral context; with a site, its results are kept in the site's store and its actions
+    """The checkpoint of the suite's validation definition over a whole-dataframe batch, in an
+    ephemeral context; with a site, its results are kept in the site's store and its actions
     write the Data Docs (``UpdateDataDocsAction``), then ``site.after``. Built once per process."""
     key = (language, site)
     if key in _CHECKPOINTS:
@@ -287,16 +285,15 @@ def checkpoint(language: str, site: DocsSite | None = None) -> Any:
     context.variables.progress_bars = {"globally": False}  # type: ignore[assignment]
     asset = context.data_sources.add_pandas("hitos").add_dataframe_asset("entregas")
     batches = asset.add_batch_definition_whole_dataframe("todas")
-    definitions = [
-        context.validation_definitions.add(
-            gx.ValidationDefinition(name=suite.name, data=batches, suite=context.suites.add(suite))
+    definition = context.validation_definitions.add(
+        gx.ValidationDefinition(
+            name=SUITE_NAME, data=batches, suite=context.suites.add(suite(language))
         )
-        for suite in suites(language)
-    ]
+    )
     _CHECKPOINTS[key] = context.checkpoints.add(
         gx.Checkpoint(
             name="hitos-intake",
-            validation_definitions=definitions,
+            validation_definitions=[definition],
             actions=actions,
             result_format={
                 "result_format": "COMPLETE",
@@ -345,7 +342,7 @@ def run_suite(
 
 
 def as_json(run: SuiteRun) -> list[dict[str, Any]]:
-    """Every expectation's result of a run, both suites, as plain JSON (no numpy scalars)."""
+    """Every expectation's result of a run as plain JSON (no numpy scalars)."""
     return [
         item
         for result in run.results()
