@@ -161,6 +161,9 @@ TYPED = {
     "value": 50,
     "substantial": 60,
     "institution": None,
+    "days": 2,
+    "count": 3,
+    "warnings": 2,
 }
 
 
