@@ -6,6 +6,9 @@ the open-data package (``datos/datapackage.json``). Every figure comes from the 
 reports as consolidation computed them (``consolidated_table`` restricted to the submissions a
 report used, then ``figures``): the board computes no progress of its own.
 
+The pages are in the language people read (``language_of``): the same templates for every
+language, their words from the catalogue (``board_page.*``), their addresses the same.
+
 The pages carry no script and load nothing from outside (one local stylesheet; the only
 addresses are the institutions' own evidence links). Contacts and senders never reach them: the
 templates are given institution codes and names, never an ``Institution``.
