@@ -25,8 +25,6 @@ from tasks.settings import Settings
 from tasks.storage.ledger import ACCEPTED, Cycle, Decision, Email, Submission, session
 
 STATES = ("pending", "approved", "returned")
-LABELS = {"pending": "Por revisar", "approved": "Aprobado", "returned": "Devuelto"}
-"""How people read a review state (console, emails)."""
 
 
 class ReviewRefused(ValueError):
@@ -85,13 +83,19 @@ class Reviewed:
     emails: dict[str, str]
 
 
-def review_list(settings: Settings, cycle_id: str) -> list[ReviewItem]:
-    """Every accepted file of the cycle, by institution then newest first, with its review."""
+def review_list(
+    settings: Settings, cycle_id: str, institution: str | None = None
+) -> list[ReviewItem]:
+    """Every accepted file of the cycle (or of one institution in it), by institution then
+    newest first, with its review."""
+    query = select(Submission).where(
+        Submission.cycle_id == cycle_id, Submission.outcome.in_(ACCEPTED)
+    )
+    if institution is not None:  # a submission's page: its institution's files, not 1,000
+        query = query.where(Submission.institution == institution)
     with session(settings.database) as db:
         subs = db.scalars(
-            select(Submission)
-            .where(Submission.cycle_id == cycle_id, Submission.outcome.in_(ACCEPTED))
-            .options(selectinload(Submission.findings))  # one query, not one per file
+            query.options(selectinload(Submission.findings))  # one query, not one per file
             .order_by(Submission.institution, Submission.version.desc())
         ).all()
         last = _last_decisions(db, [s.id for s in subs])
