@@ -27,9 +27,10 @@ from tasks.catalogues import language_of
 from tasks.checks.data_docs import SUITE_NAME
 from tasks.cycle.extensions import ExtensionRefused, extend, extensions
 from tasks.cycle.intake import as_outcome
+from tasks.mail.contacts import with_current_contacts
 from tasks.people.accounts import Account, account_of, limited, sign_in, sign_out
 from tasks.people.review import ReviewRefused, approve, return_submission, review_list
-from tasks.plans.plan import Plan
+from tasks.plans.plan import Plan, load_plan
 from tasks.publication.approval import (
     PublicationRefused,
     consolidate_draft,
@@ -530,6 +531,13 @@ def create_app(settings: Settings, plan: Plan) -> FastAPI:
         )
 
     return app
+
+
+def from_environment() -> FastAPI:
+    """The console as each worker of ``hitos serve`` builds it: the workspace and plan of the
+    ``HITOS_`` settings in the environment, contacts as currently recorded."""
+    settings = Settings()
+    return create_app(settings, with_current_contacts(settings, load_plan(settings.plan)))
 
 
 def _letter(column: str) -> str:

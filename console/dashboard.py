@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import String, cast, func, select
 
 from tasks.cycle.status import cycle_status
 from tasks.people.review import review_list
@@ -115,52 +115,51 @@ class DashboardRows:
 
 def digest(settings: Settings, cycle_id: str, today: date) -> int:
     """A hash of every ledger value the cycle's rows are computed from, and of the day (lateness
-    counts business days until today)."""
-    with session(settings.database) as db:
-        parts = (
-            today,
-            tuple(db.execute(select(Cycle.deadline, Cycle.state).where(Cycle.id == cycle_id))),
-            tuple(
-                db.execute(
-                    select(
-                        Submission.id,
-                        Submission.institution,
-                        Submission.version,
-                        Submission.outcome,
-                        Submission.review,
-                        Submission.received_at,
-                    ).where(Submission.cycle_id == cycle_id)
-                )
+    counts business days until today).
+
+    The database folds each table's values into one string (``group_concat`` in SQLite,
+    ``string_agg`` in PostgreSQL): one row per table crosses over, not one per institution. Rows
+    may come in another order after a write; that only costs a recomputation.
+    """
+    tables = (
+        (Cycle.id, (Cycle.deadline, Cycle.state)),
+        (
+            Submission.cycle_id,
+            (
+                Submission.id,
+                Submission.institution,
+                Submission.version,
+                Submission.outcome,
+                Submission.review,
+                Submission.received_at,
             ),
-            tuple(
-                db.execute(
-                    select(Email.key, Email.institution, Email.kind, Email.status, Email.error)
-                    .where(Email.cycle_id == cycle_id)
-                    .order_by(Email.key)
-                )
-            ),
-            tuple(
-                db.execute(
-                    select(Extension.institution, Extension.until, Extension.reason)
-                    .where(Extension.cycle_id == cycle_id)
-                    .order_by(Extension.institution)
-                )
-            ),
-            tuple(
-                db.execute(
-                    select(
-                        Report.id,
-                        Report.state,
-                        Report.submissions,
-                        Report.published_at,
-                        Report.outdated_at,
-                    )
-                    .where(Report.cycle_id == cycle_id)
-                    .order_by(Report.id)
-                )
-            ),
-        )
-    return hash(repr(parts))
+        ),
+        (Email.cycle_id, (Email.key, Email.institution, Email.kind, Email.status, Email.error)),
+        (Extension.cycle_id, (Extension.institution, Extension.until, Extension.reason)),
+        (
+            Report.cycle_id,
+            (Report.id, Report.state, Report.submissions, Report.published_at, Report.outdated_at),
+        ),
+    )
+    folds = [
+        select(func.count().cast(String) + ":" + func.coalesce(aggregate, ""))
+        .where(key == cycle_id)
+        .scalar_subquery()
+        for key, columns in tables
+        for aggregate in [func.aggregate_strings(_joined(columns), "\x1e")]
+    ]
+    with session(settings.database) as db:  # one statement, one round trip
+        folded_tables = tuple(db.execute(select(*folds)).one())
+    return hash((today, folded_tables))
+
+
+def _joined(columns: tuple[Any, ...]) -> Any:
+    """The columns of a row as one string, NULL as empty, fields apart (``\x1f``)."""
+    parts = [func.coalesce(cast(column, String), "") for column in columns]
+    joined = parts[0]
+    for part in parts[1:]:
+        joined = joined + "\x1f" + part
+    return joined
 
 
 def folded(words: str) -> str:

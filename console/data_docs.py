@@ -19,7 +19,7 @@ from tasks.settings import Settings
 _RUN = re.compile(r"envios-(?P<spans>[\w-]+)")
 _NAME_LIMIT = 120
 """``run_name`` keeps 120 characters of the spans: a name that long may end in a cut span."""
-_LINK = re.compile(r"(?P<attr>(?:href|src)=\")(?:\./|(?:\.\./)+)?(?P<target>[^\"#:]+)(?=[\"#])")
+_LINK = re.compile(r"(?P<attr>(?:href|src)=\")(?P<target>[^\"#:]+)(?=[\"#])")
 
 
 @dataclass(frozen=True)
