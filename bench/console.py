@@ -26,6 +26,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -111,6 +112,7 @@ def user(
     think: float,
     seed: int,
     found: list[Measure],
+    failures: list[str],
 ) -> None:
     """One signed-in reviewer, turn after turn until the time is up: a page of the dashboard
     (one of its pages, now and then filtered to the files awaiting review), then a random file's
@@ -125,9 +127,12 @@ def user(
             started = time.perf_counter()
             try:
                 status = client.request(method, path, data=data or None).status_code
-            except httpx.HTTPError:
+            except httpx.HTTPError as exc:
                 status = 0
+                failures.append(f"{page}: {type(exc).__name__}")
             found.append((page, time.perf_counter() - started, 200 if status == 303 else status))
+            if status not in (0, 200, 303):
+                failures.append(f"{page}: HTTP {status}")
             if think:
                 time.sleep(rng.expovariate(1 / think))
 
@@ -191,9 +196,10 @@ def load(
         account, token = sign_in(settings, "directora@carga.example", PASSWORD, f"bench-{n}")
         accounts.append((token, account.csrf))
     found: list[Measure] = []
+    failures: list[str] = []
     until = time.monotonic() + seconds
     threads = [
-        threading.Thread(target=user, args=(base, account, ids, until, think, n, found))
+        threading.Thread(target=user, args=(base, account, ids, until, think, n, found, failures))
         for n, account in enumerate(accounts)
     ]
     started = time.monotonic()
@@ -215,6 +221,7 @@ def load(
         "think_s": think,
         "requests_per_second": round(len(found) / elapsed, 1),
         "pages": pages,
+        "failures": dict(Counter(failures)),
     }
 
 
@@ -266,6 +273,8 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"  {mode} (mean pause {found['think_s']} s): {found['requests_per_second']} requests/s"
         )
+        if found["failures"]:
+            print(f"    failures: {found['failures']}")
         for page, measure in found["pages"].items():
             errors += measure["errors"]
             print(

@@ -156,7 +156,7 @@ def digest(settings: Settings, cycle_id: str, today: date) -> int:
 def _joined(columns: tuple[Any, ...]) -> Any:
     """The columns of a row as one string, NULL as empty, fields apart (``\x1f``)."""
     parts = [func.coalesce(cast(column, String), "") for column in columns]
-    joined = parts[0]
+    joined: Any = parts[0]
     for part in parts[1:]:
         joined = joined + "\x1f" + part
     return joined
