@@ -752,15 +752,23 @@ def users_add(
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[
+        int, typer.Option(min=1, help="Worker processes (sessions and limits live in the ledger).")
+    ] = 1,
 ) -> None:
     """Run the directorate's console (web) on the workspace."""
-    settings, plan = settings_and_plan()
+    settings, _ = settings_and_plan()  # each worker reads the same settings from the environment
     import uvicorn
 
-    from console.app import create_app
-
     console.print(f"Console on http://{host}:{port}/ (workspace {settings.home.resolve()})")
-    uvicorn.run(create_app(settings, plan), host=host, port=port, log_level="warning")
+    uvicorn.run(
+        "console.app:from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+    )
 
 
 def main() -> None:

@@ -224,3 +224,44 @@ def test_why_a_file_is_unreadable_is_said_in_the_liaisons_language():
     )
     assert problem.message.startswith("We could not open the file «avance.pdf»: it is not a")
     assert raised.value.reason == "no es una hoja de cálculo"
+
+
+CONSOLE = TEMPLATES / "console"
+JINJA = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.S)
+WORDS_IN_ATTRIBUTES = re.compile(r'\b(?:aria-label|title|placeholder|alt|data-label)="([^"]*)"')
+
+
+def _console_texts(source: str) -> list[str]:
+    """What a console template would show that does not come from ``t()``: text between tags
+    and the words of labelling attributes, with Jinja expressions taken out."""
+    bare = JINJA.sub(" ", source)
+    between = re.sub(r"<[^>]*>", " ", re.sub(r"<style.*?</style>", " ", bare, flags=re.S))
+    return [*between.split(), *WORDS_IN_ATTRIBUTES.findall(bare)]
+
+
+def test_the_console_is_one_template_set_whose_words_all_come_from_the_catalogue():
+    assert not any((TEMPLATES / language / "console").exists() for language in LANGUAGES)
+    words = {
+        template.name: [
+            w
+            for w in _console_texts(template.read_text())
+            if re.search(r"\w", w) and not w.startswith("/")  # a macro's URL is not a word
+        ]
+        for template in sorted(CONSOLE.glob("*.html"))
+    }
+    assert set(words) >= {"dashboard.html", "submission.html", "_layout.html"}
+    assert {name: found for name, found in words.items() if found} == {}
+
+
+def test_the_console_template_check_notices_a_word_written_in_the_template():
+    assert _console_texts('<p>{{ t("console.site") }} · Hola</p>') == ["·", "Hola"]
+    assert _console_texts('<nav aria-label="Secciones"></nav>') == ["Secciones"]
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_catalogue_key_the_console_uses_exists(language):
+    used = set()
+    for template in CONSOLE.glob("*.html"):
+        source = template.read_text()
+        used |= set(re.findall(r"""t\(["'](console\.[\w.-]*\w)["']\s*[,)]""", source))
+    assert used and used - set(catalogues.messages(language)) == set()
