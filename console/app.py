@@ -37,7 +37,17 @@ from tasks.publication.report import KINDS, evidence_link, report_name
 from tasks.rendering import render
 from tasks.settings import Settings
 from tasks.storage import filestore
-from tasks.storage.ledger import Cycle, Decision, MilestoneValue, Report, Submission, session
+from tasks.storage.ledger import (
+    Cycle,
+    Decision,
+    MilestoneValue,
+    Report,
+    Submission,
+    cycle_of,
+    cycles_of,
+    of_cycle,
+    session,
+)
 from tasks.workbooks.request_workbook import COLUMNS, mark_findings
 
 SESSION_COOKIE = "hitos_sesion"
@@ -122,7 +132,7 @@ def create_app(settings: Settings, plan: Plan) -> FastAPI:
         if not CYCLE_ID.fullmatch(cycle_id):
             raise Refused(404, "not-found")
         with session(settings.database) as db:
-            cycle = db.get(Cycle, cycle_id)
+            cycle = cycle_of(db, plan.id, cycle_id)
         if cycle is None:
             raise Refused(404, "not-found")
         return cycle
@@ -202,10 +212,10 @@ def create_app(settings: Settings, plan: Plan) -> FastAPI:
     @app.get("/")
     def home(request: Request, account: Staff) -> Response:
         with session(settings.database) as db:
-            newest = db.scalars(select(Cycle.id).order_by(Cycle.id.desc())).first()
-        if newest is None:
+            cycles = cycles_of(db, plan.id)
+        if not cycles:
             return page(request, "empty.html", account)
-        return dashboard(request, newest, account)
+        return dashboard(request, cycles[-1].id, account)
 
     @app.get("/ciclos/{cycle_id}")
     def dashboard(request: Request, cycle_id: str, account: Staff) -> Response:
@@ -220,7 +230,7 @@ def create_app(settings: Settings, plan: Plan) -> FastAPI:
             last: dict[str, int] = {}
             for institution, sub_id in db.execute(
                 select(Submission.institution, Submission.id)
-                .where(Submission.cycle_id == cycle.id)
+                .where(of_cycle(Submission, plan.id, cycle.id))
                 .order_by(Submission.id)
             ):
                 last[str(institution)] = sub_id
@@ -251,7 +261,7 @@ def create_app(settings: Settings, plan: Plan) -> FastAPI:
             decisions = list(
                 db.scalars(
                     select(Decision)
-                    .where(Decision.cycle_id == cycle.id)
+                    .where(of_cycle(Decision, plan.id, cycle.id))
                     .order_by(Decision.id.desc())
                 )
             )
@@ -262,7 +272,7 @@ def create_app(settings: Settings, plan: Plan) -> FastAPI:
     def submission_or_404(submission_id: int) -> Submission:
         with session(settings.database) as db:
             sub = db.get(Submission, submission_id)
-            if sub is None:
+            if sub is None or sub.plan_id not in (None, plan.id):  # another plan's console
                 raise Refused(404, "not-found")
             sub.findings  # noqa: B018 (loaded while the session is open)
             return sub
@@ -473,7 +483,9 @@ def create_app(settings: Settings, plan: Plan) -> FastAPI:
             raise Refused(404, "not-found")
         with session(settings.database) as db:
             report = db.scalars(
-                select(Report).where(Report.cycle_id == cycle.id, Report.version == version)
+                select(Report).where(
+                    of_cycle(Report, plan.id, cycle.id), Report.version == version
+                )
             ).first()
             if report is None or kind not in report.files:
                 raise Refused(404, "not-found")

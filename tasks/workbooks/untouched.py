@@ -17,7 +17,7 @@ from sqlalchemy import select
 from tasks.checks.findings import Finding, finding
 from tasks.settings import Settings
 from tasks.storage import filestore
-from tasks.storage.ledger import Request, session
+from tasks.storage.ledger import Request, of_cycle, session
 from tasks.workbooks import contract
 from tasks.workbooks.reading import ReadResult, UnreadableFile, read_submission
 
@@ -35,15 +35,15 @@ class RequestsSent:
     """The request workbooks of a batch's institutions, each read once."""
 
     settings: Settings
-    _sent: dict[tuple[str, str], Sent | None] = field(default_factory=dict)
+    _sent: dict[tuple[str, str, str], Sent | None] = field(default_factory=dict)
 
-    def sent(self, cycle_id: str, institution: str) -> Sent | None:
-        key = (cycle_id, institution)
+    def sent(self, plan_id: str, cycle_id: str, institution: str) -> Sent | None:
+        key = (plan_id, cycle_id, institution)
         if key not in self._sent:
             with session(self.settings.database) as db:
                 request = db.scalars(
                     select(Request).where(
-                        Request.cycle_id == cycle_id, Request.institution == institution
+                        of_cycle(Request, plan_id, cycle_id), Request.institution == institution
                     )
                 ).first()
                 data = filestore.get(db, request.workbook) if request is not None else None
@@ -57,10 +57,16 @@ class RequestsSent:
         return self._sent[key]
 
     def unchanged(
-        self, read: ReadResult, sha256: str, cycle_id: str, institution: str, language: str
+        self,
+        read: ReadResult,
+        sha256: str,
+        plan_id: str,
+        cycle_id: str,
+        institution: str,
+        language: str,
     ) -> Finding | None:
         """The ``unchanged-from-request`` warning when the file is the request as sent."""
-        sent = self.sent(cycle_id, institution)
+        sent = self.sent(plan_id, cycle_id, institution)
         if sent is None:
             return None
         same = sha256 == sent.sha256 or (
