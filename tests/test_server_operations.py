@@ -34,7 +34,7 @@ def cycle(settings, plan):
 
 def state(settings, cycle_id: str) -> str:
     with session(settings.database) as db:
-        found = db.get(Cycle, cycle_id)
+        found = db.get(Cycle, (settings.plan_id, cycle_id))
         assert found is not None
         return found.state
 
