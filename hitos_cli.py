@@ -582,13 +582,19 @@ def print_plan_problems(problems: list, source: str) -> None:
 @plan_app.command("check")
 def plan_check(
     path: Annotated[
-        Path | None, typer.Argument(help="Plan YAML file (default: HITOS_PLAN).")
+        Path | None, typer.Argument(help="Plan YAML file (default: the --plan's).")
     ] = None,
+    plan_name: PlanOption = "",
 ) -> None:
     """Check a plan: links, unique codes, leads, dates inside the plan's period."""
+    from tasks.checks.boundaries import UserMistake, plan_file
     from tasks.plans.check import check_file
 
-    target = path or Settings().plan
+    try:
+        target = path or plan_file(Settings(), plan_name)
+    except UserMistake as exc:
+        fail(str(exc))
+        return
     problems = check_file(target)
     if problems:
         print_plan_problems(problems, str(target))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -16,7 +17,9 @@ import pytest
 import yaml
 from openpyxl import load_workbook
 from sqlalchemy import select
+from typer.testing import CliRunner
 
+from hitos_cli import app
 from tasks.cycle.intake import cycle_outcomes, process, store, store_all
 from tasks.cycle.reminders import reminder_email, waiting_institutions
 from tasks.cycle.requests import build_request, open_cycle_record, request_copy, request_email
@@ -43,10 +46,13 @@ def sixth_plan(folder: Path) -> Path:
     data.update(
         id="gt-pan6",
         name="Sexto Plan de Acción Nacional de Gobierno Abierto 2023-2025 (prueba)",
-        start="2023-08-01",
-        end="2025-08-31",
+        start=data["start"].replace(year=2023),
+        end=data["end"].replace(year=2025),
     )
     data["commitments"] = [c for c in data["commitments"] if c["number"] in SIXTH_COMMITMENTS]
+    for milestone in (m for c in data["commitments"] for m in c["milestones"]):
+        milestone["start"] = milestone["start"].replace(year=milestone["start"].year + 2)
+        milestone["end"] = milestone["end"].replace(year=milestone["end"].year + 2)
     path = folder / "gt-pan6.yaml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     return path
@@ -199,3 +205,33 @@ def without_meta(workbook: bytes) -> bytes:
     stream = io.BytesIO()
     book.save(stream)
     return stream.getvalue()
+
+
+def test_every_command_works_on_the_plan_it_is_given(two_plans, monkeypatch):
+    """``--plan gt-pan6`` finds the plan beside HITOS_PLAN; without it, HITOS_PLAN's plan."""
+    fifth, _, sixth, plan6 = two_plans
+    monkeypatch.setenv("HITOS_HOME", str(fifth.home))
+    monkeypatch.setenv("HITOS_PLAN", str(fifth.plan))
+    monkeypatch.setenv("HITOS_DATABASE_URL", fifth.database_url)
+    open_cycle_record(sixth, plan6, CYCLE)
+    runner = CliRunner()
+
+    sixth_status = runner.invoke(app, ["status", CYCLE, "--plan", "gt-pan6", "--json"])
+    fifth_status = runner.invoke(app, ["status", CYCLE, "--json"])
+    checked = runner.invoke(app, ["plan", "check", "--plan", "gt-pan6"])
+    unknown = runner.invoke(app, ["status", CYCLE, "--plan", "gt-pan7"])
+
+    assert sixth_status.exit_code == 0, sixth_status.output
+    rows = json.loads(sixth_status.stdout)
+    assert [r["institution"] for r in rows] == [i.code for i in plan6.reporting_institutions()]
+    assert fifth_status.exit_code == 2
+    assert "cycle gt-pan5/2023-08 does not exist" in said(fifth_status)
+    assert "--plan gt-pan5" in said(fifth_status)
+    assert checked.exit_code == 0 and "gt-pan6.yaml: no problems" in said(checked)
+    assert unknown.exit_code == 2
+    assert "plan 'gt-pan7' is not in" in said(unknown) and "gt-pan5, gt-pan6" in said(unknown)
+
+
+def said(result) -> str:
+    """A command's output as one line: the terminal wraps long paths."""
+    return "".join(result.output.splitlines())
