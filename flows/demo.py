@@ -61,7 +61,7 @@ def demo(
         returned_institution_corrects(settings, the_plan, cycle_id)
         intake(plan=on)
         reviewers_decide(settings, the_plan, cycle_id)
-        remind(cycle_id, today=simulated_day(settings, the_plan, cycle_id))
+        remind(cycle_id, today=simulated_day(settings, the_plan, cycle_id), plan=on)
         director_grants_extension(settings, the_plan, cycle_id)
         consolidate(cycle_id, plan=on)
         files = director_publishes_draft(settings, the_plan, cycle_id)
@@ -70,7 +70,7 @@ def demo(
             institutions_progress(settings, the_plan, later_cycle_id)
             intake(plan=on)
             reviewers_decide(settings, the_plan, later_cycle_id, return_one=False)
-            remind(later_cycle_id, today=simulated_day(settings, the_plan, later_cycle_id))
+            remind(later_cycle_id, today=simulated_day(settings, the_plan, later_cycle_id), plan=on)
             consolidate(later_cycle_id, plan=on)
             files = director_publishes_draft(settings, the_plan, later_cycle_id)
         return files
