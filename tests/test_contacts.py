@@ -175,7 +175,7 @@ def test_resend_of_a_delivered_request_sends_nothing(settings, plan, smtp, cli):
         (("contacts", "set", "XYZ", "--liaison", NEW), "institution 'XYZ' is not in plan"),
         (("contacts", "set", "MARN", "--liaison", "no-es-correo"), "is not an email address"),
         (("contacts", "set", "MARN"), "usage: hitos contacts set CODE"),
-        (("resend", "2023-03", "MARN"), "cycle 2023-03 does not exist"),
+        (("resend", "2023-03", "MARN"), "cycle gt-pan5/2023-03 does not exist"),
     ],
 )
 def test_operator_mistakes_get_one_sentence_and_exit_2(cli, args, says):
