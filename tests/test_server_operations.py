@@ -118,7 +118,7 @@ def test_no_reminder_is_due_on_or_after_the_closing_day(settings, plan, cycle):
 
 
 def test_consolidation_without_a_cycle_takes_the_newest_one(settings, plan, cycle):
-    with pytest.raises(ValueError, match="no cycle has been opened"):
+    with pytest.raises(ValueError, match="plan gt-pan5 has no cycle yet"):
         current_cycle(Settings(home=settings.home / "empty", plan=settings.plan))
     assert current_cycle(settings) == "2023-03"
     open_cycle_record(settings, plan, "2023-08", date(2023, 8, 1))
