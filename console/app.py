@@ -483,9 +483,7 @@ def create_app(settings: Settings, plan: Plan) -> FastAPI:
             raise Refused(404, "not-found")
         with session(settings.database) as db:
             report = db.scalars(
-                select(Report).where(
-                    of_cycle(Report, plan.id, cycle.id), Report.version == version
-                )
+                select(Report).where(of_cycle(Report, plan.id, cycle.id), Report.version == version)
             ).first()
             if report is None or kind not in report.files:
                 raise Refused(404, "not-found")
