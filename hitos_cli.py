@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -62,7 +62,6 @@ def settings_and_plan(plan: str = "") -> tuple[Settings, Plan]:
         settings = on_plan(Settings(), plan)
     except UserMistake as exc:
         fail(str(exc))
-        raise  # fail() exits; this keeps the type checker informed
     settings.home.mkdir(parents=True, exist_ok=True)
     quiet_prefect(settings)
     from tasks.mail.contacts import with_current_contacts
@@ -70,7 +69,7 @@ def settings_and_plan(plan: str = "") -> tuple[Settings, Plan]:
     return settings, with_current_contacts(settings, load_plan(settings.plan))
 
 
-def fail(message: str, code: int = 2) -> None:
+def fail(message: str, code: int = 2) -> NoReturn:
     console.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
