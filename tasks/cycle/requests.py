@@ -29,6 +29,7 @@ from tasks.storage.ledger import (
 )
 from tasks.workbooks import contract
 from tasks.workbooks.request_workbook import build_request_workbook, signature
+from tasks.workbooks.untouched import request_digest
 
 
 def planned_cycle(
@@ -139,6 +140,7 @@ def build_request(settings: Settings, plan: Plan, cycle: Cycle, institution: Ins
                     cycle_id=cycle.id,
                     institution=institution.code,
                     workbook=filestore.put(db, built),
+                    filled=request_digest(built),
                     signature=signature(
                         settings.signing_key.get_secret_value(),
                         plan.id,

@@ -105,6 +105,9 @@ class Request(Base):
     institution: Mapped[str] = mapped_column(String(20))
     workbook: Mapped[str] = mapped_column(String(64))
     signature: Mapped[str] = mapped_column(String(64))
+    filled: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    """Digest of what the institution fills, as sent (``tasks.workbooks.untouched``): intake
+    tells an untouched return without reading the request again."""
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
