@@ -40,7 +40,17 @@ from tasks.publication.report import KINDS, evidence_link, report_name
 from tasks.rendering import render
 from tasks.settings import Settings
 from tasks.storage import filestore
-from tasks.storage.ledger import Cycle, Decision, MilestoneValue, Report, Submission, session
+from tasks.storage.ledger import (
+    Cycle,
+    Decision,
+    MilestoneValue,
+    Report,
+    Submission,
+    cycle_of,
+    cycles_of,
+    of_cycle,
+    session,
+)
 from tasks.workbooks.request_workbook import COLUMNS, mark_findings
 
 SESSION_COOKIE = "hitos_sesion"
@@ -132,7 +142,7 @@ def create_app(settings: Settings, plan: Plan) -> FastAPI:
         if not CYCLE_ID.fullmatch(cycle_id):
             raise Refused(404, "not-found")
         with session(settings.database) as db:
-            cycle = db.get(Cycle, cycle_id)
+            cycle = cycle_of(db, plan.id, cycle_id)
         if cycle is None:
             raise Refused(404, "not-found")
         return cycle
@@ -212,10 +222,10 @@ def create_app(settings: Settings, plan: Plan) -> FastAPI:
     @app.get("/")
     def home(request: Request, account: Staff) -> Response:
         with session(settings.database) as db:
-            newest = db.scalars(select(Cycle.id).order_by(Cycle.id.desc())).first()
-        if newest is None:
+            cycles = cycles_of(db, plan.id)
+        if not cycles:
             return page(request, "empty.html", account)
-        return dashboard(request, newest, account)
+        return dashboard(request, cycles[-1].id, account)
 
     @app.get("/ciclos/{cycle_id}")
     def dashboard(
@@ -248,7 +258,7 @@ def create_app(settings: Settings, plan: Plan) -> FastAPI:
             decisions = list(
                 db.scalars(
                     select(Decision)
-                    .where(Decision.cycle_id == cycle.id)
+                    .where(of_cycle(Decision, plan.id, cycle.id))
                     .order_by(Decision.id.desc())
                 )
             )
@@ -259,7 +269,7 @@ def create_app(settings: Settings, plan: Plan) -> FastAPI:
     def submission_or_404(submission_id: int) -> Submission:
         with session(settings.database) as db:
             sub = db.get(Submission, submission_id)
-            if sub is None:
+            if sub is None or sub.plan_id not in (None, plan.id):  # another plan's console
                 raise Refused(404, "not-found")
             sub.findings  # noqa: B018 (loaded while the session is open)
             return sub
@@ -297,7 +307,9 @@ def create_app(settings: Settings, plan: Plan) -> FastAPI:
         item = next(
             (
                 i
-                for i in review_list(settings, sub.cycle_id or "", sub.institution or "")
+                for i in review_list(
+                    settings, sub.cycle_id or "", plan.id, institution=sub.institution or ""
+                )
                 if i.submission_id == sub.id
             ),
             None,
@@ -512,7 +524,7 @@ def create_app(settings: Settings, plan: Plan) -> FastAPI:
             raise Refused(404, "not-found")
         with session(settings.database) as db:
             report = db.scalars(
-                select(Report).where(Report.cycle_id == cycle.id, Report.version == version)
+                select(Report).where(of_cycle(Report, plan.id, cycle.id), Report.version == version)
             ).first()
             if report is None or kind not in report.files:
                 raise Refused(404, "not-found")

@@ -18,14 +18,14 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import String, cast, func, select
+from sqlalchemy import String, and_, cast, func, select
 
 from tasks.cycle.status import cycle_status
 from tasks.people.review import review_list
 from tasks.plans.plan import Plan
 from tasks.publication.approval import PublicationState, state_of
 from tasks.settings import Settings
-from tasks.storage.ledger import Cycle, Email, Extension, Report, Submission, session
+from tasks.storage.ledger import Cycle, Email, Extension, Report, Submission, of_cycle, session
 
 PAGE_SIZE = 50
 DELIVERY = ("on-time", "late", "missing")
@@ -68,7 +68,7 @@ class DashboardRows:
     def of(self, cycle_id: str, today: date | None = None) -> CycleRows:
         """The cycle's rows as the ledger stands now."""
         today = today or date.today()
-        marker = digest(self.settings, cycle_id, today)
+        marker = digest(self.settings, cycle_id, today, self.plan.id)
         kept = self._kept.get(cycle_id)
         if kept is not None and kept[0] == marker:
             return kept[1]
@@ -82,7 +82,7 @@ class DashboardRows:
 
     def _compute(self, cycle_id: str, today: date) -> CycleRows:
         rows = cycle_status(self.settings, self.plan, cycle_id, today)
-        items = review_list(self.settings, cycle_id)
+        items = review_list(self.settings, cycle_id, self.plan.id)
         newest: dict[str, int] = {}
         for item in items:
             if not item.superseded:
@@ -92,7 +92,7 @@ class DashboardRows:
                 str(institution): sub_id
                 for institution, sub_id in db.execute(
                     select(Submission.institution, Submission.id)
-                    .where(Submission.cycle_id == cycle_id)
+                    .where(of_cycle(Submission, self.plan.id, cycle_id))
                     .order_by(Submission.id)
                 )
             }
@@ -108,23 +108,24 @@ class DashboardRows:
         return CycleRows(
             rows=rows,
             pending=sum(i.review == "pending" and not i.superseded for i in items),
-            publication=state_of(self.settings, cycle_id),
+            publication=state_of(self.settings, cycle_id, self.plan.id),
             counts=counts,
         )
 
 
-def digest(settings: Settings, cycle_id: str, today: date) -> int:
-    """A hash of every ledger value the cycle's rows are computed from, and of the day (lateness
-    counts business days until today).
+def digest(settings: Settings, cycle_id: str, today: date, plan_id: str = "") -> int:
+    """A hash of every ledger value the plan's cycle's rows are computed from, and of the day
+    (lateness counts business days until today).
 
     The database folds each table's values into one string (``group_concat`` in SQLite,
     ``string_agg`` in PostgreSQL): one row per table crosses over, not one per institution. Rows
     may come in another order after a write; that only costs a recomputation.
     """
+    plan_id = plan_id or settings.plan_id
     tables = (
-        (Cycle.id, (Cycle.deadline, Cycle.state)),
+        (and_(Cycle.plan_id == plan_id, Cycle.id == cycle_id), (Cycle.deadline, Cycle.state)),
         (
-            Submission.cycle_id,
+            of_cycle(Submission, plan_id, cycle_id),
             (
                 Submission.id,
                 Submission.institution,
@@ -134,18 +135,24 @@ def digest(settings: Settings, cycle_id: str, today: date) -> int:
                 Submission.received_at,
             ),
         ),
-        (Email.cycle_id, (Email.key, Email.institution, Email.kind, Email.status, Email.error)),
-        (Extension.cycle_id, (Extension.institution, Extension.until, Extension.reason)),
         (
-            Report.cycle_id,
+            of_cycle(Email, plan_id, cycle_id),
+            (Email.key, Email.institution, Email.kind, Email.status, Email.error),
+        ),
+        (
+            of_cycle(Extension, plan_id, cycle_id),
+            (Extension.institution, Extension.until, Extension.reason),
+        ),
+        (
+            of_cycle(Report, plan_id, cycle_id),
             (Report.id, Report.state, Report.submissions, Report.published_at, Report.outdated_at),
         ),
     )
     folds = [
         select(func.count().cast(String) + ":" + func.coalesce(aggregate, ""))
-        .where(key == cycle_id)
+        .where(belongs)
         .scalar_subquery()
-        for key, columns in tables
+        for belongs, columns in tables
         for aggregate in [func.aggregate_strings(_joined(columns), "\x1e")]
     ]
     with session(settings.database) as db:  # one statement, one round trip

@@ -148,7 +148,8 @@ def test_board_shows_what_was_published_not_files_accepted_after(tmp_path):
     with session(built.ledger.url) as db:
         late = Submission(
             sha256="f" * 64, filename="tarde.xlsx", channel="email", cycle_id=CURRENT,
-            institution="MSPAS", version=1, outcome="accepted", received_at=datetime(2023, 4, 1),
+            plan_id="gt-prueba", institution="MSPAS", version=1, outcome="accepted",
+            received_at=datetime(2023, 4, 1),
         )  # fmt: skip
         late.values.append(MilestoneValue(milestone="2.2", estado="Completado", avance_pct=100))
         db.add(late)

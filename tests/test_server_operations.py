@@ -34,7 +34,7 @@ def cycle(settings, plan):
 
 def state(settings, cycle_id: str) -> str:
     with session(settings.database) as db:
-        found = db.get(Cycle, cycle_id)
+        found = db.get(Cycle, (settings.plan_id, cycle_id))
         assert found is not None
         return found.state
 
@@ -63,13 +63,13 @@ def test_a_failed_flow_run_emails_the_operator_in_english(
     monkeypatch.setenv("HITOS_HOME", str(settings.home))
     monkeypatch.setenv("HITOS_SMTP_PORT", str(settings.smtp_port))
     monkeypatch.setenv("HITOS_OPERATOR_EMAIL", "operaciones@gae.example")
-    with pytest.raises(ValueError, match="cycle 2099-03 does not exist"):
+    with pytest.raises(ValueError, match="cycle gt-pan5/2099-03 does not exist"):
         consolidate("2099-03")
 
     [alert] = smtp.to("operaciones@gae.example")
     assert alert["Subject"].startswith("[Hitos] hitos.consolidate failed: ")
     text = next(p for p in alert.walk() if p.get_content_type() == "text/plain").get_content()
-    assert "cycle 2099-03 does not exist" in text
+    assert "cycle gt-pan5/2099-03 does not exist" in text
     assert "Parameters: cycle_id=2099-03" in text
     assert len(smtp.messages) == 1  # the director heard nothing
 
@@ -81,9 +81,9 @@ def test_closing_a_cycle_by_hand_stops_its_reminders(settings, plan, cycle, monk
     result = CliRunner().invoke(app, ["cycle", "close", "2023-03"])
 
     assert result.exit_code == 0, result.output
-    assert "Cycle 2023-03 closed" in result.output
+    assert "Cycle gt-pan5/2023-03 closed" in result.output
     assert state(settings, "2023-03") == "closed"
-    assert open_cycles(settings, "") == []  # what the remind flow reminds
+    assert open_cycles(settings, plan, "") == []  # what the remind flow reminds
 
 
 def test_closing_a_cycle_that_does_not_exist_says_so_without_a_traceback(settings, monkeypatch):
@@ -91,7 +91,7 @@ def test_closing_a_cycle_that_does_not_exist_says_so_without_a_traceback(setting
     result = CliRunner().invoke(app, ["cycle", "close", "2031-03"])
 
     assert result.exit_code == 2
-    assert "cycle 2031-03 does not exist" in result.output
+    assert "cycle gt-pan5/2031-03 does not exist" in result.output
     assert "Traceback" not in result.output
 
 
@@ -118,7 +118,7 @@ def test_no_reminder_is_due_on_or_after_the_closing_day(settings, plan, cycle):
 
 
 def test_consolidation_without_a_cycle_takes_the_newest_one(settings, plan, cycle):
-    with pytest.raises(ValueError, match="no cycle has been opened"):
+    with pytest.raises(ValueError, match="plan gt-pan5 has no cycle yet"):
         current_cycle(Settings(home=settings.home / "empty", plan=settings.plan))
     assert current_cycle(settings) == "2023-03"
     open_cycle_record(settings, plan, "2023-08", date(2023, 8, 1))

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from tasks.checks.findings import Finding, finding
 from tasks.settings import Settings
 from tasks.storage import filestore
-from tasks.storage.ledger import Request, session
+from tasks.storage.ledger import Request, of_cycle, session
 from tasks.workbooks import contract
 from tasks.workbooks.reading import ReadResult, UnreadableFile, read_submission
 
@@ -37,23 +37,32 @@ class RequestsSent:
     """The requests of a batch's cycles, each cycle's read from the ledger once."""
 
     settings: Settings
-    _sent: dict[str, dict[str, Sent]] = field(default_factory=dict)
+    _sent: dict[tuple[str, str], dict[str, Sent]] = field(default_factory=dict)
 
-    def sent(self, cycle_id: str, institution: str) -> Sent | None:
-        if cycle_id not in self._sent:
+    def sent(self, plan_id: str, cycle_id: str, institution: str) -> Sent | None:
+        key = (plan_id, cycle_id)
+        if key not in self._sent:
             with session(self.settings.database) as db:
-                requests = db.scalars(select(Request).where(Request.cycle_id == cycle_id)).all()
-                self._sent[cycle_id] = {
+                requests = db.scalars(
+                    select(Request).where(of_cycle(Request, plan_id, cycle_id))
+                ).all()
+                self._sent[key] = {
                     r.institution: Sent(r.workbook, r.filled or _digest_of_stored(db, r.workbook))
                     for r in requests
                 }
-        return self._sent[cycle_id].get(institution)
+        return self._sent[key].get(institution)
 
     def unchanged(
-        self, read: ReadResult, sha256: str, cycle_id: str, institution: str, language: str
+        self,
+        read: ReadResult,
+        sha256: str,
+        plan_id: str,
+        cycle_id: str,
+        institution: str,
+        language: str,
     ) -> Finding | None:
         """The ``unchanged-from-request`` warning when the file is the request as sent."""
-        sent = self.sent(cycle_id, institution)
+        sent = self.sent(plan_id, cycle_id, institution)
         if sent is None:
             return None
         same = sha256 == sent.sha256 or (
