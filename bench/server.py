@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -115,7 +116,9 @@ def in_process(workdir: Path, plan_path: Path, plan: Plan, ledger: str, say: Any
         for stage in ("open", "answers", "intake", "reply", "remind", "consolidate"):
             say(f"N={plan_size(plan)} in-process: {stage}")
             if stage == "answers":
-                synthetic.deliver_to_inbox(settings, synthetic.answers(settings, plan))
+                answers = synthetic.answers(settings, plan, workers=os.cpu_count() or 1)
+                synthetic.write_answers(workdir / "answers", answers)  # for intake's read-only
+                synthetic.deliver_to_inbox(settings, answers)
                 continue
             walls[stage] = float(run_stage(stage, workdir, env)["wall"])
     return {name: sum(walls[part] for part in IN_PROCESS.get(name, (name,))) for name in STAGES}
@@ -160,7 +163,8 @@ def through_server(
         for stage in STAGES:
             if stage == "intake":
                 say(f"N={plan_size(plan)} server: answers (set-up)")
-                synthetic.deliver_to_inbox(settings, synthetic.answers(settings, plan))
+                answers = synthetic.answers(settings, plan, workers=os.cpu_count() or 1)
+                synthetic.deliver_to_inbox(settings, answers)
             say(f"N={plan_size(plan)} server: {DEPLOYMENTS[stage]}")
             started = time.perf_counter()
             run_id = api.create_run(DEPLOYMENTS[stage], parameters(stage))
