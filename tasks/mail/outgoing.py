@@ -105,7 +105,7 @@ def compose(
     **context: Any,
 ) -> Outgoing:
     """An email from ``templates/email/<template>.html`` and ``.txt`` (the plain alternative),
-    in ``language`` (its versions under ``templates/<language>/email/``), dated in the time zone
+    in ``language`` (the words from its catalogue), dated in the time zone
     of the ``plan`` in the context."""
     plan = context.get("plan")
     return Outgoing(

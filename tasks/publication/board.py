@@ -6,6 +6,9 @@ the open-data package (``datos/datapackage.json``). Every figure comes from the 
 reports as consolidation computed them (``consolidated_table`` restricted to the submissions a
 report used, then ``figures``): the board computes no progress of its own.
 
+The pages are in the language people read (``language_of``): the same templates for every
+language, their words from the catalogue (``board_page.*``), their addresses the same.
+
 The pages carry no script and load nothing from outside (one local stylesheet; the only
 addresses are the institutions' own evidence links). Contacts and senders never reach them: the
 templates are given institution codes and names, never an ``Institution``.
@@ -171,12 +174,12 @@ def _copy_downloads(
     return offered
 
 
-def _page(folder: Path, relative: str, template: str, **context: Any) -> None:
+def _page(folder: Path, relative: str, template: str, language: str, **context: Any) -> None:
     """Render one page; ``root`` is the way back to the board's top from where the page sits."""
     depth = relative.count("/")
     path = folder / relative
     path.parent.mkdir(parents=True, exist_ok=True)
-    page = render(f"board/{template}", root="../" * depth, **context)  # language among them
+    page = render(f"board/{template}", language, root="../" * depth, **context)
     path.write_text(page, "utf-8")
 
 
@@ -237,7 +240,6 @@ def _write_pages(
     last = max(cycles, key=lambda p: p.report.created_at) if cycles else None
     language = language_of(settings, plan)
     common = {
-        "language": language,
         "plan": plan,
         "latest": latest,
         "last": last,
@@ -310,7 +312,7 @@ def _write_pages(
                 )
             )
     for relative, template, context in pages:
-        _page(folder, relative, template, **common, **context)
+        _page(folder, relative, template, language, **common, **context)
     result.pages = len(pages)
     if cycles:
         write_package(settings, plan, language, cycles, offered, folder / "datos")
