@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import os
 import subprocess
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -163,6 +163,8 @@ def test_make_demo_keeps_prefects_state_in_the_given_workspace_and_creates_it(tm
 
 
 def test_the_silent_run_automation_waits_three_heartbeats_before_crashing_a_run(monkeypatch):
+    from prefect.events.actions import ChangeFlowRunState
+    from prefect.events.schemas.automations import EventTrigger
     from prefect.settings import temporary_settings
     from prefect.settings.models.root import Settings as PrefectSettings
 
@@ -175,9 +177,12 @@ def test_the_silent_run_automation_waits_three_heartbeats_before_crashing_a_run(
     with temporary_settings(updates={"PREFECT_FLOWS_HEARTBEAT_FREQUENCY": 30}):
         assert default_grace() == 90
     automation = crash_silent_runs(90)
-    assert automation.trigger.within.total_seconds() == 90
-    assert automation.trigger.after == {"prefect.flow-run.heartbeat"}
+    trigger = automation.trigger
+    assert isinstance(trigger, EventTrigger)
+    assert trigger.within == timedelta(seconds=90)
+    assert trigger.after == {"prefect.flow-run.heartbeat"}
     [action] = automation.actions
+    assert isinstance(action, ChangeFlowRunState)
     assert action.state.value == "CRASHED"
     assert "90 s" in (action.message or "")
 
