@@ -29,6 +29,8 @@ review_app = typer.Typer(help="Review accepted files: approve, or return with a 
 app.add_typer(review_app, name="review", no_args_is_help=True)
 users_app = typer.Typer(help="Accounts of the directorate's console.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
+server_app = typer.Typer(help="What a Prefect server needs besides the deployments.")
+app.add_typer(server_app, name="server", no_args_is_help=True)
 console = Console()
 CycleArg = Annotated[str, typer.Argument(help="Cycle id, YYYY-MM (e.g. 2023-03).")]
 PlanOption = Annotated[
@@ -825,6 +827,31 @@ def serve(
         workers=workers,
         log_level="warning",
     )
+
+
+@server_app.command("setup")
+def server_setup(
+    grace: Annotated[
+        int | None,
+        typer.Option(
+            help="Seconds without a heartbeat before a run is marked Crashed "
+            "(default: 3 x PREFECT_FLOWS_HEARTBEAT_FREQUENCY, 540 s).",
+            min=1,
+        ),
+    ] = None,
+) -> None:
+    """Create or update the server's automations (after `prefect deploy --all`; safe to repeat).
+
+    One for now: a flow run whose heartbeats stop (its worker died) is marked Crashed, which
+    frees its deployment's slot for the next run.
+    """
+    if not os.environ.get("PREFECT_API_URL"):
+        fail("PREFECT_API_URL is not set: it must name the Prefect server (README, step 4).")
+    from flows.automations import crash_silent_runs, default_grace, install
+
+    automation = crash_silent_runs(grace or default_grace())
+    outcome = install(automation)
+    console.print(f"Automation {automation.name!r} {outcome}.", highlight=False)
 
 
 def main() -> None:

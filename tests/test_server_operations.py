@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import os
 import subprocess
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -160,3 +160,37 @@ def test_make_demo_keeps_prefects_state_in_the_given_workspace_and_creates_it(tm
     assert planned[-2:] == [f'mkdir -p "{anywhere}/prefect"', ".venv/bin/hitos demo"]
     make("prefect-home")
     assert (anywhere / "prefect").is_dir()
+
+
+def test_the_silent_run_automation_waits_three_heartbeats_before_crashing_a_run(monkeypatch):
+    from prefect.events.actions import ChangeFlowRunState
+    from prefect.events.schemas.automations import EventTrigger
+    from prefect.settings import temporary_settings
+    from prefect.settings.models.root import Settings as PrefectSettings
+
+    from flows.automations import crash_silent_runs, default_grace
+
+    monkeypatch.delenv("PREFECT_FLOWS_HEARTBEAT_FREQUENCY", raising=False)
+    monkeypatch.delenv("PREFECT_RUNNER_HEARTBEAT_FREQUENCY", raising=False)
+    assert PrefectSettings().flows.heartbeat_frequency == 180  # Prefect's default
+    assert default_grace() == 540
+    with temporary_settings(updates={"PREFECT_FLOWS_HEARTBEAT_FREQUENCY": 30}):
+        assert default_grace() == 90
+    automation = crash_silent_runs(90)
+    trigger = automation.trigger
+    assert isinstance(trigger, EventTrigger)
+    assert trigger.within == timedelta(seconds=90)
+    assert trigger.after == {"prefect.flow-run.heartbeat"}
+    [action] = automation.actions
+    assert isinstance(action, ChangeFlowRunState)
+    assert action.state.value == "CRASHED"
+    assert "90 s" in (action.message or "")
+
+
+def test_server_setup_refuses_without_a_server_address(monkeypatch):
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+
+    result = CliRunner().invoke(app, ["server", "setup"])
+
+    assert result.exit_code == 2
+    assert "PREFECT_API_URL" in result.output
