@@ -42,6 +42,7 @@ fmt: env
 bench: env  ## each stage of a cycle at N = 10, 100 and 1,000 institutions (BENCHMARKS.md)
 	$(PY) -m bench
 	$(PY) -m bench.board  ## the public board: 1,000 institutions × 4 cycles (target 10 s)
+	$(PY) -m bench.server  ## the cycle through deployments on a Prefect server vs in-process
 
 clean:
 	rm -rf .hitos

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -29,8 +29,18 @@ review_app = typer.Typer(help="Review accepted files: approve, or return with a 
 app.add_typer(review_app, name="review", no_args_is_help=True)
 users_app = typer.Typer(help="Accounts of the directorate's console.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
+server_app = typer.Typer(help="What a Prefect server needs besides the deployments.")
+app.add_typer(server_app, name="server", no_args_is_help=True)
 console = Console()
 CycleArg = Annotated[str, typer.Argument(help="Cycle id, YYYY-MM (e.g. 2023-03).")]
+PlanOption = Annotated[
+    str,
+    typer.Option(
+        "--plan",
+        help="Plan id (its YAML beside HITOS_PLAN, e.g. gt-pan6) or plan file; "
+        "default: HITOS_PLAN's plan.",
+    ),
+]
 
 
 def quiet_prefect(settings: Settings) -> None:
@@ -45,9 +55,15 @@ def quiet_prefect(settings: Settings) -> None:
     os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "CRITICAL")
 
 
-def settings_and_plan() -> tuple[Settings, Plan]:
-    """The settings, with Prefect pointed at the workspace, and the plan they name."""
-    settings = Settings()
+def settings_and_plan(plan: str = "") -> tuple[Settings, Plan]:
+    """The settings on the plan ``--plan`` names (default ``HITOS_PLAN``), with Prefect pointed
+    at the workspace, and that plan."""
+    from tasks.checks.boundaries import UserMistake, on_plan
+
+    try:
+        settings = on_plan(Settings(), plan)
+    except UserMistake as exc:
+        fail(str(exc))
     settings.home.mkdir(parents=True, exist_ok=True)
     quiet_prefect(settings)
     from tasks.mail.contacts import with_current_contacts
@@ -55,7 +71,7 @@ def settings_and_plan() -> tuple[Settings, Plan]:
     return settings, with_current_contacts(settings, load_plan(settings.plan))
 
 
-def fail(message: str, code: int = 2) -> None:
+def fail(message: str, code: int = 2) -> NoReturn:
     console.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
@@ -112,7 +128,8 @@ def print_status(
         "extension": "extended to",
         "days_late": "late",
     }
-    table = Table(*headers.values(), title=f"Cycle {cycle_id} (late: business days)")
+    title = f"Cycle {plan.id}/{cycle_id} (late: business days)"
+    table = Table(*headers.values(), title=title)
     for row in rows:
         extension = row["extension"]
         shown = {**row, "extension": extension["until"] if isinstance(extension, dict) else ""}
@@ -148,12 +165,13 @@ def print_malformed(settings: Settings, only: set[str] | None = None) -> None:
 def demo(
     cycle: Annotated[str, typer.Option(help="Cycle to simulate.")] = "2023-03",
     then: Annotated[str, typer.Option(help="A later cycle to simulate ('' for none).")] = "2023-08",
+    plan_name: PlanOption = "",
 ) -> None:
     """Run a whole simulated cycle of the sample plan in the workspace, then a later one."""
-    settings, plan = settings_and_plan()
+    settings, plan = settings_and_plan(plan_name)
     from flows.demo import demo as demo_flow
 
-    files = demo_flow(cycle, then)
+    files = demo_flow(cycle, then, plan=str(settings.plan))
     cycle = then or cycle
     console.rule("Hitos demo finished")
     from tasks.simulation import simulated_day
@@ -163,13 +181,14 @@ def demo(
     print_status(settings, plan, cycle, as_json=False, today=day)
     home = settings.home.resolve()
     console.print(f"Workspace      {home}")
-    console.print(f"Request files  {home / 'requests' / cycle}")
+    console.print(f"Request files  {home / 'requests' / plan.id / cycle}")
     console.print(f"Outbox         {home / 'mail' / 'outbox'}  (what institutions received)")
     console.print(f"Inbox          {home / 'mail' / 'inbox'}  (what institutions sent)")
     console.print(f"Data Docs      {home / 'data-docs' / cycle / 'index.html'}  (for reviewers)")
     for name in ("latest_html", "latest_pdf", "latest_xlsx", "latest_csv"):
         console.print(f"Report {name[7:]:<7} {Path(files[name]).resolve()}")
-    console.print(f"Public board   {home / 'board' / 'index.html'}  (every published cycle)")
+    board = home / "board" / plan.id / "index.html"
+    console.print(f"Public board   {board}  (every published cycle)")
     console.print("The directorate's console on this workspace (first account, then the server):")
     console.print(f"  export HITOS_HOME={home}")
     console.print("  hitos users add directora@gae.example --role director   (password on stdin)")
@@ -183,15 +202,16 @@ def cycle_open(
     dry_run: Annotated[
         bool, typer.Option(help="Render workbooks and emails to a folder; send nothing.")
     ] = False,
+    plan_name: PlanOption = "",
 ) -> None:
     """Open a cycle: build every institution's workbook and email it."""
-    settings, _ = settings_and_plan()
+    settings, _ = settings_and_plan(plan_name)
     from flows.open_cycle import open_cycle
     from tasks.checks.boundaries import cycle_id
     from tasks.storage.ledger import utcnow
 
     started = utcnow()
-    results = open_cycle(cycle_id(cycle), dry_run=dry_run)
+    results = open_cycle(cycle_id(cycle), dry_run=dry_run, plan=str(settings.plan))
     table = Table("email", "preview (.eml)" if dry_run else "status")
     for key, status in results.items():
         table.add_row(key, Path(status).name if dry_run else status)
@@ -204,16 +224,16 @@ def cycle_open(
 
 
 @cycle_app.command("close")
-def cycle_close(cycle: CycleArg) -> None:
+def cycle_close(cycle: CycleArg, plan_name: PlanOption = "") -> None:
     """Close a cycle: no more reminders; files are still taken in, consolidation still works."""
-    settings, _ = settings_and_plan()
+    settings, _ = settings_and_plan(plan_name)
     from tasks.cycle.closing import close_cycle
 
     try:
         close_cycle(settings, cycle)
     except ValueError as exc:
         fail(str(exc))
-    console.print(f"Cycle {cycle} closed: no more reminders.")
+    console.print(f"Cycle {settings.plan_id}/{cycle} closed: no more reminders.")
 
 
 @app.command()
@@ -221,16 +241,19 @@ def cycle_close(cycle: CycleArg) -> None:
 def remind(
     cycle: Annotated[str, typer.Argument(help="Cycle id; all open cycles if omitted.")] = "",
     today: Annotated[str, typer.Option(help="Pretend today is this date (YYYY-MM-DD).")] = "",
+    plan_name: PlanOption = "",
 ) -> None:
     """Send the reminders due today to institutions without an accepted file."""
-    settings, _ = settings_and_plan()
+    settings, _ = settings_and_plan(plan_name)
     from flows.remind import remind as remind_flow
     from tasks.checks.boundaries import known_cycle
     from tasks.storage.ledger import utcnow
 
     started = utcnow()
     cycle = known_cycle(settings, cycle) if cycle else ""
-    results = remind_flow(cycle, date.fromisoformat(today) if today else None)
+    results = remind_flow(
+        cycle, date.fromisoformat(today) if today else None, plan=str(settings.plan)
+    )
     for key, status in results.items():
         console.print(f"{key:<40} {status}")
     if not results:
@@ -239,9 +262,9 @@ def remind(
 
 
 @app.command()
-def intake() -> None:
+def intake(plan_name: PlanOption = "") -> None:
     """Read the inbox and the drop folder, validate new files, reply to senders."""
-    settings, _ = settings_and_plan()
+    settings, _ = settings_and_plan(plan_name)
     from flows.intake import intake as intake_flow
     from tasks.mail.automatic import recorded_after
     from tasks.mail.malformed import malformed_messages
@@ -250,7 +273,7 @@ def intake() -> None:
     _, before = recorded_after(settings, None)
     started = utcnow()
     malformed_before = {m.message_id for m in malformed_messages(settings)}
-    outcomes = intake_flow()
+    outcomes = intake_flow(plan=str(settings.plan))
     automatic, _ = recorded_after(settings, before)
     for outcome in outcomes:
         console.print(outcome.summary())
@@ -268,21 +291,26 @@ def intake() -> None:
 
 @app.command()
 @refuses_mistakes
-def consolidate(cycle: CycleArg) -> None:
+def consolidate(cycle: CycleArg, plan_name: PlanOption = "") -> None:
     """Build the cycle's draft report (page, PDF, XLSX, CSV); the director is told to publish it."""
-    settings, _ = settings_and_plan()
+    settings, _ = settings_and_plan(plan_name)
     from flows.consolidate import consolidate as consolidate_flow
     from tasks.checks.boundaries import known_cycle
 
-    for name, path in consolidate_flow(known_cycle(settings, cycle)).items():
+    made = consolidate_flow(known_cycle(settings, cycle), plan=str(settings.plan))
+    for name, path in made.items():
         console.print(f"{name:<12} {path}")
-    console.print(f"A draft until the director publishes it: hitos publish {cycle}")
+    console.print(
+        f"A draft until the director publishes it: hitos publish {cycle} --plan {settings.plan_id}"
+    )
 
 
 @app.command()
-def board(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def board(
+    as_json: Annotated[bool, typer.Option("--json")] = False, plan_name: PlanOption = ""
+) -> None:
     """Rebuild the public board (.hitos/board/) from every published report."""
-    settings, plan = settings_and_plan()
+    settings, plan = settings_and_plan(plan_name)
     from tasks.publication.board import build_board
 
     if as_json or not console.is_terminal:
@@ -313,9 +341,10 @@ def status(
     cycle: CycleArg,
     as_json: Annotated[bool, typer.Option("--json")] = False,
     today: Annotated[str, typer.Option(help="Status as of this date (YYYY-MM-DD).")] = "",
+    plan_name: PlanOption = "",
 ) -> None:
     """Per institution: request sent, reminders, last submission and outcome, days late."""
-    settings, plan = settings_and_plan()
+    settings, plan = settings_and_plan(plan_name)
     print_status(settings, plan, cycle, as_json, date.fromisoformat(today) if today else None)
 
 
@@ -328,9 +357,10 @@ def submit(
     ] = "",
     cycle: Annotated[str, typer.Option(help="Cycle id, if the file does not say.")] = "",
     as_json: Annotated[bool, typer.Option("--json")] = False,
+    plan_name: PlanOption = "",
 ) -> None:
     """Run intake on one file; print outcome and findings (exit 0 accepted, 1 rejected, 2 other)."""
-    settings, plan = settings_and_plan()
+    settings, plan = settings_and_plan(plan_name)
     from tasks.checks.boundaries import institution_code, known_cycle
     from tasks.cycle.intake import outcome_of, process, store
     from tasks.mail.inbox import Attachment, Received
@@ -344,19 +374,26 @@ def submit(
         sender="",
         attachments=[Attachment(file.name, data)],
     )
-    store(settings, [received], institution=institution or None, cycle_id=cycle or None)
+    store(
+        settings,
+        [received],
+        institution=institution or None,
+        cycle_id=cycle or None,
+        plan_id=plan.id if institution and cycle else None,
+    )
     process(settings, plan, with_docs=True)
     outcome = outcome_of(settings, hashlib.sha256(data).hexdigest())
     result = {
         "outcome": outcome.outcome,
         "institution": outcome.institution,
+        "plan": outcome.plan,
         "cycle": outcome.cycle,
         "findings": [f.as_dict() for f in outcome.findings],
     }
     if as_json:
         typer.echo(json.dumps(result, ensure_ascii=False, indent=2))
     else:
-        who = f"{outcome.institution or '?'}, {outcome.cycle or '?'}"
+        who = f"{outcome.institution or '?'}, {outcome.plan or '?'}/{outcome.cycle or '?'}"
         console.print(f"{file.name}: [bold]{outcome.outcome}[/bold] ({who})")
         print_findings(outcome.findings)
     raise typer.Exit(
@@ -379,15 +416,16 @@ def findings(
     cycle: CycleArg,
     institution: Annotated[str, typer.Option(help="Only this institution.")] = "",
     as_json: Annotated[bool, typer.Option("--json")] = False,
+    plan_name: PlanOption = "",
 ) -> None:
     """Every validation result of a cycle, per submission, for reviewers."""
-    settings, plan = settings_and_plan()
+    settings, plan = settings_and_plan(plan_name)
     from tasks.checks.boundaries import institution_code, known_cycle
     from tasks.cycle.intake import cycle_outcomes
 
     cycle = known_cycle(settings, cycle)
     institution = institution_code(plan, institution) if institution else ""
-    outcomes = cycle_outcomes(settings, cycle, institution or None)
+    outcomes = cycle_outcomes(settings, plan.id, cycle, institution or None)
     evidence = evidence_files(settings, [o.submission_id for o in outcomes])
     if as_json:
         typer.echo(
@@ -438,6 +476,7 @@ def contacts(
     why: Annotated[str, typer.Option(help="With `set`: why the contacts changed.")] = "",
     by: Annotated[str, typer.Option(help="With `set`: who changes them (your login).")] = "",
     as_json: Annotated[bool, typer.Option("--json")] = False,
+    plan_name: PlanOption = "",
 ) -> None:
     """List the contacts in force (`hitos contacts [CODE]` shows CODE's history) or change them
     (`hitos contacts set CODE --liaison EMAIL [--name NAME] [--head EMAIL]`)."""
@@ -445,7 +484,7 @@ def contacts(
 
     from tasks.mail.contacts import ContactLine, contact, history, set_contacts
 
-    settings, _ = settings_and_plan()
+    settings, _ = settings_and_plan(plan_name)
     plan_file = load_plan(settings.plan)
     if code == "set":
         if not target or not (liaison or head):
@@ -507,9 +546,10 @@ def resend(
     same_address: Annotated[
         bool, typer.Option(help="Send again even though the liaison's address is unchanged.")
     ] = False,
+    plan_name: PlanOption = "",
 ) -> None:
     """Send a refused or bounced request again, to the institution's current liaison."""
-    settings, plan = settings_and_plan()
+    settings, plan = settings_and_plan(plan_name)
     from tasks.checks.boundaries import institution_code, known_cycle
     from tasks.mail.resend import resend_request
 
@@ -539,13 +579,19 @@ def print_plan_problems(problems: list, source: str) -> None:
 @plan_app.command("check")
 def plan_check(
     path: Annotated[
-        Path | None, typer.Argument(help="Plan YAML file (default: HITOS_PLAN).")
+        Path | None, typer.Argument(help="Plan YAML file (default: the --plan's).")
     ] = None,
+    plan_name: PlanOption = "",
 ) -> None:
     """Check a plan: links, unique codes, leads, dates inside the plan's period."""
+    from tasks.checks.boundaries import UserMistake, plan_file
     from tasks.plans.check import check_file
 
-    target = path or Settings().plan
+    try:
+        target = path or plan_file(Settings(), plan_name)
+    except UserMistake as exc:
+        fail(str(exc))
+        return
     problems = check_file(target)
     if problems:
         print_plan_problems(problems, str(target))
@@ -587,12 +633,13 @@ def plan_import(
 @plan_app.command("export")
 def plan_export(
     output: Annotated[Path, typer.Argument(help="Where to write the table (.xlsx).")],
+    plan_name: PlanOption = "",
 ) -> None:
     """Write the plan (HITOS_PLAN) as the directorate's table, the format `plan import` reads."""
     from tasks.catalogues import language_of
     from tasks.plans.spreadsheet import export_plan
 
-    settings, plan = settings_and_plan()
+    settings, plan = settings_and_plan(plan_name)
     output.write_bytes(export_plan(plan, language_of(settings, plan)))
     console.print(f"{output}: {len(plan.milestones)} milestones of plan {plan.id}.")
 
@@ -609,9 +656,13 @@ def actor(by: str) -> str:
 
 
 @review_app.command("list")
-def review_list(cycle: CycleArg, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def review_list(
+    cycle: CycleArg,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    plan_name: PlanOption = "",
+) -> None:
     """Every accepted file of a cycle and its review: pending, approved or returned."""
-    settings, _ = settings_and_plan()
+    settings, _ = settings_and_plan(plan_name)
     from tasks.people.review import review_list as items_of
 
     items = items_of(settings, cycle)
@@ -641,9 +692,10 @@ def review_approve(
     submission: Annotated[int, typer.Argument(help="Submission id (hitos review list).")],
     note: Annotated[str, typer.Option(help="Why, for the audit trail.")] = "",
     by: ByOption = "",
+    plan_name: PlanOption = "",
 ) -> None:
     """Approve an accepted file: it may feed the next publication."""
-    settings, plan = settings_and_plan()
+    settings, plan = settings_and_plan(plan_name)
     from tasks.people.review import ReviewRefused, approve
 
     try:
@@ -660,9 +712,10 @@ def review_return(
     submission: Annotated[int, typer.Argument(help="Submission id (hitos review list).")],
     note: Annotated[str, typer.Option(help="What the institution must fix (emailed to it).")],
     by: ByOption = "",
+    plan_name: PlanOption = "",
 ) -> None:
     """Return an accepted file to its institution with a comment; reminders resume."""
-    settings, plan = settings_and_plan()
+    settings, plan = settings_and_plan(plan_name)
     from tasks.people.review import ReviewRefused, return_submission
 
     try:
@@ -685,9 +738,10 @@ def extend(
     until: Annotated[str, typer.Option(help="New deadline, YYYY-MM-DD (inclusive).")],
     reason: Annotated[str, typer.Option(help="Why, for the audit trail and the report.")],
     by: ByOption = "",
+    plan_name: PlanOption = "",
 ) -> None:
     """Give one institution more time in a cycle: reminders, on time and the report follow."""
-    settings, plan = settings_and_plan()
+    settings, plan = settings_and_plan(plan_name)
     from tasks.cycle.extensions import ExtensionRefused
     from tasks.cycle.extensions import extend as grant
 
@@ -701,13 +755,15 @@ def extend(
     except ExtensionRefused as exc:
         fail(str(exc))
         return
-    console.print(f"{granted.institution} has until {granted.until.isoformat()} in cycle {cycle}.")
+    console.print(
+        f"{granted.institution} has until {granted.until.isoformat()} in cycle {plan.id}/{cycle}."
+    )
 
 
 @app.command()
-def publish(cycle: CycleArg, by: ByOption = "") -> None:
+def publish(cycle: CycleArg, by: ByOption = "", plan_name: PlanOption = "") -> None:
     """Publish the cycle's draft report: the public files change now, and only now."""
-    settings, plan = settings_and_plan()
+    settings, plan = settings_and_plan(plan_name)
     from tasks.publication.approval import PublicationRefused, publish_draft
 
     try:
@@ -718,7 +774,7 @@ def publish(cycle: CycleArg, by: ByOption = "") -> None:
     for name, path in publication.paths.items():
         if name.startswith("latest_"):
             console.print(f"{name:<12} {path}")
-    console.print(f"Published {cycle} v{publication.report.version}.")
+    console.print(f"Published {plan.id}/{cycle} v{publication.report.version}.")
 
 
 @users_app.command("add")
@@ -748,15 +804,50 @@ def users_add(
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[
+        int, typer.Option(min=1, help="Worker processes (sessions and limits live in the ledger).")
+    ] = 1,
+    plan_name: PlanOption = "",
 ) -> None:
     """Run the directorate's console (web) on the workspace."""
-    settings, plan = settings_and_plan()
+    settings, _ = settings_and_plan(plan_name)
+    os.environ["HITOS_PLAN"] = str(settings.plan)  # each worker reads its settings from here
     import uvicorn
 
-    from console.app import create_app
-
     console.print(f"Console on http://{host}:{port}/ (workspace {settings.home.resolve()})")
-    uvicorn.run(create_app(settings, plan), host=host, port=port, log_level="warning")
+    uvicorn.run(
+        "console.app:from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+    )
+
+
+@server_app.command("setup")
+def server_setup(
+    grace: Annotated[
+        int | None,
+        typer.Option(
+            help="Seconds without a heartbeat before a run is marked Crashed "
+            "(default: 3 x PREFECT_FLOWS_HEARTBEAT_FREQUENCY, 540 s).",
+            min=1,
+        ),
+    ] = None,
+) -> None:
+    """Create or update the server's automations (after `prefect deploy --all`; safe to repeat).
+
+    One for now: a flow run whose heartbeats stop (its worker died) is marked Crashed, which
+    frees its deployment's slot for the next run.
+    """
+    if not os.environ.get("PREFECT_API_URL"):
+        fail("PREFECT_API_URL is not set: it must name the Prefect server (README, step 4).")
+    from flows.automations import crash_silent_runs, default_grace, install
+
+    automation = crash_silent_runs(grace or default_grace())
+    outcome = install(automation)
+    console.print(f"Automation {automation.name!r} {outcome}.", highlight=False)
 
 
 def main() -> None:

@@ -1,9 +1,13 @@
-"""``python -m bench.console [--institutions 1000] [--users 20] [--seconds 60] [--json FILE]``.
+"""``python -m bench.console [--institutions 1000] [--users 20] [--seconds 60] [--think 3]``.
 
 The console under load: a workspace of N synthetic institutions (each with one accepted file of
-20 milestones and two warnings, reviews half done), uvicorn on loopback, and ``--users`` signed-in
-users that each request, one after another for ``--seconds``, the cycle dashboard and a random
-submission page. Prints p50 and p95 latency per page, requests per second and errors.
+20 milestones and two warnings, reviews half done), served by ``hitos serve --workers`` in its own
+processes, and ``--users`` signed-in reviewers driven from this process. Each reviewer, turn after
+turn, opens a page of the cycle dashboard (now and then filtered to the files awaiting review),
+then a random file's page, and approves one file in ten (each approval changes the dashboard's
+rows). Two runs of ``--seconds`` each: *people*, who pause a random time of mean ``--think``
+seconds after each request, then *stress*, the same users with no pause at all. Prints p50 and
+p95 latency per request kind, requests per second and errors.
 
 Rows are written straight to the ledger (intake at this size is ``make bench``'s job); the
 sessions are opened through ``tasks.people.accounts.sign_in``, the function the sign-in page calls.
@@ -13,21 +17,27 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
+import signal
 import statistics
+import subprocess
+import sys
 import tempfile
 import threading
 import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
-import uvicorn
 
 from bench.runner import free_port
 from bench.synthetic import CYCLE, write_plan
-from console.app import SESSION_COOKIE, create_app
+from console.app import SESSION_COOKIE
 from tasks.cycle.requests import open_cycle_record
 from tasks.people.accounts import add_user, sign_in
 from tasks.plans.plan import Plan, load_plan
@@ -91,31 +101,49 @@ def workspace(folder: Path, institutions: int, milestones: int) -> tuple[Setting
 
 Measure = tuple[str, float, int]
 """Page, seconds, HTTP status (0: no answer)."""
+PAGES = ("dashboard", "submission", "approve")
 
 
 def user(
-    port: int, token: str, ids: list[int], until: float, seed: int, found: list[Measure]
+    base: str,
+    account: tuple[str, str],
+    ids: list[int],
+    until: float,
+    think: float,
+    seed: int,
+    found: list[Measure],
+    failures: list[str],
 ) -> None:
-    """One signed-in user: dashboard, then a random file's page, until the time is up."""
+    """One signed-in reviewer, turn after turn until the time is up: a page of the dashboard
+    (one of its pages, now and then filtered to the files awaiting review), then a random file's
+    page; one file in ten is approved. Between requests the person reads for a random time of
+    mean ``think`` seconds (0: no pause, a stress test rather than people)."""
     rng = random.Random(seed)
+    token, csrf = account
     headers = {"Cookie": f"{SESSION_COOKIE}={token}"}  # the cookie is Secure; loopback is HTTP
-    with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=headers, timeout=30) as client:
-        turn = 0
-        while turn < 2 or time.monotonic() < until:  # each page at least once
-            page, path = (
-                ("dashboard", "/")
-                if turn % 2 == 0
-                else (
-                    "submission",
-                    f"/envios/{rng.choice(ids)}",
-                )
-            )
+    with httpx.Client(base_url=base, headers=headers, timeout=60) as client:
+
+        def timed(page: str, method: str, path: str, **data: Any) -> None:
             started = time.perf_counter()
             try:
-                status = client.get(path).status_code
-            except httpx.HTTPError:
+                status = client.request(method, path, data=data or None).status_code
+            except httpx.HTTPError as exc:
                 status = 0
-            found.append((page, time.perf_counter() - started, status))
+                failures.append(f"{page}: {type(exc).__name__}")
+            found.append((page, time.perf_counter() - started, 200 if status == 303 else status))
+            if status not in (0, 200, 303):
+                failures.append(f"{page}: HTTP {status}")
+            if think:
+                time.sleep(rng.expovariate(1 / think))
+
+        turn = 0
+        while turn < 1 or time.monotonic() < until:  # each page at least once
+            state = "pending" if rng.random() < 0.2 else ""
+            timed("dashboard", "GET", f"/?estado={state}&pagina={rng.randint(1, 4)}")
+            sub = rng.choice(ids)
+            timed("submission", "GET", f"/envios/{sub}")
+            if turn == 0 or rng.random() < 0.1:
+                timed("approve", "POST", f"/envios/{sub}/aprobar", csrf=csrf, note="Revisado.")
             turn += 1
 
 
@@ -124,40 +152,64 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
-def run(institutions: int, milestones: int, users: int, seconds: float) -> dict[str, Any]:
-    """Build the workspace, serve it, load it; the measures."""
-    with tempfile.TemporaryDirectory(prefix="hitos-console-bench-") as folder:
-        settings, plan, ids = workspace(Path(folder), institutions, milestones)
-        port = free_port()
-        server = uvicorn.Server(
-            uvicorn.Config(
-                create_app(settings, plan), host="127.0.0.1", port=port, log_level="error"
-            )
-        )
-        thread = threading.Thread(target=server.run, daemon=True)
+@contextmanager
+def console_server(settings: Settings, workers: int) -> Iterator[str]:
+    """``hitos serve`` in its own process group (the load generator must not share its CPU
+    time); its base URL once it answers."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "HITOS_HOME": str(settings.home),
+        "HITOS_PLAN": str(settings.plan),
+    }
+    command = [sys.executable, "-c", "from hitos_cli import main; main()", "serve"]
+    server = subprocess.Popen(
+        [*command, "--port", str(port), "--workers", str(workers)],
+        env=env,
+        cwd=Path(__file__).resolve().parents[1],
+        stdout=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                httpx.get(f"{base}/login", timeout=5)
+                break
+            except httpx.HTTPError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("the console did not start (hitos serve)") from None
+                time.sleep(0.2)
+        yield base
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)  # uvicorn's workers with it
+        server.wait(timeout=30)
+
+
+def load(
+    base: str, settings: Settings, ids: list[int], users: int, seconds: float, think: float
+) -> dict[str, Any]:
+    """``users`` people (or, with ``think`` 0, a stress test) for ``seconds``: the measures."""
+    accounts = []
+    for n in range(users):
+        account, token = sign_in(settings, "directora@carga.example", PASSWORD, f"bench-{n}")
+        accounts.append((token, account.csrf))
+    found: list[Measure] = []
+    failures: list[str] = []
+    until = time.monotonic() + seconds
+    threads = [
+        threading.Thread(target=user, args=(base, account, ids, until, think, n, found, failures))
+        for n, account in enumerate(accounts)
+    ]
+    started = time.monotonic()
+    for thread in threads:
         thread.start()
-        while not server.started:
-            time.sleep(0.05)
-        try:
-            tokens = [
-                sign_in(settings, "directora@carga.example", PASSWORD, f"bench-{n}")[1]
-                for n in range(users)
-            ]
-            found: list[Measure] = []
-            until = time.monotonic() + seconds
-            workers = [
-                threading.Thread(target=user, args=(port, token, ids, until, n, found))
-                for n, token in enumerate(tokens)
-            ]
-            for worker in workers:
-                worker.start()
-            for worker in workers:
-                worker.join()
-        finally:
-            server.should_exit = True
-            thread.join(timeout=10)
+    for thread in threads:
+        thread.join()
+    elapsed = time.monotonic() - started
     pages: dict[str, Any] = {}
-    for page in ("dashboard", "submission"):
+    for page in PAGES:
         times = [t for p, t, _ in found if p == page]
         pages[page] = {
             "requests": len(times),
@@ -166,12 +218,35 @@ def run(institutions: int, milestones: int, users: int, seconds: float) -> dict[
             "errors": sum(1 for p, _, status in found if p == page and status != 200),
         }
     return {
+        "think_s": think,
+        "requests_per_second": round(len(found) / elapsed, 1),
+        "pages": pages,
+        "failures": dict(Counter(failures)),
+    }
+
+
+def run(
+    institutions: int,
+    milestones: int,
+    users: int,
+    seconds: float,
+    think: float = 3.0,
+    workers: int = 2,
+) -> dict[str, Any]:
+    """Build the workspace, serve it, load it with people, then stress it; the measures."""
+    with tempfile.TemporaryDirectory(prefix="hitos-console-bench-") as folder:
+        settings, _, ids = workspace(Path(folder), institutions, milestones)
+        with console_server(settings, workers) as base:
+            people = load(base, settings, ids, users, seconds, think)
+            stress = load(base, settings, ids, users, seconds, 0)
+    return {
         "institutions": institutions,
         "milestones": institutions * milestones,
         "users": users,
         "seconds": seconds,
-        "requests_per_second": round(len(found) / seconds, 1),
-        "pages": pages,
+        "workers": workers,
+        "people": people,
+        "stress": stress,
     }
 
 
@@ -180,22 +255,34 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--institutions", type=int, default=1000)
     parser.add_argument("--milestones", type=int, default=20, help="milestones per institution")
     parser.add_argument("--users", type=int, default=20)
-    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--seconds", type=float, default=60, help="of each of the two runs")
+    parser.add_argument("--think", type=float, default=3.0, help="people's mean pause, seconds")
+    parser.add_argument("--workers", type=int, default=2, help="hitos serve --workers")
     parser.add_argument("--json", type=Path, help="also write the measures to this file")
     args = parser.parse_args(argv)
-    result = run(args.institutions, args.milestones, args.users, args.seconds)
+    result = run(
+        args.institutions, args.milestones, args.users, args.seconds, args.think, args.workers
+    )
     print(
         f"Console at {result['institutions']} institutions, {result['users']} users, "
-        f"{result['seconds']:.0f} s: {result['requests_per_second']} requests/s"
+        f"{result['workers']} workers, {result['seconds']:.0f} s each:"
     )
-    for page, measure in result["pages"].items():
+    errors = 0
+    for mode in ("people", "stress"):
+        found = result[mode]
         print(
-            f"  {page:<11} {measure['requests']:>6} requests  p50 {measure['p50_ms']} ms  "
-            f"p95 {measure['p95_ms']} ms  errors {measure['errors']}"
+            f"  {mode} (mean pause {found['think_s']} s): {found['requests_per_second']} requests/s"
         )
+        if found["failures"]:
+            print(f"    failures: {found['failures']}")
+        for page, measure in found["pages"].items():
+            errors += measure["errors"]
+            print(
+                f"    {page:<11} {measure['requests']:>6} requests  p50 {measure['p50_ms']} ms  "
+                f"p95 {measure['p95_ms']} ms  errors {measure['errors']}"
+            )
     if args.json:
         args.json.write_text(json.dumps(result, indent=2), encoding="utf-8")
-    errors = sum(m["errors"] for m in result["pages"].values())
     return 1 if errors else 0
 
 

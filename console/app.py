@@ -8,6 +8,7 @@ server; every form carries the session's CSRF token; files are downloaded by sub
 id from the file store, never by a path from the request.
 """
 
+import mimetypes
 import re
 import secrets
 from collections.abc import Callable
@@ -20,24 +21,36 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from tasks.catalogues import SOURCE, TEMPLATES, language_of
+from console.dashboard import FILTERS, DashboardRows, page_of
+from console.data_docs import page_html, site_of
+from tasks.catalogues import language_of
+from tasks.checks.validation import SUITE_NAME
 from tasks.cycle.extensions import ExtensionRefused, extend, extensions
 from tasks.cycle.intake import as_outcome
-from tasks.cycle.status import cycle_status
+from tasks.mail.contacts import with_current_contacts
 from tasks.people.accounts import Account, account_of, limited, sign_in, sign_out
-from tasks.people.review import LABELS, ReviewRefused, approve, return_submission, review_list
-from tasks.plans.plan import Plan
+from tasks.people.review import ReviewRefused, approve, return_submission, review_list
+from tasks.plans.plan import Plan, load_plan
 from tasks.publication.approval import (
     PublicationRefused,
     consolidate_draft,
     publish_draft,
-    state_of,
 )
 from tasks.publication.report import KINDS, evidence_link, report_name
 from tasks.rendering import render
 from tasks.settings import Settings
 from tasks.storage import filestore
-from tasks.storage.ledger import Cycle, Decision, MilestoneValue, Report, Submission, session
+from tasks.storage.ledger import (
+    Cycle,
+    Decision,
+    MilestoneValue,
+    Report,
+    Submission,
+    cycle_of,
+    cycles_of,
+    of_cycle,
+    session,
+)
 from tasks.workbooks.request_workbook import COLUMNS, mark_findings
 
 SESSION_COOKIE = "hitos_sesion"
@@ -49,6 +62,12 @@ MEDIA = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
+DOCS_CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; frame-ancestors 'none'; form-action 'none'"
+)
+"""Data Docs pages run one inline script of Great Expectations' (their tables); every value an
+institution typed is escaped in them (``tasks.checks.data_docs.inert``)."""
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; style-src 'self' 'unsafe-inline'; "
     "img-src 'self' data:; frame-ancestors 'none'; form-action 'self'",
@@ -99,7 +118,8 @@ def create_app(settings: Settings, plan: Plan) -> FastAPI:
     """The console on one workspace and plan."""
     app = FastAPI(title="Hitos", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.settings = settings
-    language = console_language(settings, plan)
+    language = language_of(settings, plan)
+    rows = DashboardRows(settings, plan)
 
     def page(
         request: Request, template: str, account: Account | None, status: int = 200, **context: Any
@@ -122,7 +142,7 @@ def create_app(settings: Settings, plan: Plan) -> FastAPI:
         if not CYCLE_ID.fullmatch(cycle_id):
             raise Refused(404, "not-found")
         with session(settings.database) as db:
-            cycle = db.get(Cycle, cycle_id)
+            cycle = cycle_of(db, plan.id, cycle_id)
         if cycle is None:
             raise Refused(404, "not-found")
         return cycle
@@ -202,45 +222,32 @@ def create_app(settings: Settings, plan: Plan) -> FastAPI:
     @app.get("/")
     def home(request: Request, account: Staff) -> Response:
         with session(settings.database) as db:
-            newest = db.scalars(select(Cycle.id).order_by(Cycle.id.desc())).first()
-        if newest is None:
+            cycles = cycles_of(db, plan.id)
+        if not cycles:
             return page(request, "empty.html", account)
-        return dashboard(request, newest, account)
+        return dashboard(request, cycles[-1].id, account)
 
     @app.get("/ciclos/{cycle_id}")
-    def dashboard(request: Request, cycle_id: str, account: Staff) -> Response:
+    def dashboard(
+        request: Request,
+        cycle_id: str,
+        account: Staff,
+        estado: str = "",
+        buscar: str = "",
+        pagina: int = 1,
+    ) -> Response:
         cycle = cycle_or_404(cycle_id)
-        rows = cycle_status(settings, plan, cycle.id, date.today())
-        items = review_list(settings, cycle.id)
-        newest: dict[str, int] = {}
-        for item in items:
-            if not item.superseded:
-                newest.setdefault(item.institution, item.submission_id)
-        with session(settings.database) as db:
-            last: dict[str, int] = {}
-            for institution, sub_id in db.execute(
-                select(Submission.institution, Submission.id)
-                .where(Submission.cycle_id == cycle.id)
-                .order_by(Submission.id)
-            ):
-                last[str(institution)] = sub_id
-        for row in rows:
-            code = str(row["institution"])
-            row["submission_id"] = newest.get(code) or last.get(code)
-            row["name"] = plan.institution(code).name
-            row["delivery"] = (
-                ("late" if row["days_late"] else "on-time") if row["accepted"] else "missing"
-            )
-        pending = sum(i.review == "pending" and not i.superseded for i in items)
+        found = rows.of(cycle.id)
         return page(
             request,
             "dashboard.html",
             account,
             cycle=cycle,
-            rows=rows,
-            pending=pending,
-            publication=state_of(settings, cycle.id),
-            labels=LABELS,
+            page=page_of(found, estado, buscar[:100], pagina),
+            counts=found.counts,
+            filters=FILTERS,
+            pending=found.pending,
+            publication=found.publication,
             done=request.query_params.get("hecho", ""),
         )
 
@@ -251,7 +258,7 @@ def create_app(settings: Settings, plan: Plan) -> FastAPI:
             decisions = list(
                 db.scalars(
                     select(Decision)
-                    .where(Decision.cycle_id == cycle.id)
+                    .where(of_cycle(Decision, plan.id, cycle.id))
                     .order_by(Decision.id.desc())
                 )
             )
@@ -262,7 +269,7 @@ def create_app(settings: Settings, plan: Plan) -> FastAPI:
     def submission_or_404(submission_id: int) -> Submission:
         with session(settings.database) as db:
             sub = db.get(Submission, submission_id)
-            if sub is None:
+            if sub is None or sub.plan_id not in (None, plan.id):  # another plan's console
                 raise Refused(404, "not-found")
             sub.findings  # noqa: B018 (loaded while the session is open)
             return sub
@@ -298,7 +305,13 @@ def create_app(settings: Settings, plan: Plan) -> FastAPI:
                 )
             )
         item = next(
-            (i for i in review_list(settings, sub.cycle_id or "") if i.submission_id == sub.id),
+            (
+                i
+                for i in review_list(
+                    settings, sub.cycle_id or "", plan.id, institution=sub.institution or ""
+                )
+                if i.submission_id == sub.id
+            ),
             None,
         )
         findings = [
@@ -319,9 +332,49 @@ def create_app(settings: Settings, plan: Plan) -> FastAPI:
             decisions=decisions,
             siblings=siblings,
             item=item,
-            labels=LABELS,
             error=error,
             marked=sub.outcome == "rejected",
+            data_docs=bool(sub.cycle_id) and sub.id in site_of(settings, sub.cycle_id or "").runs,
+        )
+
+    # Great Expectations' Data Docs of the cycle (built by intake), by id.
+
+    def docs_page(html: str) -> HTMLResponse:
+        return HTMLResponse(html, headers={**SECURITY_HEADERS, "Content-Security-Policy": DOCS_CSP})
+
+    @app.get("/envios/{submission_id}/data-docs")
+    def submission_docs(submission_id: int, account: Staff) -> Response:
+        sub = submission_or_404(submission_id)
+        site = site_of(settings, sub.cycle_id or "") if sub.cycle_id else None
+        if site is None or sub.id not in site.runs:
+            raise Refused(404, "not-found")
+        return docs_page(page_html(site, site.runs[sub.id]))
+
+    @app.get("/ciclos/{cycle_id}/data-docs")
+    def cycle_docs(cycle_id: str, account: Staff) -> Response:
+        site = site_of(settings, cycle_or_404(cycle_id).id)
+        if not (site.root / "index.html").is_file():
+            raise Refused(404, "not-found")
+        return docs_page(page_html(site, site.root / "index.html"))
+
+    @app.get("/ciclos/{cycle_id}/data-docs/reglas")
+    def suite_docs(cycle_id: str, account: Staff) -> Response:
+        site = site_of(settings, cycle_or_404(cycle_id).id)
+        suite = site.root / "expectations" / f"{SUITE_NAME}.html"
+        if not suite.is_file():
+            raise Refused(404, "not-found")
+        return docs_page(page_html(site, suite))
+
+    @app.get("/ciclos/{cycle_id}/data-docs/estatico/{name:path}")
+    def docs_static(cycle_id: str, name: str, account: Staff) -> Response:
+        found = site_of(settings, cycle_or_404(cycle_id).id).static.get(name)
+        if found is None:
+            raise Refused(404, "not-found")
+        media = mimetypes.guess_type(found.name)[0] or "application/octet-stream"
+        return Response(
+            found.read_bytes(),
+            media_type=media,
+            headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "private, max-age=3600"},
         )
 
     @app.get("/envios/{submission_id}/archivo/{kind}")
@@ -428,16 +481,14 @@ def create_app(settings: Settings, plan: Plan) -> FastAPI:
         request: Request, cycle_id: str, account: Director, error: str = ""
     ) -> Response:
         cycle = cycle_or_404(cycle_id)
-        pending = sum(
-            i.review == "pending" and not i.superseded for i in review_list(settings, cycle.id)
-        )
+        found = rows.of(cycle.id)
         return page(
             request,
             "consolidation.html",
             account,
             cycle=cycle,
-            publication=state_of(settings, cycle.id),
-            pending=pending,
+            publication=found.publication,
+            pending=found.pending,
             kinds=KINDS,
             error=error,
             done=request.query_params.get("hecho", ""),
@@ -473,7 +524,7 @@ def create_app(settings: Settings, plan: Plan) -> FastAPI:
             raise Refused(404, "not-found")
         with session(settings.database) as db:
             report = db.scalars(
-                select(Report).where(Report.cycle_id == cycle.id, Report.version == version)
+                select(Report).where(of_cycle(Report, plan.id, cycle.id), Report.version == version)
             ).first()
             if report is None or kind not in report.files:
                 raise Refused(404, "not-found")
@@ -494,12 +545,11 @@ def create_app(settings: Settings, plan: Plan) -> FastAPI:
     return app
 
 
-def console_language(settings: Settings, plan: Plan) -> str:
-    """The people's language when the console has its pages in it
-    (``templates/<language>/console/``), else the console's own, Spanish: never a page that
-    mixes two languages."""
-    language = language_of(settings, plan)
-    return language if language == SOURCE or (TEMPLATES / language / "console").is_dir() else SOURCE
+def from_environment() -> FastAPI:
+    """The console as each worker of ``hitos serve`` builds it: the workspace and plan of the
+    ``HITOS_`` settings in the environment, contacts as currently recorded."""
+    settings = Settings()
+    return create_app(settings, with_current_contacts(settings, load_plan(settings.plan)))
 
 
 def _letter(column: str) -> str:

@@ -80,6 +80,14 @@ def _opaque(value: Any) -> Any:
     return quote(value) if isinstance(value, Plan | Settings) else value
 
 
+def settings_on(plan: str) -> Settings:
+    """The settings of a run on ``plan`` (its id or its file; empty: ``HITOS_PLAN``'s): every
+    flow takes a ``plan`` parameter, so one deployment serves every plan of the ledger."""
+    from tasks.checks.boundaries import on_plan
+
+    return on_plan(Settings(), plan)
+
+
 def batches(items: Sequence[T], size: int = BATCH) -> list[list[T]]:
     """The items in consecutive batches of at most ``size``."""
     return [list(items[start : start + size]) for start in range(0, len(items), size)]

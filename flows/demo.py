@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from prefect import flow
 
-from flows import step
+from flows import settings_on, step
 from flows.consolidate import consolidate
 from flows.intake import intake
 from flows.open_cycle import open_cycle
 from flows.remind import remind
 from tasks.mail.local_server import local_smtp_server
 from tasks.plans.plan import load_plan
-from tasks.settings import Settings
 from tasks.simulation import (
     corrections,
     director_extends,
@@ -36,40 +35,44 @@ LATER_CYCLE = "2023-08"
 
 
 @flow(name="hitos.demo", log_prints=True)
-def demo(cycle_id: str = "2023-03", later_cycle_id: str = LATER_CYCLE) -> dict[str, str]:
+def demo(
+    cycle_id: str = "2023-03", later_cycle_id: str = LATER_CYCLE, plan: str = ""
+) -> dict[str, str]:
     """Open, answer, intake, correct, review (one accepted file returned, then corrected),
     remind the silent institution and extend its deadline, consolidate a draft, publish it;
     then a later cycle (empty ``later_cycle_id``: none) where institutions report progress,
-    reviewed and published too. The public files of the last cycle come back."""
-    settings = Settings()
-    plan = load_plan(settings.plan)
+    reviewed and published too (``plan`` empty: ``HITOS_PLAN``'s). The public files of the last
+    cycle come back."""
+    settings = settings_on(plan)
+    on = str(settings.plan)
+    the_plan = load_plan(settings.plan)
     with local_smtp_server(
         settings.folder("mail", "inbox"),
         settings.folder("mail", "outbox"),
         settings.sender,
         settings.smtp_port,
     ):
-        open_cycle(cycle_id)
-        institutions_answer(settings, plan, cycle_id)
-        intake()
-        institution_corrects(settings, plan, cycle_id)
-        intake()
-        reviewers_decide(settings, plan, cycle_id)
-        returned_institution_corrects(settings, plan, cycle_id)
-        intake()
-        reviewers_decide(settings, plan, cycle_id)
-        remind(cycle_id, today=simulated_day(settings, plan, cycle_id))
-        director_grants_extension(settings, plan, cycle_id)
-        consolidate(cycle_id)
-        files = director_publishes_draft(settings, plan, cycle_id)
+        open_cycle(cycle_id, plan=on)
+        institutions_answer(settings, the_plan, cycle_id)
+        intake(plan=on)
+        institution_corrects(settings, the_plan, cycle_id)
+        intake(plan=on)
+        reviewers_decide(settings, the_plan, cycle_id)
+        returned_institution_corrects(settings, the_plan, cycle_id)
+        intake(plan=on)
+        reviewers_decide(settings, the_plan, cycle_id)
+        remind(cycle_id, today=simulated_day(settings, the_plan, cycle_id), plan=on)
+        director_grants_extension(settings, the_plan, cycle_id)
+        consolidate(cycle_id, plan=on)
+        files = director_publishes_draft(settings, the_plan, cycle_id)
         if later_cycle_id:
-            open_cycle(later_cycle_id)
-            institutions_progress(settings, plan, later_cycle_id)
-            intake()
-            reviewers_decide(settings, plan, later_cycle_id, return_one=False)
-            remind(later_cycle_id, today=simulated_day(settings, plan, later_cycle_id))
-            consolidate(later_cycle_id)
-            files = director_publishes_draft(settings, plan, later_cycle_id)
+            open_cycle(later_cycle_id, plan=on)
+            institutions_progress(settings, the_plan, later_cycle_id)
+            intake(plan=on)
+            reviewers_decide(settings, the_plan, later_cycle_id, return_one=False)
+            remind(later_cycle_id, today=simulated_day(settings, the_plan, later_cycle_id), plan=on)
+            consolidate(later_cycle_id, plan=on)
+            files = director_publishes_draft(settings, the_plan, later_cycle_id)
         return files
 
 

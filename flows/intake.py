@@ -6,7 +6,7 @@ from __future__ import annotations
 from prefect import flow
 from prefect.artifacts import create_table_artifact
 
-from flows import ALERTS, step
+from flows import ALERTS, settings_on, step
 from tasks.cycle.intake import Outcome, process, store_all
 from tasks.mail.arrivals import missing_workbook_replies
 from tasks.mail.automatic import bounce_notices
@@ -16,10 +16,11 @@ from tasks.mail.notifications import delivery_notices
 from tasks.mail.outgoing import send_all
 from tasks.mail.replies import unanswered
 from tasks.people.review import unsent_returns
+from tasks.plans.ledger_plans import plans_in_ledger
 from tasks.publication.approval import check_publications
-from tasks.settings import Settings
 
 store_received = step(store_all, "store-received")
+find_plans = step(plans_in_ledger, "find-plans")
 validate_pending = step(process, "validate-pending")
 render_replies = step(unanswered, "render-replies")
 render_bounce_notices = step(bounce_notices, "render-bounce-notices")
@@ -32,22 +33,34 @@ check_published = step(check_publications, "check-publications")
 
 
 @flow(name="hitos.intake", log_prints=True, **ALERTS)
-def intake() -> list[Outcome]:
-    """Read the inbox and the drop folder, validate what came, reply with the outcome."""
-    settings = Settings()
-    plan = current_plan(settings)  # the contacts in force today
+def intake(plan: str = "") -> list[Outcome]:
+    """Read the inbox and the drop folder, validate what came, reply with the outcome.
+
+    One mailbox serves every plan of the ledger: each file goes to the plan its workbook or
+    thread names; ``plan`` (empty: ``HITOS_PLAN``'s) answers mail that names none.
+    """
+    settings = settings_on(plan)
+    the_plan = current_plan(settings)  # the contacts in force today
     store_received(settings)
-    outcomes = validate_pending(settings, plan, with_docs=True)  # its checkpoint writes Data Docs
+    outcomes = validate_pending(
+        settings, the_plan, with_docs=True
+    )  # its checkpoint writes Data Docs
+    every_plan = find_plans(settings, the_plan).values()
     send_emails(
         settings,
-        render_replies(settings, plan)
-        + render_returns(settings, plan)
-        + render_missing_workbook(settings, plan)
-        + render_malformed(settings, plan)
-        + render_bounce_notices(settings, plan)
-        + render_notices(settings, plan),
+        render_missing_workbook(settings, the_plan)
+        + render_malformed(settings, the_plan)
+        + [
+            mail
+            for each in every_plan
+            for mail in render_replies(settings, each)
+            + render_returns(settings, each)
+            + render_bounce_notices(settings, each)
+            + render_notices(settings, each)
+        ],
     )
-    check_published(settings, plan)
+    for each in every_plan:
+        check_published(settings, each)
     create_table_artifact(
         key="hitos-intake",
         table=[outcome.summary() for outcome in outcomes] or [{"resultado": "sin archivos nuevos"}],

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from prefect import flow
 
-from flows import ALERTS, batch_run_name, batches, step
+from flows import ALERTS, batch_run_name, batches, settings_on, step
 from tasks.catalogues import language_of
 from tasks.checks.boundaries import cycle_id as checked_cycle_id
 from tasks.cycle.requests import (
@@ -65,33 +65,35 @@ def current_cycle_id(today: date | None = None) -> str:
 
 @flow(name="hitos.open-cycle", log_prints=True, **ALERTS)
 def open_cycle(
-    cycle_id: str = "", dry_run: bool = False, opening_day_only: bool = False
+    cycle_id: str = "", dry_run: bool = False, opening_day_only: bool = False, plan: str = ""
 ) -> dict[str, str]:
-    """Open a cycle and send every institution its request (or, dry, write them to a folder).
+    """Open a cycle of ``plan`` (empty: ``HITOS_PLAN``'s) and send every institution its
+    request (or, dry, write them to a folder).
 
     ``opening_day_only`` (the schedule's runs): nothing happens unless today is the first
     business day of March or August in the plan's calendar.
     """
-    settings = Settings()
-    plan = current_plan(settings)  # the contacts in force today
-    if opening_day_only and not is_opening_day(plan):
+    settings = settings_on(plan)
+    the_plan = current_plan(settings)  # the contacts in force today
+    if opening_day_only and not is_opening_day(the_plan):
         return {}
     cycle_id = checked_cycle_id(cycle_id or current_cycle_id())
     if dry_run:
-        return preview_cycle(settings, plan, cycle_id)
-    cycle = create_cycle(settings, plan, cycle_id)
+        return preview_cycle(settings, the_plan, cycle_id)
+    cycle = create_cycle(settings, the_plan, cycle_id)
     mails = [
         mail
-        for institutions in batches(plan.reporting_institutions())
-        for mail in build_and_render(settings, plan, cycle, institutions)
+        for institutions in batches(the_plan.reporting_institutions())
+        for mail in build_and_render(settings, the_plan, cycle, institutions)
     ]
     return send_emails(settings, mails)
 
 
 def preview_cycle(settings: Settings, plan: Plan, cycle_id: str) -> dict[str, str]:
-    """Every workbook and email of the cycle in ``dry-run/<cycle>``; the ledger is not touched."""
+    """Every workbook and email of the cycle in ``dry-run/<plan>/<cycle>``; the ledger is not
+    touched."""
     cycle = plan_cycle(settings, plan, cycle_id)
-    folder = settings.folder("dry-run", cycle.id)
+    folder = settings.folder("dry-run", plan.id, cycle.id)
     previews: dict[str, str] = {}
     for institutions in batches(plan.reporting_institutions()):
         previews.update(preview_batch(settings, plan, cycle, institutions, folder))

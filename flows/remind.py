@@ -7,7 +7,7 @@ from datetime import date
 
 from prefect import flow
 
-from flows import ALERTS, batch_run_name, batches, step
+from flows import ALERTS, batch_run_name, batches, settings_on, step
 from tasks.checks.boundaries import cycle_id as checked_cycle_id
 from tasks.cycle.closing import close_due_cycles
 from tasks.cycle.reminders import reminder_email, waiting_institutions
@@ -16,7 +16,7 @@ from tasks.mail.notifications import review_digest
 from tasks.mail.outgoing import Outgoing, send_all
 from tasks.plans.plan import Institution, Plan
 from tasks.settings import Settings
-from tasks.storage.ledger import Cycle, session
+from tasks.storage.ledger import Cycle, cycles_of, session
 
 
 def render_reminders(
@@ -35,32 +35,31 @@ send_emails = step(send_all, "send-emails", retries=2)
 render_digest = step(review_digest, "render-digest")
 
 
-def open_cycles(settings: Settings, cycle_id: str) -> list[Cycle]:
+def open_cycles(settings: Settings, plan: Plan, cycle_id: str) -> list[Cycle]:
+    """The plan's open cycles (only ``cycle_id`` when given)."""
     with session(settings.database) as db:
-        query = db.query(Cycle).filter(Cycle.state == "open")
-        if cycle_id:
-            query = query.filter(Cycle.id == cycle_id)
-        return list(query)
+        return [c for c in cycles_of(db, plan.id, "open") if c.id == cycle_id or not cycle_id]
 
 
 @flow(name="hitos.remind", log_prints=True, **ALERTS)
-def remind(cycle_id: str = "", today: date | None = None) -> dict[str, str]:
-    """Close the cycles past their last reminder point, then send the reminder due today to
-    each institution that still owes its file."""
+def remind(cycle_id: str = "", today: date | None = None, plan: str = "") -> dict[str, str]:
+    """Close the plan's cycles past their last reminder point (``plan`` empty:
+    ``HITOS_PLAN``'s), then send the reminder due today to each institution that still owes
+    its file."""
     cycle_id = checked_cycle_id(cycle_id) if cycle_id else ""
-    settings = Settings()
-    plan = current_plan(settings)  # the contacts in force today
+    settings = settings_on(plan)
+    the_plan = current_plan(settings)  # the contacts in force today
     today = today or date.today()
-    close_due(settings, plan, today)
+    close_due(settings, the_plan, today)
     sent: dict[str, str] = {}
-    for cycle in open_cycles(settings, cycle_id):
+    for cycle in open_cycles(settings, the_plan, cycle_id):
         mails = [
             mail
-            for institutions in batches(select_waiting(settings, plan, cycle.id))
-            for mail in render_batch(settings, plan, cycle, institutions, today)
+            for institutions in batches(select_waiting(settings, the_plan, cycle.id))
+            for mail in render_batch(settings, the_plan, cycle, institutions, today)
         ]
         sent.update(send_emails(settings, mails))
-    digest = render_digest(settings, plan, today)
+    digest = render_digest(settings, the_plan, today)
     if digest is not None:
         sent.update(send_emails(settings, [digest]))
     return sent

@@ -1,12 +1,18 @@
 """Message catalogues: every short text a person reads, per language, and locale formatting.
 
-One YAML file per language in ``templates/messages/`` (``es.yaml``, ``en.yaml``) holds short
-texts under dotted keys (``subject.request``, ``workbook.state_prompt``); each value is a Jinja2
-template rendered with the values its caller passes. Long texts (email bodies, the workbook's
-instructions, the report page) are templates: Spanish in ``templates/``, each other language's
-version at the same path under ``templates/<language>/``. Findings keep their own catalogue,
-``templates/findings.<language>.yaml``. ``tests/test_catalogues.py`` fails when a language
-lacks a key or a template another language has.
+One YAML file per language in ``templates/messages/`` (``es.yaml``, ``en.yaml``) holds every
+text under dotted keys (``subject.request``, ``email.reply.rejected``); each value is a Jinja2
+template rendered with the values its caller passes. The templates in ``templates/`` hold the
+structure once for every language (an email's paragraphs, the report page's tables, the board)
+and take each word from here with ``t(key, **values)``; a paragraph is one value, used by both
+the HTML and the plain-text part of an email. Findings keep their own catalogue,
+``templates/findings.<language>.yaml``. ``tests/test_catalogues.py`` fails when a language lacks
+a key, or a template asks for a key a language lacks.
+
+A value may carry four tags, so that one paragraph serves both parts of an email: ``<strong>``
+(bold; in plain text its own words in capitals, as the Spanish emails always shouted the verdict),
+``<b>`` (bold in HTML only), ``<em>`` and ``<code>``. In HTML the value's own markup is kept and
+the values put into it are escaped; in plain text the tags are dropped (``plain_source``).
 
 Keyed YAML rather than gettext: the texts are few, reviewed by non-programmers, and a missing
 key is a test failure instead of a silent fallback to the source language.
@@ -14,6 +20,7 @@ key is a test failure instead of a silent fallback to the source language.
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from functools import cache, lru_cache
 from pathlib import Path
@@ -23,6 +30,7 @@ import yaml
 from babel.dates import format_date
 from babel.numbers import format_decimal
 from jinja2 import Environment, StrictUndefined, Template
+from markupsafe import Markup
 
 if TYPE_CHECKING:
     from tasks.plans.plan import Plan
@@ -31,7 +39,7 @@ if TYPE_CHECKING:
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 MESSAGES = TEMPLATES / "messages"
 SOURCE = "es"
-"""The language of the templates in ``templates/`` itself; others live in ``templates/<code>/``."""
+"""The language a page falls back to when no plan says otherwise (Spanish, the sample plan's)."""
 LANGUAGES = ("es", "en")
 
 
@@ -82,21 +90,62 @@ def value(language: str, key: str) -> Any:
 
 
 def text(language: str, key: str, **values: Any) -> str:
-    """A catalogue entry rendered with ``values``."""
+    """A catalogue entry rendered with ``values``, as plain text (its tags dropped)."""
+    if not values:
+        return _constant(language, key)
     return _compiled(language, key).render(**values).strip()
 
 
 @cache
-def _compiled(language: str, key: str) -> Template:
-    return formatting_environment(language).from_string(str(value(language, key)))
+def _constant(language: str, key: str) -> str:
+    """A label with no values, rendered once (the report asks for some 40,000 at N = 1,000)."""
+    return _compiled(language, key).render().strip()
+
+
+def markup(language: str, key: str, **values: Any) -> Markup:
+    """A catalogue entry rendered with ``values`` for an HTML page: its own tags kept, the
+    values escaped (a liaison's text never becomes markup)."""
+    return Markup(_compiled_markup(language, key).render(**values).strip())
 
 
 @cache
-def formatting_environment(language: str) -> Environment:
-    """A bare Jinja2 environment with the language's formatting filters (for short texts)."""
-    env = Environment(undefined=StrictUndefined, keep_trailing_newline=False)
+def _compiled(language: str, key: str) -> Template:
+    return formatting_environment(language).from_string(plain_source(str(value(language, key))))
+
+
+@cache
+def _compiled_markup(language: str, key: str) -> Template:
+    return formatting_environment(language, html=True).from_string(str(value(language, key)))
+
+
+TAGS = ("strong", "b", "em", "code")
+"""The markup a catalogue value may carry (``tests/test_catalogues.py`` holds them to it)."""
+_TAGGED = re.compile(r"<(strong|b|em|code)>(.*?)</\1>", re.DOTALL)
+_JINJA = re.compile(r"(\{\{.*?\}\}|\{%.*?%\})", re.DOTALL)
+
+
+def plain_source(source: str) -> str:
+    """A value's source for plain text: tags dropped, the words of ``<strong>`` in capitals
+    (its own words only: a name or a date put into it keeps its case)."""
+
+    def untag(match: re.Match[str]) -> str:
+        inner = match.group(2)
+        if match.group(1) != "strong":
+            return inner
+        parts = _JINJA.split(inner)
+        return "".join(p if _JINJA.fullmatch(p) else p.upper() for p in parts)
+
+    return _TAGGED.sub(untag, source)
+
+
+@cache
+def formatting_environment(language: str, html: bool = False) -> Environment:
+    """A bare Jinja2 environment with the language's formatting filters (for catalogue texts);
+    with ``html``, autoescaping, and ``t`` inside a value gives markup too."""
+    env = Environment(undefined=StrictUndefined, keep_trailing_newline=False, autoescape=html)
     env.filters.update(filters(language))
-    env.globals.update(t=lambda key, **values: text(language, key, **values))
+    nested = markup if html else text
+    env.globals.update(t=lambda key, **values: nested(language, key, **values))
     return env
 
 

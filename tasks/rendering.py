@@ -1,10 +1,10 @@
 """The one renderer: every email, workbook text, message and report page is a Jinja2 template.
 
-Each language has its environment: templates are looked up first in ``templates/<language>/``,
-then in ``templates/`` (the source language, Spanish, and language-neutral partials); the
-filters format dates and numbers the language's way (and ``state_label``, ``column_label``
-name the contract's codes), and ``t(key, **values)`` gives a short text from the language's
-catalogue (``tasks.catalogues``).
+Each template in ``templates/`` is written once for every language: the language's environment
+gives it ``t(key, **values)``, the text of that key in the language's catalogue
+(``tasks.catalogues``: markup in an HTML template, plain text elsewhere), and filters that
+format dates and numbers the language's way (``state_label``, ``column_label`` name the
+contract's codes).
 """
 
 from __future__ import annotations
@@ -13,7 +13,14 @@ from datetime import date
 from functools import cache
 from typing import Any
 
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import (
+    Environment,
+    FileSystemLoader,
+    StrictUndefined,
+    pass_eval_context,
+    select_autoescape,
+)
+from jinja2.nodes import EvalContext
 
 from tasks import catalogues
 from tasks.catalogues import SOURCE, TEMPLATES
@@ -44,10 +51,9 @@ def percent(value: float | None, digits: int = 0, language: str = SOURCE) -> str
 
 @cache
 def environment(language: str = SOURCE) -> Environment:
-    """The language's environment: its own templates first, then the source language's."""
-    folders = [TEMPLATES] if language == SOURCE else [TEMPLATES / language, TEMPLATES]
+    """The language's environment: the one set of templates, the language's words and formats."""
     env = Environment(
-        loader=ChoiceLoader([FileSystemLoader(folder) for folder in folders]),
+        loader=FileSystemLoader(TEMPLATES),
         autoescape=select_autoescape(["html"]),
         undefined=StrictUndefined,
         trim_blocks=True,
@@ -56,7 +62,10 @@ def environment(language: str = SOURCE) -> Environment:
     )
     env.filters.update(catalogues.filters(catalogues.checked(language)))
 
-    def t(key: str, **values: Any) -> str:
+    @pass_eval_context
+    def t(context: EvalContext, key: str, **values: Any) -> str:
+        if context.autoescape:
+            return catalogues.markup(language, key, **values)
         return catalogues.text(language, key, **values)
 
     def state_label(code: str) -> str:
@@ -75,5 +84,5 @@ def environment(language: str = SOURCE) -> Environment:
 
 
 def render(name: str, language: str = SOURCE, **context: Any) -> str:
-    """Render ``templates/<name>`` in ``language`` (its version under ``templates/<language>/``)."""
+    """Render ``templates/<name>`` in ``language``."""
     return environment(language).get_template(name).render(**context)

@@ -119,6 +119,19 @@ class Settings(BaseSettings):
     )
 
     @cached_property
+    def plan_id(self) -> str:
+        """The id of the plan this run works on: ``plan``'s own ``id:``."""
+        from tasks.plans.plan import load_plan
+
+        return load_plan(self.plan).id
+
+    def on_plan(self, plan: Path) -> Settings:
+        """The same settings on another plan file (``--plan``, a flow's ``plan`` parameter)."""
+        return Settings(
+            **{**{name: getattr(self, name) for name in Settings.model_fields}, "plan": plan}
+        )
+
+    @cached_property
     def database(self) -> str:
         """The ledger URL: the setting, or SQLite inside the workspace."""
         if self.database_url:

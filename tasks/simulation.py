@@ -114,12 +114,14 @@ def send_back(
     """
     liaison = plan.institution(institution).liaison.email
     language = language_of(settings, plan)
-    folder = settings.folder("simulation", *([cycle_id] if cycle_id else []))
+    # One folder and one Message-ID per plan: a liaison of two plans answers each one apart.
+    where = [plan.id, *([cycle_id] if cycle_id else [])]
+    folder = settings.folder("simulation", *where)
     path = folder / f"avances-{institution}-{attempt}.xlsx"
     if not path.exists():  # sending again, a liaison attaches the file they already sent
         path.write_bytes(data)
     mail = Outgoing(
-        key="/".join(["simulation", *([cycle_id] if cycle_id else []), institution, str(attempt)]),
+        key="/".join(["simulation", *where, institution, str(attempt)]),
         kind="simulation",
         to=[settings.sender],
         subject=text(language, "subject.simulated_answer", institution=institution),

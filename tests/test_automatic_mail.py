@@ -89,7 +89,7 @@ def test_postfix_bounce_marks_the_request_bounced_and_tells_the_director_once(se
     assert count(settings, Submission) == 0, "the workbook inside the bounce is not a submission"
     with session(settings.database) as db:
         bounce = db.scalars(select(AutomaticMessage)).one()
-    assert (bounce.kind, bounce.email_key) == ("bounce", "2023-03/MARN/request/1")
+    assert (bounce.kind, bounce.email_key) == ("bounce", "gt-pan5/2023-03/MARN/request/1")
     assert list(statuses.values()) == ["sent"] and again == {}
     new = smtp.messages[sent_before:]
     assert [rcpts for rcpts, _ in new] == [[DIRECTOR]], "one notice, to the director, no reply"
@@ -144,7 +144,7 @@ def test_bounce_without_the_original_is_matched_by_the_failed_address(settings, 
     assert status_of(settings, plan, "MINGOB")["request"] == "sent"
     with session(settings.database) as db:
         bounce = db.scalars(select(AutomaticMessage)).one()
-    assert (bounce.original_message_id, bounce.email_key) == ("", "2023-03/MARN/request/1")
+    assert (bounce.original_message_id, bounce.email_key) == ("", "gt-pan5/2023-03/MARN/request/1")
     assert [r for r, _ in smtp.messages[before:]] == [[DIRECTOR]]
 
 
@@ -160,7 +160,7 @@ def test_rfc3834_auto_reply_is_recorded_and_never_answered(settings, plan, smtp)
     with session(settings.database) as db:
         auto = db.scalars(select(AutomaticMessage)).one()
         inbound = db.scalars(select(InboundMessage)).one()
-        request_row = db.get(Email, "2023-03/MINEDUC/request/1")
+        request_row = db.get(Email, "gt-pan5/2023-03/MINEDUC/request/1")
     assert (auto.kind, auto.reason) == ("auto-reply", "Auto-Submitted: auto-replied")
     assert inbound.kind == "automatic"
     assert request_row is not None and request_row.status == "sent"
@@ -258,7 +258,7 @@ def test_hitos_intake_runs_the_flow_and_says_what_automatic_mail_it_recorded(
     assert result.exit_code == 0, result.output
     said = " ".join(result.output.split())
     assert "bounce from mailer-daemon@mx.marn.example" in said.lower()
-    assert "2023-03/MARN/request/1 marked bounced" in said
+    assert "gt-pan5/2023-03/MARN/request/1 marked bounced" in said
     assert "auto-reply from enlace@mineduc.example: Auto-Submitted: auto-replied" in said
     assert "Nothing new." not in result.output
     assert [r for r, _ in smtp.messages[before:]] == [[DIRECTOR]]

@@ -22,6 +22,7 @@ from frictionless import Package
 from pypdf import PdfReader
 from sqlalchemy import select
 
+from tasks import catalogues
 from tasks.cycle.extensions import extend
 from tasks.mail.local_server import local_smtp_server
 from tasks.publication.approval import publish_draft
@@ -147,7 +148,8 @@ def test_board_shows_what_was_published_not_files_accepted_after(tmp_path):
     with session(built.ledger.url) as db:
         late = Submission(
             sha256="f" * 64, filename="tarde.xlsx", channel="email", cycle_id=CURRENT,
-            institution="MSPAS", version=1, outcome="accepted", received_at=datetime(2023, 4, 1),
+            plan_id="gt-prueba", institution="MSPAS", version=1, outcome="accepted",
+            received_at=datetime(2023, 4, 1),
         )  # fmt: skip
         late.values.append(MilestoneValue(milestone="2.2", estado="Completado", avance_pct=100))
         db.add(late)
@@ -336,3 +338,32 @@ def test_package_texts_and_irm_labels_follow_the_language(tmp_path):
     assert descriptor["description"].startswith("Progress of the milestones")
     assert "Substantial" in Text.of(built.page("ogp.html"))
     assert errors(built.folder / "datos" / "datapackage.json") == []
+
+
+def test_the_board_is_built_in_the_language_setting_from_the_same_templates(tmp_path):
+    built = published_board(tmp_path)
+    settings = built.settings.model_copy(update={"language": "en"})
+
+    build_board(settings, built.ledger.plan)
+
+    home = built.page("index.html")
+    assert '<html lang="en">' in home
+    assert "Progress board of the action plan" in Text.of(home)
+    assert "2022-08: 0.00% of the milestones completed. 2023-03: 28.57%" in home
+    commitment = built.page("compromisos/C01.html")
+    assert 'data-label="Milestone"' in commitment and '<th scope="col">History</th>' in commitment
+    assert "Deliveries by cycle" in Text.of(built.page("instituciones/SEGEPLAN.html"))
+    assert "This is a suggestion, not the IRM's assessment." in Text.of(built.page("ogp.html"))
+    # no word of the Spanish board is left on any English page
+    spanish = {
+        value
+        for key, value in catalogues.messages("es").items()
+        if key.startswith("board_page.") and isinstance(value, str) and "{" not in value
+    } - {c.title for c in built.ledger.plan.commitments}  # the plan's own words stay as written
+    left = {
+        (path.relative_to(built.folder).as_posix(), word)
+        for path in built.folder.rglob("*.html")
+        for word in spanish
+        if f">{word}<" in path.read_text("utf-8") or f'"{word}"' in path.read_text("utf-8")
+    }
+    assert left == set()

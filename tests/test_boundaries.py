@@ -65,8 +65,8 @@ def test_an_unknown_cycle_says_which_exist_and_how_to_open_it(workspace, args):
 
     assert code == 2
     assert output == (
-        "error: cycle 2023-08 does not exist (cycles: 2023-03): open it with "
-        "`hitos cycle open 2023-08`"
+        "error: cycle gt-pan5/2023-08 does not exist (its cycles: 2023-03): open it with "
+        "`hitos cycle open 2023-08 --plan gt-pan5`"
     )
 
 
@@ -100,7 +100,7 @@ def test_submit_for_an_unknown_cycle_records_nothing(workspace, tmp_path):
 
     code, output = hitos("submit", str(path), "--cycle", "2031-03")
 
-    assert code == 2 and "cycle 2031-03 does not exist" in output
+    assert code == 2 and "cycle gt-pan5/2031-03 does not exist" in output
     assert count(workspace, Submission) == 0
 
 

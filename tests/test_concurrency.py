@@ -207,5 +207,5 @@ def test_two_consolidations_at_once_make_one_version_and_one_director_email(answ
     with session(settings.database) as db:
         assert db.scalars(select(Report.version)).all() == [1]
         director = db.scalars(select(Email).where(Email.kind == "report")).all()
-    assert [e.key for e in director] == [f"{CYCLE}/-/report/1"]
+    assert [e.key for e in director] == [f"gt-pan5/{CYCLE}/-/report/1"]
     assert outbox(settings)[director[0].message_id] == 1

@@ -10,22 +10,32 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 
+from bench.console import PASSWORD as BENCH_PASSWORD
+from bench.console import workspace
+from bench.synthetic import CYCLE as BENCH_CYCLE
 from console.app import SESSION_COOKIE, create_app
+from console.dashboard import digest
+from tasks.cycle.extensions import extend
+from tasks.cycle.requests import build_request, open_cycle_record
 from tasks.mail.local_server import local_smtp_server
-from tasks.people.accounts import MAX_FAILURES, add_user
+from tasks.people.accounts import MAX_FAILURES, add_user, sign_in
+from tasks.people.review import approve
 from tasks.plans.plan import Plan
 from tasks.publication.approval import consolidate_draft
 from tasks.settings import Settings
+from tasks.simulation import filled_workbook
 from tasks.storage import filestore
-from tasks.storage.ledger import Submission, session
+from tasks.storage.ledger import Cycle, Email, Submission, session
 from tests.conftest import SAMPLE_PLAN, RecordingHandler
 from tests.network import free_port
+from tests.test_ledger_backends import postgres_url  # noqa: F401 (a fixture)
 from tests.test_review import deliver
 
 CYCLE = "2023-03"
@@ -261,3 +271,144 @@ def test_users_add_reads_the_password_from_stdin_and_hashes_it(settings, monkeyp
     assert short.exit_code == 2 and "at least" in short.stdout
     wrong = CliRunner().invoke(app, ["users", "add", REVIEWER, "--role", "jefe"], input=PASSWORD)
     assert wrong.exit_code == 2 and "role must be" in wrong.stdout
+
+
+def test_a_decision_taken_elsewhere_shows_on_the_dashboard_at_once(world):
+    client = signed_in(world.settings, world.plan, DIRECTOR)
+    sub = world.submissions["MINGOB"]
+    assert f"/envios/{sub}" in client.get(f"/ciclos/{CYCLE}?estado=pending").text
+
+    approve(world.settings, world.plan, sub, "otra-revisora@gae.example")  # the CLI's function
+
+    assert f"/envios/{sub}" not in client.get(f"/ciclos/{CYCLE}?estado=pending").text
+    assert f"/envios/{sub}" in client.get(f"/ciclos/{CYCLE}?estado=approved").text
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def ledger(request, settings) -> Settings:
+    url = request.getfixturevalue("postgres_url") if request.param == "postgresql" else ""
+    return settings.model_copy(update={"database_url": url})
+
+
+def test_every_write_the_dashboard_reads_changes_its_digest(ledger, plan):
+    settings, today = ledger, date(2023, 3, 30)
+    sub = deliver(settings, plan, "MINGOB")
+    with session(settings.database) as db:
+        db.add(
+            Email(
+                key=f"{CYCLE}/MINGOB/request/1",
+                cycle_id=CYCLE,
+                institution="MINGOB",
+                kind="request",
+                to="enlace@mingob.example",
+                subject="Solicitud",
+                message_id="<solicitud@test>",
+            )
+        )
+    seen = {digest(settings, CYCLE, today)}
+    assert digest(settings, CYCLE, today) in seen  # nothing written: the rows are kept
+
+    writes = [
+        update(Submission).where(Submission.id == sub).values(review="approved"),
+        update(Submission).where(Submission.id == sub).values(outcome="rejected"),
+        update(Email).where(Email.institution == "MINGOB").values(status="failed", error="x"),
+        update(Email).where(Email.institution == "MINGOB").values(error="y"),
+        update(Cycle).where(Cycle.id == CYCLE).values(state="consolidated"),
+    ]
+    for write in writes:
+        with session(settings.database) as db:
+            db.execute(write)
+        marker = digest(settings, CYCLE, today)
+        assert marker not in seen, str(write)
+        seen.add(marker)
+    extend(settings, plan, CYCLE, "SESAN", date(2023, 4, 7), "Cambio de enlace.", DIRECTOR)
+    assert digest(settings, CYCLE, today) not in seen
+    seen.add(digest(settings, CYCLE, today))
+    assert digest(settings, CYCLE, date(2023, 3, 31)) not in seen  # lateness grows each day
+
+
+def test_the_dashboard_shows_fifty_institutions_a_page_filtered_by_state_or_name(tmp_path):
+    settings, plan, _ = workspace(tmp_path, institutions=120, milestones=2)
+    client = TestClient(create_app(settings, plan), base_url="https://testserver")
+    _, token = sign_in(settings, "directora@carga.example", BENCH_PASSWORD, "test")
+    client.cookies.set(SESSION_COOKIE, token)
+    rows = re.compile(r'<a href="/envios/(\d+)">')
+
+    first, third = client.get("/").text, client.get(f"/ciclos/{BENCH_CYCLE}?pagina=3").text
+    assert len(rows.findall(first)) == 50 and len(rows.findall(third)) == 20
+    assert "120 instituciones; página 1 de 3." in first
+    assert 'href="/ciclos/2023-03?estado=&amp;buscar=&amp;pagina=2#instituciones"' in first
+    assert '<label for="estado">' in first and '<label for="buscar">' in first
+
+    pending = client.get(f"/ciclos/{BENCH_CYCLE}?estado=pending").text
+    with session(settings.database) as db:
+        waiting = db.scalars(select(Submission.id).where(Submission.review == "pending")).all()
+    shown = {int(n) for n in rows.findall(pending)}
+    assert shown and shown <= set(waiting)
+    assert f"Por revisar ({len(waiting)})" in pending
+
+    code = plan.reporting_institutions()[7].code
+    found = client.get(f"/ciclos/{BENCH_CYCLE}", params={"buscar": code.lower()}).text
+    assert f"<strong>{code}</strong>" in found
+    assert client.get(f"/ciclos/{BENCH_CYCLE}?pagina=99").status_code == 200  # the last page
+    assert client.get(f"/ciclos/{BENCH_CYCLE}?pagina=x").status_code == 422
+
+
+def test_the_console_speaks_english_when_the_language_is_english(world):
+    english = world.settings.model_copy(update={"language": "en"})
+    client = signed_in(english, world.plan, REVIEWER)
+    assert "Sign in" in client_for(english, world.plan).get("/login").text
+    dashboard = client.get("/").text
+    assert 'lang="en"' in dashboard and "Cycle March 2023" in dashboard
+    assert "Institutions" in dashboard and "Awaiting review" in dashboard + "Approved"
+    page = client.get(f"/envios/{world.submissions['SESAN']}").text
+    assert "Download the original file" in page and "Validation results" in page
+    refused = client.get(f"/ciclos/{CYCLE}/prorrogas")
+    assert refused.status_code == 403 and "for the director only" in refused.text
+    for text in (dashboard, page, refused.text):
+        assert not re.search(r"\b(Institución|Ciclo actual|Descargar|Revisión|Salir)\b", text)
+
+
+def test_the_submission_page_links_its_data_docs_run_served_by_id_to_staff_only(settings, plan):
+    from tasks.cycle.intake import process, store
+    from tasks.mail.inbox import Attachment, Received
+
+    cycle = open_cycle_record(settings, plan, CYCLE)
+    workbook = build_request(settings, plan, cycle, plan.institution("SESAN"))
+    store(
+        settings,
+        [
+            Received(
+                message_id="<sesan@test>",
+                channel="mail",
+                sender=plan.institution("SESAN").liaison.email,
+                attachments=[Attachment("avances.xlsx", filled_workbook(workbook, "SESAN", False))],
+            )
+        ],
+    )
+    [outcome] = process(settings, plan, with_docs=True)
+    add_user(settings, REVIEWER, "reviewer", PASSWORD)
+    sub = outcome.submission_id
+    anonymous = client_for(settings, plan)
+    assert anonymous.get(f"/envios/{sub}/data-docs", follow_redirects=False).status_code == 303
+    client = signed_in(settings, plan, REVIEWER)
+
+    assert f'href="/envios/{sub}/data-docs"' in client.get(f"/envios/{sub}").text
+    docs = client.get(f"/envios/{sub}/data-docs")
+    assert docs.status_code == 200 and "hitos_entrega" in docs.text
+    assert "script-src 'self' 'unsafe-inline'" in docs.headers["content-security-policy"]
+    links = re.findall(r'(?:href|src)="(/[^"]+)"', docs.text)
+    assert f"/ciclos/{CYCLE}/data-docs" in links
+    assert not re.search(r'(?:href|src)="\.\./', docs.text)  # every relative link rewritten
+    for link in links:
+        assert (link, client.get(link).status_code) == (link, 200)
+    assert any(link.endswith("bootstrap.min.css") for link in links)
+    for attempt in (
+        f"/ciclos/{CYCLE}/data-docs/estatico/..%2F..%2F..%2Fhitos.db",
+        f"/ciclos/{CYCLE}/data-docs/estatico/../index.html",
+        f"/ciclos/{CYCLE}/data-docs/estatico//etc/passwd",
+    ):
+        answer = client.get(attempt)
+        assert answer.status_code == 404, attempt
+        assert b"root:" not in answer.content and b"SQLite" not in answer.content
+    assert client.get("/envios/999/data-docs").status_code == 404

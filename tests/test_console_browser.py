@@ -117,7 +117,7 @@ def test_reviewer_and_director_walk_a_cycle_to_publication(settings, plan, conso
         page.get_by_role("link", name="Consolidación").click()
         page.get_by_role("button", name="Consolidar ahora").click()
         assert page.get_by_role("status").inner_text() == "Consolidación terminada."
-        latest = settings.home / "reports" / CYCLE / "latest" / f"gt-pan5-{CYCLE}.html"
+        latest = settings.home / "reports" / "gt-pan5" / CYCLE / "latest" / f"gt-pan5-{CYCLE}.html"
         assert not latest.exists()  # a draft: nothing public yet
         page.screenshot(path=str(tmp_path / "consolidation-draft.png"), full_page=True)
         page.get_by_role("link", name="Página").first.click()

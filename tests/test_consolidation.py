@@ -105,7 +105,7 @@ class Ledger:
 
     def cycle(self, cycle_id: str = CURRENT) -> Cycle:
         with session(self.url) as db:
-            found = db.get(Cycle, cycle_id)
+            found = db.get(Cycle, (self.plan.id, cycle_id))
             assert found is not None
             return found
 
@@ -128,6 +128,7 @@ def _submit(
         sender=f"enlace@{institution.lower()}.example",
         channel="email",
         received_at=received_at,
+        plan_id="gt-prueba",
         cycle_id=cycle,
         institution=institution,
         version=version,

@@ -62,7 +62,7 @@ def test_bounced_request_is_resent_to_the_corrected_liaison_and_reminders_follow
 
     assert changed.exit_code == 0, changed.output
     assert resent.exit_code == 0, resent.output
-    assert "2023-03/MARN/request/2" in resent.output and "sent" in resent.output
+    assert "gt-pan5/2023-03/MARN/request/2" in resent.output and "sent" in resent.output
     assert again.exit_code == 2
     assert "only a refused or bounced request" in " ".join(again.output.split())
     assert [r for r, _ in smtp.messages[before:]] == [[NEW]], "one email, to the new address"
@@ -75,7 +75,7 @@ def test_bounced_request_is_resent_to_the_corrected_liaison_and_reminders_follow
     row = status_of(settings, plan, "MARN")
     assert (row["request"], row["request_error"]) == ("sent", "")
     with session(settings.database) as db:
-        first = db.get(Email, "2023-03/MARN/request/1")
+        first = db.get(Email, "gt-pan5/2023-03/MARN/request/1")
         assert first is not None and first.status == "bounced"
 
     current = with_current_contacts(settings, plan)
@@ -175,7 +175,7 @@ def test_resend_of_a_delivered_request_sends_nothing(settings, plan, smtp, cli):
         (("contacts", "set", "XYZ", "--liaison", NEW), "institution 'XYZ' is not in plan"),
         (("contacts", "set", "MARN", "--liaison", "no-es-correo"), "is not an email address"),
         (("contacts", "set", "MARN"), "usage: hitos contacts set CODE"),
-        (("resend", "2023-03", "MARN"), "cycle 2023-03 does not exist"),
+        (("resend", "2023-03", "MARN"), "cycle gt-pan5/2023-03 does not exist"),
     ],
 )
 def test_operator_mistakes_get_one_sentence_and_exit_2(cli, args, says):
@@ -212,9 +212,9 @@ def test_bounce_contacts_and_resend_on_both_ledgers(ledger, plan, smtp):
 
     key, status = resend_request(ledger, with_current_contacts(ledger, plan), "2023-03", "MARN")
 
-    assert (key, status) == ("2023-03/MARN/request/2", "sent")
+    assert (key, status) == ("gt-pan5/2023-03/MARN/request/2", "sent")
     assert len(smtp.to(NEW)) == 1
     assert status_of(ledger, plan, "MARN")["request"] == "sent"
     with session(ledger.database) as db:
-        first = db.get(Email, "2023-03/MARN/request/1")
+        first = db.get(Email, "gt-pan5/2023-03/MARN/request/1")
         assert first is not None and first.status == "bounced"

@@ -169,6 +169,5 @@ def test_there_is_one_header_matcher():
         source = path.read_text(encoding="utf-8")
         assert not re.search(r"def _?(find_)?header\(.*grid", source), path.name
     assert "contract.find_header" in (ROOT / "tasks" / "workbooks" / "reading.py").read_text()
-    assert (
-        "contract.find_header" in (ROOT / "tasks" / "workbooks" / "request_workbook.py").read_text()
-    )
+    writer = ROOT / "tasks" / "workbooks" / "request_workbook.py"
+    assert "contract.find_header" in writer.read_text()

@@ -49,7 +49,10 @@ def test_open_cycle_is_scheduled_the_first_week_of_march_and_august_at_8_guatema
     assert runs[6] == datetime(2023, 3, 7, 8, 0, tzinfo=GUATEMALA)
     assert runs[7] == datetime(2023, 8, 1, 8, 0, tzinfo=GUATEMALA)
     assert str(runs[0].utcoffset()) == "-1 day, 18:00:00"
-    assert deployments()["open-cycle"]["schedules"][0]["parameters"] == {"opening_day_only": True}
+    assert deployments()["open-cycle"]["schedules"][0]["parameters"] == {
+        "opening_day_only": True,
+        "plan": "gt-pan5",
+    }
 
 
 def test_scheduled_open_cycle_acts_only_on_the_first_business_day_of_march_and_august(plan):
@@ -76,7 +79,23 @@ def test_the_pull_step_names_the_checkout_without_jinja_filters():
 
 
 def test_consolidation_defaults_to_the_cycle_being_reported():
-    assert deployments()["consolidate"]["parameters"] == {"cycle_id": ""}
+    assert deployments()["consolidate"]["parameters"] == {"cycle_id": "", "plan": ""}
+
+
+def test_every_flow_takes_a_plan_and_every_scheduled_plan_has_its_file():
+    for deployment in deployments().values():
+        path, name = deployment["entrypoint"].split(":")
+        module = importlib.import_module(path.removesuffix(".py").replace("/", "."))
+        assert "plan" in getattr(module, name).parameters.properties, deployment["name"]
+        for schedule in deployment["schedules"]:
+            if plan := schedule.get("parameters", {}).get("plan"):
+                assert (ROOT / "plans" / f"{plan}.yaml").is_file(), deployment["name"]
+    scheduled = {
+        d["name"]: {s["parameters"]["plan"] for s in d["schedules"]}
+        for d in deployments().values()
+        if d["name"] in ("open-cycle", "remind")
+    }
+    assert scheduled == {"open-cycle": {"gt-pan5"}, "remind": {"gt-pan5"}}
 
 
 def test_reminders_run_on_business_mornings_of_reporting_months():

@@ -37,12 +37,12 @@ def test_demo_flow_runs_a_cycle_and_reruns_send_nothing_twice(prefect_server, en
         again = open_cycle("2023-03")
     assert set(again.values()) == {"skipped"}
     assert len(list(open_maildir(outbox))) == sent
-    assert_board_shows_both_cycles_of_a_milestone(settings.home / "board", files)
+    assert_board_shows_both_cycles_of_a_milestone(settings.home / "board" / "gt-pan5", files)
 
 
 def assert_board_shows_both_cycles_of_a_milestone(board: Path, files: dict[str, str]) -> None:
     """The demo's two cycles on the board: milestone 1.2's history is each cycle's report row."""
-    reports = board.parent / "reports"
+    reports = board.parent.parent / "reports" / "gt-pan5"
     published = {}
     for cycle in ("2023-03", "2023-08"):
         with (reports / cycle / "latest" / f"gt-pan5-{cycle}.csv").open(encoding="utf-8") as f:
@@ -73,7 +73,7 @@ def test_open_cycle_dry_run_writes_every_email_and_sends_none(prefect_server, en
         Path(p).read_text(encoding="utf-8").startswith("Content-Type") for p in previews.values()
     )
     assert not (environment.home / "mail" / "outbox" / "new").exists()
-    folder = environment.home / "dry-run" / "2023-08"
+    folder = environment.home / "dry-run" / "gt-pan5" / "2023-08"
     assert sorted(p.name for p in folder.glob("*.xlsx")) == sorted(
         f"gt-pan5-2023-08-{i.code}.xlsx" for i in plan.reporting_institutions()
     )

@@ -78,8 +78,8 @@ def test_refused_address_is_recorded_and_shown_in_status_not_retried(settings, p
     statuses = send_all(settings, requests_for(settings, plan))
     again = send_all(settings, requests_for(settings, plan))
 
-    assert statuses["2023-03/SESAN/request/1"] == "refused"
-    assert again["2023-03/SESAN/request/1"] == "skipped"
+    assert statuses["gt-pan5/2023-03/SESAN/request/1"] == "refused"
+    assert again["gt-pan5/2023-03/SESAN/request/1"] == "skipped"
     rows = {r["institution"]: r for r in cycle_status(settings, plan, "2023-03", date(2023, 3, 2))}
     assert rows["SESAN"]["request"] == "refused"
     assert "550" in str(rows["SESAN"]["request_error"])

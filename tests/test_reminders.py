@@ -26,7 +26,9 @@ def cycle(settings, plan):
 
 def hand_in(settings, plan, cycle, institution: str, careless: bool = False) -> None:
     """The institution's liaison returns its workbook; intake stores and validates it."""
-    request = settings.folder("requests", cycle.id) / f"gt-pan5-{cycle.id}-{institution}.xlsx"
+    request = (
+        settings.folder("requests", plan.id, cycle.id) / f"gt-pan5-{cycle.id}-{institution}.xlsx"
+    )
     data = filled_workbook(request, institution, careless)
     sender = plan.institution(institution).liaison.email
     name = f"avances-{institution}-{'mal' if careless else 'bien'}.xlsx"
@@ -80,7 +82,7 @@ def test_reminder_before_the_deadline_goes_to_the_liaison_only(settings, plan, c
     mail = reminder_email(settings, plan, cycle, plan.institution("MINGOB"), date(2023, 3, 13))
 
     assert mail is not None
-    assert mail.key == "2023-03/MINGOB/reminder/2"
+    assert mail.key == "gt-pan5/2023-03/MINGOB/reminder/2"
     assert mail.to == [plan.institution("MINGOB").liaison.email] and mail.cc == []
     assert mail.subject == "[Gobierno Abierto] Recordatorio · marzo 2023 · MINGOB"
     assert "Aún no hemos recibido" in mail.text

@@ -19,6 +19,7 @@ import pytest
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
+from tasks import catalogues
 from tasks.mail.outgoing import send_all
 from tasks.publication.approval import publish_draft
 from tasks.publication.consolidation import COLUMNS, consolidated_table, figures, used_submissions
@@ -45,7 +46,7 @@ def ledger(tmp_path_factory: pytest.TempPathFactory) -> Ledger:
 
 
 def publish(
-    ledger: Ledger, folder: Path, version: int = 1, cycle_id: str = CURRENT
+    ledger: Ledger, folder: Path, version: int = 1, cycle_id: str = CURRENT, language: str = "es"
 ) -> dict[str, Path]:
     """Consolidate a cycle from the ledger and write the report."""
     cycle = ledger.cycle(cycle_id)
@@ -53,7 +54,7 @@ def publish(
         table = consolidated_table(db, ledger.plan, cycle)
         result = figures(db, ledger.plan, cycle, table)
         used = used_submissions(table)
-    return write_report(ledger.plan, cycle, table, result, folder, version, used)
+    return write_report(ledger.plan, cycle, table, result, folder, version, used, language)
 
 
 @pytest.fixture(scope="module")
@@ -250,6 +251,22 @@ def test_page_is_in_spanish_and_readable_without_colour(page):
     assert "+50 p. p." in page
     assert "56,67 %" in page
     assert "@media print" in page
+
+
+def test_english_page_is_the_same_template_with_english_words_and_numbers(ledger, tmp_path):
+    page = publish(ledger, tmp_path, language="en")["html"].read_text(encoding="utf-8")
+
+    assert '<html lang="en">' in page
+    assert "<h2>Progress by commitment</h2>" in page
+    assert '<span class="vencido">Overdue</span>' in page
+    assert "+50 pp" in page and "56.67%" in page
+    # every Spanish word of the page's catalogue, as a whole cell or heading, is gone
+    spanish = {
+        value
+        for key, value in catalogues.messages("es").items()
+        if key.startswith("report_page.") and isinstance(value, str) and "{" not in value
+    }
+    assert [word for word in spanish if f">{word}<" in page] == []
 
 
 def test_page_states_the_formula_the_submissions_used_and_the_version(ledger, page):

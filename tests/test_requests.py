@@ -41,7 +41,7 @@ def test_second_cycle_workbook_is_prefilled_with_the_last_accepted_values(settin
     hand_in(settings, plan, march, "MINGOB")
     hand_in(settings, plan, march, "MINEDUC", careless=True)
     with session(settings.database) as db:
-        accepted = latest_accepted(db, "2023-03", "MINGOB")
+        accepted = latest_accepted(db, "gt-pan5", "2023-03", "MINGOB")
         assert accepted is not None
         reported = {
             v.milestone: (v.estado, int(v.avance_pct), v.evidencia_url or "")

@@ -126,7 +126,7 @@ def test_only_approved_files_feed_a_draft_and_the_public_files_change_on_publica
 ):
     mingob, sesan = deliver(ledger, plan, "MINGOB"), deliver(ledger, plan, "SESAN")
     assert cli("review", "approve", str(mingob), "--note", "Coherente.")[0] == 0
-    latest = ledger.home / "reports" / CYCLE / "latest"
+    latest = ledger.home / "reports" / "gt-pan5" / CYCLE / "latest"
 
     draft = consolidate_draft(ledger, plan, CYCLE).report
 
@@ -162,7 +162,9 @@ def test_a_new_file_marks_the_publication_out_of_date_and_tells_the_director_onc
     cli("review", "approve", str(mingob))
     consolidate_draft(ledger, plan, CYCLE)
     cli("publish", CYCLE)
-    page = (ledger.home / "reports" / CYCLE / "latest" / f"gt-pan5-{CYCLE}.html").read_bytes()
+    page = (
+        ledger.home / "reports" / "gt-pan5" / CYCLE / "latest" / f"gt-pan5-{CYCLE}.html"
+    ).read_bytes()
 
     sesan = deliver(ledger, plan, "SESAN")
     check_publications(ledger, plan)
@@ -176,7 +178,7 @@ def test_a_new_file_marks_the_publication_out_of_date_and_tells_the_director_onc
     cli("review", "approve", str(sesan))
     assert consolidate_draft(ledger, plan, CYCLE).report.state == "draft"
     assert (
-        ledger.home / "reports" / CYCLE / "latest" / f"gt-pan5-{CYCLE}.html"
+        ledger.home / "reports" / "gt-pan5" / CYCLE / "latest" / f"gt-pan5-{CYCLE}.html"
     ).read_bytes() == page
 
 
@@ -286,7 +288,7 @@ def test_a_return_whose_reply_failed_is_owed_until_it_is_sent(ledger, plan, smtp
     owed = unsent_returns(ledger, plan)
     send_all(ledger, owed)
 
-    assert [m.key for m in owed] == [f"{CYCLE}/MINEDUC/returned/{mineduc}"]
+    assert [m.key for m in owed] == [f"gt-pan5/{CYCLE}/MINEDUC/returned/{mineduc}"]
     [message] = smtp.to(plan.institution("MINEDUC").liaison.email)
     assert "Faltan las actas." in message.get_body(("plain",)).get_content()
     assert unsent_returns(ledger, plan) == []

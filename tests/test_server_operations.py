@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import os
 import subprocess
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -34,7 +34,7 @@ def cycle(settings, plan):
 
 def state(settings, cycle_id: str) -> str:
     with session(settings.database) as db:
-        found = db.get(Cycle, cycle_id)
+        found = db.get(Cycle, (settings.plan_id, cycle_id))
         assert found is not None
         return found.state
 
@@ -63,13 +63,13 @@ def test_a_failed_flow_run_emails_the_operator_in_english(
     monkeypatch.setenv("HITOS_HOME", str(settings.home))
     monkeypatch.setenv("HITOS_SMTP_PORT", str(settings.smtp_port))
     monkeypatch.setenv("HITOS_OPERATOR_EMAIL", "operaciones@gae.example")
-    with pytest.raises(ValueError, match="cycle 2099-03 does not exist"):
+    with pytest.raises(ValueError, match="cycle gt-pan5/2099-03 does not exist"):
         consolidate("2099-03")
 
     [alert] = smtp.to("operaciones@gae.example")
     assert alert["Subject"].startswith("[Hitos] hitos.consolidate failed: ")
     text = next(p for p in alert.walk() if p.get_content_type() == "text/plain").get_content()
-    assert "cycle 2099-03 does not exist" in text
+    assert "cycle gt-pan5/2099-03 does not exist" in text
     assert "Parameters: cycle_id=2099-03" in text
     assert len(smtp.messages) == 1  # the director heard nothing
 
@@ -81,9 +81,9 @@ def test_closing_a_cycle_by_hand_stops_its_reminders(settings, plan, cycle, monk
     result = CliRunner().invoke(app, ["cycle", "close", "2023-03"])
 
     assert result.exit_code == 0, result.output
-    assert "Cycle 2023-03 closed" in result.output
+    assert "Cycle gt-pan5/2023-03 closed" in result.output
     assert state(settings, "2023-03") == "closed"
-    assert open_cycles(settings, "") == []  # what the remind flow reminds
+    assert open_cycles(settings, plan, "") == []  # what the remind flow reminds
 
 
 def test_closing_a_cycle_that_does_not_exist_says_so_without_a_traceback(settings, monkeypatch):
@@ -91,7 +91,7 @@ def test_closing_a_cycle_that_does_not_exist_says_so_without_a_traceback(setting
     result = CliRunner().invoke(app, ["cycle", "close", "2031-03"])
 
     assert result.exit_code == 2
-    assert "cycle 2031-03 does not exist" in result.output
+    assert "cycle gt-pan5/2031-03 does not exist" in result.output
     assert "Traceback" not in result.output
 
 
@@ -118,7 +118,7 @@ def test_no_reminder_is_due_on_or_after_the_closing_day(settings, plan, cycle):
 
 
 def test_consolidation_without_a_cycle_takes_the_newest_one(settings, plan, cycle):
-    with pytest.raises(ValueError, match="no cycle has been opened"):
+    with pytest.raises(ValueError, match="plan gt-pan5 has no cycle yet"):
         current_cycle(Settings(home=settings.home / "empty", plan=settings.plan))
     assert current_cycle(settings) == "2023-03"
     open_cycle_record(settings, plan, "2023-08", date(2023, 8, 1))
@@ -160,3 +160,37 @@ def test_make_demo_keeps_prefects_state_in_the_given_workspace_and_creates_it(tm
     assert planned[-2:] == [f'mkdir -p "{anywhere}/prefect"', ".venv/bin/hitos demo"]
     make("prefect-home")
     assert (anywhere / "prefect").is_dir()
+
+
+def test_the_silent_run_automation_waits_three_heartbeats_before_crashing_a_run(monkeypatch):
+    from prefect.events.actions import ChangeFlowRunState
+    from prefect.events.schemas.automations import EventTrigger
+    from prefect.settings import temporary_settings
+    from prefect.settings.models.root import Settings as PrefectSettings
+
+    from flows.automations import crash_silent_runs, default_grace
+
+    monkeypatch.delenv("PREFECT_FLOWS_HEARTBEAT_FREQUENCY", raising=False)
+    monkeypatch.delenv("PREFECT_RUNNER_HEARTBEAT_FREQUENCY", raising=False)
+    assert PrefectSettings().flows.heartbeat_frequency == 180  # Prefect's default
+    assert default_grace() == 540
+    with temporary_settings(updates={"PREFECT_FLOWS_HEARTBEAT_FREQUENCY": 30}):
+        assert default_grace() == 90
+    automation = crash_silent_runs(90)
+    trigger = automation.trigger
+    assert isinstance(trigger, EventTrigger)
+    assert trigger.within == timedelta(seconds=90)
+    assert trigger.after == {"prefect.flow-run.heartbeat"}
+    [action] = automation.actions
+    assert isinstance(action, ChangeFlowRunState)
+    assert action.state.value == "CRASHED"
+    assert "90 s" in (action.message or "")
+
+
+def test_server_setup_refuses_without_a_server_address(monkeypatch):
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+
+    result = CliRunner().invoke(app, ["server", "setup"])
+
+    assert result.exit_code == 2
+    assert "PREFECT_API_URL" in result.output

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from pathlib import Path
 
 from sqlalchemy import select
 
 from tasks.plans.plan import Plan
 from tasks.settings import Settings
-from tasks.storage.ledger import Cycle, Email, session
+from tasks.storage.ledger import Cycle, Email, cycle_label, session
 
 CYCLE_ID = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 
@@ -36,15 +37,45 @@ def cycle_id(value: str) -> str:
     return text
 
 
-def known_cycle(settings: Settings, value: str) -> str:
-    """The id of a cycle that exists in the ledger."""
-    wanted = cycle_id(value)
-    with session(settings.database) as db:
-        known = list(db.scalars(select(Cycle.id).order_by(Cycle.id)))
-    if wanted not in known:
-        listed = f" (cycles: {', '.join(known)})" if known else " (no cycle is open yet)"
+def plan_file(settings: Settings, value: str) -> Path:
+    """The plan file ``--plan`` names: a file, or a plan id (``gt-pan6``: ``gt-pan6.yaml`` beside
+    the ``HITOS_PLAN`` file); empty: ``HITOS_PLAN`` itself."""
+    if not value.strip():
+        return settings.plan
+    given = Path(value.strip())
+    if given.suffix in (".yaml", ".yml"):
+        if not given.is_file():
+            raise UserMistake(f"plan file {given} does not exist")
+        return given
+    found = settings.plan.parent / f"{given.name}.yaml"
+    if not found.is_file():
+        known = sorted(p.stem for p in settings.plan.parent.glob("*.yaml"))
         raise UserMistake(
-            f"cycle {wanted} does not exist{listed}: open it with `hitos cycle open {wanted}`"
+            f"plan {value!r} is not in {settings.plan.parent} (plans: {', '.join(known)}): "
+            "give its id or the path of its YAML file"
+        )
+    return found
+
+
+def on_plan(settings: Settings, value: str) -> Settings:
+    """The settings on the plan ``--plan`` names (unchanged when it names none)."""
+    found = plan_file(settings, value)
+    return settings if found == settings.plan else settings.on_plan(found)
+
+
+def known_cycle(settings: Settings, value: str) -> str:
+    """The id of a cycle of the settings' plan that exists in the ledger."""
+    wanted = cycle_id(value)
+    plan_id = settings.plan_id
+    with session(settings.database) as db:
+        known = list(
+            db.scalars(select(Cycle.id).where(Cycle.plan_id == plan_id).order_by(Cycle.id))
+        )
+    if wanted not in known:
+        listed = f" (its cycles: {', '.join(known)})" if known else " (no cycle is open yet)"
+        raise UserMistake(
+            f"cycle {cycle_label(plan_id, wanted)} does not exist{listed}: open it with "
+            f"`hitos cycle open {wanted} --plan {plan_id}`"
         )
     return wanted
 

@@ -158,9 +158,20 @@ def run_page(settings: Settings, submission_id: int) -> Path | None:
     """The Data Docs page of the run that validated a submission, in the workspace (the
     cycle's site); None when no run with docs validated it."""
     found = sorted(settings.folder("data-docs").glob(f"*/envios/{submission_id}.html"))
-    if not found:
-        return None
-    pointer = found[-1]
+    return _pointed(found[-1]) if found else None
+
+
+def run_pages(settings: Settings, cycle_id: str) -> dict[int, Path]:
+    """Submission id → the page of the run that validated it, for every file of the cycle's
+    site (the console serves them by id)."""
+    pages: dict[int, Path] = {}
+    for pointer in (site_folder(settings, cycle_id) / "envios").glob("*.html"):
+        if pointer.stem.isdigit() and (page := _pointed(pointer)) is not None:
+            pages[int(pointer.stem)] = page
+    return pages
+
+
+def _pointed(pointer: Path) -> Path | None:
     match = re.search(r'data-run="([^"]+)"', pointer.read_text(encoding="utf-8"))
     return pointer.parent.parent / match.group(1) if match else None
 

@@ -14,7 +14,16 @@ from sqlalchemy.orm import Session
 
 from tasks.plans.plan import Plan
 from tasks.settings import Settings
-from tasks.storage.ledger import Cycle, Decision, Extension, session, utcnow
+from tasks.storage.ledger import (
+    Cycle,
+    Decision,
+    Extension,
+    cycle_label,
+    cycle_of,
+    of_cycle,
+    session,
+    utcnow,
+)
 
 
 class ExtensionRefused(ValueError):
@@ -39,7 +48,7 @@ def deadlines(db: Session, cycle: Cycle) -> dict[str, date]:
     """Institution code → its extended deadline, for the institutions that have one."""
     return {
         e.institution: e.until
-        for e in db.scalars(select(Extension).where(Extension.cycle_id == cycle.id))
+        for e in db.scalars(select(Extension).where(of_cycle(Extension, cycle.plan_id, cycle.id)))
     }
 
 
@@ -48,10 +57,12 @@ def deadline_of(db: Session, cycle: Cycle, institution: str) -> date:
     return deadlines(db, cycle).get(institution, cycle.deadline)
 
 
-def extensions(settings: Settings, cycle_id: str) -> dict[str, Extension]:
-    """Institution code → the extension granted in the cycle."""
+def extensions(settings: Settings, cycle_id: str, plan_id: str = "") -> dict[str, Extension]:
+    """Institution code → the extension granted in the plan's cycle (the settings' plan unless
+    ``plan_id`` says)."""
+    plan_id = plan_id or settings.plan_id
     with session(settings.database) as db:
-        found = db.scalars(select(Extension).where(Extension.cycle_id == cycle_id))
+        found = db.scalars(select(Extension).where(of_cycle(Extension, plan_id, cycle_id)))
         return {e.institution: e for e in found}
 
 
@@ -77,9 +88,11 @@ def extend(
             "unknown-institution", f"{institution} is not an institution asked in plan {plan.id}"
         )
     with session(settings.database) as db:
-        cycle = db.get(Cycle, cycle_id)
+        cycle = cycle_of(db, plan.id, cycle_id)
         if cycle is None:
-            raise ExtensionRefused("unknown-cycle", f"cycle {cycle_id} does not exist")
+            raise ExtensionRefused(
+                "unknown-cycle", f"cycle {cycle_label(plan.id, cycle_id)} does not exist"
+            )
         if until <= cycle.deadline:
             raise ExtensionRefused(
                 "extension-not-later",
@@ -87,12 +100,13 @@ def extend(
             )
         existing = db.scalars(
             select(Extension).where(
-                Extension.cycle_id == cycle_id, Extension.institution == institution
+                of_cycle(Extension, plan.id, cycle_id), Extension.institution == institution
             )
         ).first()
         if existing is None:
             db.add(
                 Extension(
+                    plan_id=plan.id,
                     cycle_id=cycle_id,
                     institution=institution,
                     until=until,
@@ -107,6 +121,7 @@ def extend(
             Decision(
                 actor=actor,
                 action="extend",
+                plan_id=plan.id,
                 cycle_id=cycle_id,
                 institution=institution,
                 note=f"{until.isoformat()}: {reason}",

@@ -23,21 +23,26 @@ from tasks.checks.validation import DocsSite, Prepared, prepare, validate
 from tasks.mail.arrivals import Arrival, keep, sort_out
 from tasks.mail.inbox import Received, sources
 from tasks.mail.malformed import MALFORMED
+from tasks.plans.ledger_plans import plans_in_ledger
 from tasks.plans.plan import Plan
 from tasks.settings import Settings
 from tasks.storage import claims, filestore
 from tasks.storage.ledger import (
     ACCEPTED,
     Cycle,
+    Email,
     FindingRow,
     InboundMessage,
     MilestoneValue,
     Submission,
+    cycle_label,
     insert_or_ignore,
     latest_progress,
+    of_cycle,
     session,
     utcnow,
 )
+from tasks.storage.ledger import open_cycle as ledger_open_cycle
 from tasks.workbooks import contract
 from tasks.workbooks.limits import Limits, bounded
 from tasks.workbooks.reading import DAMAGED, ReadResult, UnreadableFile, read_submission
@@ -59,6 +64,7 @@ class Outcome:
     filename: str
     sender: str
     findings: list[Finding]
+    plan: str | None = None
 
     def summary(self) -> dict[str, object]:
         """One line for tables: the intake artifact and the CLI."""
@@ -66,7 +72,7 @@ class Outcome:
             "envío": self.submission_id,
             "archivo": self.filename,
             "institución": self.institution or "",
-            "ciclo": self.cycle or "",
+            "ciclo": cycle_label(self.plan, self.cycle) if self.plan and self.cycle else "",
             "resultado": self.outcome,
             "errores": sum(f.severity == "error" for f in self.findings),
             "advertencias": sum(f.severity == "warning" for f in self.findings),
@@ -77,6 +83,7 @@ class Outcome:
             "submission": self.submission_id,
             "outcome": self.outcome,
             "institution": self.institution,
+            "plan": self.plan,
             "cycle": self.cycle,
             "filename": self.filename,
             "findings": [f.as_dict() for f in self.findings],
@@ -94,6 +101,7 @@ def store(
     messages: list[Received],
     institution: str | None = None,
     cycle_id: str | None = None,
+    plan_id: str | None = None,
 ) -> list[int]:
     """Keep the messages' files (content-addressed) and their ledger rows in one transaction;
     ids of the new submissions.
@@ -162,6 +170,7 @@ def store(
                     channel=received.channel,
                     source_ref=received.message_id,
                     institution=institution,
+                    plan_id=plan_id,
                     cycle_id=cycle_id,
                     received_at=received.arrived or now,
                 )
@@ -194,45 +203,77 @@ def kept_malformed(db: Session, received: Received) -> dict[str, str]:
     }
 
 
-def open_cycle(db: Session) -> str | None:
-    """The newest open cycle: where a file that does not say its cycle belongs."""
-    return db.scalars(
-        select(Cycle.id).where(Cycle.state == "open").order_by(Cycle.id.desc())
-    ).first()
-
-
 @dataclass
 class Lookups:
     """What intake asks the ledger about every file, read once per batch, not once per file.
 
     At 1,000 files, a session per file for the open cycle, the cycle's deadline and last
-    cycle's progress cost more than reading the files.
+    cycle's progress cost more than reading the files. Every answer is per plan: two plans may
+    both have 2023-08 open.
     """
 
-    open_cycle: str | None
-    deadlines: dict[str, date]
+    plans: dict[str, Plan]
+    open_cycles: dict[str, str]
+    deadlines: dict[tuple[str, str], date]
+    threads: dict[str, tuple[str, str, str]]
     database: str
-    _progress: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
+    _progress: dict[tuple[str, str], dict[str, dict[str, float]]] = field(default_factory=dict)
 
     @classmethod
-    def read(cls, settings: Settings) -> Lookups:
+    def read(cls, settings: Settings, plans: dict[str, Plan], subs: list[Submission]) -> Lookups:
         with session(settings.database) as db:
-            deadlines = {c.id: c.deadline for c in db.scalars(select(Cycle))}
-            return cls(open_cycle(db), deadlines, settings.database)
+            deadlines = {(c.plan_id, c.id): c.deadline for c in db.scalars(select(Cycle))}
+            open_cycles = {
+                plan_id: cycle.id
+                for plan_id in plans
+                if (cycle := ledger_open_cycle(db, plan_id)) is not None
+            }
+            return cls(plans, open_cycles, deadlines, threads_of(db, subs), settings.database)
 
-    def previous_cycle(self, cycle_id: str) -> str:
-        """The cycle before this one, or ``""``."""
-        return max((c for c in self.deadlines if c < cycle_id), default="")
+    def previous_cycle(self, plan_id: str, cycle_id: str) -> str:
+        """The plan's cycle before this one, or ``""``."""
+        return max((c for p, c in self.deadlines if p == plan_id and c < cycle_id), default="")
 
-    def previous_progress(self, cycle_id: str, institution: str) -> dict[str, float]:
-        """The institution's progress in the previous cycle's latest accepted file."""
-        before = self.previous_cycle(cycle_id)
+    def previous_progress(self, plan_id: str, cycle_id: str, institution: str) -> dict[str, float]:
+        """The institution's progress in the plan's previous cycle's latest accepted file."""
+        before = self.previous_cycle(plan_id, cycle_id)
         if not before:
             return {}
-        if before not in self._progress:
+        if (plan_id, before) not in self._progress:
             with session(self.database) as db:
-                self._progress[before] = latest_progress(db, before)
-        return self._progress[before].get(institution, {})
+                self._progress[plan_id, before] = latest_progress(db, plan_id, before)
+        return self._progress[plan_id, before].get(institution, {})
+
+
+def threads_of(db: Session, subs: list[Submission]) -> dict[str, tuple[str, str, str]]:
+    """Message-ID of a received message → (plan, cycle, institution) of the Hitos email it
+    answers, newest in its thread first: a liaison of two plans who replies to one plan's
+    request is answering that plan."""
+    references = {
+        m.message_id: m.references.split()
+        for m in db.scalars(
+            select(InboundMessage).where(
+                InboundMessage.message_id.in_({s.source_ref for s in subs})
+            )
+        )
+    }
+    ours = {
+        e.message_id: (e.plan_id, e.cycle_id, e.institution)
+        for e in db.scalars(
+            select(Email).where(
+                Email.message_id.in_({r for refs in references.values() for r in refs}),
+                Email.plan_id.is_not(None),
+                Email.cycle_id.is_not(None),
+            )
+        )
+    }
+    threads = {}
+    for message_id, refs in references.items():
+        answered = [ours[r] for r in reversed(refs) if r in ours]
+        if answered:
+            plan_id, cycle_id, institution = answered[0]
+            threads[message_id] = (str(plan_id), str(cycle_id), institution or "")
+    return threads
 
 
 @dataclass
@@ -245,30 +286,62 @@ class Decision:
     cycle_id: str | None
     findings: list[Finding]
     read: ReadResult | None
+    plan_id: str | None = None
+
+
+Identified = tuple[str | None, str | None, str | None, list[Finding]]
+"""Plan, institution and cycle of a file (None where not known), and the notes on how."""
 
 
 def identify(
-    settings: Settings, plan: Plan, read: ReadResult, sub: Submission, lookups: Lookups
-) -> tuple[str | None, str | None, list[Finding]]:
-    """Institution and cycle of a file: its signed ``_meta``, else its content, sender or name."""
+    settings: Settings, default: Plan, read: ReadResult, sub: Submission, lookups: Lookups
+) -> Identified:
+    """Plan, institution and cycle of a file: its signed ``_meta``, else the thread it answers,
+    else its content, sender or name in the one plan with an open cycle they point to.
+
+    A liaison of two plans whose file says nothing and answers no request is not guessed at:
+    the file is quarantined rather than given to the wrong plan.
+    """
     notes: list[Finding] = []
     meta = read.meta
-    codes = {i.code for i in plan.reporting_institutions()}
+    language = language_of(settings, default)
     if meta.get("signature"):
-        if verify(meta, settings.signing_key.get_secret_value()) and meta.get("plan") == plan.id:
-            return meta.get("institution"), meta.get("cycle"), notes
-        notes.append(finding("signature-invalid", "warning", language=language_of(settings, plan)))
-    cycle = lookups.open_cycle
+        if verify(meta, settings.signing_key.get_secret_value()) and meta.get("plan") in (
+            lookups.plans
+        ):
+            return meta.get("plan"), meta.get("institution"), meta.get("cycle"), notes
+        notes.append(finding("signature-invalid", "warning", language=language))
+    if (answered := lookups.threads.get(sub.source_ref)) is not None:
+        plan_id, cycle_id, institution = answered
+        plan = lookups.plans.get(plan_id)
+        found = plan and institution_in(plan, read, sub)
+        return plan_id, found or institution or None, cycle_id, notes
+    candidates = [
+        (plan_id, found, cycle_id)
+        for plan_id, cycle_id in lookups.open_cycles.items()
+        if (found := institution_in(lookups.plans[plan_id], read, sub))
+    ]
+    if len(candidates) == 1:
+        plan_id, found, cycle_id = candidates[0]
+        return plan_id, found, cycle_id, notes
+    if not candidates and default.id in lookups.open_cycles:
+        return default.id, None, lookups.open_cycles[default.id], notes
+    return None, None, None, notes
+
+
+def institution_in(plan: Plan, read: ReadResult, sub: Submission) -> str | None:
+    """The plan's institution a file names in its rows, else its sender's, else its name's."""
+    codes = {i.code for i in plan.reporting_institutions()}
     named = {str(v).strip().upper() for v in read.rows.get("institucion", [])} & codes
     if len(named) == 1:
-        return named.pop(), cycle, notes
+        return named.pop()
     by_sender = plan.institutions_writing_from(sub.sender)
     if len(by_sender) == 1:
-        return by_sender[0], cycle, notes
+        return by_sender[0]
     in_name = [c for c in codes if c.lower() in sub.filename.lower()]
     if len(in_name) == 1:
-        return in_name[0], cycle, notes
-    return None, cycle, notes
+        return in_name[0]
+    return None
 
 
 VALUE_COLUMNS = {contract.CODE: "milestone", **{key: key for key in contract.VALUE_COLUMNS}}
@@ -286,8 +359,12 @@ def process(
     with_docs: bool = False,
 ) -> list[Outcome]:
     """Read, identify and validate every submission still ``received`` that this run could
-    claim, in one validation batch; with ``with_docs``, the run also writes each cycle's Data
-    Docs (``tasks.checks.data_docs``)."""
+    claim, in one validation batch per plan; with ``with_docs``, the run also writes each
+    cycle's Data Docs (``tasks.checks.data_docs``).
+
+    ``plan`` is the settings' plan; a file may belong to any plan with a cycle in the ledger
+    (``tasks.plans.ledger_plans``): one mailbox serves them all.
+    """
     with claims.hold(settings.database) as claim:
         claimed = claim_received(settings, claim, submission_ids)
         return validate_claimed(settings, plan, claim, claimed, with_docs)
@@ -305,24 +382,30 @@ def validate_claimed(
         query = select(Submission).where(Submission.id.in_(claimed))
         pending = list(db.scalars(query.order_by(Submission.id)))
         files = filestore.get_many(db, {sub.sha256 for sub in pending})
-    lookups = Lookups.read(settings)
+    lookups = Lookups.read(settings, plans_in_ledger(settings, plan), pending)
     decisions = [
         first_look_isolated(settings, plan, sub, files[sub.sha256], lookups) for sub in pending
     ]
     language = language_of(settings, plan)
     requests = RequestsSent(settings)
     for d in decisions:
-        if d.read is not None and d.institution and d.cycle_id:
+        if d.read is not None and d.plan_id and d.institution and d.cycle_id:
             sub = d.submission
-            if same := requests.unchanged(d.read, sub.sha256, d.cycle_id, d.institution, language):
+            if same := requests.unchanged(
+                d.read, sub.sha256, d.plan_id, d.cycle_id, d.institution, language
+            ):
                 d.findings.append(same)
-    batch = [
-        prepared_rows(settings, plan, d, lookups)
-        for d in decisions
-        if d.outcome == "validate" and d.read is not None and d.institution and d.cycle_id
-    ]
-    sites = docs_sites(settings, language) if with_docs else None
-    results = validate_isolated(batch, plan, language, sites)
+    results: dict[str, list[Finding] | None] = {}
+    for plan_id, of_plan in lookups.plans.items():
+        batch = [
+            prepared_rows(settings, of_plan, d, lookups)
+            for d in decisions
+            if d.outcome == "validate" and d.plan_id == plan_id and d.read is not None
+        ]
+        if batch:
+            in_language = language_of(settings, of_plan)
+            sites = docs_sites(settings, in_language) if with_docs else None
+            results |= validate_isolated(batch, of_plan, in_language, sites)
     limit = Limits.of(settings).findings
     for d in decisions:
         if (key := str(d.submission.id)) in results and results[key] is None:
@@ -379,7 +462,9 @@ def first_look_isolated(
     except Exception:
         logger.exception("reading submission %s (%s) failed", sub.id, sub.filename)
         problem = damaged(language_of(settings, plan), sub)
-        return Decision(sub, "unreadable", sub.institution, sub.cycle_id, [problem], None)
+        return Decision(
+            sub, "unreadable", sub.institution, sub.cycle_id, [problem], None, sub.plan_id
+        )
 
 
 def docs_sites(settings: Settings, language: str) -> Callable[[str], DocsSite]:
@@ -467,17 +552,17 @@ def first_look(
             language=language,
             **exc.details,
         )
-        senders = plan.institutions_writing_from(sub.sender)
-        sender = senders[0] if len(senders) == 1 else None
-        return Decision(sub, "unreadable", sender, lookups.open_cycle, [problem], None)
+        return unreadable(plan, sub, problem, lookups)
+    plan_id: str | None = sub.plan_id or plan.id
     institution: str | None = sub.institution
     cycle_id: str | None = sub.cycle_id
     notes: list[Finding] = []
     if not (institution and cycle_id):
-        institution, cycle_id, notes = identify(settings, plan, read, sub, lookups)
-    if institution is None or cycle_id is None:
+        plan_id, institution, cycle_id, notes = identify(settings, plan, read, sub, lookups)
+    if plan_id not in lookups.plans or institution is None or cycle_id is None:
         notes.append(finding("not-identified", filename=sub.filename, language=language))
-        return Decision(sub, "quarantined", institution, cycle_id, notes, read)
+        return Decision(sub, "quarantined", institution, cycle_id, notes, read, plan_id)
+    plan = lookups.plans[plan_id]
     writes_for = plan.institutions_writing_from(sub.sender)
     if sub.sender and sub.channel != "cli" and institution not in writes_for:
         notes.append(
@@ -490,8 +575,23 @@ def first_look(
             )
         )
     if read.findings:
-        return Decision(sub, "rejected", institution, cycle_id, notes + read.findings, read)
-    return Decision(sub, "validate", institution, cycle_id, notes, read)
+        return Decision(
+            sub, "rejected", institution, cycle_id, notes + read.findings, read, plan_id
+        )
+    return Decision(sub, "validate", institution, cycle_id, notes, read, plan_id)
+
+
+def unreadable(plan: Plan, sub: Submission, problem: Finding, lookups: Lookups) -> Decision:
+    """An unreadable file, given to the request its thread answers, else to the settings'
+    plan's open cycle and the sender's institution (the reply still reaches the sender)."""
+    answered = lookups.threads.get(sub.source_ref)
+    if answered is not None:
+        plan_id, cycle_id, institution = answered
+        return Decision(sub, "unreadable", institution or None, cycle_id, [problem], None, plan_id)
+    senders = plan.institutions_writing_from(sub.sender)
+    sender = senders[0] if len(senders) == 1 else None
+    cycle = lookups.open_cycles.get(plan.id)
+    return Decision(sub, "unreadable", sender, cycle, [problem], None, plan.id)
 
 
 def prepared_rows(settings: Settings, plan: Plan, d: Decision, lookups: Lookups) -> Prepared:
@@ -502,9 +602,9 @@ def prepared_rows(settings: Settings, plan: Plan, d: Decision, lookups: Lookups)
         str(d.submission.id),
         plan,
         d.institution,
-        lookups.deadlines.get(d.cycle_id, date.today()),
-        lookups.previous_progress(d.cycle_id, d.institution),
-        lookups.previous_cycle(d.cycle_id),
+        lookups.deadlines.get((plan.id, d.cycle_id), date.today()),
+        lookups.previous_progress(plan.id, d.cycle_id, d.institution),
+        lookups.previous_cycle(plan.id, d.cycle_id),
         language_of(settings, plan),
         d.cycle_id,
     )
@@ -542,6 +642,7 @@ def record(settings: Settings, decisions: list[Decision], claim: str) -> list[Ou
                 {
                     "id": d.submission.id,
                     "institution": d.institution,
+                    "plan_id": d.plan_id,
                     "cycle_id": d.cycle_id,
                     "outcome": d.outcome,
                     "processed_at": now,
@@ -555,6 +656,7 @@ def record(settings: Settings, decisions: list[Decision], claim: str) -> list[Ou
             count = (
                 select(func.count(earlier.id))
                 .where(
+                    earlier.plan_id == Submission.plan_id,
                     earlier.cycle_id == Submission.cycle_id,
                     earlier.institution == Submission.institution,
                     earlier.id <= Submission.id,
@@ -602,6 +704,7 @@ def record(settings: Settings, decisions: list[Decision], claim: str) -> list[Ou
             d.submission.filename,
             d.submission.sender,
             d.findings,
+            d.plan_id,
         )
         for d in decisions
     ]
@@ -626,6 +729,7 @@ def as_outcome(sub: Submission) -> Outcome:
         sub.filename,
         sub.sender,
         [f.as_finding() for f in sub.findings],
+        sub.plan_id,
     )
 
 
@@ -638,11 +742,11 @@ def outcome_of(settings: Settings, sha256: str) -> Outcome:
 
 
 def cycle_outcomes(
-    settings: Settings, cycle_id: str, institution: str | None = None
+    settings: Settings, plan_id: str, cycle_id: str, institution: str | None = None
 ) -> list[Outcome]:
-    """Every submission of a cycle with its findings, for reviewers."""
+    """Every submission of a plan's cycle with its findings, for reviewers."""
     with session(settings.database) as db:
-        query = select(Submission).where(Submission.cycle_id == cycle_id)
+        query = select(Submission).where(of_cycle(Submission, plan_id, cycle_id))
         if institution:
             query = query.where(Submission.institution == institution)
         return [as_outcome(s) for s in db.scalars(query.order_by(Submission.id))]

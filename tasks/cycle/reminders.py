@@ -15,7 +15,14 @@ from tasks.cycle.requests import build_request
 from tasks.mail.outgoing import Outgoing, compose
 from tasks.plans.plan import Institution, Plan
 from tasks.settings import Settings
-from tasks.storage.ledger import Cycle, Decision, Submission, latest_accepted, session
+from tasks.storage.ledger import (
+    Cycle,
+    Decision,
+    Submission,
+    latest_accepted,
+    of_cycle,
+    session,
+)
 
 REPEAT_AFTER_DEADLINE = 3
 
@@ -46,19 +53,19 @@ def waiting_institutions(settings: Settings, plan: Plan, cycle_id: str) -> list[
         return [
             i
             for i in plan.reporting_institutions()
-            if latest_accepted(db, cycle_id, i.code) is None
+            if latest_accepted(db, plan.id, cycle_id, i.code) is None
         ]
 
 
 def last_rejection(
-    settings: Settings, cycle_id: str, institution: str
+    settings: Settings, plan_id: str, cycle_id: str, institution: str
 ) -> tuple[Submission | None, list[Finding]]:
     """The institution's latest rejected file in the cycle and its errors, for the reminder."""
     with session(settings.database) as db:
         rejected = db.scalars(
             select(Submission)
             .where(
-                Submission.cycle_id == cycle_id,
+                of_cycle(Submission, plan_id, cycle_id),
                 Submission.institution == institution,
                 Submission.outcome == "rejected",
             )
@@ -71,14 +78,14 @@ def last_rejection(
 
 
 def last_return(
-    settings: Settings, cycle_id: str, institution: str
+    settings: Settings, plan_id: str, cycle_id: str, institution: str
 ) -> tuple[Submission | None, str]:
     """The institution's latest file a reviewer returned in the cycle, and the comment."""
     with session(settings.database) as db:
         returned = db.scalars(
             select(Submission)
             .where(
-                Submission.cycle_id == cycle_id,
+                of_cycle(Submission, plan_id, cycle_id),
                 Submission.institution == institution,
                 Submission.review == "returned",
             )
@@ -106,8 +113,8 @@ def reminder_email(
     sequence = len(points)
     days_left = business_days_between(today, deadline, plan.country)
     late = today > deadline
-    rejected, findings = last_rejection(settings, cycle.id, institution.code)
-    returned, note = last_return(settings, cycle.id, institution.code)
+    rejected, findings = last_rejection(settings, plan.id, cycle.id, institution.code)
+    returned, note = last_return(settings, plan.id, cycle.id, institution.code)
     if returned is not None and rejected is not None:  # the newer of the two is what to fix
         if rejected.version > returned.version:
             returned, note = None, ""
@@ -116,7 +123,7 @@ def reminder_email(
     language = language_of(settings, plan)
     return compose(
         "reminder",
-        key=f"{cycle.id}/{institution.code}/reminder/{sequence}",
+        key=f"{cycle.label}/{institution.code}/reminder/{sequence}",
         kind="reminder",
         to=[institution.liaison.email],
         cc=[institution.head.email, plan.coordinator.director.email] if late else [],

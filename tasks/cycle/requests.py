@@ -19,13 +19,17 @@ from tasks.storage.ledger import (
     MilestoneValue,
     Request,
     Submission,
+    cycle_label,
+    cycle_of,
     insert_or_ignore,
     latest_accepted,
+    of_cycle,
     session,
     utcnow,
 )
 from tasks.workbooks import contract
 from tasks.workbooks.request_workbook import build_request_workbook, signature
+from tasks.workbooks.untouched import request_digest
 
 
 def planned_cycle(
@@ -33,7 +37,7 @@ def planned_cycle(
 ) -> Cycle:
     """The cycle as the ledger has it, or as opening it now would make it; writes nothing."""
     with session(settings.database) as db:
-        cycle = db.get(Cycle, cycle_id)
+        cycle = cycle_of(db, plan.id, cycle_id)
     if cycle is not None:
         return cycle
     opened = opened_on or cycle_opening(cycle_id)
@@ -63,7 +67,7 @@ def open_cycle_record(
     planned = planned_cycle(settings, plan, cycle_id, opened_on)
     with session(settings.database) as db:
         db.execute(
-            insert_or_ignore(db, Cycle, "id").values(
+            insert_or_ignore(db, Cycle, "plan_id", "id").values(
                 id=planned.id,
                 plan_id=planned.plan_id,
                 opened_on=planned.opened_on,
@@ -71,21 +75,24 @@ def open_cycle_record(
                 state=planned.state,
             )
         )
-        cycle = db.get(Cycle, cycle_id)
+        cycle = cycle_of(db, plan.id, cycle_id)
         assert cycle is not None
         return cycle
 
 
 def last_accepted_values(
-    settings: Settings, cycle_id: str, institution: str
+    settings: Settings, plan_id: str, cycle_id: str, institution: str
 ) -> dict[str, dict[str, object]]:
-    """What the institution last reported in an earlier cycle, by milestone, to pre-fill."""
+    """What the institution last reported in an earlier cycle of the plan, by milestone, to
+    pre-fill."""
     with session(settings.database) as db:
         earlier = db.scalars(
-            select(Cycle.id).where(Cycle.id < cycle_id).order_by(Cycle.id.desc())
+            select(Cycle.id)
+            .where(Cycle.plan_id == plan_id, Cycle.id < cycle_id)
+            .order_by(Cycle.id.desc())
         ).all()
         for previous in earlier:
-            submission = latest_accepted(db, previous, institution)
+            submission = latest_accepted(db, plan_id, previous, institution)
             if submission is not None:
                 return {
                     v.milestone: {key: getattr(v, key) for key in contract.VALUE_COLUMNS}
@@ -112,7 +119,7 @@ def request_workbook(
         cycle.deadline,
         reply_to=settings.sender,
         signing_key=settings.signing_key.get_secret_value(),
-        previous=last_accepted_values(settings, cycle.id, institution.code) or None,
+        previous=last_accepted_values(settings, plan.id, cycle.id, institution.code) or None,
         language=language_of(settings, plan),
     )
 
@@ -121,17 +128,19 @@ def build_request(settings: Settings, plan: Plan, cycle: Cycle, institution: Ins
     """The institution's workbook for the cycle, built once and kept in the file store with its
     request row; the path of this worker's local copy (what an email attaches)."""
     recorded = select(Request.workbook).where(
-        Request.cycle_id == cycle.id, Request.institution == institution.code
+        of_cycle(Request, plan.id, cycle.id), Request.institution == institution.code
     )
     with session(settings.database) as db:
         key = db.scalar(recorded)
         if key is None:  # two runs may both get here: the first row written is the request
             built = request_workbook(settings, plan, cycle, institution)
             db.execute(
-                insert_or_ignore(db, Request, "cycle_id", "institution").values(
+                insert_or_ignore(db, Request, "plan_id", "cycle_id", "institution").values(
+                    plan_id=plan.id,
                     cycle_id=cycle.id,
                     institution=institution.code,
                     workbook=filestore.put(db, built),
+                    filled=request_digest(built),
                     signature=signature(
                         settings.signing_key.get_secret_value(),
                         plan.id,
@@ -145,7 +154,7 @@ def build_request(settings: Settings, plan: Plan, cycle: Cycle, institution: Ins
         assert key is not None
         data = filestore.get(db, key)
     name = workbook_name(plan, cycle.id, institution.code)
-    return filestore.local_copy(settings, data, "requests", cycle.id, name)
+    return filestore.local_copy(settings, data, "requests", plan.id, cycle.id, name)
 
 
 def request_copy(settings: Settings, plan: Plan, cycle_id: str, institution: str) -> Path:
@@ -154,14 +163,14 @@ def request_copy(settings: Settings, plan: Plan, cycle_id: str, institution: str
     with session(settings.database) as db:
         key = db.scalar(
             select(Request.workbook).where(
-                Request.cycle_id == cycle_id, Request.institution == institution
+                of_cycle(Request, plan.id, cycle_id), Request.institution == institution
             )
         )
         if key is None:
-            raise KeyError(f"{cycle_id}/{institution}")
+            raise KeyError(f"{cycle_label(plan.id, cycle_id)}/{institution}")
         data = filestore.get(db, key)
     name = workbook_name(plan, cycle_id, institution)
-    return filestore.local_copy(settings, data, "requests", cycle_id, name)
+    return filestore.local_copy(settings, data, "requests", plan.id, cycle_id, name)
 
 
 def preview_request(
@@ -186,7 +195,7 @@ def request_email(
     subject = text(language, "subject.request", cycle_id=cycle.id, institution=institution.code)
     return compose(
         "request",
-        key=f"{cycle.id}/{institution.code}/request/{sequence}",
+        key=f"{cycle.label}/{institution.code}/request/{sequence}",
         kind="request",
         to=[institution.liaison.email],
         subject=subject,
@@ -201,6 +210,8 @@ def request_email(
     )
 
 
-def accepted(settings: Settings, cycle_id: str, institution: str) -> Submission | None:
+def accepted(
+    settings: Settings, plan_id: str, cycle_id: str, institution: str
+) -> Submission | None:
     with session(settings.database) as db:
-        return latest_accepted(db, cycle_id, institution)
+        return latest_accepted(db, plan_id, cycle_id, institution)

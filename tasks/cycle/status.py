@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 
 from tasks.cycle.deadlines import business_days_between, local_date
 from tasks.plans.plan import Plan
 from tasks.settings import Settings
-from tasks.storage.ledger import ACCEPTED, Cycle, Email, Extension, Submission, session
+from tasks.storage.ledger import (
+    ACCEPTED,
+    Email,
+    Extension,
+    Submission,
+    cycle_label,
+    cycle_of,
+    of_cycle,
+    session,
+)
 
 
 def cycle_status(
@@ -25,24 +35,35 @@ def cycle_status(
     today = today or date.today()
     rows = []
     with session(settings.database) as db:
-        cycle = db.get(Cycle, cycle_id)
+        cycle = cycle_of(db, plan.id, cycle_id)
         if cycle is None:
             raise ValueError(
-                f"cycle {cycle_id} does not exist: open it with `hitos cycle open {cycle_id}`"
+                f"cycle {cycle_label(plan.id, cycle_id)} does not exist: open it with "
+                f"`hitos cycle open {cycle_id} --plan {plan.id}`"
             )
         extended = {
             e.institution: e
-            for e in db.scalars(select(Extension).where(Extension.cycle_id == cycle_id))
+            for e in db.scalars(select(Extension).where(of_cycle(Extension, plan.id, cycle_id)))
         }
         # One query for the emails and one for the files of the whole cycle: two per
-        # institution made the console's dashboard take seconds at 1,000 institutions.
-        emails_of: dict[str, list[Email]] = {}
-        for email in db.scalars(select(Email).where(Email.cycle_id == cycle_id)):
+        # institution made the console's dashboard take seconds at 1,000 institutions. Only the
+        # columns used, as rows: ORM objects cost most of the rest.
+        emails_of: dict[str, list[Row[Any]]] = {}
+        for email in db.execute(
+            select(Email.institution, Email.kind, Email.key, Email.status, Email.error).where(
+                of_cycle(Email, plan.id, cycle_id)
+            )
+        ):
             emails_of.setdefault(str(email.institution), []).append(email)
-        subs_of: dict[str, list[Submission]] = {}
-        for sub in db.scalars(
-            select(Submission)
-            .where(Submission.cycle_id == cycle_id)
+        subs_of: dict[str, list[Row[Any]]] = {}
+        for sub in db.execute(
+            select(
+                Submission.institution,
+                Submission.outcome,
+                Submission.review,
+                Submission.received_at,
+            )
+            .where(of_cycle(Submission, plan.id, cycle_id))
             .order_by(Submission.version, Submission.id)
         ):
             subs_of.setdefault(str(sub.institution), []).append(sub)

@@ -1,5 +1,5 @@
 """Alerts for the operator: a flow run that failed or crashed is told by email, in English
-(operators read English: ``templates/en/email/run_failed``).
+(operators read English, whatever the institutions read).
 
 Scheduled runs happen when nobody watches the Prefect UI; the operator hears of a failed run
 through the same mailer (and the same once-only ledger key) as every other Hitos email.

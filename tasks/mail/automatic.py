@@ -270,13 +270,15 @@ def known_institution(plan: Plan, code: str | None) -> Institution | None:
 
 
 def notice_key(bounce: AutomaticMessage, email: Email | None) -> str:
+    plan = email.plan_id if email and email.plan_id else "-"
     cycle = email.cycle_id if email and email.cycle_id else "-"
     institution = email.institution if email and email.institution else "-"
-    return f"{cycle}/{institution}/bounce/{bounce.id}"
+    return f"{plan}/{cycle}/{institution}/bounce/{bounce.id}"
 
 
 def bounce_notices(settings: Settings, plan: Plan) -> list[Outgoing]:
-    """One email to the director per bounce not yet told (a bounced notice is not noticed)."""
+    """One email to the plan's director per bounce of the plan's mail not yet told (a bounced
+    notice is not noticed); a bounce of no plan's mail goes to the settings' plan's director."""
     director = plan.coordinator.director.email
     language = language_of(settings, plan)
     with session(settings.database) as db:
@@ -296,6 +298,9 @@ def bounce_notices(settings: Settings, plan: Plan) -> list[Outgoing]:
         for item in bounces:
             email = db.get(Email, item.email_key) if item.email_key else None
             if email is not None and email.kind == "bounce-notice":
+                continue
+            owner = email.plan_id if email is not None and email.plan_id else settings.plan_id
+            if owner != plan.id:
                 continue
             if notice_key(item, email) not in told:
                 owed.append((item, email))

@@ -17,7 +17,7 @@ from tasks.plans.plan import Plan
 from tasks.publication.consolidation import MISSING
 from tasks.publication.publishing import Publication
 from tasks.settings import Settings
-from tasks.storage.ledger import ConsoleUser, Cycle, Report, session
+from tasks.storage.ledger import ConsoleUser, Report, cycle_label, cycles_of, session
 
 
 def reviewers(settings: Settings) -> list[str]:
@@ -36,14 +36,14 @@ def review_digest(settings: Settings, plan: Plan, day: date) -> Outgoing | None:
     """One email a day to every reviewer listing the files awaiting review; None if none."""
     from tasks.people.review import pending_reviews
 
-    pending = pending_reviews(settings)
+    pending = pending_reviews(settings, plan.id)
     to = reviewers(settings)
     language = language_of(settings, plan)
     if not pending or not to:
         return None
     return compose(
         "review_digest",
-        key=f"-/-/review-digest/{day.isoformat()}",
+        key=f"{plan.id}/-/-/review-digest/{day.isoformat()}",
         kind="digest",
         to=to,
         subject=text(language, "subject.review_digest", count=len(pending), day=day.isoformat()),
@@ -64,7 +64,7 @@ def all_delivered_email(settings: Settings, plan: Plan, cycle_id: str) -> Outgoi
     language = language_of(settings, plan)
     return compose(
         "all_delivered",
-        key=f"{cycle_id}/-/all-delivered",
+        key=f"{cycle_label(plan.id, cycle_id)}/-/all-delivered",
         kind="notice",
         to=[plan.coordinator.director.email],
         subject=text(language, "subject.all_delivered", cycle_id=cycle_id),
@@ -78,9 +78,10 @@ def all_delivered_email(settings: Settings, plan: Plan, cycle_id: str) -> Outgoi
 
 
 def delivery_notices(settings: Settings, plan: Plan) -> list[Outgoing]:
-    """After intake: "every institution delivered" for each open cycle where that is now true."""
+    """After intake: "every institution delivered" for each open cycle of the plan where that is
+    now true."""
     with session(settings.database) as db:
-        cycles = list(db.scalars(select(Cycle.id).where(Cycle.state == "open")))
+        cycles = [c.id for c in cycles_of(db, plan.id, "open")]
     return [m for c in cycles if (m := all_delivered_email(settings, plan, c)) is not None]
 
 
@@ -91,7 +92,7 @@ def draft_email(settings: Settings, plan: Plan, publication: Publication) -> Out
     language = language_of(settings, plan)
     return compose(
         "draft",
-        key=f"{report.cycle_id}/-/draft/{report.version}",
+        key=f"{cycle_label(report.plan_id, report.cycle_id)}/-/draft/{report.version}",
         kind="notice",
         to=[plan.coordinator.director.email],
         subject=text(language, "subject.draft", cycle_id=report.cycle_id, version=report.version),
@@ -113,7 +114,7 @@ def outdated_email(settings: Settings, plan: Plan, report: Report) -> Outgoing:
     language = language_of(settings, plan)
     return compose(
         "outdated",
-        key=f"{report.cycle_id}/-/outdated/{report.version}",
+        key=f"{cycle_label(report.plan_id, report.cycle_id)}/-/outdated/{report.version}",
         kind="notice",
         to=[plan.coordinator.director.email],
         subject=text(

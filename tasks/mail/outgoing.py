@@ -80,6 +80,7 @@ class Outgoing:
     attachments: list[Path] = field(default_factory=list)
     cycle_id: str | None = None
     institution: str | None = None
+    plan_id: str | None = None  # the plan of the ``plan`` the email was composed for
     date: datetime | None = None  # the Date header; None is now (only the demo replays the past)
     timezone: str = ""  # the plan's: the Date header reads in the directorate's own time
     in_reply_to: str = ""  # the institution's Message-ID, when this answers it
@@ -105,7 +106,7 @@ def compose(
     **context: Any,
 ) -> Outgoing:
     """An email from ``templates/email/<template>.html`` and ``.txt`` (the plain alternative),
-    in ``language`` (its versions under ``templates/<language>/email/``), dated in the time zone
+    in ``language`` (the words from its catalogue), dated in the time zone
     of the ``plan`` in the context."""
     plan = context.get("plan")
     return Outgoing(
@@ -119,6 +120,7 @@ def compose(
         attachments=attachments or [],
         cycle_id=cycle_id,
         institution=institution_code,
+        plan_id=getattr(plan, "id", None),
         timezone=getattr(plan, "timezone", ""),
         in_reply_to=in_reply_to,
         references=references,
@@ -298,6 +300,7 @@ def claim(settings: Settings, mail: Outgoing, previous: Outcome | None = None) -
             db.add(
                 Email(
                     key=mail.key,
+                    plan_id=mail.plan_id,
                     cycle_id=mail.cycle_id,
                     institution=mail.institution,
                     kind=mail.kind,

@@ -19,7 +19,7 @@ from tasks.mail.outgoing import Outgoing, compose
 from tasks.plans.plan import Plan
 from tasks.settings import Settings
 from tasks.storage import filestore
-from tasks.storage.ledger import Cycle, Email, Submission, session
+from tasks.storage.ledger import Email, Submission, cycle_of, of_plan, session
 from tasks.workbooks.request_workbook import mark_findings
 from tasks.workbooks.safe_names import safe_stem
 
@@ -27,11 +27,13 @@ logger = logging.getLogger(__name__)
 
 
 def reply_key(submission: Submission) -> str:
-    return f"{submission.cycle_id or '-'}/{submission.institution or '-'}/reply/{submission.id}"
+    plan, cycle = submission.plan_id or "-", submission.cycle_id or "-"
+    return f"{plan}/{cycle}/{submission.institution or '-'}/reply/{submission.id}"
 
 
 def unanswered(settings: Settings, plan: Plan) -> list[Outgoing]:
-    """Replies owed: every processed emailed file whose reply was never sent (crash-safe).
+    """Replies owed for the plan's files: every processed emailed file whose reply was never
+    sent (crash-safe); files of no known plan are answered as the settings' plan's.
 
     A reply that failed or was left half-sent is owed too; the mail ledger's claim decides
     whether it may go now.
@@ -46,7 +48,11 @@ def unanswered(settings: Settings, plan: Plan) -> list[Outgoing]:
         )
         subs = db.scalars(
             select(Submission)
-            .where(Submission.outcome != "received", Submission.channel.in_(("mail", "imap")))
+            .where(
+                Submission.outcome != "received",
+                Submission.channel.in_(("mail", "imap")),
+                of_plan(Submission, plan.id, settings.plan_id),
+            )
             .order_by(Submission.id)
         ).all()
         owed = [as_outcome(s) for s in subs if reply_key(s) not in answered]
@@ -72,7 +78,7 @@ def reply_email(
     with session(settings.database) as db:
         sub = db.get(Submission, outcome.submission_id)
         assert sub is not None
-        cycle = db.get(Cycle, outcome.cycle) if outcome.cycle else None
+        cycle = cycle_of(db, plan.id, outcome.cycle) if outcome.cycle else None
         data, version = filestore.get(db, sub.sha256), sub.version
         evidence = [e.filename for e in evidence_of(db, [sub.id]).get(sub.id, [])]
         threading = thread(db, sub.source_ref)
@@ -84,7 +90,9 @@ def reply_email(
             # Rebuilt from the stored file whenever the reply is rendered: a local copy only.
             name = f"corregir-{outcome.submission_id}-{safe_stem(outcome.filename)}.xlsx"
             folder = outcome.cycle or "sin-ciclo"
-            attachments.append(filestore.local_copy(settings, marked, "replies", folder, name))
+            attachments.append(
+                filestore.local_copy(settings, marked, "replies", plan.id, folder, name)
+            )
     name = (
         f"{outcome.institution} ({plan.institution(outcome.institution).name})"
         if outcome.institution

@@ -1,6 +1,6 @@
 """Sending a request again after it was refused or bounced, to the institution's current liaison.
 
-The first request is ``<cycle>/<code>/request/1``; a resend is the next number, so the mail
+The first request is ``<plan>/<cycle>/<code>/request/1``; a resend is the next number, so the mail
 ledger still says each email went once, and ``hitos status`` shows the newest. Only a request
 that did not arrive is sent again: a delivered one, or one being sent, is left alone.
 """
@@ -14,7 +14,7 @@ from tasks.cycle.requests import build_request, request_email
 from tasks.mail.outgoing import send_all
 from tasks.plans.plan import Plan
 from tasks.settings import Settings
-from tasks.storage.ledger import Cycle, Email, session
+from tasks.storage.ledger import Email, cycle_label, cycle_of, of_cycle, session
 
 UNDELIVERED = ("refused", "bounced")
 
@@ -36,14 +36,17 @@ def resend_request(
     except KeyError:
         raise ValueError(f"institution {code!r} is not in plan {plan.id}") from None
     with session(settings.database) as db:
-        cycle = db.get(Cycle, cycle_id)
+        cycle = cycle_of(db, plan.id, cycle_id)
         if cycle is None:
             raise ValueError(
-                f"cycle {cycle_id} does not exist: open it with `hitos cycle open {cycle_id}`"
+                f"cycle {cycle_label(plan.id, cycle_id)} does not exist: open it with "
+                f"`hitos cycle open {cycle_id} --plan {plan.id}`"
             )
         sent = db.scalars(
             select(Email).where(
-                Email.cycle_id == cycle_id, Email.institution == code, Email.kind == "request"
+                of_cycle(Email, plan.id, cycle_id),
+                Email.institution == code,
+                Email.kind == "request",
             )
         ).all()
     if not sent:

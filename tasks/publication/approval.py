@@ -1,9 +1,9 @@
 """Publication approval: consolidation makes a draft; only the director publishes it.
 
-The public files (``reports/<cycle>/latest/`` and the public board) change only in ``publish``.
-A file that arrives, or a review that changes what the published version used, marks that version
-out of date and tells the director once; the next consolidation is again a draft. The CLI
-(``hitos consolidate``, ``hitos publish``) and the console call these same functions.
+The public files (``reports/<plan>/<cycle>/latest/`` and the plan's public board) change only in
+``publish``. A file that arrives, or a review that changes what the published version used, marks
+that version out of date and tells the director once; the next consolidation is again a draft.
+The CLI (``hitos consolidate``, ``hitos publish``) and the console call these same functions.
 """
 
 from __future__ import annotations
@@ -22,7 +22,17 @@ from tasks.publication.consolidation import consolidated_table, figures, used_su
 from tasks.publication.publishing import Publication, links, local_copies, publish, report_email
 from tasks.settings import Settings
 from tasks.storage import filestore
-from tasks.storage.ledger import ACCEPTED, Cycle, Decision, Report, Submission, session, utcnow
+from tasks.storage.ledger import (
+    ACCEPTED,
+    Decision,
+    Report,
+    Submission,
+    cycle_label,
+    cycle_of,
+    of_cycle,
+    session,
+    utcnow,
+)
 
 
 class PublicationRefused(ValueError):
@@ -54,25 +64,27 @@ def consolidate_draft(settings: Settings, plan: Plan, cycle_id: str) -> Publicat
     return publication
 
 
-def _latest(db: Session, cycle_id: str) -> Report | None:
+def _latest(db: Session, plan_id: str, cycle_id: str) -> Report | None:
     return db.scalars(
-        select(Report).where(Report.cycle_id == cycle_id).order_by(Report.version.desc())
+        select(Report).where(of_cycle(Report, plan_id, cycle_id)).order_by(Report.version.desc())
     ).first()
 
 
-def _published(db: Session, cycle_id: str) -> Report | None:
+def _published(db: Session, plan_id: str, cycle_id: str) -> Report | None:
     return db.scalars(
         select(Report)
-        .where(Report.cycle_id == cycle_id, Report.state == "published")
+        .where(of_cycle(Report, plan_id, cycle_id), Report.state == "published")
         .order_by(Report.version.desc())
     ).first()
 
 
-def state_of(settings: Settings, cycle_id: str) -> PublicationState:
-    """The cycle's draft, its published version and whether that one is out of date."""
+def state_of(settings: Settings, cycle_id: str, plan_id: str = "") -> PublicationState:
+    """The cycle's draft, its published version and whether that one is out of date (the
+    settings' plan's cycle unless ``plan_id`` says)."""
+    plan_id = plan_id or settings.plan_id
     with session(settings.database) as db:
-        latest = _latest(db, cycle_id)
-        published = _published(db, cycle_id)
+        latest = _latest(db, plan_id, cycle_id)
+        published = _published(db, plan_id, cycle_id)
         return PublicationState(
             draft=latest if latest is not None and latest.state == "draft" else None,
             published=published,
@@ -87,10 +99,12 @@ def publish_draft(settings: Settings, plan: Plan, cycle_id: str, actor: str) -> 
     (consolidate again first): a director must publish exactly what they saw.
     """
     with session(settings.database) as db:
-        cycle = db.get(Cycle, cycle_id)
+        cycle = cycle_of(db, plan.id, cycle_id)
         if cycle is None:
-            raise PublicationRefused("unknown-cycle", f"cycle {cycle_id} does not exist")
-        latest = _latest(db, cycle_id)
+            raise PublicationRefused(
+                "unknown-cycle", f"cycle {cycle_label(plan.id, cycle_id)} does not exist"
+            )
+        latest = _latest(db, plan.id, cycle_id)
         if latest is None or latest.state != "draft":
             version = f" (v{latest.version} is already published)" if latest else ""
             raise PublicationRefused(
@@ -107,14 +121,18 @@ def publish_draft(settings: Settings, plan: Plan, cycle_id: str, actor: str) -> 
             )
         numbers = figures(db, plan, cycle, table)
         for old in db.scalars(
-            select(Report).where(Report.cycle_id == cycle_id, Report.state == "published")
+            select(Report).where(of_cycle(Report, plan.id, cycle_id), Report.state == "published")
         ):
             old.state = "superseded"
         latest.state, latest.published_at, latest.published_by = "published", utcnow(), actor
         cycle.state = "consolidated"
         db.add(
             Decision(
-                actor=actor, action="publish", cycle_id=cycle_id, report_version=latest.version
+                actor=actor,
+                action="publish",
+                plan_id=plan.id,
+                cycle_id=cycle_id,
+                report_version=latest.version,
             )
         )
         data = filestore.get_many(db, set(latest.files.values()))
@@ -130,13 +148,13 @@ def _rebuild_public_outputs(settings: Settings, plan: Plan) -> None:
     build_board(settings, plan)
 
 
-def _standing(db: Session, cycle_id: str) -> set[int]:
+def _standing(db: Session, plan_id: str, cycle_id: str) -> set[int]:
     """The newest accepted, not returned, file of each institution in the cycle."""
     newest: dict[str, int] = {}
     for institution, submission in db.execute(
         select(Submission.institution, Submission.id)
         .where(
-            Submission.cycle_id == cycle_id,
+            of_cycle(Submission, plan_id, cycle_id),
             Submission.outcome.in_(ACCEPTED),
             Submission.review != "returned",
         )
@@ -148,16 +166,17 @@ def _standing(db: Session, cycle_id: str) -> set[int]:
 
 def _is_outdated(db: Session, report: Report) -> bool:
     """The cycle's standing files differ from those of the cycle the report used."""
-    cycle_ids = set(db.scalars(select(Submission.id).where(Submission.cycle_id == report.cycle_id)))
+    of_report = of_cycle(Submission, report.plan_id, report.cycle_id)
+    cycle_ids = set(db.scalars(select(Submission.id).where(of_report)))
     used = {s for s in report.submissions if s in cycle_ids}
-    return _standing(db, report.cycle_id) != used
+    return _standing(db, report.plan_id, report.cycle_id) != used
 
 
 def notify_if_outdated(settings: Settings, plan: Plan, cycle_id: str) -> dict[str, str]:
     """Mark the published version out of date if files or reviews moved, and tell the director."""
     mails: list[Outgoing] = []
     with session(settings.database) as db:
-        published = _published(db, cycle_id)
+        published = _published(db, plan.id, cycle_id)
         if published is None or published.outdated_at is not None:
             return {}
         if not _is_outdated(db, published):
@@ -168,10 +187,15 @@ def notify_if_outdated(settings: Settings, plan: Plan, cycle_id: str) -> dict[st
 
 
 def check_publications(settings: Settings, plan: Plan) -> dict[str, str]:
-    """After intake: every cycle whose published version new files made out of date."""
+    """After intake: every cycle of the plan whose published version new files made out of
+    date."""
     with session(settings.database) as db:
         cycles = list(
-            db.scalars(select(Report.cycle_id).where(Report.state == "published").distinct())
+            db.scalars(
+                select(Report.cycle_id)
+                .where(Report.plan_id == plan.id, Report.state == "published")
+                .distinct()
+            )
         )
     sent: dict[str, str] = {}
     for cycle_id in cycles:

@@ -6,6 +6,9 @@ the open-data package (``datos/datapackage.json``). Every figure comes from the 
 reports as consolidation computed them (``consolidated_table`` restricted to the submissions a
 report used, then ``figures``): the board computes no progress of its own.
 
+The pages are in the language people read (``language_of``): the same templates for every
+language, their words from the catalogue (``board_page.*``), their addresses the same.
+
 The pages carry no script and load nothing from outside (one local stylesheet; the only
 addresses are the institutions' own evidence links). Contacts and senders never reach them: the
 templates are given institution codes and names, never an ``Institution``.
@@ -47,7 +50,7 @@ from tasks.publication.report import page_rows, report_name
 from tasks.rendering import TEMPLATES, environment, render
 from tasks.settings import Settings
 from tasks.storage import filestore
-from tasks.storage.ledger import Cycle, Report, session
+from tasks.storage.ledger import Cycle, Report, cycle_of, session
 
 DOWNLOADS = ("csv", "xlsx", "pdf")
 """The files of each report version the board offers, in that order."""
@@ -78,7 +81,7 @@ class BoardResult:
     """Cycle → the report version the board shows."""
 
 
-def public_versions(db: Session) -> dict[str, list[Report]]:
+def public_versions(db: Session, plan_id: str) -> dict[str, list[Report]]:
     """Cycle → its public report versions, oldest first: those the director published (the
     last one is what the public sees now; drafts never reach the board,
     ``tasks.publication.approval``).
@@ -86,7 +89,9 @@ def public_versions(db: Session) -> dict[str, list[Report]]:
     versions: dict[str, list[Report]] = {}
     public = Report.state.in_(("published", "superseded"))
     for report in db.scalars(
-        select(Report).where(public).order_by(Report.cycle_id, Report.version)
+        select(Report)
+        .where(public, Report.plan_id == plan_id)
+        .order_by(Report.cycle_id, Report.version)
     ):
         versions.setdefault(report.cycle_id, []).append(report)
     return versions
@@ -95,9 +100,9 @@ def public_versions(db: Session) -> dict[str, list[Report]]:
 def published_cycles(db: Session, plan: Plan) -> list[PublishedCycle]:
     """Every cycle with a public report, oldest first, rebuilt as its shown version published it."""
     found = []
-    for cycle_id, versions in public_versions(db).items():
-        cycle = db.get(Cycle, cycle_id)
-        if cycle is None or cycle.plan_id != plan.id:
+    for cycle_id, versions in public_versions(db, plan.id).items():
+        cycle = cycle_of(db, plan.id, cycle_id)
+        if cycle is None:
             continue
         shown = versions[-1]
         table = consolidated_table(db, plan, cycle, shown.submissions)
@@ -171,12 +176,12 @@ def _copy_downloads(
     return offered
 
 
-def _page(folder: Path, relative: str, template: str, **context: Any) -> None:
+def _page(folder: Path, relative: str, template: str, language: str, **context: Any) -> None:
     """Render one page; ``root`` is the way back to the board's top from where the page sits."""
     depth = relative.count("/")
     path = folder / relative
     path.parent.mkdir(parents=True, exist_ok=True)
-    page = render(f"board/{template}", root="../" * depth, **context)  # language among them
+    page = render(f"board/{template}", language, root="../" * depth, **context)
     path.write_text(page, "utf-8")
 
 
@@ -196,13 +201,14 @@ def _size(folder: Path) -> tuple[int, int]:
 
 
 def build_board(settings: Settings, plan: Plan) -> BoardResult:
-    """Write the public board of every published cycle to ``<workspace>/board/``; what it wrote.
+    """Write the plan's public board of every published cycle to ``<workspace>/board/<plan>/``;
+    what it wrote (each plan has its own board: its own commitments, its own history).
 
     Called after each publication (and by ``hitos board``); safe to run at any time, it always
     rebuilds the whole folder from the ledger.
     """
-    target = settings.home / "board"
-    built = settings.home / ".board.partial"
+    target = settings.folder("board") / plan.id
+    built = settings.home / f".board-{plan.id}.partial"
     shutil.rmtree(built, ignore_errors=True)
     built.mkdir(parents=True)
     with session(settings.database) as db:
@@ -237,7 +243,6 @@ def _write_pages(
     last = max(cycles, key=lambda p: p.report.created_at) if cycles else None
     language = language_of(settings, plan)
     common = {
-        "language": language,
         "plan": plan,
         "latest": latest,
         "last": last,
@@ -310,7 +315,7 @@ def _write_pages(
                 )
             )
     for relative, template, context in pages:
-        _page(folder, relative, template, **common, **context)
+        _page(folder, relative, template, language, **common, **context)
     result.pages = len(pages)
     if cycles:
         write_package(settings, plan, language, cycles, offered, folder / "datos")

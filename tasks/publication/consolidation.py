@@ -26,7 +26,9 @@ from tasks.storage.ledger import (
     Cycle,
     MilestoneValue,
     Submission,
+    cycles_of,
     latest_progress,
+    of_cycle,
     previous_cycle,
 )
 from tasks.workbooks import contract
@@ -74,9 +76,10 @@ class _Source:
 
 
 def _accepted_values(
-    db: Session, cycle_ids: list[str], only: Collection[int] | None = None
+    db: Session, plan_id: str, cycle_ids: list[str], only: Collection[int] | None = None
 ) -> Iterable[Row[Any]]:
-    """Values of accepted submissions in these cycles: newest cycle, version, submission first.
+    """Values of accepted submissions in these cycles of the plan: newest cycle, version,
+    submission first.
 
     Plain rows from one query, not ORM objects: at 1,000 institutions building 35,000 mapped
     instances took most of the consolidation's ledger time. ``only`` keeps the values of those
@@ -98,6 +101,7 @@ def _accepted_values(
         )
         .join(MilestoneValue, MilestoneValue.submission_id == Submission.id)
         .where(
+            Submission.plan_id == plan_id,
             Submission.cycle_id.in_(cycle_ids),
             Submission.outcome.in_(ACCEPTED),
             Submission.review == "approved",  # only approved files feed a publication
@@ -115,7 +119,7 @@ def _accepted_values(
 
 
 def _cycles_up_to(db: Session, cycle: Cycle) -> list[str]:
-    return list(db.scalars(select(Cycle.id).where(Cycle.id <= cycle.id)))
+    return [c.id for c in cycles_of(db, cycle.plan_id) if c.id <= cycle.id]
 
 
 def _owner(plan: Plan) -> dict[str, str]:
@@ -129,7 +133,7 @@ def _sources(
     """Milestone code → the value the report uses: this cycle's, else the last known one."""
     owner = _owner(plan)
     found: dict[str, _Source] = {}
-    for value in _accepted_values(db, _cycles_up_to(db, cycle), only):
+    for value in _accepted_values(db, plan.id, _cycles_up_to(db, cycle), only):
         if owner.get(value.milestone) == value.institution and value.milestone not in found:
             fuente = "reportado" if value.cycle_id == cycle.id else "ultimo_conocido"
             found[value.milestone] = _Source(value, fuente)
@@ -138,13 +142,13 @@ def _sources(
 
 def _previous_values(db: Session, plan: Plan, cycle: Cycle) -> dict[str, float]:
     """Milestone code → progress in the previous cycle's latest accepted submission."""
-    previous = previous_cycle(db, cycle.id)
+    previous = previous_cycle(db, plan.id, cycle.id)
     if previous is None:
         return {}
     owner = _owner(plan)
     return {
         milestone: avance
-        for institution, values in latest_progress(db, previous.id).items()
+        for institution, values in latest_progress(db, plan.id, previous.id).items()
         for milestone, avance in values.items()
         if owner.get(milestone) == institution
     }
@@ -300,7 +304,7 @@ def _institutions(db: Session, plan: Plan, cycle: Cycle) -> list[InstitutionFigu
     for institution, outcome, review, received_at in db.execute(
         select(
             Submission.institution, Submission.outcome, Submission.review, Submission.received_at
-        ).where(Submission.cycle_id == cycle.id)
+        ).where(of_cycle(Submission, plan.id, cycle.id))
     ):
         # A file the review returned counts as not delivered, like a rejected one.
         counted = "returned" if review == "returned" and outcome in ACCEPTED else outcome

@@ -219,9 +219,7 @@ def _cycle_tables(
     )
     count = {"type": "integer", "constraints": {"minimum": 0, "required": True}}
     figures = own["avance_compromisos"]
-    version_field = _field(
-        "version", "Versión del informe publicado.", type="integer", constraints={"minimum": 1}
-    )
+    version_field = _field("version", own["version"], type="integer", constraints={"minimum": 1})
     commitment_fields = [
         _field("ciclo", dictionary["ciclo"], **CONSOLIDATED_TYPES["ciclo"]),
         version_field,
@@ -252,7 +250,7 @@ def _cycle_tables(
         _field("ciclo", dictionary["ciclo"], **CONSOLIDATED_TYPES["ciclo"]),
         version_field,
         _field("institucion", dictionary["institucion"], constraints={"required": True}),
-        _field("hitos", "Hitos de la institución en el plan.", **count),
+        _field("hitos", delivery["hitos"], **count),
         _field(
             "estado_entrega",
             delivery["estado_entrega"],

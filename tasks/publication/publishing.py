@@ -23,7 +23,7 @@ from tasks.publication.report import KINDS, report_name, write_report
 from tasks.rendering import render
 from tasks.settings import Settings
 from tasks.storage import filestore
-from tasks.storage.ledger import Cycle, Report, session
+from tasks.storage.ledger import Cycle, Report, cycle_label, cycle_of, cycles_of, of_cycle, session
 
 ATTACHED = ("pdf", "xlsx")
 """What the director's email carries, so the report reads without the link: page and data."""
@@ -52,22 +52,23 @@ def links(settings: Settings, report: Report, paths: dict[str, Path]) -> dict[st
         if path is None:
             continue
         found[f"latest_{kind}"] = (
-            f"{base}/{report.cycle_id}/latest/{path.name}" if base else str(path)
+            f"{base}/{report.plan_id}/{report.cycle_id}/latest/{path.name}" if base else str(path)
         )
     if base and "html" in paths:
-        found["version"] = f"{base}/{report.cycle_id}/v{report.version}/{paths['html'].name}"
+        folder = f"{base}/{report.plan_id}/{report.cycle_id}/v{report.version}"
+        found["version"] = f"{folder}/{paths['html'].name}"
     return found
 
 
 def local_copies(
     settings: Settings, plan: Plan, report: Report, data: dict[str, bytes]
 ) -> dict[str, Path]:
-    """The version's files under ``reports/<cycle>/v<n>/`` and, once the director published it,
-    ``latest/`` (the public files: a draft never reaches them), from the store."""
+    """The version's files under ``reports/<plan>/<cycle>/v<n>/`` and, once the director
+    published it, ``latest/`` (the public files: a draft never reaches them), from the store."""
     paths: dict[str, Path] = {}
     for kind, key in report.files.items():
         name = report_name(plan, report.cycle_id, kind)
-        folder = ("reports", report.cycle_id)
+        folder = ("reports", report.plan_id, report.cycle_id)
         paths[kind] = filestore.local_copy(settings, data[key], *folder, f"v{report.version}", name)
         if report.state == "published":
             paths[f"latest_{kind}"] = filestore.local_copy(
@@ -82,11 +83,16 @@ def sources_key(submissions: list[int]) -> str:
 
 
 def current_cycle(settings: Settings) -> str:
-    """The cycle being reported: the newest one (open, consolidated or already closed)."""
+    """The cycle of the settings' plan being reported: its newest one (open, consolidated or
+    already closed)."""
     with session(settings.database) as db:
-        found = db.scalar(select(Cycle.id).order_by(Cycle.id.desc()).limit(1))
+        cycles = cycles_of(db, settings.plan_id)
+    found = cycles[-1].id if cycles else None
     if found is None:
-        raise ValueError("no cycle has been opened yet: open one first (hitos cycle open YYYY-MM)")
+        raise ValueError(
+            f"plan {settings.plan_id} has no cycle yet: open one first "
+            f"(hitos cycle open YYYY-MM --plan {settings.plan_id})"
+        )
     return str(found)
 
 
@@ -99,17 +105,18 @@ def publish(settings: Settings, plan: Plan, cycle_id: str) -> Publication:
     with session(settings.database) as db:
         # The cycle's row is locked until this version is committed (PostgreSQL): a second
         # consolidation of the cycle waits, then finds this version and reuses it.
-        cycle = db.get(Cycle, cycle_id, with_for_update=True)
+        cycle = cycle_of(db, plan.id, cycle_id, for_update=True)
         if cycle is None:
             raise ValueError(
-                f"cycle {cycle_id} does not exist: open it first (hitos cycle open {cycle_id})"
+                f"cycle {cycle_label(plan.id, cycle_id)} does not exist: open it first "
+                f"(hitos cycle open {cycle_id} --plan {plan.id})"
             )
         table = consolidated_table(db, plan, cycle)
         used = used_submissions(table)
         numbers = figures(db, plan, cycle, table)
         sources = sources_key(used)
         report = db.scalars(
-            select(Report).where(Report.cycle_id == cycle_id, Report.sources == sources)
+            select(Report).where(of_cycle(Report, plan.id, cycle_id), Report.sources == sources)
         ).first()
         complete = (
             report is not None
@@ -119,11 +126,16 @@ def publish(settings: Settings, plan: Plan, cycle_id: str) -> Publication:
         if report is None or not complete:
             if report is None:
                 latest = db.scalar(
-                    select(func.max(Report.version)).where(Report.cycle_id == cycle_id)
+                    select(func.max(Report.version)).where(of_cycle(Report, plan.id, cycle_id))
                 )
                 version = (latest or 0) + 1
                 report = Report(
-                    cycle_id=cycle_id, version=version, submissions=used, sources=sources, files={}
+                    plan_id=plan.id,
+                    cycle_id=cycle_id,
+                    version=version,
+                    submissions=used,
+                    sources=sources,
+                    files={},
                 )
                 db.add(report)
             with TemporaryDirectory(prefix="hitos-report-") as folder:
@@ -145,7 +157,7 @@ def report_email(plan: Plan, publication: Publication, language: str = "es") -> 
     attachments = [publication.paths[kind] for kind in ATTACHED if kind in publication.paths]
     return compose(
         "report",
-        key=f"{report.cycle_id}/-/report/{report.version}",
+        key=f"{cycle_label(report.plan_id, report.cycle_id)}/-/report/{report.version}",
         kind="report",
         to=[plan.coordinator.director.email],
         subject=text(language, "subject.report", cycle_id=report.cycle_id, version=report.version),

@@ -20,14 +20,17 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    ForeignKeyConstraint,
     Integer,
     LargeBinary,
     String,
     Text,
     UniqueConstraint,
+    and_,
     create_engine,
     event,
     func,
+    or_,
     select,
 )
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -62,26 +65,49 @@ class Blob(Base):
 
 
 class Cycle(Base):
-    """One reporting round of a plan: ``2023-03``."""
+    """One reporting round of a plan: ``2023-03`` of ``gt-pan5``, shown ``gt-pan5/2023-03``.
+
+    A cycle is its plan and its id: two plans may both have 2023-08 open at once (the 5th
+    plan's close-out overlaps the 6th plan's first cycles), so every row that belongs to a cycle
+    carries both, and every query by cycle asks for both.
+    """
 
     __tablename__ = "cycles"
+    plan_id: Mapped[str] = mapped_column(String(40), primary_key=True)
     id: Mapped[str] = mapped_column(String(7), primary_key=True)
-    plan_id: Mapped[str] = mapped_column(String(40))
     opened_on: Mapped[date] = mapped_column(Date)
     deadline: Mapped[date] = mapped_column(Date)
     state: Mapped[str] = mapped_column(String(12), default="open")
+
+    @property
+    def label(self) -> str:
+        """How people see the cycle: ``gt-pan5/2023-03``."""
+        return cycle_label(self.plan_id, self.id)
+
+
+def cycle_label(plan_id: str, cycle_id: str) -> str:
+    """A cycle as people see it and keys name it: ``gt-pan5/2023-03``."""
+    return f"{plan_id}/{cycle_id}"
+
+
+def _of_cycle() -> ForeignKeyConstraint:
+    return ForeignKeyConstraint(["plan_id", "cycle_id"], ["cycles.plan_id", "cycles.id"])
 
 
 class Request(Base):
     """Cycle × institution: the workbook built for it (``workbook``: its file-store key)."""
 
     __tablename__ = "requests"
-    __table_args__ = (UniqueConstraint("cycle_id", "institution"),)
+    __table_args__ = (UniqueConstraint("plan_id", "cycle_id", "institution"), _of_cycle())
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    cycle_id: Mapped[str] = mapped_column(ForeignKey("cycles.id"))
+    plan_id: Mapped[str] = mapped_column(String(40))
+    cycle_id: Mapped[str] = mapped_column(String(7))
     institution: Mapped[str] = mapped_column(String(20))
     workbook: Mapped[str] = mapped_column(String(64))
     signature: Mapped[str] = mapped_column(String(64))
+    filled: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    """Digest of what the institution fills, as sent (``tasks.workbooks.untouched``): intake
+    tells an untouched return without reading the request again."""
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
@@ -90,6 +116,7 @@ class Email(Base):
 
     __tablename__ = "emails"
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    plan_id: Mapped[str | None] = mapped_column(String(40))
     cycle_id: Mapped[str | None] = mapped_column(String(7))
     institution: Mapped[str | None] = mapped_column(String(20))
     kind: Mapped[str] = mapped_column(String(20))
@@ -132,6 +159,7 @@ class Submission(Base):
     channel: Mapped[str] = mapped_column(String(12))
     source_ref: Mapped[str] = mapped_column(String(250), default="")
     received_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    plan_id: Mapped[str | None] = mapped_column(String(40))
     cycle_id: Mapped[str | None] = mapped_column(String(7))
     institution: Mapped[str | None] = mapped_column(String(20))
     version: Mapped[int] = mapped_column(Integer, default=0)
@@ -247,11 +275,13 @@ class Report(Base):
 
     __tablename__ = "reports"
     __table_args__ = (
-        UniqueConstraint("cycle_id", "version"),
-        UniqueConstraint("cycle_id", "sources"),
+        UniqueConstraint("plan_id", "cycle_id", "version"),
+        UniqueConstraint("plan_id", "cycle_id", "sources"),
+        _of_cycle(),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    cycle_id: Mapped[str] = mapped_column(ForeignKey("cycles.id"))
+    plan_id: Mapped[str] = mapped_column(String(40))
+    cycle_id: Mapped[str] = mapped_column(String(7))
     version: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     submissions: Mapped[list[int]] = mapped_column(JSON)
@@ -279,6 +309,7 @@ class Decision(Base):
     at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     actor: Mapped[str] = mapped_column(String(250))
     action: Mapped[str] = mapped_column(String(20))
+    plan_id: Mapped[str] = mapped_column(String(40), default="")
     cycle_id: Mapped[str] = mapped_column(String(7), index=True)
     institution: Mapped[str | None] = mapped_column(String(20))
     submission_id: Mapped[int | None] = mapped_column(Integer)
@@ -290,9 +321,10 @@ class Extension(Base):
     """More time for one institution in one cycle: its own deadline and the reason."""
 
     __tablename__ = "extensions"
-    __table_args__ = (UniqueConstraint("cycle_id", "institution"),)
+    __table_args__ = (UniqueConstraint("plan_id", "cycle_id", "institution"), _of_cycle())
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    cycle_id: Mapped[str] = mapped_column(ForeignKey("cycles.id"))
+    plan_id: Mapped[str] = mapped_column(String(40))
+    cycle_id: Mapped[str] = mapped_column(String(7))
     institution: Mapped[str] = mapped_column(String(20))
     until: Mapped[date] = mapped_column(Date)
     reason: Mapped[str] = mapped_column(Text)
@@ -381,12 +413,51 @@ def session(url: str) -> Iterator[Session]:
         yield db
 
 
-def latest_accepted(db: Session, cycle_id: str, institution: str) -> Submission | None:
+def cycle_of(db: Session, plan_id: str, cycle_id: str, for_update: bool = False) -> Cycle | None:
+    """The plan's cycle, or None (locked until the transaction ends with ``for_update``)."""
+    return db.get(Cycle, (plan_id, cycle_id), with_for_update=for_update)
+
+
+def cycles_of(db: Session, plan_id: str, *states: str) -> list[Cycle]:
+    """The plan's cycles, oldest first (only those in ``states`` when given)."""
+    query = select(Cycle).where(Cycle.plan_id == plan_id)
+    if states:
+        query = query.where(Cycle.state.in_(states))
+    return list(db.scalars(query.order_by(Cycle.id)))
+
+
+def open_cycle(db: Session, plan_id: str) -> Cycle | None:
+    """The plan's newest open cycle: where a file of that plan that does not say its cycle
+    belongs."""
+    return db.scalars(
+        select(Cycle)
+        .where(Cycle.plan_id == plan_id, Cycle.state == "open")
+        .order_by(Cycle.id.desc())
+        .limit(1)
+    ).first()
+
+
+def of_cycle(model: Any, plan_id: str, cycle_id: str) -> Any:
+    """The condition "this row belongs to the plan's cycle", for any table with both columns."""
+    return and_(model.plan_id == plan_id, model.cycle_id == cycle_id)
+
+
+def of_plan(model: Any, plan_id: str, settings_plan_id: str) -> Any:
+    """The condition "this row is the plan's": files intake could not tie to any plan count as
+    the settings' plan's (someone must answer them, and only once)."""
+    if plan_id == settings_plan_id:
+        return or_(model.plan_id == plan_id, model.plan_id.is_(None))
+    return model.plan_id == plan_id
+
+
+def latest_accepted(
+    db: Session, plan_id: str, cycle_id: str, institution: str
+) -> Submission | None:
     """The newest accepted submission of an institution in a cycle that was not returned."""
     return db.scalars(
         select(Submission)
         .where(
-            Submission.cycle_id == cycle_id,
+            of_cycle(Submission, plan_id, cycle_id),
             Submission.institution == institution,
             Submission.outcome.in_(ACCEPTED),
             Submission.review != "returned",
@@ -396,7 +467,7 @@ def latest_accepted(db: Session, cycle_id: str, institution: str) -> Submission 
     ).first()
 
 
-def latest_progress(db: Session, cycle_id: str) -> dict[str, dict[str, float]]:
+def latest_progress(db: Session, plan_id: str, cycle_id: str) -> dict[str, dict[str, float]]:
     """Institution → milestone → progress in its newest accepted submission of the cycle.
 
     One query for the whole cycle: asked per institution it was one round trip per file.
@@ -412,7 +483,7 @@ def latest_progress(db: Session, cycle_id: str) -> dict[str, dict[str, float]]:
         )
         .join(MilestoneValue, MilestoneValue.submission_id == Submission.id)
         .where(
-            Submission.cycle_id == cycle_id,
+            of_cycle(Submission, plan_id, cycle_id),
             Submission.outcome.in_(ACCEPTED),
             Submission.review != "returned",
         )
@@ -424,10 +495,13 @@ def latest_progress(db: Session, cycle_id: str) -> dict[str, dict[str, float]]:
     return progress
 
 
-def previous_cycle(db: Session, cycle_id: str) -> Cycle | None:
-    """The cycle before this one, if any."""
+def previous_cycle(db: Session, plan_id: str, cycle_id: str) -> Cycle | None:
+    """The plan's cycle before this one, if any."""
     return db.scalars(
-        select(Cycle).where(Cycle.id < cycle_id).order_by(Cycle.id.desc()).limit(1)
+        select(Cycle)
+        .where(Cycle.plan_id == plan_id, Cycle.id < cycle_id)
+        .order_by(Cycle.id.desc())
+        .limit(1)
     ).first()
 
 

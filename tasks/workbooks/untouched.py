@@ -9,15 +9,16 @@ column the institution fills, milestone by milestone.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 
-import pandas as pd
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from tasks.checks.findings import Finding, finding
 from tasks.settings import Settings
 from tasks.storage import filestore
-from tasks.storage.ledger import Request, session
+from tasks.storage.ledger import Request, of_cycle, session
 from tasks.workbooks import contract
 from tasks.workbooks.reading import ReadResult, UnreadableFile, read_submission
 
@@ -27,50 +28,65 @@ FILLED = [contract.CODE, *contract.FILLED_BY_INSTITUTION]
 @dataclass
 class Sent:
     sha256: str
-    values: pd.DataFrame | None
+    filled: str | None
+    """``filled_digest`` of the request as sent; None when it cannot be read."""
 
 
 @dataclass
 class RequestsSent:
-    """The request workbooks of a batch's institutions, each read once."""
+    """The requests of a batch's cycles, each cycle's read from the ledger once."""
 
     settings: Settings
-    _sent: dict[tuple[str, str], Sent | None] = field(default_factory=dict)
+    _sent: dict[tuple[str, str], dict[str, Sent]] = field(default_factory=dict)
 
-    def sent(self, cycle_id: str, institution: str) -> Sent | None:
-        key = (cycle_id, institution)
+    def sent(self, plan_id: str, cycle_id: str, institution: str) -> Sent | None:
+        key = (plan_id, cycle_id)
         if key not in self._sent:
             with session(self.settings.database) as db:
-                request = db.scalars(
-                    select(Request).where(
-                        Request.cycle_id == cycle_id, Request.institution == institution
-                    )
-                ).first()
-                data = filestore.get(db, request.workbook) if request is not None else None
-            self._sent[key] = None
-            if request is not None and data is not None:
-                try:
-                    values = filled_values(read_submission(data, "solicitud.xlsx"))
-                except UnreadableFile:
-                    values = None
-                self._sent[key] = Sent(request.workbook, values)
-        return self._sent[key]
+                requests = db.scalars(
+                    select(Request).where(of_cycle(Request, plan_id, cycle_id))
+                ).all()
+                self._sent[key] = {
+                    r.institution: Sent(r.workbook, r.filled or _digest_of_stored(db, r.workbook))
+                    for r in requests
+                }
+        return self._sent[key].get(institution)
 
     def unchanged(
-        self, read: ReadResult, sha256: str, cycle_id: str, institution: str, language: str
+        self,
+        read: ReadResult,
+        sha256: str,
+        plan_id: str,
+        cycle_id: str,
+        institution: str,
+        language: str,
     ) -> Finding | None:
         """The ``unchanged-from-request`` warning when the file is the request as sent."""
-        sent = self.sent(cycle_id, institution)
+        sent = self.sent(plan_id, cycle_id, institution)
         if sent is None:
             return None
         same = sha256 == sent.sha256 or (
-            sent.values is not None and filled_values(read).equals(sent.values)
+            sent.filled is not None and filled_digest(read) == sent.filled
         )
         return finding("unchanged-from-request", "warning", language=language) if same else None
 
 
-def filled_values(read: ReadResult) -> pd.DataFrame:
-    """What the institution fills, one row per milestone in code order, comparable as a frame."""
+def request_digest(workbook: bytes) -> str | None:
+    """``filled_digest`` of a request workbook, computed once when it is built."""
+    try:
+        return filled_digest(read_submission(workbook, "solicitud.xlsx"))
+    except UnreadableFile:
+        return None
+
+
+def _digest_of_stored(db: Session, key: str) -> str | None:
+    """For a request recorded without its digest: read the stored workbook once."""
+    data = filestore.get(db, key)
+    return request_digest(data) if data is not None else None
+
+
+def filled_digest(read: ReadResult) -> str:
+    """What the institution fills, one row per milestone in code order, as one sha256."""
     columns = [c for c in FILLED if c in read.rows.columns]
     rows = read.rows[columns].astype(str).sort_values("codigo_hito", kind="stable")
-    return rows.reset_index(drop=True)
+    return hashlib.sha256(rows.to_csv(index=False).encode("utf-8")).hexdigest()

@@ -1,0 +1,72 @@
+"""The automations a Prefect server needs for Hitos' deployments (``hitos server setup``).
+
+A worker killed with its machine leaves its flow run *Running* for ever: nothing in the dead
+process can report the crash, and the run keeps its deployment's concurrency slot. Prefect's
+own answer ("Detect zombie flows"): every flow run sends a heartbeat event (each
+``PREFECT_FLOWS_HEARTBEAT_FREQUENCY`` seconds, 180 by default, 30 at least), and an automation
+marks a run *Crashed* when its heartbeats stop for longer than a grace period. Automations live
+in the server's database, not in ``prefect.yaml``: this module writes them there, by name, so
+running it again updates them instead of adding copies.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.objects import StateType
+from prefect.events.actions import ChangeFlowRunState
+from prefect.events.schemas.automations import AutomationCore, EventTrigger, Posture
+from prefect.events.schemas.events import ResourceSpecification
+from prefect.settings import get_current_settings
+
+from tasks.catalogues import text
+from tasks.mail.alerts import OPERATORS
+
+MISSED_HEARTBEATS = 3
+"""Heartbeats a run may miss before it counts as dead (Prefect's rule of thumb)."""
+
+
+def default_grace() -> int:
+    """Seconds of silence before a run is crashed: three heartbeats at this machine's frequency."""
+    frequency = get_current_settings().flows.heartbeat_frequency or 180
+    return MISSED_HEARTBEATS * frequency
+
+
+def crash_silent_runs(grace: int) -> AutomationCore:
+    """After each heartbeat of a flow run, expect another event of that run (a heartbeat or a
+    state change) within ``grace`` seconds; if none comes, mark the run Crashed."""
+    return AutomationCore(
+        name=text(OPERATORS, "automation.silent_runs.name"),
+        description=text(OPERATORS, "automation.silent_runs.description", grace=grace),
+        trigger=EventTrigger(
+            after={"prefect.flow-run.heartbeat"},
+            expect={"prefect.flow-run.*"},
+            match=ResourceSpecification({"prefect.resource.id": ["prefect.flow-run.*"]}),
+            for_each={"prefect.resource.id"},
+            posture=Posture.Proactive,
+            threshold=1,
+            within=timedelta(seconds=grace),
+        ),
+        actions=[
+            ChangeFlowRunState(
+                state=StateType.CRASHED,
+                message=text(OPERATORS, "automation.silent_runs.message", grace=grace),
+            )
+        ],
+    )
+
+
+def install(automation: AutomationCore) -> str:
+    """Create the automation on the server of ``PREFECT_API_URL``, or update the one of the same
+    name: ``created`` or ``updated``."""
+    with get_client(sync_client=True) as client:
+        found = client.read_automations_by_name(automation.name)
+        if not found:
+            client.create_automation(automation)
+            return "created"
+        first, *copies = found
+        client.update_automation(first.id, automation)
+        for copy in copies:
+            client.delete_automation(copy.id)
+        return "updated"
