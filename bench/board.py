@@ -56,6 +56,7 @@ def _ledger(settings: Settings, plan_path: Path, cycles: int) -> None:
                     filename="avances.xlsx",
                     channel="email",
                     received_at=datetime(year, month, 5 + index, 15),
+                    plan_id=plan.id,
                     cycle_id=cycle_id,
                     institution=institution.code,
                     version=1,

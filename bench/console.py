@@ -64,6 +64,7 @@ def workspace(folder: Path, institutions: int, milestones: int) -> tuple[Setting
                 sender=institution.liaison.email,
                 channel="mail",
                 received_at=datetime(2023, 3, 8, 16),
+                plan_id=plan.id,
                 cycle_id=CYCLE,
                 institution=institution.code,
                 version=1,

@@ -155,7 +155,7 @@ def reminder_day(settings: Any, plan: Any) -> Any:
     from tasks.storage.ledger import Cycle, session
 
     with session(settings.database) as db:
-        cycle = db.get(Cycle, CYCLE)
+        cycle = db.get(Cycle, (plan.id, CYCLE))
         assert cycle is not None, f"cycle {CYCLE} was never opened"
     return add_business_days(cycle.deadline, -2, plan.country)
 
@@ -172,7 +172,7 @@ def remind_stage(workdir: Path, clock: Clock) -> dict[str, Any]:
     today = reminder_day(settings, plan)
     started = time.perf_counter()
     with session(settings.database) as db:
-        cycle = db.get(Cycle, CYCLE)
+        cycle = db.get(Cycle, (plan.id, CYCLE))
     waiting = clock.timed("select", waiting_institutions, settings, plan, CYCLE)
     mails = clock.timed("render", render_reminders, settings, plan, cycle, waiting, today)
     statuses = clock.timed("send", send_all, settings, mails)
@@ -201,7 +201,7 @@ def consolidate_stage(workdir: Path, clock: Clock) -> dict[str, Any]:
     rows = publication.figures.milestones
     breakdown = Clock()
     with session(settings.database) as db:
-        cycle = db.get(Cycle, CYCLE)
+        cycle = db.get(Cycle, (plan.id, CYCLE))
         assert cycle is not None
         table = breakdown.timed("table", consolidated_table, db, plan, cycle)
         numbers = breakdown.timed("figures", figures, db, plan, cycle, table)

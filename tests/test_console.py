@@ -296,7 +296,8 @@ def test_every_write_the_dashboard_reads_changes_its_digest(ledger, plan):
     with session(settings.database) as db:
         db.add(
             Email(
-                key=f"{CYCLE}/MINGOB/request/1",
+                key=f"{plan.id}/{CYCLE}/MINGOB/request/1",
+                plan_id=plan.id,
                 cycle_id=CYCLE,
                 institution="MINGOB",
                 kind="request",
