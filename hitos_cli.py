@@ -6,6 +6,7 @@ import functools
 import hashlib
 import json
 import os
+import shutil
 import sys
 from collections.abc import Callable
 from datetime import date, datetime
@@ -191,8 +192,9 @@ def demo(
     console.print(f"Public board   {board}  (every published cycle)")
     console.print("The directorate's console on this workspace (first account, then the server):")
     console.print(f"  export HITOS_HOME={home}")
-    console.print("  hitos users add directora@gae.example --role director   (password on stdin)")
-    console.print("  hitos serve   then open http://127.0.0.1:8000/")
+    hitos = "hitos" if shutil.which("hitos") else str(Path(sys.argv[0]).resolve())
+    console.print(f"  {hitos} users add directora@gae.example --role director  (password on stdin)")
+    console.print(f"  {hitos} serve   then open http://127.0.0.1:8000/")
 
 
 @cycle_app.command("open")
