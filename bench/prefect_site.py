@@ -22,15 +22,19 @@ from typing import Any
 
 import httpx
 import psycopg
+from prefect.client.schemas.objects import StateType
 
-from tests.network import free_port
+from bench.runner import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = ROOT / ".venv" / "bin"
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 POSTGRES = os.environ.get("HITOS_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
 """The PostgreSQL server the databases are made on (an admin connection to it)."""
-TERMINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
+TERMINAL = {
+    s.value for s in (StateType.COMPLETED, StateType.FAILED, StateType.CRASHED, StateType.CANCELLED)
+}
+"""Prefect's final states (its names, not Hitos' milestone states)."""
 RUN_TIMEOUT = 150.0
 HEARTBEAT_SECONDS = 30
 """Workers' flow-run heartbeat (``PREFECT_FLOWS_HEARTBEAT_FREQUENCY``): Prefect's minimum."""

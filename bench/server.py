@@ -29,17 +29,17 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from prefect.client.schemas.objects import StateType
 from rich.console import Console
 from rich.table import Table
 
 from bench import synthetic
 from bench.prefect_site import PrefectApi, database, prefect_server, workers
-from bench.runner import StageFailed, child_environment, prepare_plan, run_stage
+from bench.runner import StageFailed, child_environment, free_port, prepare_plan, run_stage
 from bench.stages import CYCLE, approve_all, reminder_day
 from tasks.mail.local_server import local_smtp_server
 from tasks.plans.plan import Plan
 from tasks.settings import Settings
-from tests.network import free_port
 
 TARGET_MS = 20.0
 STAGES = ("open", "intake", "remind", "consolidate")
@@ -172,7 +172,7 @@ def through_server(
             run_id = api.create_run(DEPLOYMENTS[stage], parameters(stage))
             [state] = api.wait(run_id, timeout=RUN_TIMEOUT, poll=0.2)
             walls[stage] = time.perf_counter() - started
-            if state != "COMPLETED":
+            if state != StateType.COMPLETED.value:
                 raise StageFailed(f"{DEPLOYMENTS[stage]} ended {state}; logs in {workdir}")
             running[stage] = float(api.flow_run(run_id)["total_run_time"])
     return walls, running

@@ -104,8 +104,8 @@ class Settings(BaseSettings):
     )
     report_base_url: str = Field(
         "",
-        description="Public address of the reports folder (its `<cycle>/latest/` is linked in "
-        "the director's email); empty: the email gives file paths.",
+        description="Public address of the reports folder (its `<plan>/<cycle>/latest/` is "
+        "linked in the director's email); empty: the email gives file paths.",
     )
     data_license: str = Field(
         "CC-BY-4.0",

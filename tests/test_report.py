@@ -476,10 +476,12 @@ def test_director_gets_public_links_and_the_pdf_and_xlsx_attached(fresh, setting
         "gt-prueba-2023-03.xlsx": files["xlsx"].read_bytes(),
     }
     text, html = body(message, "plain"), body(message, "html")
-    page = "https://datos.gobiernoabierto.example/informes/2023-03/latest/gt-prueba-2023-03.html"
+    page = "https://datos.gobiernoabierto.example/informes/gt-prueba/2023-03/latest/gt-prueba-2023-03.html"
     assert f"Página del informe: {page}" in text
     assert f'<a href="{page}">' in html
-    assert "informes/2023-03/v1/gt-prueba-2023-03.html" in text  # this version, kept as is
+    assert (
+        "informes/gt-prueba/2023-03/v1/gt-prueba-2023-03.html" in text
+    )  # this version, kept as is
     assert "Hitos completados: 28,57 %" in text
     assert "Instituciones que entregaron: 2 de 4" in text  # MINGOB and SAT
     assert str(settings.home) not in text + html  # no server paths once there is a public link
@@ -518,4 +520,4 @@ def test_prefect_artifact_summarises_the_figures_and_names_the_files(fresh, sett
     assert "| C01 (GT0101) | Transparencia en seguridad | 56,67 % |" in markdown
     assert "| MINGOB | a tiempo | 3 | 1 |" in markdown
     assert "| SAT | tarde | 2 | 1 |" in markdown
-    assert f"`{PUBLIC}2023-03/latest/gt-prueba-2023-03.pdf`" in markdown
+    assert f"`{PUBLIC}gt-prueba/2023-03/latest/gt-prueba-2023-03.pdf`" in markdown
