@@ -185,7 +185,9 @@ def demo(
     console.print(f"Request files  {home / 'requests' / plan.id / cycle}")
     console.print(f"Outbox         {home / 'mail' / 'outbox'}  (what institutions received)")
     console.print(f"Inbox          {home / 'mail' / 'inbox'}  (what institutions sent)")
-    console.print(f"Data Docs      {home / 'data-docs' / cycle / 'index.html'}  (for reviewers)")
+    console.print(
+        f"Data Docs      {home / 'data-docs' / plan.id / cycle / 'index.html'}  (for reviewers)"
+    )
     for name in ("latest_html", "latest_pdf", "latest_xlsx", "latest_csv"):
         console.print(f"Report {name[7:]:<7} {Path(files[name]).resolve()}")
     board = home / "board" / plan.id / "index.html"

@@ -334,7 +334,8 @@ def create_app(settings: Settings, plan: Plan) -> FastAPI:
             item=item,
             error=error,
             marked=sub.outcome == "rejected",
-            data_docs=bool(sub.cycle_id) and sub.id in site_of(settings, sub.cycle_id or "").runs,
+            data_docs=bool(sub.cycle_id)
+            and sub.id in site_of(settings, sub.cycle_id or "", plan.id).runs,
         )
 
     # Great Expectations' Data Docs of the cycle (built by intake), by id.
@@ -345,21 +346,21 @@ def create_app(settings: Settings, plan: Plan) -> FastAPI:
     @app.get("/envios/{submission_id}/data-docs")
     def submission_docs(submission_id: int, account: Staff) -> Response:
         sub = submission_or_404(submission_id)
-        site = site_of(settings, sub.cycle_id or "") if sub.cycle_id else None
+        site = site_of(settings, sub.cycle_id or "", plan.id) if sub.cycle_id else None
         if site is None or sub.id not in site.runs:
             raise Refused(404, "not-found")
         return docs_page(page_html(site, site.runs[sub.id]))
 
     @app.get("/ciclos/{cycle_id}/data-docs")
     def cycle_docs(cycle_id: str, account: Staff) -> Response:
-        site = site_of(settings, cycle_or_404(cycle_id).id)
+        site = site_of(settings, cycle_or_404(cycle_id).id, plan.id)
         if not (site.root / "index.html").is_file():
             raise Refused(404, "not-found")
         return docs_page(page_html(site, site.root / "index.html"))
 
     @app.get("/ciclos/{cycle_id}/data-docs/reglas")
     def suite_docs(cycle_id: str, account: Staff) -> Response:
-        site = site_of(settings, cycle_or_404(cycle_id).id)
+        site = site_of(settings, cycle_or_404(cycle_id).id, plan.id)
         suite = site.root / "expectations" / f"{SUITE_NAME}.html"
         if not suite.is_file():
             raise Refused(404, "not-found")
@@ -367,7 +368,7 @@ def create_app(settings: Settings, plan: Plan) -> FastAPI:
 
     @app.get("/ciclos/{cycle_id}/data-docs/estatico/{name:path}")
     def docs_static(cycle_id: str, name: str, account: Staff) -> Response:
-        found = site_of(settings, cycle_or_404(cycle_id).id).static.get(name)
+        found = site_of(settings, cycle_or_404(cycle_id).id, plan.id).static.get(name)
         if found is None:
             raise Refused(404, "not-found")
         media = mimetypes.guess_type(found.name)[0] or "application/octet-stream"

@@ -33,10 +33,11 @@ class Site:
     """Name under ``static/`` → the file."""
 
 
-def site_of(settings: Settings, cycle_id: str) -> Site:
+def site_of(settings: Settings, cycle_id: str, plan_id: str) -> Site:
     """The cycle's site as it is on disk now (a few folders: cheap enough per request)."""
-    root = site_folder(settings, cycle_id).resolve()
-    runs = {sub_id: page.resolve() for sub_id, page in run_pages(settings, cycle_id).items()}
+    root = site_folder(settings, cycle_id, plan_id).resolve()
+    pages = run_pages(settings, cycle_id, plan_id)
+    runs = {sub_id: page.resolve() for sub_id, page in pages.items()}
     static_root = root / "static"
     static = {
         path.relative_to(static_root).as_posix(): path

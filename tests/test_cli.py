@@ -39,7 +39,7 @@ def test_submit_accepts_a_correct_workbook_and_says_whose_it_is(workspace, tmp_p
     assert data["outcome"] in ("accepted", "accepted_with_warnings")
     assert (data["institution"], data["cycle"]) == ("MINGOB", "2023-03")
     assert all(f["severity"] == "warning" for f in data["findings"])
-    assert (settings.home / "data-docs" / "2023-03" / "index.html").exists()
+    assert (settings.home / "data-docs" / settings.plan_id / "2023-03" / "index.html").exists()
 
 
 def test_submit_rejects_with_milestone_column_and_rule_and_exits_1(workspace, tmp_path):

@@ -148,7 +148,7 @@ def test_each_submission_links_to_its_runs_pages_in_the_cycles_site(cycle_docs):
         assert f"envios-{submission_id}" in page.as_posix()
         assert page.relative_to(site).as_posix() in index
     assert (site / "expectations" / f"{SUITE_NAME}.html").exists()
-    assert text("es", "data_docs.site", cycle="2023-03") in index
+    assert text("es", "data_docs.site", cycle=f"{settings.plan_id}/2023-03") in index
     assert data_docs.run_page(settings, 10**6) is None
 
 

@@ -1,16 +1,16 @@
-"""Great Expectations Data Docs for reviewers: one site per cycle, that opens offline.
+"""Great Expectations Data Docs for reviewers: one site per plan's cycle, that opens offline.
 
 Intake's checkpoint (``tasks.checks.validation.checkpoint``) writes them: its validation results
-are kept in the cycle's results store and its ``UpdateDataDocsAction`` builds the site configured
-here, ``<home>/data-docs/<cycle>/``, with Great Expectations' own site builder. The site names
-its renderers (``ReviewerValidationPage``, ``ReviewerSuitePage``, ``ReviewerIndexPage``): the
-same pages, with columns named by their contract labels, the values institutions typed made
-inert, and a run whose only failures are warnings shown as such rather than "Failed". Then the
-``OfflineDocs`` action points the CDN links of the pages it wrote at the copies in
-``vendor/data-docs`` (copied into the site's ``static/``) and drops links to Great Expectations'
-website: Great Expectations 1.24.1 pages load bootstrap, jQuery, Font Awesome and vega from CDNs.
-Each submission gets ``envios/<id>.html`` in its cycle's site, pointing at its run's pages
-(``run_page``).
+are kept in the cycle's results store and its ``UpdateDataDocsAction`` builds the site
+configured here, ``<home>/data-docs/<plan>/<cycle>/``, with Great Expectations' own site
+builder. The site names its renderers (``ReviewerValidationPage``, ``ReviewerSuitePage``,
+``ReviewerIndexPage``): the same pages, with columns named by their contract labels, the values
+institutions typed made inert, and a run whose only failures are warnings shown as such rather
+than "Failed". Then the ``OfflineDocs`` action points the CDN links of the pages it wrote at the
+copies in ``vendor/data-docs`` (copied into the site's ``static/``) and drops links to Great
+Expectations' website: Great Expectations 1.24.1 pages load bootstrap, jQuery, Font Awesome and
+vega from CDNs. Each submission gets ``envios/<id>.html`` in its cycle's site, pointing at its
+run's pages (``run_page``).
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from great_expectations.render.renderer import (
 from tasks.catalogues import text
 from tasks.checks.validation import ROW, DocsSite, SuiteRun, blocking_passed
 from tasks.settings import Settings
+from tasks.storage.ledger import cycle_label
 from tasks.workbooks import contract
 
 ASSETS = Path(__file__).resolve().parents[2] / "vendor" / "data-docs"
@@ -92,20 +93,22 @@ _LOADS = re.compile(
 )
 
 
-def site_folder(settings: Settings, cycle_id: str) -> Path:
-    """The cycle's Data Docs site: open ``index.html`` in a browser, no network needed."""
-    return settings.folder("data-docs", cycle_id)
+def site_folder(settings: Settings, cycle_id: str, plan_id: str = "") -> Path:
+    """The plan's cycle's Data Docs site (the settings' plan unless ``plan_id`` says): open
+    ``index.html`` in a browser, no network needed. Two plans' 2023-08 are two sites."""
+    return settings.folder("data-docs", plan_id or settings.plan_id, cycle_id)
 
 
-def results_folder(settings: Settings, cycle_id: str) -> Path:
+def results_folder(settings: Settings, cycle_id: str, plan_id: str = "") -> Path:
     """The cycle's validation results store, as Great Expectations files it (JSON per run)."""
-    return settings.folder("data-docs", cycle_id, "results")
+    return settings.folder("data-docs", plan_id or settings.plan_id, cycle_id, "results")
 
 
-def site(settings: Settings, cycle_id: str, language: str) -> DocsSite:
+def site(settings: Settings, cycle_id: str, language: str, plan_id: str = "") -> DocsSite:
     """The cycle's site as the checkpoint's context configures it, and its results store."""
-    folder = site_folder(settings, cycle_id)
-    results = results_folder(settings, cycle_id)
+    plan_id = plan_id or settings.plan_id
+    folder = site_folder(settings, cycle_id, plan_id)
+    results = results_folder(settings, cycle_id, plan_id)
     renderer = {"module_name": __name__, "language": language}
     config = {
         "class_name": "SiteBuilder",
@@ -125,7 +128,7 @@ def site(settings: Settings, cycle_id: str, language: str) -> DocsSite:
         },
     }
     return DocsSite(
-        name=text(language, "data_docs.site", cycle=cycle_id),
+        name=text(language, "data_docs.site", cycle=cycle_label(plan_id, cycle_id)),
         config=config,
         results=results,
         after=(OfflineDocs(name="offline", site=str(folder)),),
@@ -157,15 +160,15 @@ def point_submissions(folder: Path, run: SuiteRun) -> None:
 def run_page(settings: Settings, submission_id: int) -> Path | None:
     """The Data Docs page of the run that validated a submission, in the workspace (the
     cycle's site); None when no run with docs validated it."""
-    found = sorted(settings.folder("data-docs").glob(f"*/envios/{submission_id}.html"))
+    found = sorted(settings.folder("data-docs").glob(f"*/*/envios/{submission_id}.html"))
     return _pointed(found[-1]) if found else None
 
 
-def run_pages(settings: Settings, cycle_id: str) -> dict[int, Path]:
+def run_pages(settings: Settings, cycle_id: str, plan_id: str = "") -> dict[int, Path]:
     """Submission id → the page of the run that validated it, for every file of the cycle's
     site (the console serves them by id)."""
     pages: dict[int, Path] = {}
-    for pointer in (site_folder(settings, cycle_id) / "envios").glob("*.html"):
+    for pointer in (site_folder(settings, cycle_id, plan_id) / "envios").glob("*.html"):
         if pointer.stem.isdigit() and (page := _pointed(pointer)) is not None:
             pages[int(pointer.stem)] = page
     return pages

@@ -404,7 +404,7 @@ def validate_claimed(
         ]
         if batch:
             in_language = language_of(settings, of_plan)
-            sites = docs_sites(settings, in_language) if with_docs else None
+            sites = docs_sites(settings, in_language, plan_id) if with_docs else None
             results |= validate_isolated(batch, of_plan, in_language, sites)
     limit = Limits.of(settings).findings
     for d in decisions:
@@ -467,11 +467,12 @@ def first_look_isolated(
         )
 
 
-def docs_sites(settings: Settings, language: str) -> Callable[[str], DocsSite]:
-    """Each cycle's Data Docs site (imported here: it loads Great Expectations' renderers)."""
+def docs_sites(settings: Settings, language: str, plan_id: str) -> Callable[[str], DocsSite]:
+    """Each of the plan's cycles' Data Docs site (imported here: it loads Great Expectations'
+    renderers)."""
     from tasks.checks import data_docs
 
-    return partial(data_docs.site, settings, language=language)
+    return partial(data_docs.site, settings, language=language, plan_id=plan_id)
 
 
 def validate_isolated(
