@@ -27,6 +27,15 @@ class UserMistake(ValueError):
     """A mistake in what was asked (not a failure of Hitos): its message is the whole story."""
 
 
+class DecisionRefused(ValueError):
+    """A decision that cannot be taken: a stable ``code`` (the console's Spanish message) and
+    one English sentence for operators."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
 def cycle_id(value: str) -> str:
     """A well-formed cycle id (``YYYY-MM``), or the sentence that says how to write one."""
     text = value.strip()

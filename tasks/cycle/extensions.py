@@ -12,6 +12,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tasks.checks.boundaries import DecisionRefused
 from tasks.plans.plan import Plan
 from tasks.settings import Settings
 from tasks.storage.ledger import (
@@ -26,13 +27,8 @@ from tasks.storage.ledger import (
 )
 
 
-class ExtensionRefused(ValueError):
-    """A decision that cannot be taken: a stable ``code`` (the console's Spanish message) and
-    one English sentence for operators."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
+class ExtensionRefused(DecisionRefused):
+    """An extension that cannot be granted."""
 
 
 @dataclass(frozen=True)

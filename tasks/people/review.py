@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tasks.catalogues import language_of, text
+from tasks.checks.boundaries import DecisionRefused
 from tasks.cycle.extensions import deadline_of
 from tasks.mail.outgoing import Outgoing, compose, send_all
 from tasks.plans.plan import Plan
@@ -37,13 +38,8 @@ from tasks.storage.ledger import (
 STATES = ("pending", "approved", "returned")
 
 
-class ReviewRefused(ValueError):
-    """A decision that cannot be taken: a stable ``code`` (the console's Spanish message) and
-    one English sentence for operators."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
+class ReviewRefused(DecisionRefused):
+    """A review decision that cannot be taken."""
 
 
 @dataclass(frozen=True)

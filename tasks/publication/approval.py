@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tasks.catalogues import language_of
+from tasks.checks.boundaries import DecisionRefused
 from tasks.mail.notifications import draft_email, outdated_email
 from tasks.mail.outgoing import Outgoing, send_all
 from tasks.plans.plan import Plan
@@ -35,13 +36,8 @@ from tasks.storage.ledger import (
 )
 
 
-class PublicationRefused(ValueError):
-    """A decision that cannot be taken: a stable ``code`` (the console's Spanish message) and
-    one English sentence for operators."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
+class PublicationRefused(DecisionRefused):
+    """A publication that cannot be made."""
 
 
 @dataclass(frozen=True)
