@@ -6,8 +6,8 @@ processes, and ``--users`` signed-in reviewers driven from this process. Each re
 turn, opens a page of the cycle dashboard (now and then filtered to the files awaiting review),
 then a random file's page, and approves one file in ten (each approval changes the dashboard's
 rows). Two runs of ``--seconds`` each: *people*, who pause a random time of mean ``--think``
-seconds after each request, then *stress*, the same users with no pause at all. Prints p50 and
-p95 latency per request kind, requests per second and errors.
+seconds before their first request and after each one, then *stress*, the same users with no
+pause at all. Prints p50 and p95 latency per request kind, requests per second and errors.
 
 Rows are written straight to the ledger (intake at this size is ``make bench``'s job); the
 sessions are opened through ``tasks.people.accounts.sign_in``, the function the sign-in page calls.
@@ -118,8 +118,12 @@ def user(
     """One signed-in reviewer, turn after turn until the time is up: a page of the dashboard
     (one of its pages, now and then filtered to the files awaiting review), then a random file's
     page; one file in ten is approved. Between requests the person reads for a random time of
-    mean ``think`` seconds (0: no pause, a stress test rather than people)."""
+    mean ``think`` seconds (0: no pause, a stress test rather than people). People also begin
+    after such a pause, as twenty people at work do not all click in the same millisecond; the
+    stress run starts everyone at once."""
     rng = random.Random(seed)
+    if think:
+        time.sleep(rng.expovariate(1 / think))
     token, csrf = account
     headers = {"Cookie": f"{SESSION_COOKIE}={token}"}  # the cookie is Secure; loopback is HTTP
     with httpx.Client(base_url=base, headers=headers, timeout=60) as client:

@@ -2,8 +2,7 @@
 
 A thin web layer over the same task functions the CLI calls (``tasks.people.review``,
 ``tasks.cycle.extensions``, ``tasks.publication.approval``): every rule lives there, every page is
-a Jinja2
-template of ``templates/console/``. Every route checks the signed-in account's role on the
+a Jinja2 template of ``templates/console/``. Every route checks the signed-in account's role on the
 server; every form carries the session's CSRF token; files are downloaded by submission or report
 id from the file store, never by a path from the request.
 """
@@ -11,7 +10,8 @@ id from the file store, never by a path from the request.
 import mimetypes
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import date
 from typing import Annotated, Any
 
@@ -37,7 +37,7 @@ from tasks.publication.approval import (
     publish_draft,
 )
 from tasks.publication.report import KINDS, evidence_link, report_name
-from tasks.rendering import render
+from tasks.rendering import environment, render
 from tasks.settings import Settings
 from tasks.storage import filestore
 from tasks.storage.ledger import (
@@ -116,10 +116,22 @@ Text = Annotated[str, Form()]
 
 def create_app(settings: Settings, plan: Plan) -> FastAPI:
     """The console on one workspace and plan."""
-    app = FastAPI(title="Hitos", docs_url=None, redoc_url=None, openapi_url=None)
-    app.state.settings = settings
     language = language_of(settings, plan)
     rows = DashboardRows(settings, plan)
+
+    @asynccontextmanager
+    async def ready(app: FastAPI) -> AsyncIterator[None]:
+        """Each worker computes the newest cycle's dashboard and compiles its template before it
+        takes requests: a worker just started made the first people wait seconds."""
+        with session(settings.database) as db:
+            cycles = cycles_of(db, plan.id)
+        if cycles:
+            rows.warm(cycles[-1].id)
+        environment(language).get_template("console/dashboard.html")
+        yield
+
+    app = FastAPI(title="Hitos", docs_url=None, redoc_url=None, openapi_url=None, lifespan=ready)
+    app.state.settings = settings
 
     def page(
         request: Request, template: str, account: Account | None, status: int = 200, **context: Any

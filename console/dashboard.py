@@ -21,11 +21,19 @@ from typing import Any
 from sqlalchemy import String, and_, cast, func, select
 
 from tasks.cycle.status import cycle_status
-from tasks.people.review import review_list
 from tasks.plans.plan import Plan
 from tasks.publication.approval import PublicationState, state_of
 from tasks.settings import Settings
-from tasks.storage.ledger import Cycle, Email, Extension, Report, Submission, of_cycle, session
+from tasks.storage.ledger import (
+    ACCEPTED,
+    Cycle,
+    Email,
+    Extension,
+    Report,
+    Submission,
+    of_cycle,
+    session,
+)
 
 PAGE_SIZE = 50
 DELIVERY = ("on-time", "late", "missing")
@@ -64,6 +72,7 @@ class DashboardRows:
         self.settings, self.plan = settings, plan
         self._kept: dict[str, tuple[int, CycleRows]] = {}
         self._computing = threading.Lock()
+        self._search: dict[str, str] = {}
 
     def of(self, cycle_id: str, today: date | None = None) -> CycleRows:
         """The cycle's rows as the ledger stands now."""
@@ -80,37 +89,76 @@ class DashboardRows:
             self._kept[cycle_id] = (marker, rows)
             return rows
 
+    def warm(self, cycle_id: str) -> None:
+        """Compute the cycle's rows before the first request asks: a worker that has just
+        started would otherwise make the first twenty people wait behind one cold computation."""
+        self.of(cycle_id)
+
     def _compute(self, cycle_id: str, today: date) -> CycleRows:
         rows = cycle_status(self.settings, self.plan, cycle_id, today)
-        items = review_list(self.settings, cycle_id, self.plan.id)
-        newest: dict[str, int] = {}
-        for item in items:
-            if not item.superseded:
-                newest.setdefault(item.institution, item.submission_id)
-        with session(self.settings.database) as db:
-            last = {
-                str(institution): sub_id
-                for institution, sub_id in db.execute(
-                    select(Submission.institution, Submission.id)
-                    .where(of_cycle(Submission, self.plan.id, cycle_id))
-                    .order_by(Submission.id)
-                )
-            }
+        files = _files_by_institution(self.settings, self.plan.id, cycle_id)
+        pending = 0
         for row in rows:
             code = str(row["institution"])
-            row["submission_id"] = newest.get(code) or last.get(code)
+            shown, awaiting = _shown_file(files.get(code, []))
+            pending += awaiting
+            row["submission_id"] = shown
             row["name"] = self.plan.institution(code).name
             row["delivery"] = (
                 ("late" if row["days_late"] else "on-time") if row["accepted"] else "missing"
             )
-            row["search"] = folded(f"{code} {row['name']}")
+            row["search"] = self._searchable(code, str(row["name"]))
         counts = {state: sum(matches(row, state) for row in rows) for state in FILTERS}
         return CycleRows(
             rows=rows,
-            pending=sum(i.review == "pending" and not i.superseded for i in items),
+            pending=pending,
             publication=state_of(self.settings, cycle_id, self.plan.id),
             counts=counts,
         )
+
+    def _searchable(self, code: str, name: str) -> str:
+        """An institution's code and name as the search compares them, folded once per worker."""
+        if code not in self._search:
+            self._search[code] = folded(f"{code} {name}")
+        return self._search[code]
+
+
+FileRow = tuple[int, int, str, str]
+"""A submission as the dashboard needs it: id, version, outcome, review."""
+
+
+def _files_by_institution(
+    settings: Settings, plan_id: str, cycle_id: str
+) -> dict[str, list[FileRow]]:
+    """Every file of the cycle, per institution, oldest first: four columns, no ORM objects."""
+    files: dict[str, list[FileRow]] = {}
+    with session(settings.database) as db:
+        for institution, *row in db.execute(
+            select(
+                Submission.institution,
+                Submission.id,
+                Submission.version,
+                Submission.outcome,
+                Submission.review,
+            )
+            .where(of_cycle(Submission, plan_id, cycle_id))
+            .order_by(Submission.version, Submission.id)
+        ):
+            files.setdefault(str(institution), []).append((row[0], row[1], row[2], row[3]))
+    return files
+
+
+def _shown_file(files: list[FileRow]) -> tuple[int | None, bool]:
+    """The file a row links to and whether it awaits review.
+
+    The link goes to the newest accepted file (whatever its review), else to the newest file of
+    any outcome. A file awaits review when it is pending and no newer accepted file has been
+    kept (a pending file below a newer one that was not returned is superseded).
+    """
+    accepted = [f for f in files if f[2] in ACCEPTED]
+    kept = [f for f in accepted if f[3] != "returned"]
+    shown = accepted[-1][0] if accepted else (files[-1][0] if files else None)
+    return shown, bool(kept) and kept[-1][3] == "pending"
 
 
 def digest(settings: Settings, cycle_id: str, today: date, plan_id: str = "") -> int:

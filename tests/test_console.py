@@ -21,12 +21,12 @@ from bench.console import PASSWORD as BENCH_PASSWORD
 from bench.console import workspace
 from bench.synthetic import CYCLE as BENCH_CYCLE
 from console.app import SESSION_COOKIE, create_app
-from console.dashboard import digest
+from console.dashboard import DashboardRows, digest
 from tasks.cycle.extensions import extend
 from tasks.cycle.requests import build_request, open_cycle_record
 from tasks.mail.local_server import local_smtp_server
 from tasks.people.accounts import MAX_FAILURES, add_user, sign_in
-from tasks.people.review import approve
+from tasks.people.review import approve, return_submission
 from tasks.plans.plan import Plan
 from tasks.publication.approval import consolidate_draft
 from tasks.settings import Settings
@@ -353,6 +353,32 @@ def test_the_dashboard_shows_fifty_institutions_a_page_filtered_by_state_or_name
     assert f"<strong>{code}</strong>" in found
     assert client.get(f"/ciclos/{BENCH_CYCLE}?pagina=99").status_code == 200  # the last page
     assert client.get(f"/ciclos/{BENCH_CYCLE}?pagina=x").status_code == 422
+
+
+def test_the_dashboard_awaits_review_of_the_newest_kept_file_only(settings, plan, smtp):
+    first = deliver(settings, plan, "MINGOB")
+    return_submission(settings, plan, first, REVIEWER, "La meta del hito 1 no cuadra.")
+    second = deliver(settings, plan, "MINGOB", attempt=2)
+    add_user(settings, DIRECTOR, "director", PASSWORD)
+    client = signed_in(settings, plan, DIRECTOR)
+
+    waiting = client.get(f"/ciclos/{CYCLE}?estado=pending").text
+    assert f"/envios/{second}" in waiting and f"/envios/{first}" not in waiting
+    assert "Por revisar (1)" in waiting
+
+    approve(settings, plan, second, REVIEWER)
+    assert "Por revisar (0)" in client.get(f"/ciclos/{CYCLE}").text
+
+
+def test_a_started_worker_has_computed_the_newest_cycle_before_its_first_request(
+    world, monkeypatch
+):
+    app = create_app(world.settings, world.plan)
+    with TestClient(app, base_url="https://testserver") as client:  # runs the start-up
+        monkeypatch.setattr(DashboardRows, "_compute", lambda *_: pytest.fail("computed late"))
+        _, token = sign_in(world.settings, DIRECTOR, PASSWORD, "test")
+        client.cookies.set(SESSION_COOKIE, token)
+        assert "MINGOB" in client.get("/").text
 
 
 def test_the_console_speaks_english_when_the_language_is_english(world):

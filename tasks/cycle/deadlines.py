@@ -30,8 +30,11 @@ def add_business_days(start: date, days: int, country: str) -> date:
     return day
 
 
+@cache
 def business_days_between(start: date, end: date, country: str) -> int:
-    """Business days from ``start`` to ``end`` (negative when ``end`` is earlier)."""
+    """Business days from ``start`` to ``end`` (negative when ``end`` is earlier).
+
+    Kept per pair of days: a dashboard of 1,000 institutions asks for the same few pairs."""
     if end < start:
         return -business_days_between(end, start, country)
     return sum(
