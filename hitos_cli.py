@@ -32,7 +32,8 @@ users_app = typer.Typer(help="Accounts of the directorate's console.", no_args_i
 app.add_typer(users_app, name="users")
 server_app = typer.Typer(help="What a Prefect server needs besides the deployments.")
 app.add_typer(server_app, name="server", no_args_is_help=True)
-console = Console()
+console = Console(soft_wrap=True)
+"""Lines are not cut at the terminal's width: a path cut by a newline no longer pastes."""
 CycleArg = Annotated[str, typer.Argument(help="Cycle id, YYYY-MM (e.g. 2023-03).")]
 PlanOption = Annotated[
     str,

@@ -104,8 +104,11 @@ def run_size(
     milestones: int,
     flows: bool,
     say: Any = print,
+    prefect_api_url: str = "",
 ) -> SizeRun:
-    """Every stage at one size, plain functions first, then (``flows``) the real Prefect flows."""
+    """Every stage at one size, plain functions first, then (``flows``) the real Prefect flows:
+    on Prefect's temporary local server, or on the server at ``prefect_api_url`` (the tests' own,
+    already started: a temporary server costs each flow process about 25 s to start)."""
     run = SizeRun(institutions, milestones)
     workdir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
@@ -139,6 +142,8 @@ def run_size(
     flow_workspace = workdir / "flows-ws"
     port = free_port()
     env = child_environment(flow_workspace, plan_path, port, prefect_home)
+    if prefect_api_url:
+        env["PREFECT_API_URL"] = prefect_api_url
     flow_settings = Settings(home=flow_workspace, plan=plan_path, smtp_port=port)
     inbox = flow_settings.folder("mail", "inbox")
     outbox = flow_settings.folder("mail", "outbox")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
@@ -70,6 +71,27 @@ class RecordingHandler:
 
     def to(self, address: str) -> list[Message]:
         return [m for rcpts, m in self.messages if address in rcpts]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Modules made only of slow tests first, then modules with some, then the rest.
+
+    pytest-xdist hands each worker whole modules (``--dist loadscope``) in this order: the two
+    real-server and bench modules, minutes each, start at once on different workers instead of
+    last on one while the others idle (10.5 min → under 9 on two cores).
+    """
+    slow: Counter[str] = Counter()
+    every: Counter[str] = Counter()
+    for item in items:
+        module = item.nodeid.split("::")[0]
+        every[module] += 1
+        slow[module] += item.get_closest_marker("slow") is not None
+
+    def heaviness(item: pytest.Item) -> int:
+        module = item.nodeid.split("::")[0]
+        return 0 if slow[module] == every[module] else 1 if slow[module] else 2
+
+    items.sort(key=heaviness)
 
 
 @pytest.fixture
