@@ -128,3 +128,20 @@ def test_an_empty_batch_has_no_run(plan):
     report = validate([], plan)
 
     assert (report.findings, report.runs, report.run) == ({}, [], None)
+
+
+@pytest.mark.parametrize(
+    ("language", "written"), [("es", "{d:%d/%m/%Y}"), ("en", "{d.day} {d:%b} {d.year}")]
+)
+def test_an_overdue_milestone_names_its_end_date_the_way_the_language_writes_dates(
+    plan, tmp_path, language, written
+):
+    data = request(plan, tmp_path)
+    overdue = next(m for m in plan.milestones_of("MINEDUC") if m.end < DEADLINE)
+    answer = all_completed(data, **{overdue.code.replace(".", "_"): (contract.IN_PROGRESS, 50)})
+    read = read_submission(answer, "a.xlsx")
+
+    report = validate([prepare(read.rows, "7", plan, "MINEDUC", DEADLINE)], plan, language)
+
+    [message] = [f.message for f in report.findings["7"] if f.rule == "milestone-overdue"]
+    assert written.format(d=overdue.end) in message

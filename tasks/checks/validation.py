@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 from babel.numbers import get_decimal_symbol
 
-from tasks.catalogues import text
+from tasks.catalogues import short_date, text
 from tasks.checks.findings import Finding, Severity, finding
 from tasks.plans.plan import Plan
 from tasks.workbooks import contract
@@ -447,7 +447,7 @@ def run_findings(
                     institution=institutions[key],
                     previous=shown_value(row, "avance_anterior"),
                     previous_cycle=previous_cycles[key],
-                    end=ends[milestone].strftime("%d/%m/%Y") if milestone in ends else "",
+                    end=short_date(ends[milestone], language) if milestone in ends else "",
                 )
             )
     return findings
