@@ -130,7 +130,9 @@ def visible(html: str) -> str:
 
 def status(page: Path) -> str:
     """The Status line of a validation page's overview."""
-    match = re.search(r"Status:\s*(.*?)\s*(?:Statistics|$)", visible(page.read_text("utf-8")))
+    label, after = (text("es", f"data_docs.page.{key}") for key in ("status_colon", "statistics"))
+    found = rf"{re.escape(label)}\s*(.*?)\s*(?:{re.escape(after)}|$)"
+    match = re.search(found, visible(page.read_text("utf-8")))
     assert match, page
     return match.group(1).strip()
 
@@ -164,8 +166,8 @@ def test_a_file_with_errors_is_a_failed_run(cycle_docs):
     page = run_page(settings, ids[CARELESS])
 
     assert outcome(settings, ids[CARELESS]).outcome == "rejected"
-    assert status(page) == "Failed"
-    assert index_rows(settings)[f"envios-{ids[CARELESS]}"] == "Failed"
+    assert status(page) == text("es", "data_docs.page.failed")
+    assert index_rows(settings)[f"envios-{ids[CARELESS]}"] == text("es", "data_docs.page.failed")
 
 
 def test_a_file_with_only_warnings_is_not_shown_as_failed(cycle_docs):
@@ -184,8 +186,9 @@ def test_a_clean_file_is_a_successful_run(cycle_docs):
     page = run_page(settings, ids[CLEAN])
 
     assert outcome(settings, ids[CLEAN]).outcome == "accepted"
-    assert status(page) == "Succeeded"
-    assert index_rows(settings)[f"envios-{ids[CLEAN]}"] == "Success"
+    succeeded = text("es", "data_docs.page.succeeded")
+    assert status(page) == succeeded
+    assert index_rows(settings)[f"envios-{ids[CLEAN]}"] == succeeded
 
 
 def test_pages_name_rules_and_columns_by_their_contract_labels(cycle_docs):
@@ -204,6 +207,45 @@ def test_pages_name_rules_and_columns_by_their_contract_labels(cycle_docs):
     assert text("es", "data_docs.rules.completed-requires-100") in rejected
     leaks = {name: raw for name, page in shown.items() for raw in RAW_NAMES if raw in page}
     assert leaks == {}
+
+
+def test_great_expectations_own_words_read_in_the_sites_language(cycle_docs):
+    settings, ids = cycle_docs
+    site = site_folder(settings, "2023-03")
+    run = visible(run_page(settings, ids[CARELESS]).read_text(encoding="utf-8"))
+    index = (site / "index.html").read_text(encoding="utf-8")
+
+    words = ("Table of Contents", "Overview", "Unexpected Value", "Table-Level Expectations")
+    for english in words:
+        assert english not in run
+        assert text("es", f"data_docs.page.{data_docs.GE_WORDS[english]}") in run
+    assert "unexpected" not in run and "total rows" not in run
+    assert "'title': 'Run Time'" not in index
+    assert f"'title': '{text('es', 'data_docs.page.run_time')}'" in index
+
+
+def test_a_failed_warning_shows_the_warning_sign_and_an_error_the_red_cross(cycle_docs):
+    settings, ids = cycle_docs
+    warned = run_page(settings, ids[WARNED]).read_text(encoding="utf-8")
+    rejected = run_page(settings, ids[CARELESS]).read_text(encoding="utf-8")
+
+    assert "fa-times text-danger" not in warned
+    assert warned.count("fa-exclamation-triangle") == 2  # the overview's status and the row
+    assert "fa-times text-danger" in rejected
+
+
+def test_values_institutions_typed_are_never_translated():
+    typed = (
+        '<table id="section-7-content-block-2-cell-3-2-content-2-body" class="table-sm">'
+        "<thead><tr><th>Count</th></tr></thead>"
+        '<tbody><tr><td><div class="show-scrollbars">Status</div></td></tr></tbody></table>'
+    )
+    page = f"<h4>Overview</h4><div>{typed}</div>"
+
+    shown = data_docs.in_language(page, "es")
+
+    overview, count = (text("es", f"data_docs.page.{key}") for key in ("overview", "count"))
+    assert shown == f"<h4>{overview}</h4><div>{typed.replace('>Count<', f'>{count}<')}</div>"
 
 
 def test_the_page_names_the_submission_institution_and_milestone_of_each_faulty_row(cycle_docs):
