@@ -100,6 +100,16 @@ def test_import_reads_an_english_table_too():
     assert Plan.model_validate(imported.data).model_dump() == plan.model_dump()
 
 
+def test_a_plans_short_name_goes_through_the_table_and_may_be_left_empty():
+    plan = load_plan(SAMPLE).model_copy(update={"short_name": "5.º plan"})
+
+    named = import_plan(export_plan(plan))
+    unnamed = import_plan(export_plan(load_plan(SAMPLE)))
+
+    assert named.problems == [] and named.data["short_name"] == "5.º plan"
+    assert unnamed.problems == [] and Plan.model_validate(unnamed.data).short_name == ""
+
+
 def edited(edit) -> bytes:
     book = openpyxl.load_workbook(BytesIO(export_plan(load_plan(SAMPLE))))
     edit(book)

@@ -48,6 +48,7 @@ def sixth_plan(folder: Path) -> Path:
     data.update(
         id="gt-pan6",
         name="Sexto Plan de Acción Nacional de Gobierno Abierto 2023-2025 (prueba)",
+        short_name="6.º plan",
         start=data["start"].replace(year=2023),
         end=data["end"].replace(year=2025),
     )
@@ -87,6 +88,24 @@ def open_and_answer(settings, plan) -> None:
         ],
     )
     first_answers(settings, plan, CYCLE)
+
+
+def test_a_liaison_asked_by_two_plans_tells_their_emails_apart_by_the_subject(two_plans):
+    """Each plan's ``short_name`` stands beside the cycle; a plan without one (the sample)
+    keeps the subject it always had."""
+    fifth, plan5, sixth, plan6 = two_plans
+    named5 = plan5.model_copy(update={"short_name": "5.º plan"})
+
+    def subject(settings: Settings, plan: Plan) -> str:
+        cycle = open_cycle_record(settings, plan, CYCLE)
+        mingob = plan.institution("MINGOB")
+        workbook = build_request(settings, plan, cycle, mingob)
+        return request_email(plan, cycle, mingob, workbook).subject
+
+    asked = "[Gobierno Abierto] Solicitud de avances"
+    assert subject(sixth, plan6) == f"{asked} · 6.º plan · agosto 2023 · MINGOB"
+    assert subject(fifth, named5) == f"{asked} · 5.º plan · agosto 2023 · MINGOB"
+    assert subject(fifth, plan5) == f"{asked} · agosto 2023 · MINGOB"
 
 
 def submissions_by_plan(settings) -> dict[str | None, set[str]]:

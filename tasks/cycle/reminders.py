@@ -132,6 +132,7 @@ def reminder_email(
             "subject.late" if late else "subject.reminder",
             cycle_id=cycle.id,
             institution=institution.code,
+            plan_name=plan.short_name,
         ),
         language=language,
         attachments=[build_request(settings, plan, cycle, institution)],

@@ -192,7 +192,13 @@ def request_email(
 ) -> Outgoing:
     """The request email to the institution's liaison, with its workbook attached (``sequence``
     2 and on: sent again after the first did not arrive, see ``tasks.mail.resend``)."""
-    subject = text(language, "subject.request", cycle_id=cycle.id, institution=institution.code)
+    subject = text(
+        language,
+        "subject.request",
+        cycle_id=cycle.id,
+        institution=institution.code,
+        plan_name=plan.short_name,
+    )
     return compose(
         "request",
         key=f"{cycle.label}/{institution.code}/request/{sequence}",

@@ -237,6 +237,7 @@ def missing_workbook_replies(settings: Settings, plan: Plan) -> list[Outgoing]:
                     "subject.missing_workbook",
                     cycle_id=cycle.id if cycle else "",
                     institution=code,
+                    plan_name=plan.short_name,
                 ),
                 language=language,
                 cycle_id=cycle.id if cycle else None,

@@ -67,7 +67,9 @@ def all_delivered_email(settings: Settings, plan: Plan, cycle_id: str) -> Outgoi
         key=f"{cycle_label(plan.id, cycle_id)}/-/all-delivered",
         kind="notice",
         to=[plan.coordinator.director.email],
-        subject=text(language, "subject.all_delivered", cycle_id=cycle_id),
+        subject=text(
+            language, "subject.all_delivered", cycle_id=cycle_id, plan_name=plan.short_name
+        ),
         language=language,
         cycle_id=cycle_id,
         plan=plan,
@@ -95,7 +97,13 @@ def draft_email(settings: Settings, plan: Plan, publication: Publication) -> Out
         key=f"{cycle_label(report.plan_id, report.cycle_id)}/-/draft/{report.version}",
         kind="notice",
         to=[plan.coordinator.director.email],
-        subject=text(language, "subject.draft", cycle_id=report.cycle_id, version=report.version),
+        subject=text(
+            language,
+            "subject.draft",
+            cycle_id=report.cycle_id,
+            version=report.version,
+            plan_name=plan.short_name,
+        ),
         language=language,
         cycle_id=report.cycle_id,
         plan=plan,
@@ -118,7 +126,11 @@ def outdated_email(settings: Settings, plan: Plan, report: Report) -> Outgoing:
         kind="notice",
         to=[plan.coordinator.director.email],
         subject=text(
-            language, "subject.outdated", cycle_id=report.cycle_id, version=report.version
+            language,
+            "subject.outdated",
+            cycle_id=report.cycle_id,
+            version=report.version,
+            plan_name=plan.short_name,
         ),
         language=language,
         cycle_id=report.cycle_id,

@@ -110,6 +110,7 @@ def reply_email(
             label=label,
             cycle_id=outcome.cycle or "",
             institution=outcome.institution or "",
+            plan_name=plan.short_name,
         ),
         language=language,
         attachments=attachments,

@@ -265,7 +265,11 @@ def returned_email(settings: Settings, plan: Plan, sub: Submission, note: str) -
         kind="returned",
         to=[sub.sender or institution.liaison.email],
         subject=text(
-            language, "subject.returned", cycle_id=sub.cycle_id, institution=institution.code
+            language,
+            "subject.returned",
+            cycle_id=sub.cycle_id,
+            institution=institution.code,
+            plan_name=plan.short_name,
         ),
         language=language,
         cycle_id=sub.cycle_id,

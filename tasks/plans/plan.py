@@ -59,6 +59,11 @@ class Plan(BaseModel):
 
     id: str
     name: str
+    short_name: str = Field(
+        "",
+        description="How emails name the plan beside the cycle («5.º plan»); set it on each plan "
+        "when one ledger holds several, so a liaison asked by two plans tells their emails apart.",
+    )
     country: str
     timezone: str = "America/Guatemala"
     language: str = "es"

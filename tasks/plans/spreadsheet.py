@@ -27,6 +27,7 @@ from tasks.workbooks.contract import words
 PLAN_FIELDS = [
     "id",
     "name",
+    "short_name",
     "country",
     "timezone",
     "language",
@@ -36,6 +37,7 @@ PLAN_FIELDS = [
     "director_name",
     "director_email",
 ]
+OPTIONAL_PLAN_FIELDS = {"short_name"}
 TABLES: dict[str, list[str]] = {
     "institutions": [
         "code",
@@ -152,12 +154,15 @@ def _plan_fields(rows: list[list[object]], problems: list[PlanProblem]) -> dict[
     for row in rows:
         if row and _normal(row[0]) in keys:
             values[keys[_normal(row[0])]] = row[1] if len(row) > 1 else None
-    missing = [key for key in PLAN_FIELDS if not _cell(values.get(key))]
+    missing = [
+        key for key in PLAN_FIELDS if key not in OPTIONAL_PLAN_FIELDS and not _cell(values.get(key))
+    ]
     for key in missing:
         label = text("es", f"plan_table.plan.{key}")
         problems.append(PlanProblem("field-missing", "Plan", f"the field «{label}» has no value"))
     plan: dict[str, Any] = {
-        key: _cell(values.get(key)) for key in ("id", "name", "country", "timezone", "language")
+        key: _cell(values.get(key))
+        for key in ("id", "name", "short_name", "country", "timezone", "language")
     }
     for key in ("start", "end"):
         day = _day(values.get(key))
@@ -322,6 +327,7 @@ def export_plan(plan: Plan, language: str = "es") -> bytes:
             [
                 plan.id,
                 plan.name,
+                plan.short_name,
                 plan.country,
                 plan.timezone,
                 plan.language,
