@@ -6,13 +6,13 @@ from datetime import date
 
 from sqlalchemy import select
 
-from tasks.catalogues import language_of, text
+from tasks.catalogues import language_of
 from tasks.checks.findings import Finding
 from tasks.cycle.closing import closing_day
 from tasks.cycle.deadlines import add_business_days, business_days_between
 from tasks.cycle.extensions import deadline_of
 from tasks.cycle.requests import build_request
-from tasks.mail.outgoing import Outgoing, compose
+from tasks.mail.outgoing import Outgoing, compose, plan_subject
 from tasks.plans.plan import Institution, Plan
 from tasks.settings import Settings
 from tasks.storage.ledger import (
@@ -127,12 +127,12 @@ def reminder_email(
         kind="reminder",
         to=[institution.liaison.email],
         cc=[institution.head.email, plan.coordinator.director.email] if late else [],
-        subject=text(
+        subject=plan_subject(
+            plan,
             language,
-            "subject.late" if late else "subject.reminder",
+            "late" if late else "reminder",
             cycle_id=cycle.id,
             institution=institution.code,
-            plan_name=plan.short_name,
         ),
         language=language,
         attachments=[build_request(settings, plan, cycle, institution)],

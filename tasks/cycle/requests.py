@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from tasks.catalogues import language_of, text
+from tasks.catalogues import language_of
 from tasks.cycle.deadlines import add_business_days, cycle_opening, first_business_day
-from tasks.mail.outgoing import Outgoing, compose
+from tasks.mail.outgoing import Outgoing, compose, plan_subject
 from tasks.plans.plan import Institution, Plan
 from tasks.settings import Settings
 from tasks.storage import filestore
@@ -192,12 +192,8 @@ def request_email(
 ) -> Outgoing:
     """The request email to the institution's liaison, with its workbook attached (``sequence``
     2 and on: sent again after the first did not arrive, see ``tasks.mail.resend``)."""
-    subject = text(
-        language,
-        "subject.request",
-        cycle_id=cycle.id,
-        institution=institution.code,
-        plan_name=plan.short_name,
+    subject = plan_subject(
+        plan, language, "request", cycle_id=cycle.id, institution=institution.code
     )
     return compose(
         "request",

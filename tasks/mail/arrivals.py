@@ -19,10 +19,10 @@ from pathlib import PurePath
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tasks.catalogues import language_of, text
+from tasks.catalogues import language_of
 from tasks.mail.automatic import Automatic, recognise, record
 from tasks.mail.inbox import Attachment, Received
-from tasks.mail.outgoing import Outgoing, compose
+from tasks.mail.outgoing import Outgoing, compose, plan_subject
 from tasks.plans.plan import Plan
 from tasks.settings import Settings
 from tasks.storage import filestore
@@ -232,12 +232,12 @@ def missing_workbook_replies(settings: Settings, plan: Plan) -> list[Outgoing]:
                 key=key,
                 kind="missing-workbook",
                 to=[message.sender],
-                subject=text(
+                subject=plan_subject(
+                    plan,
                     language,
-                    "subject.missing_workbook",
+                    "missing_workbook",
                     cycle_id=cycle.id if cycle else "",
                     institution=code,
-                    plan_name=plan.short_name,
                 ),
                 language=language,
                 cycle_id=cycle.id if cycle else None,

@@ -12,7 +12,7 @@ from datetime import date
 from sqlalchemy import select
 
 from tasks.catalogues import language_of, text
-from tasks.mail.outgoing import Outgoing, compose
+from tasks.mail.outgoing import Outgoing, compose, plan_subject
 from tasks.plans.plan import Plan
 from tasks.publication.consolidation import MISSING
 from tasks.publication.publishing import Publication
@@ -67,9 +67,7 @@ def all_delivered_email(settings: Settings, plan: Plan, cycle_id: str) -> Outgoi
         key=f"{cycle_label(plan.id, cycle_id)}/-/all-delivered",
         kind="notice",
         to=[plan.coordinator.director.email],
-        subject=text(
-            language, "subject.all_delivered", cycle_id=cycle_id, plan_name=plan.short_name
-        ),
+        subject=plan_subject(plan, language, "all_delivered", cycle_id=cycle_id),
         language=language,
         cycle_id=cycle_id,
         plan=plan,
@@ -97,12 +95,8 @@ def draft_email(settings: Settings, plan: Plan, publication: Publication) -> Out
         key=f"{cycle_label(report.plan_id, report.cycle_id)}/-/draft/{report.version}",
         kind="notice",
         to=[plan.coordinator.director.email],
-        subject=text(
-            language,
-            "subject.draft",
-            cycle_id=report.cycle_id,
-            version=report.version,
-            plan_name=plan.short_name,
+        subject=plan_subject(
+            plan, language, "draft", cycle_id=report.cycle_id, version=report.version
         ),
         language=language,
         cycle_id=report.cycle_id,
@@ -125,12 +119,8 @@ def outdated_email(settings: Settings, plan: Plan, report: Report) -> Outgoing:
         key=f"{cycle_label(report.plan_id, report.cycle_id)}/-/outdated/{report.version}",
         kind="notice",
         to=[plan.coordinator.director.email],
-        subject=text(
-            language,
-            "subject.outdated",
-            cycle_id=report.cycle_id,
-            version=report.version,
-            plan_name=plan.short_name,
+        subject=plan_subject(
+            plan, language, "outdated", cycle_id=report.cycle_id, version=report.version
         ),
         language=language,
         cycle_id=report.cycle_id,

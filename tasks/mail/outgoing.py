@@ -23,7 +23,7 @@ from email.mime.text import MIMEText
 from email.policy import compat32
 from email.utils import format_datetime, formataddr
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import yagmail
@@ -33,9 +33,13 @@ from sqlalchemy.orm import Session
 from yagmail.headers import resolve_addresses
 from yagmail.message import prepare_message
 
+from tasks.catalogues import text
 from tasks.rendering import render
 from tasks.settings import Settings, secret
 from tasks.storage.ledger import Email, session, utcnow
+
+if TYPE_CHECKING:
+    from tasks.plans.plan import Plan
 
 STALE_CLAIM = timedelta(minutes=15)
 WIRE = compat32.clone(linesep="\r\n")
@@ -86,6 +90,12 @@ class Outgoing:
     in_reply_to: str = ""  # the institution's Message-ID, when this answers it
     references: str = ""
     auto_submitted: str = ""  # RFC 3834: compose makes it auto-generated, replies auto-replied
+
+
+def plan_subject(plan: Plan, language: str, kind: str, **values: Any) -> str:
+    """The subject of one of a plan's emails (``subject.<kind>`` of the catalogue), with the
+    plan's short name beside the cycle when it has one: one place, so no email forgets it."""
+    return text(language, f"subject.{kind}", plan_name=plan.short_name, **values)
 
 
 def compose(

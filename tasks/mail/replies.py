@@ -15,7 +15,7 @@ from sqlalchemy import select
 from tasks.catalogues import language_of, text
 from tasks.cycle.intake import Outcome, as_outcome
 from tasks.mail.arrivals import evidence_of, thread
-from tasks.mail.outgoing import Outgoing, compose
+from tasks.mail.outgoing import Outgoing, compose, plan_subject
 from tasks.plans.plan import Plan
 from tasks.settings import Settings
 from tasks.storage import filestore
@@ -104,13 +104,13 @@ def reply_email(
         key=reply_key(sub),
         kind="reply",
         to=[outcome.sender],
-        subject=text(
+        subject=plan_subject(
+            plan,
             language,
-            "subject.reply",
+            "reply",
             label=label,
             cycle_id=outcome.cycle or "",
             institution=outcome.institution or "",
-            plan_name=plan.short_name,
         ),
         language=language,
         attachments=attachments,

@@ -17,10 +17,10 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tasks.catalogues import language_of, text
+from tasks.catalogues import language_of
 from tasks.checks.boundaries import DecisionRefused
 from tasks.cycle.extensions import deadline_of
-from tasks.mail.outgoing import Outgoing, compose, send_all
+from tasks.mail.outgoing import Outgoing, compose, plan_subject, send_all
 from tasks.plans.plan import Plan
 from tasks.settings import Settings
 from tasks.storage.ledger import (
@@ -264,12 +264,8 @@ def returned_email(settings: Settings, plan: Plan, sub: Submission, note: str) -
         key=_returned_key(sub),
         kind="returned",
         to=[sub.sender or institution.liaison.email],
-        subject=text(
-            language,
-            "subject.returned",
-            cycle_id=sub.cycle_id,
-            institution=institution.code,
-            plan_name=plan.short_name,
+        subject=plan_subject(
+            plan, language, "returned", cycle_id=sub.cycle_id, institution=institution.code
         ),
         language=language,
         cycle_id=sub.cycle_id,

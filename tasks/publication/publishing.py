@@ -9,8 +9,8 @@ from tempfile import TemporaryDirectory
 
 from sqlalchemy import func, select
 
-from tasks.catalogues import language_of, text
-from tasks.mail.outgoing import Outgoing, compose
+from tasks.catalogues import language_of
+from tasks.mail.outgoing import Outgoing, compose, plan_subject
 from tasks.plans.plan import Plan
 from tasks.publication.consolidation import (
     MISSING,
@@ -160,12 +160,8 @@ def report_email(plan: Plan, publication: Publication, language: str = "es") -> 
         key=f"{cycle_label(report.plan_id, report.cycle_id)}/-/report/{report.version}",
         kind="report",
         to=[plan.coordinator.director.email],
-        subject=text(
-            language,
-            "subject.report",
-            cycle_id=report.cycle_id,
-            version=report.version,
-            plan_name=plan.short_name,
+        subject=plan_subject(
+            plan, language, "report", cycle_id=report.cycle_id, version=report.version
         ),
         language=language,
         attachments=attachments,
