@@ -16,7 +16,7 @@ import threading
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import String, and_, cast, func, select
 
@@ -123,8 +123,13 @@ class DashboardRows:
         return self._search[code]
 
 
-FileRow = tuple[int, int, str, str]
-"""A submission as the dashboard needs it: id, version, outcome, review."""
+class FileRow(NamedTuple):
+    """A submission as the dashboard needs it."""
+
+    id: int
+    version: int
+    outcome: str
+    review: str
 
 
 def _files_by_institution(
@@ -144,7 +149,7 @@ def _files_by_institution(
             .where(of_cycle(Submission, plan_id, cycle_id))
             .order_by(Submission.version, Submission.id)
         ):
-            files.setdefault(str(institution), []).append((row[0], row[1], row[2], row[3]))
+            files.setdefault(str(institution), []).append(FileRow(*row))
     return files
 
 
@@ -155,10 +160,10 @@ def _shown_file(files: list[FileRow]) -> tuple[int | None, bool]:
     any outcome. A file awaits review when it is pending and no newer accepted file has been
     kept (a pending file below a newer one that was not returned is superseded).
     """
-    accepted = [f for f in files if f[2] in ACCEPTED]
-    kept = [f for f in accepted if f[3] != "returned"]
-    shown = accepted[-1][0] if accepted else (files[-1][0] if files else None)
-    return shown, bool(kept) and kept[-1][3] == "pending"
+    accepted = [f for f in files if f.outcome in ACCEPTED]
+    kept = [f for f in accepted if f.review != "returned"]
+    shown = accepted[-1].id if accepted else (files[-1].id if files else None)
+    return shown, bool(kept) and kept[-1].review == "pending"
 
 
 def digest(settings: Settings, cycle_id: str, today: date, plan_id: str = "") -> int:

@@ -19,6 +19,7 @@ import copy
 import json
 import re
 import shutil
+from functools import cache
 from html import escape as html_escape
 from pathlib import Path
 from typing import Any, Literal
@@ -208,11 +209,13 @@ def _warnings_marked(html: str, language: str) -> str:
     return "<tr>".join(rows)
 
 
-def warning_rules() -> list[str]:
-    """The suite's rules whose severity is warning (they never reject a file)."""
+@cache
+def warning_rules() -> tuple[str, ...]:
+    """The suite's rules whose severity is warning (they never reject a file); read once per
+    process, not once per page."""
     with SUITE.open(encoding="utf-8") as handle:
         expectations = json.load(handle)["expectations"]
-    return [e["meta"]["rule"] for e in expectations if e.get("severity") == "warning"]
+    return tuple(e["meta"]["rule"] for e in expectations if e.get("severity") == "warning")
 
 
 def site_folder(settings: Settings, cycle_id: str, plan_id: str = "") -> Path:
