@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 import os
 import shutil
@@ -11,7 +10,7 @@ import sys
 from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -20,6 +19,9 @@ from rich.table import Table
 from tasks.checks.findings import Finding
 from tasks.plans.plan import Plan, load_plan
 from tasks.settings import Settings
+
+if TYPE_CHECKING:
+    from tasks.intake.results import IntakeResult
 
 app = typer.Typer(
     help="Hitos: open-government action plan compliance cycles.", no_args_is_help=True
@@ -149,7 +151,7 @@ def print_status(
 
 def print_malformed(settings: Settings, only: set[str] | None = None) -> None:
     """The messages intake could not take apart: kept raw, never marked done without saying."""
-    from tasks.mail.malformed import malformed_messages
+    from tasks.intake.malformed import malformed_messages
 
     messages = [m for m in malformed_messages(settings) if only is None or m.message_id in only]
     if not messages:
@@ -271,8 +273,9 @@ def intake(plan_name: PlanOption = "") -> None:
     """Read the inbox and the drop folder, validate new files, reply to senders."""
     settings, _ = settings_and_plan(plan_name)
     from flows.intake import intake as intake_flow
+    from tasks.intake.malformed import malformed_messages
+    from tasks.intake.replies import ANSWERS
     from tasks.mail.automatic import recorded_after
-    from tasks.mail.malformed import malformed_messages
     from tasks.storage.ledger import utcnow
 
     _, before = recorded_after(settings, None)
@@ -290,8 +293,7 @@ def intake(plan_name: PlanOption = "") -> None:
     print_malformed(
         settings, {m.message_id for m in malformed_messages(settings)} - malformed_before
     )
-    answers = ("reply", "missing-workbook", "malformed", "bounce-notice")
-    unsent(settings, started, answers, "answer(s) were")
+    unsent(settings, started, ANSWERS, "answer(s) were")
 
 
 @app.command()
@@ -361,33 +363,43 @@ def submit(
         str, typer.Option(help="Institution code, if the file does not say.")
     ] = "",
     cycle: Annotated[str, typer.Option(help="Cycle id, if the file does not say.")] = "",
+    why: Annotated[str, typer.Option(help="Why it is theirs, for the audit trail.")] = "",
+    by: ByOption = "",
     as_json: Annotated[bool, typer.Option("--json")] = False,
     plan_name: PlanOption = "",
 ) -> None:
     """Run intake on one file; print outcome and findings (exit 0 accepted, 1 rejected, 2 other)."""
     settings, plan = settings_and_plan(plan_name)
-    from tasks.checks.boundaries import institution_code, known_cycle
-    from tasks.cycle.intake import outcome_of, process, store
-    from tasks.mail.inbox import Attachment, Received
+    from tasks.intake.assign import submit_file
 
-    institution = institution_code(plan, institution) if institution else ""
-    cycle = known_cycle(settings, cycle) if cycle else ""
-    data = file.read_bytes()
-    received = Received(
-        message_id="cli:" + hashlib.sha256(data).hexdigest(),
-        channel="cli",
-        sender="",
-        attachments=[Attachment(file.name, data)],
+    done = submit_file(
+        settings, plan, file.name, file.read_bytes(), institution, cycle, actor(by), why
     )
-    store(
-        settings,
-        [received],
-        institution=institution or None,
-        cycle_id=cycle or None,
-        plan_id=plan.id if institution and cycle else None,
-    )
-    process(settings, plan, with_docs=True)
-    outcome = outcome_of(settings, hashlib.sha256(data).hexdigest())
+    print_intake_result(file.name, done, as_json)
+
+
+@app.command()
+@refuses_mistakes
+def assign(
+    submission: Annotated[int, typer.Argument(help="Submission id (hitos intake, the console).")],
+    institution: Annotated[str, typer.Option(help="Institution code the file is for.")],
+    cycle: Annotated[str, typer.Option(help="Cycle id the file is for.")],
+    why: Annotated[str, typer.Option(help="Why it is theirs, for the audit trail.")] = "",
+    by: ByOption = "",
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    plan_name: PlanOption = "",
+) -> None:
+    """Give a quarantined file (a stranger's, or one intake could not identify) to an
+    institution and cycle: it is validated and answered once."""
+    settings, plan = settings_and_plan(plan_name)
+    from tasks.intake.assign import assign as assign_file
+
+    done = assign_file(settings, plan, submission, institution, cycle, actor(by), why)
+    print_intake_result(done.filename, done, as_json)
+
+
+def print_intake_result(name: str, outcome: IntakeResult, as_json: bool) -> NoReturn:
+    """A submitted or assigned file's outcome and findings; exit 0 accepted, 1 rejected, 2 other."""
     result = {
         "outcome": outcome.outcome,
         "institution": outcome.institution,
@@ -399,7 +411,7 @@ def submit(
         typer.echo(json.dumps(result, ensure_ascii=False, indent=2))
     else:
         who = f"{outcome.institution or '?'}, {outcome.plan or '?'}/{outcome.cycle or '?'}"
-        console.print(f"{file.name}: [bold]{outcome.outcome}[/bold] ({who})")
+        console.print(f"{name}: [bold]{outcome.outcome}[/bold] ({who})")
         print_findings(outcome.findings)
     raise typer.Exit(
         {"accepted": 0, "accepted_with_warnings": 0, "rejected": 1}.get(outcome.outcome, 2)
@@ -426,7 +438,7 @@ def findings(
     """Every validation result of a cycle, per submission, for reviewers."""
     settings, plan = settings_and_plan(plan_name)
     from tasks.checks.boundaries import institution_code, known_cycle
-    from tasks.cycle.intake import cycle_outcomes
+    from tasks.intake.results import cycle_outcomes
 
     cycle = known_cycle(settings, cycle)
     institution = institution_code(plan, institution) if institution else ""
@@ -455,7 +467,7 @@ def evidence_files(
     settings: Settings, submission_ids: list[int]
 ) -> dict[int, list[dict[str, object]]]:
     """Submission id → the evidence files that came with it (name, size, file-store key)."""
-    from tasks.mail.arrivals import evidence_of
+    from tasks.intake.arrivals import evidence_of
     from tasks.storage.ledger import session
 
     with session(settings.database) as db:

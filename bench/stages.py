@@ -98,7 +98,8 @@ def open_stage(workdir: Path, clock: Clock) -> dict[str, Any]:
 def intake_stage(workdir: Path, clock: Clock) -> dict[str, Any]:
     """The reader alone over the returned files, then intake: store and validate them all."""
     from tasks.checks.validation import checkpoint
-    from tasks.cycle.intake import process, store_all
+    from tasks.intake.process import process
+    from tasks.intake.store import store_all
     from tasks.settings import Settings
     from tasks.workbooks.reading import UnreadableFile, read_submission
 
@@ -136,8 +137,8 @@ def intake_stage(workdir: Path, clock: Clock) -> dict[str, Any]:
 
 def reply_stage(workdir: Path, clock: Clock) -> dict[str, Any]:
     """intake's last step: the reply owed to each sender (rejections with the marked file)."""
+    from tasks.intake.replies import unanswered
     from tasks.mail.outgoing import send_all
-    from tasks.mail.replies import unanswered
     from tasks.settings import Settings
 
     settings, plan = Settings(), _plan(workdir)

@@ -26,7 +26,7 @@ from console.data_docs import page_html, site_of
 from tasks.catalogues import language_of
 from tasks.checks.validation import SUITE_NAME
 from tasks.cycle.extensions import ExtensionRefused, extend, extensions
-from tasks.cycle.intake import as_outcome
+from tasks.intake.results import as_outcome
 from tasks.mail.contacts import with_current_contacts
 from tasks.people.accounts import Account, account_of, limited, sign_in, sign_out
 from tasks.people.review import ReviewRefused, approve, return_submission, review_list

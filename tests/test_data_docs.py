@@ -22,8 +22,10 @@ from tasks.catalogues import text
 from tasks.checks import data_docs
 from tasks.checks.data_docs import offline, results_folder, site_folder
 from tasks.checks.validation import SUITE, SUITE_NAME
-from tasks.cycle.intake import outcome_of, process, store
 from tasks.cycle.requests import build_request, open_cycle_record
+from tasks.intake.process import process
+from tasks.intake.results import outcome_of
+from tasks.intake.store import store
 from tasks.mail.inbox import Attachment, Received
 from tasks.settings import Settings
 from tasks.simulation import CARELESS, filled_workbook

@@ -11,6 +11,7 @@ to fold duplicates. A lost request is worse than a duplicate one.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import smtplib
 import ssl
 import time
@@ -138,10 +139,21 @@ def compose(
     )
 
 
-def message_id(key: str, sender: str) -> str:
-    """A Message-ID derived from the email's key: the same email always has the same id."""
-    digest = hashlib.sha256(key.encode()).hexdigest()[:32]
+def message_id(key: str, sender: str, secret: str = "") -> str:
+    """A Message-ID derived from the email's key: the same email always has the same id.
+
+    Keyed with the settings' secret (HMAC), so that nobody who has not seen an email can write
+    its id: answering in the thread of a request lets a file in from an address Hitos does not
+    know (``tasks.intake.senders``), and keys such as ``gt-pan5/2023-03/MINGOB/request/1`` are
+    easy to guess.
+    """
+    digest = hmac.new(secret.encode(), key.encode(), hashlib.sha256).hexdigest()[:32]
     return f"<{digest}@{sender.split('@')[-1]}>"
+
+
+def id_secret(settings: Settings) -> str:
+    """The secret Hitos' Message-IDs are keyed with: the one that signs request workbooks."""
+    return settings.signing_key.get_secret_value()
 
 
 class Mailer(yagmail.SMTP):
@@ -153,6 +165,7 @@ class Mailer(yagmail.SMTP):
 
     last_used = 0.0  # time.monotonic() of the connection's last command
     display_name = ""  # the directorate's name on From
+    id_secret = ""  # what keys the Message-IDs (``message_id``): the settings' signing key
 
     def login(self) -> None:
         """Reuse the open connection; check it with NOOP only after ``IDLE_CHECK`` unused.
@@ -188,7 +201,7 @@ class Mailer(yagmail.SMTP):
             None,
             self.encoding,
             prettify_html=False,
-            message_id=message_id(mail.key, sender),
+            message_id=message_id(mail.key, sender, self.id_secret),
             dkim=self.dkim,
         )
         headers(message, mail, sender, self.display_name)
@@ -262,6 +275,7 @@ def mailer(settings: Settings) -> Iterator[Mailer]:
         **({"context": context} if security == "ssl" else {}),
     )
     client.display_name = settings.sender_name
+    client.id_secret = id_secret(settings)
     try:
         yield client
     finally:
@@ -269,35 +283,35 @@ def mailer(settings: Settings) -> Iterator[Mailer]:
 
 
 @dataclass(frozen=True)
-class Outcome:
-    """How delivering one email ended, to be written to the ledger."""
+class Attempt:
+    """How one attempt to deliver an email ended (sent, refused, failed), for the ledger."""
 
     key: str
     status: str
     error: str = ""
 
 
-def _record(db: Session, outcome: Outcome) -> None:
-    sent_at = {"sent_at": utcnow()} if outcome.status == "sent" else {}
+def _record(db: Session, ended: Attempt) -> None:
+    sent_at = {"sent_at": utcnow()} if ended.status == "sent" else {}
     db.execute(
         update(Email)
-        .where(Email.key == outcome.key)
-        .values(status=outcome.status, error=outcome.error, **sent_at)
+        .where(Email.key == ended.key)
+        .values(status=ended.status, error=ended.error, **sent_at)
     )
 
 
 def record(settings: Settings, key: str, status: str, error: str = "") -> None:
     """Write one email's outcome in its own transaction."""
     with session(settings.database) as db:
-        _record(db, Outcome(key, status, error))
+        _record(db, Attempt(key, status, error))
 
 
-def claim(settings: Settings, mail: Outgoing, previous: Outcome | None = None) -> bool:
+def claim(settings: Settings, mail: Outgoing, previous: Attempt | None = None) -> bool:
     """Reserve the email's key; False when it was sent, refused, or is being sent right now.
 
     A failed email (the server never took it) is claimed again at once; one left "sending"
     only after ``STALE_CLAIM``, since the server may have taken it before a crash.
-    ``previous``, the outcome of the email delivered just before, is written in the same
+    ``previous``, how delivering the email just before ended, is written in the same
     transaction: one commit per email instead of two, and still at most one email in doubt.
     """
     now = utcnow()
@@ -317,7 +331,7 @@ def claim(settings: Settings, mail: Outgoing, previous: Outcome | None = None) -
                     to=", ".join(mail.to),
                     cc=", ".join(mail.cc),
                     subject=mail.subject,
-                    message_id=message_id(mail.key, settings.sender),
+                    message_id=message_id(mail.key, settings.sender, id_secret(settings)),
                     claimed_at=now,
                 )
             )
@@ -355,7 +369,7 @@ def send_all(settings: Settings, mails: list[Outgoing]) -> dict[str, str]:
     statuses: dict[str, str] = {}
     interval = 60 / settings.smtp_per_minute if settings.smtp_per_minute else 0.0
     unreachable = False
-    pending: Outcome | None = None
+    pending: Attempt | None = None
     try:
         with mailer(settings) as client:
             for mail in mails:
@@ -364,7 +378,7 @@ def send_all(settings: Settings, mails: list[Outgoing]) -> dict[str, str]:
                     statuses[mail.key] = "skipped"
                     continue
                 if unreachable:
-                    pending = Outcome(mail.key, "failed", "not attempted: SMTP server unreachable")
+                    pending = Attempt(mail.key, "failed", "not attempted: SMTP server unreachable")
                     statuses[mail.key] = "failed"
                     continue
                 started = time.monotonic()
@@ -382,14 +396,14 @@ def send_all(settings: Settings, mails: list[Outgoing]) -> dict[str, str]:
     return statuses
 
 
-def deliver_with_retries(settings: Settings, client: Mailer, mail: Outgoing) -> Outcome:
-    """Deliver, retrying temporary refusals (4xx) with growing delays; the outcome."""
+def deliver_with_retries(settings: Settings, client: Mailer, mail: Outgoing) -> Attempt:
+    """Deliver, retrying temporary refusals (4xx) with growing delays; how it ended."""
     error = ""
     for attempt in range(settings.smtp_retries):
         try:
             refused = client.deliver(mail, settings.sender)
         except Undeliverable as exc:
-            return Outcome(mail.key, "refused", f"undeliverable: {exc}")
+            return Attempt(mail.key, "refused", f"undeliverable: {exc}")
         except smtplib.SMTPRecipientsRefused as exc:
             refused = exc.recipients
         except smtplib.SMTPResponseException as exc:
@@ -397,7 +411,7 @@ def deliver_with_retries(settings: Settings, client: Mailer, mail: Outgoing) -> 
                 error = f"{exc.smtp_code} {exc.smtp_error!r}"
                 time.sleep(0.2 * 2**attempt)
                 continue
-            return Outcome(mail.key, "refused", f"{exc.smtp_code} {exc.smtp_error!r}")
+            return Attempt(mail.key, "refused", f"{exc.smtp_code} {exc.smtp_error!r}")
         except (smtplib.SMTPException, OSError) as exc:
             error = f"{type(exc).__name__}: {exc}"
             client.is_closed = True
@@ -405,7 +419,7 @@ def deliver_with_retries(settings: Settings, client: Mailer, mail: Outgoing) -> 
             continue
         except Exception as exc:  # building or encoding this one email: never the whole batch
             client.is_closed = True  # the SMTP dialogue may be mid-transaction: start afresh
-            return Outcome(mail.key, "refused", f"undeliverable: {type(exc).__name__}: {exc}")
+            return Attempt(mail.key, "refused", f"undeliverable: {type(exc).__name__}: {exc}")
         temporary = {r: c for r, c in refused.items() if 400 <= c[0] < 500}
         if temporary and len(temporary) == len(refused) == len(mail.to + mail.cc):
             error = "; ".join(f"{r}: {c[0]}" for r, c in temporary.items())
@@ -413,16 +427,17 @@ def deliver_with_retries(settings: Settings, client: Mailer, mail: Outgoing) -> 
             continue
         if refused and len(refused) == len(mail.to + mail.cc):
             detail = "; ".join(f"{r}: {c[0]} {c[1]!r}" for r, c in refused.items())
-            return Outcome(mail.key, "refused", detail)
+            return Attempt(mail.key, "refused", detail)
         detail = "; ".join(f"{r}: {c[0]} {c[1]!r}" for r, c in refused.items())
-        return Outcome(mail.key, "sent", detail)
-    return Outcome(mail.key, "failed", error)
+        return Attempt(mail.key, "sent", detail)
+    return Attempt(mail.key, "failed", error)
 
 
 def write_preview(mail: Outgoing, settings: Settings, folder: Path) -> Path:
     """The email as an .eml file, without sending (for dry runs)."""
     client = Mailer(user=settings.sender, smtp_skip_login=True, soft_email_validation=False)
     client.display_name = settings.sender_name
+    client.id_secret = id_secret(settings)
     _, raw = client.message(mail, settings.sender)
     path = folder / (mail.key.replace("/", "_") + ".eml")
     path.write_text(raw, encoding="utf-8")
