@@ -9,10 +9,10 @@ from prefect.artifacts import create_markdown_artifact
 from flows import ALERTS, settings_on, step
 from tasks.catalogues import language_of
 from tasks.checks.boundaries import cycle_id as checked_cycle_id
+from tasks.core.cycles import cycle_label
 from tasks.plans.plan import load_plan
 from tasks.publication.approval import consolidate_draft
 from tasks.publication.publishing import current_cycle, summary_markdown
-from tasks.storage.ledger import cycle_label
 
 build_draft = step(consolidate_draft, "build-draft", "draft-{cycle_id}", retries=2)
 find_cycle = step(current_cycle, "find-cycle")
