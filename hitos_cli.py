@@ -300,18 +300,32 @@ def intake(plan_name: PlanOption = "") -> None:
 
 @app.command()
 @refuses_mistakes
-def consolidate(cycle: CycleArg, plan_name: PlanOption = "") -> None:
+def consolidate(
+    cycle: CycleArg,
+    by: Annotated[str, typer.Option(help="Who asks, for the audit trail.")] = "",
+    plan_name: PlanOption = "",
+) -> None:
     """Build the cycle's draft report (page, PDF, XLSX, CSV); the director is told to publish it."""
-    settings, _ = settings_and_plan(plan_name)
+    settings, plan = settings_and_plan(plan_name)
     from flows.consolidate import consolidate as consolidate_flow
     from tasks.checks.boundaries import known_cycle
+    from tasks.publication.approval import state_of
 
-    made = consolidate_flow(known_cycle(settings, cycle), plan=str(settings.plan))
+    cycle = known_cycle(settings, cycle)
+    made = consolidate_flow(cycle, plan=str(settings.plan), by=actor(by))
     for name, path in made.items():
         console.print(f"{name:<12} {path}")
-    console.print(
-        f"A draft until the director publishes it: hitos publish {cycle} --plan {settings.plan_id}"
-    )
+    state = state_of(settings, plan, cycle)
+    if state.draft is not None:
+        console.print(
+            f"Draft v{state.draft.version}: public only once the director publishes it "
+            f"(hitos publish {cycle} --plan {settings.plan_id})."
+        )
+    elif state.published is not None:
+        console.print(
+            f"v{state.published.version} is published and matches the ledger: nothing new to "
+            "publish."
+        )
 
 
 @app.command()

@@ -510,7 +510,7 @@ def create_app(settings: Settings, plan: Plan) -> FastAPI:
     def start_consolidation(cycle_id: str, account: Director, csrf: Csrf = "") -> Response:
         checked(account, csrf)
         cycle = cycle_or_404(cycle_id)
-        consolidate_draft(settings, plan, cycle.id)
+        consolidate_draft(settings, plan, cycle.id, account.email)
         return RedirectResponse(
             f"/ciclos/{cycle.id}/consolidacion?hecho=consolidated", status_code=303
         )

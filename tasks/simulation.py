@@ -120,6 +120,9 @@ def send_back(
     where = [plan.id, *([cycle_id] if cycle_id else [])]
     folder = settings.folder("simulation", *where)
     path = folder / f"avances-{institution}-{attempt}.xlsx"
+    sent = folder / f".enviado-{institution}-{attempt}"  # the liaison's "Sent" folder
+    if sent.exists():  # the demo run again: the liaison does not send the same email twice
+        return
     if not path.exists():  # sending again, a liaison attaches the file they already sent
         path.write_bytes(data)
     mail = Outgoing(
@@ -145,6 +148,7 @@ def send_back(
         client.deliver(mail, liaison)
     finally:
         client.close()
+    sent.touch()
 
 
 def recorded_cycle(settings: Settings, plan: Plan, cycle_id: str) -> Cycle:

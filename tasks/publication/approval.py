@@ -20,7 +20,13 @@ from tasks.plans.plan import Plan
 from tasks.publication.board import build_board
 from tasks.publication.consolidation import consolidated_table, figures, from_snapshot
 from tasks.publication.notices import draft_email, outdated_email, report_email
-from tasks.publication.publishing import Publication, consolidate, links, local_copies
+from tasks.publication.publishing import (
+    SCHEDULE,
+    Publication,
+    consolidate,
+    links,
+    local_copies,
+)
 from tasks.settings import Settings
 from tasks.storage import filestore
 from tasks.storage.ledger import Decision, Report, of_cycle, session, utcnow
@@ -39,10 +45,12 @@ class PublicationRefused(DecisionRefused):
     """A publication that cannot be made."""
 
 
-def consolidate_draft(settings: Settings, plan: Plan, cycle_id: str) -> Publication:
+def consolidate_draft(
+    settings: Settings, plan: Plan, cycle_id: str, actor: str = SCHEDULE
+) -> Publication:
     """The cycle's report as the ledger stands: a new draft (the director told once), or the
     version it already is (a draft, or the published one when nothing moved since)."""
-    publication = consolidate(settings, plan, cycle_id)
+    publication = consolidate(settings, plan, cycle_id, actor)
     if publication.report.state == ReportState.DRAFT:
         send_all(settings, [draft_email(settings, plan, publication)])
     return publication

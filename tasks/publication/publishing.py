@@ -24,7 +24,7 @@ from tasks.publication.report import KINDS, report_name, write_report
 from tasks.rendering import render
 from tasks.settings import Settings
 from tasks.storage import filestore
-from tasks.storage.ledger import Cycle, Report, of_cycle, session
+from tasks.storage.ledger import Cycle, Decision, Report, of_cycle, session
 from tasks.storage.queries import cycles_of, publication_sources, require_cycle
 
 
@@ -94,10 +94,16 @@ def current_cycle(settings: Settings) -> str:
     return str(found)
 
 
-def consolidate(settings: Settings, plan: Plan, cycle_id: str) -> Publication:
+SCHEDULE = "hitos (schedule)"
+"""Who consolidates when nobody asked (the deadline's scheduled run), in the audit trail."""
+
+
+def consolidate(
+    settings: Settings, plan: Plan, cycle_id: str, actor: str = SCHEDULE
+) -> Publication:
     """The cycle's report as the ledger stands: the version already made from the same sources
     (``tasks.storage.queries.Sources``: publishable files, deliveries and deadlines), else a new
-    draft.
+    draft, recorded in the audit trail as ``actor``'s consolidation.
 
     The files live in the file store (so any worker can reuse or send them); this worker gets
     local copies.
@@ -138,6 +144,15 @@ def consolidate(settings: Settings, plan: Plan, cycle_id: str) -> Publication:
                     files={},
                 )
                 db.add(report)
+                db.add(
+                    Decision(
+                        actor=actor,
+                        action="consolidate",
+                        plan_id=plan.id,
+                        cycle_id=cycle_id,
+                        report_version=report.version,
+                    )
+                )
             with TemporaryDirectory(prefix="hitos-report-") as folder:
                 language = language_of(settings, plan)
                 written = write_report(
