@@ -7,6 +7,7 @@ from prefect import flow
 from prefect.artifacts import create_table_artifact
 
 from flows import ALERTS, settings_on, step
+from tasks.cycle.notices import delivery_notices
 from tasks.intake.malformed import unanswered_messages
 from tasks.intake.process import process
 from tasks.intake.replies import missing_workbook_replies, unanswered
@@ -14,9 +15,8 @@ from tasks.intake.results import IntakeResult
 from tasks.intake.store import store_all
 from tasks.intake.strangers import stranger_notices
 from tasks.mail.automatic import bounce_notices
-from tasks.mail.contacts import current_plan
-from tasks.mail.notifications import delivery_notices
 from tasks.mail.outgoing import send_all
+from tasks.people.contacts import current_plan
 from tasks.people.review import unsent_returns
 from tasks.plans.ledger_plans import plans_in_ledger
 from tasks.publication.approval import check_publications

@@ -25,9 +25,9 @@ from tasks.intake.malformed import unanswered_messages
 from tasks.intake.process import process
 from tasks.intake.replies import unanswered
 from tasks.intake.store import store_all
-from tasks.mail.contacts import contact, set_contacts
 from tasks.mail.inbox import open_maildir
 from tasks.mail.outgoing import send_all
+from tasks.people.contacts import contact, set_contacts
 from tasks.storage.ledger import Email, InboundMessage, Submission, session
 from tasks.workbooks.request_workbook import header as workbook_header
 from tests.conftest import RecordingHandler

@@ -46,7 +46,6 @@ EVIDENCE_SUFFIXES = (
 )
 """Files offices send as evidence: scans, photos, documents, slides."""
 MAIL_CHANNELS = ("mail", "imap")
-SETTLED = ("sent", "refused")  # an email in these states is never sent again
 THREAD_LIMIT = 10  # Message-IDs kept in a reply's References: the newest, as RFC 5322 advises
 
 

@@ -10,8 +10,8 @@ from sqlalchemy import select
 from tasks.intake.senders import Senders
 from tasks.plans.plan import Plan
 from tasks.settings import Settings
-from tasks.storage.ledger import Cycle, Decision, Submission, latest_progress, session
-from tasks.storage.ledger import open_cycle as ledger_open_cycle
+from tasks.storage.ledger import Cycle, Decision, Submission, session
+from tasks.storage.queries import newest_open_cycle, standing_progress
 
 ASSIGN = "assign"
 """The audit trail's action for an operator saying which institution and cycle a file is for."""
@@ -42,7 +42,7 @@ class Lookups:
             open_cycles = {
                 plan_id: cycle.id
                 for plan_id in plans
-                if (cycle := ledger_open_cycle(db, plan_id)) is not None
+                if (cycle := newest_open_cycle(db, plan_id)) is not None
             }
             senders = Senders.read(db, plans.values(), {s.source_ref for s in subs})
             assigned = set(
@@ -74,7 +74,7 @@ class Lookups:
             return {}
         if (plan_id, before) not in self._progress:
             with session(self.database) as db:
-                self._progress[plan_id, before] = latest_progress(db, plan_id, before)
+                self._progress[plan_id, before] = standing_progress(db, plan_id, before)
         return self._progress[plan_id, before].get(institution, {})
 
 

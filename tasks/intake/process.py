@@ -16,8 +16,9 @@ from functools import partial
 from sqlalchemy import or_, select, update
 
 from tasks.catalogues import language_of
-from tasks.checks.findings import Finding, finding, has_errors
+from tasks.checks.findings import finding
 from tasks.checks.validation import DocsSite, Prepared, prepare, validate
+from tasks.core.findings import Finding, has_errors
 from tasks.intake.arrivals import MAIL_CHANNELS
 from tasks.intake.identify import identify
 from tasks.intake.lookups import Lookups

@@ -25,7 +25,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from tasks.catalogues import language_of, text
-from tasks.checks.findings import Finding
+from tasks.core.findings import Finding
+from tasks.core.states import SETTLED
 from tasks.intake.arrivals import MAIL_CHANNELS, thread
 from tasks.intake.lookups import ASSIGN
 from tasks.intake.results import IntakeResult, as_outcome
@@ -41,15 +42,14 @@ from tasks.storage.ledger import (
     Evidence,
     InboundMessage,
     Submission,
-    open_cycle,
     session,
 )
+from tasks.storage.queries import newest_open_cycle, settled_email_keys
 from tasks.workbooks.request_workbook import mark_findings
 from tasks.workbooks.safe_names import safe_stem
 
 logger = logging.getLogger(__name__)
 
-SETTLED = ("sent", "refused")  # an email in these states is never sent again
 ANSWERS = ("reply", "missing-workbook", "malformed", "bounce-notice", "stranger-notice")
 """The kinds of email an intake run sends: a command says which of them did not go out."""
 
@@ -96,9 +96,7 @@ def owed_replies(settings: Settings, plan: Plan) -> list[Owed]:
     """Each message of the plan whose files are all processed and whose reply never went, when
     its sender is known; then each assignment of one of its files not yet answered."""
     with session(settings.database) as db:
-        settled = set(
-            db.scalars(select(Email.key).where(Email.kind == "reply", Email.status.in_(SETTLED)))
-        )
+        settled = settled_email_keys(db, "reply")
         answered = {key.rsplit("/", 1)[-1] for key in settled}
         files: dict[str, list[tuple[int, str, str | None]]] = {}
         for sub_id, source, outcome, plan_id in db.execute(
@@ -320,7 +318,7 @@ def missing_workbook_replies(settings: Settings, plan: Plan) -> list[Outgoing]:
         ).all()
         answered = {key.rsplit("/", 1)[-1] for key, _, status in told if status in SETTLED}
         notices = {message_id for _, message_id, _ in told}
-        cycle = open_cycle(db, plan.id)
+        cycle = newest_open_cycle(db, plan.id)
         messages = db.scalars(
             select(InboundMessage)
             .where(InboundMessage.kind == "no-workbook")

@@ -6,9 +6,10 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from tasks.checks.findings import Finding
+from tasks.core.cycles import cycle_label
+from tasks.core.findings import Finding
 from tasks.settings import Settings
-from tasks.storage.ledger import Submission, cycle_label, of_cycle, session
+from tasks.storage.ledger import Submission, of_cycle, session
 
 
 @dataclass

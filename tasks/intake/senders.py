@@ -3,7 +3,7 @@
 Anyone who holds one workbook can write any address in ``From``. Taking the file with a warning
 and answering that address let a stranger make the directorate's address mail anyone, once per
 workbook attached. Now a file is taken for an institution only from an address Hitos knows for
-it: one of its contacts, today or in its history (``tasks.mail.contacts``), or anyone writing in
+it: one of its contacts, today or in its history (``tasks.people.contacts``), or anyone writing in
 the thread of an email Hitos sent to that institution (whose Message-ID nobody can guess:
 ``tasks.mail.outgoing.message_id``). Any other file is quarantined for an operator, the
 institution's liaison is told once (``tasks.intake.strangers``), and the stranger gets nothing.

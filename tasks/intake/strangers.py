@@ -14,12 +14,13 @@ import hashlib
 from sqlalchemy import select
 
 from tasks.catalogues import language_of, text
-from tasks.intake.replies import SETTLED, liaison_of
+from tasks.intake.replies import liaison_of
 from tasks.intake.senders import HELD
 from tasks.mail.outgoing import Outgoing, compose
 from tasks.plans.plan import Plan
 from tasks.settings import Settings
-from tasks.storage.ledger import Cycle, Email, FindingRow, Submission, session
+from tasks.storage.ledger import Cycle, FindingRow, Submission, session
+from tasks.storage.queries import settled_email_keys
 
 KIND = "stranger-notice"
 
@@ -34,9 +35,7 @@ def stranger_notices(settings: Settings, plan: Plan) -> list[Outgoing]:
     """One email to each institution's liaison per address whose files for them are held and
     who was not yet told of (crash-safe: built from the ledger, each key sent once)."""
     with session(settings.database) as db:
-        told = set(
-            db.scalars(select(Email.key).where(Email.kind == KIND, Email.status.in_(SETTLED)))
-        )
+        told = settled_email_keys(db, KIND)
         held = db.scalars(
             select(Submission)
             .where(
