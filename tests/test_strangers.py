@@ -104,7 +104,9 @@ def answers(smtp, after: int) -> list[tuple[list[str], Message]]:
 
 
 def body(message: Message) -> str:
-    return message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    """The plain-text part, as the liaison's mail program shows it."""
+    part = next(p for p in message.walk() if p.get_content_type() == "text/plain")
+    return part.get_payload(decode=True).decode()  # type: ignore[union-attr]
 
 
 def nobody_wrote_to(smtp, address: str) -> bool:
