@@ -136,14 +136,17 @@ def intake_stage(workdir: Path, clock: Clock) -> dict[str, Any]:
 
 
 def reply_stage(workdir: Path, clock: Clock) -> dict[str, Any]:
-    """intake's last step: the reply owed to each sender (rejections with the marked file)."""
+    """intake's last step: the reply owed to each sender (rejections with the marked file) and
+    the notice owed to each liaison whose file came from a stranger."""
     from tasks.intake.replies import unanswered
+    from tasks.intake.strangers import stranger_notices
     from tasks.mail.outgoing import send_all
     from tasks.settings import Settings
 
     settings, plan = Settings(), _plan(workdir)
     started = time.perf_counter()
     mails = clock.timed("render", unanswered, settings, plan)
+    mails += clock.timed("render-notices", stranger_notices, settings, plan)
     statuses = clock.timed("send", send_all, settings, mails)
     wall = time.perf_counter() - started
     sent = sum(s == "sent" for s in statuses.values())
