@@ -19,10 +19,12 @@ import resource
 import sys
 import time
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 CYCLE = "2023-03"
+OPENED = date(2023, 3, 1)  # the day the requests go out: the deadline counts from it
 
 
 class Clock:
@@ -82,7 +84,7 @@ def open_stage(workdir: Path, clock: Clock) -> dict[str, Any]:
 
     requests.build_request_workbook = timed_workbook  # type: ignore[assignment]
     started = time.perf_counter()
-    cycle = clock.timed("create-cycle", open_cycle_record, settings, plan, CYCLE)
+    cycle = clock.timed("create-cycle", open_cycle_record, settings, plan, CYCLE, OPENED)
     institutions = plan.reporting_institutions()
     paths = [clock.timed("build", build_request, settings, plan, cycle, i) for i in institutions]
     mails = [
