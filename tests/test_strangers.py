@@ -333,3 +333,27 @@ def test_two_intakes_at_once_send_one_reply_per_message_and_one_notice(
         (LIAISON, "[Gobierno Abierto] Archivo recibido desde otra dirección"),
         (LIAISON, "[Gobierno Abierto] Resultado de sus 25 archivos"),
     ]
+
+
+def test_a_reply_sent_before_one_reply_per_message_is_not_sent_again(requested, plan, workbooks):
+    """A ledger from before keyed each file's reply by the file: its messages stay answered."""
+    mail(requested, LIAISON, "<antiguo@mingob.example>", workbooks[:1])
+    store_all(requested)
+    process(requested, plan)
+    [sub] = submissions(requested)
+    with session(requested.database) as db:
+        db.add(
+            Email(
+                key=f"{plan.id}/2023-03/MINGOB/reply/{sub.id}",
+                plan_id=plan.id,
+                cycle_id="2023-03",
+                institution="MINGOB",
+                kind="reply",
+                to=LIAISON,
+                subject="[Gobierno Abierto] Archivo aceptado",
+                message_id="<antes@gae.example>",
+                status="sent",
+            )
+        )
+
+    assert unanswered(requested, plan) == []

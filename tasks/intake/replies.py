@@ -108,7 +108,7 @@ def owed_replies(settings: Settings, plan: Plan) -> list[Owed]:
         waiting = [
             message_id
             for message_id, rows in files.items()
-            if digest(message_id) not in answered
+            if not replied(message_id, [sub_id for sub_id, _, _ in rows], answered)
             and all(outcome != "received" for _, outcome, _ in rows)
             and ours(settings, plan, rows[0][2])
         ]
@@ -144,12 +144,18 @@ def owed_replies(settings: Settings, plan: Plan) -> list[Owed]:
             if sub is None or sub.channel not in MAIL_CHANNELS or sub.outcome == "received":
                 continue
             known = senders.known(sub.sender, sub.source_ref)
-            if known and digest(sub.source_ref) not in answered:
+            if known and not replied(sub.source_ref, [sub.id], answered):
                 continue  # its message's own reply, still owed, says the file's new outcome
             to = sub.sender if known else liaison_of(plan, sub.institution)
             if to:
                 owed.append(Owed(assigned_key(d), sub.source_ref, to, [as_outcome(sub)], True))
     return owed
+
+
+def replied(message_id: str, submission_ids: list[int], answered: set[str]) -> bool:
+    """Whether a message's reply went: keyed by the message, or, in a ledger older than one
+    reply per message, by one of its files (``…/reply/<submission id>``: never sent again)."""
+    return digest(message_id) in answered or any(str(i) in answered for i in submission_ids)
 
 
 def message_key(first: IntakeResult, message_id: str) -> str:
