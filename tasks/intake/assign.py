@@ -13,6 +13,7 @@ import hashlib
 from sqlalchemy import delete, select, update
 
 from tasks.checks.boundaries import UserMistake, institution_code, known_cycle
+from tasks.core.states import Outcome
 from tasks.intake.lookups import ASSIGN
 from tasks.intake.process import process
 from tasks.intake.results import IntakeResult, as_outcome
@@ -72,7 +73,7 @@ def assign(
                 plan_id=plan.id,
                 cycle_id=cycle_id,
                 institution=code,
-                outcome="received",
+                outcome=Outcome.RECEIVED,
                 version=0,
                 claim="",
                 claimed_at=None,
@@ -91,7 +92,7 @@ def assign(
 def assignable(sub: Submission) -> bool:
     """A file intake could not tie to an institution and cycle, or would not take from its
     sender: an operator may say whose it is."""
-    return sub.outcome == "quarantined" or not (sub.institution and sub.cycle_id)
+    return sub.outcome == Outcome.QUARANTINED or not (sub.institution and sub.cycle_id)
 
 
 def decision(

@@ -19,6 +19,7 @@ from tasks.catalogues import language_of
 from tasks.checks.findings import finding
 from tasks.checks.validation import DocsSite, Prepared, prepare, validate
 from tasks.core.findings import Finding, has_errors
+from tasks.core.states import Outcome
 from tasks.intake.arrivals import MAIL_CHANNELS
 from tasks.intake.identify import identify
 from tasks.intake.lookups import Lookups
@@ -95,15 +96,15 @@ def validate_claimed(
     limit = Limits.of(settings).findings
     for v in verdicts:
         if (key := str(v.submission.id)) in results and results[key] is None:
-            v.outcome, v.read = "unreadable", None
+            v.outcome, v.read = Outcome.UNREADABLE, None
             v.findings = [damaged(language, v.submission)]
             continue
         v.findings = bounded(v.findings + (results.get(key) or []), limit, language)
         if v.outcome == "validate":
             v.outcome = (
-                "rejected"
+                Outcome.REJECTED
                 if has_errors(v.findings)
-                else ("accepted_with_warnings" if v.findings else "accepted")
+                else (Outcome.ACCEPTED_WITH_WARNINGS if v.findings else Outcome.ACCEPTED)
             )
     return record_all(settings, verdicts, claim, language)
 
@@ -119,7 +120,7 @@ def first_look_isolated(
         logger.exception("reading submission %s (%s) failed", sub.id, sub.filename)
         problem = damaged(language_of(settings, plan), sub)
         return Verdict(
-            sub, "unreadable", sub.institution, sub.cycle_id, [problem], None, sub.plan_id
+            sub, Outcome.UNREADABLE, sub.institution, sub.cycle_id, [problem], None, sub.plan_id
         )
 
 
@@ -167,14 +168,14 @@ def claim_received(settings: Settings, claim: str, submission_ids: list[int] | N
     with session(settings.database) as db:
         held = db.scalars(
             select(Submission.claim)
-            .where(Submission.outcome == "received", Submission.claim != "")
+            .where(Submission.outcome == Outcome.RECEIVED, Submission.claim != "")
             .distinct()
         )
         ended = claims.dead(db, held)
     query = (
         update(Submission)
         .where(
-            Submission.outcome == "received",
+            Submission.outcome == Outcome.RECEIVED,
             or_(
                 Submission.claimed_at.is_(None),
                 Submission.claimed_at < stale,
@@ -222,7 +223,7 @@ def first_look(
         plan_id, institution, cycle_id, notes = identify(settings, plan, read, sub, lookups)
     if plan_id not in lookups.plans or institution is None or cycle_id is None:
         notes.append(finding("not-identified", filename=sub.filename, language=language))
-        return Verdict(sub, "quarantined", institution, cycle_id, notes, read, plan_id)
+        return Verdict(sub, Outcome.QUARANTINED, institution, cycle_id, notes, read, plan_id)
     plan = lookups.plans[plan_id]
     if sub.channel in MAIL_CHANNELS and institution not in plan.institutions_writing_from(
         sub.sender
@@ -231,7 +232,8 @@ def first_look(
             sub.sender, sub.source_ref, institution
         ):
             held = finding(HELD, sender=sub.sender, institution=institution, language=language)
-            return Verdict(sub, "quarantined", institution, cycle_id, [*notes, held], read, plan_id)
+            notes.append(held)
+            return Verdict(sub, Outcome.QUARANTINED, institution, cycle_id, notes, read, plan_id)
         notes.append(
             finding(
                 "sender-not-a-contact",
@@ -242,7 +244,8 @@ def first_look(
             )
         )
     if read.findings:
-        return Verdict(sub, "rejected", institution, cycle_id, notes + read.findings, read, plan_id)
+        notes += read.findings
+        return Verdict(sub, Outcome.REJECTED, institution, cycle_id, notes, read, plan_id)
     return Verdict(sub, "validate", institution, cycle_id, notes, read, plan_id)
 
 
@@ -251,12 +254,12 @@ def unreadable(plan: Plan, sub: Submission, problem: Finding, lookups: Lookups) 
     plan's open cycle and the sender's institution (the reply still reaches the sender)."""
     answered = lookups.threads.get(sub.source_ref)
     if answered is not None:
-        plan_id, cycle_id, institution = answered
-        return Verdict(sub, "unreadable", institution or None, cycle_id, [problem], None, plan_id)
+        plan_id, cycle_id, code = answered
+        return Verdict(sub, Outcome.UNREADABLE, code or None, cycle_id, [problem], None, plan_id)
     senders = plan.institutions_writing_from(sub.sender)
     sender = senders[0] if len(senders) == 1 else None
     cycle = lookups.open_cycles.get(plan.id)
-    return Verdict(sub, "unreadable", sender, cycle, [problem], None, plan.id)
+    return Verdict(sub, Outcome.UNREADABLE, sender, cycle, [problem], None, plan.id)
 
 
 def prepared_rows(settings: Settings, plan: Plan, v: Verdict, lookups: Lookups) -> Prepared:

@@ -8,7 +8,7 @@ from sqlalchemy import and_, func, insert, or_, select, tuple_, update
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql import ColumnElement
 
-from tasks.core.states import ACCEPTED
+from tasks.core.states import ACCEPTED, Outcome
 from tasks.intake.results import IntakeResult
 from tasks.intake.verdict import Verdict, damaged
 from tasks.settings import Settings
@@ -52,7 +52,8 @@ def record_isolated(
             results += record(settings, [v], claim)
         except Exception:
             logger.exception("recording submission %s failed", v.submission.id)
-            v.outcome, v.read, v.findings = "unreadable", None, [damaged(language, v.submission)]
+            v.outcome, v.read = Outcome.UNREADABLE, None
+            v.findings = [damaged(language, v.submission)]
             results += record(settings, [v], claim)
     return results
 
@@ -74,7 +75,7 @@ def record(settings: Settings, verdicts: list[Verdict], claim: str) -> list[Inta
                 .where(
                     Submission.id.in_([v.submission.id for v in verdicts]),
                     Submission.claim == claim,
-                    Submission.outcome == "received",
+                    Submission.outcome == Outcome.RECEIVED,
                 )
                 .with_for_update()
             )

@@ -26,7 +26,7 @@ from sqlalchemy.orm import selectinload
 
 from tasks.catalogues import language_of, text
 from tasks.core.findings import Finding
-from tasks.core.states import SETTLED
+from tasks.core.states import SETTLED, Outcome
 from tasks.intake.arrivals import MAIL_CHANNELS, thread
 from tasks.intake.lookups import ASSIGN
 from tasks.intake.results import IntakeResult, as_outcome
@@ -109,7 +109,7 @@ def owed_replies(settings: Settings, plan: Plan) -> list[Owed]:
             message_id
             for message_id, rows in files.items()
             if not replied(message_id, [sub_id for sub_id, _, _ in rows], answered)
-            and all(outcome != "received" for _, outcome, _ in rows)
+            and all(outcome != Outcome.RECEIVED for _, outcome, _ in rows)
             and ours(settings, plan, rows[0][2])
         ]
         decisions = [
@@ -141,7 +141,7 @@ def owed_replies(settings: Settings, plan: Plan) -> list[Owed]:
                 owed.append(Owed(message_key(results[0], message_id), message_id, sender, results))
         for d in decisions:
             sub = subs.get(d.submission_id or 0)
-            if sub is None or sub.channel not in MAIL_CHANNELS or sub.outcome == "received":
+            if sub is None or sub.channel not in MAIL_CHANNELS or sub.outcome == Outcome.RECEIVED:
                 continue
             known = senders.known(sub.sender, sub.source_ref)
             if known and not replied(sub.source_ref, [sub.id], answered):
@@ -214,7 +214,7 @@ def reply_email(settings: Settings, plan: Plan, owed: Owed, mark: bool = True) -
             sub = db.get(Submission, result.submission_id)
             assert sub is not None
             marked = None
-            if result.outcome == "rejected" and mark:
+            if result.outcome == Outcome.REJECTED and mark:
                 marked = mark_findings(
                     filestore.get(db, sub.sha256), result.filename, result.findings, language
                 )

@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from tasks.core.states import Outcome
 from tasks.intake.arrivals import MAIL_CHANNELS, Arrival, keep, sort_out
 from tasks.intake.malformed import MALFORMED, kept_malformed
 from tasks.mail.inbox import Received, sources
@@ -101,7 +102,7 @@ def store(
             if digest in known_files:
                 submission_id, outcome, source = known_files[digest]
                 known_files[digest] = (submission_id, "seen", source)
-                if outcome == "quarantined" and sent_again(received, source):
+                if outcome == Outcome.QUARANTINED and sent_again(received, source):
                     new += reopen(db, submission_id, received, now)
                 continue
             known_files[digest] = (0, "stored", received.message_id)
@@ -141,9 +142,9 @@ def reopen(db: Session, submission_id: int, received: Received, now: datetime) -
     (compare-and-set on the outcome); ``[id]`` when this one did."""
     reopened = db.scalar(
         update(Submission)
-        .where(Submission.id == submission_id, Submission.outcome == "quarantined")
+        .where(Submission.id == submission_id, Submission.outcome == Outcome.QUARANTINED)
         .values(
-            outcome="received",
+            outcome=Outcome.RECEIVED,
             sender=printable(received.sender),
             channel=received.channel,
             source_ref=received.message_id,

@@ -14,6 +14,7 @@ import hashlib
 from sqlalchemy import select
 
 from tasks.catalogues import language_of, text
+from tasks.core.states import Outcome
 from tasks.intake.replies import liaison_of
 from tasks.intake.senders import HELD
 from tasks.mail.outgoing import Outgoing, compose
@@ -40,7 +41,7 @@ def stranger_notices(settings: Settings, plan: Plan) -> list[Outgoing]:
             select(Submission)
             .where(
                 Submission.plan_id == plan.id,
-                Submission.outcome == "quarantined",
+                Submission.outcome == Outcome.QUARANTINED,
                 Submission.institution.is_not(None),
                 Submission.cycle_id.is_not(None),
                 Submission.id.in_(select(FindingRow.submission_id).where(FindingRow.rule == HELD)),
