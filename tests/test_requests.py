@@ -9,8 +9,8 @@ from openpyxl import load_workbook
 from tasks.cycle.requests import build_request, open_cycle_record
 from tasks.storage.ledger import MilestoneValue, latest_accepted, session
 from tasks.workbooks.contract import state_code
+from tasks.workbooks.layout import header
 from tasks.workbooks.reading import read_submission
-from tasks.workbooks.request_workbook import header
 from tests.test_reminders import hand_in
 
 

@@ -28,7 +28,8 @@ from tasks.storage.ledger import (
     utcnow,
 )
 from tasks.workbooks import contract
-from tasks.workbooks.request_workbook import build_request_workbook, signature
+from tasks.workbooks.building import build_request_workbook
+from tasks.workbooks.signing import signature
 from tasks.workbooks.untouched import request_digest
 
 

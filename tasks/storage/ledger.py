@@ -468,19 +468,26 @@ def latest_accepted(
 
 
 def latest_progress(db: Session, plan_id: str, cycle_id: str) -> dict[str, dict[str, float]]:
-    """Institution → milestone → progress in its newest accepted submission of the cycle.
+    """Institution → milestone → progress in its newest accepted submission of the cycle."""
+    return _latest(db, plan_id, cycle_id, MilestoneValue.avance_pct)
+
+
+def latest_values(db: Session, plan_id: str, cycle_id: str) -> dict[str, dict[str, MilestoneValue]]:
+    """Institution → milestone → everything its newest accepted submission of the cycle
+    reported for it."""
+    return _latest(db, plan_id, cycle_id, MilestoneValue)
+
+
+def _latest(db: Session, plan_id: str, cycle_id: str, reported: Any) -> dict[str, dict[str, Any]]:
+    """Institution → milestone → ``reported`` (a column or the whole row) in its newest accepted
+    submission of the cycle.
 
     One query for the whole cycle: asked per institution it was one round trip per file.
     """
     latest: dict[str, int] = {}
-    progress: dict[str, dict[str, float]] = {}
+    found: dict[str, dict[str, Any]] = {}
     rows = db.execute(
-        select(
-            Submission.institution,
-            Submission.id,
-            MilestoneValue.milestone,
-            MilestoneValue.avance_pct,
-        )
+        select(Submission.institution, Submission.id, MilestoneValue.milestone, reported)
         .join(MilestoneValue, MilestoneValue.submission_id == Submission.id)
         .where(
             of_cycle(Submission, plan_id, cycle_id),
@@ -489,10 +496,10 @@ def latest_progress(db: Session, plan_id: str, cycle_id: str) -> dict[str, dict[
         )
         .order_by(Submission.version.desc(), Submission.id.desc(), MilestoneValue.id)
     )
-    for institution, submission, milestone, avance in rows:
+    for institution, submission, milestone, value in rows:
         if latest.setdefault(str(institution), submission) == submission:
-            progress.setdefault(str(institution), {})[milestone] = avance
-    return progress
+            found.setdefault(str(institution), {})[milestone] = value
+    return found
 
 
 def previous_cycle(db: Session, plan_id: str, cycle_id: str) -> Cycle | None:
