@@ -252,10 +252,15 @@ def test_a_commitment_is_written_once_on_the_first_row_of_its_milestones(plan):
     ]
 
 
-def test_the_milestone_code_and_the_header_stay_in_view_when_scrolling(plan):
+def test_the_milestone_code_and_the_header_stay_in_view_and_the_cursor_starts_at_the_state(
+    plan,
+):
     sheet = sheet_of(build(plan))
 
     assert sheet.freeze_panes == f"{cell(sheet, FIRST, 'compromiso').column_letter}{FIRST}"
+    view = sheet.sheet_view
+    [active] = [s for s in view.selection if s.pane == view.pane.activePane]
+    assert active.activeCell == cell(sheet, FIRST, "estado").coordinate
 
 
 def test_rows_open_tall_enough_for_their_text_and_grow_with_it(plan):

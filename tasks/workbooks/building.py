@@ -364,8 +364,13 @@ def _write_milestones(
         if not styled:
             styled = list(sheet[row])[: len(contract.COLUMNS)]
     _add_validations(sheet, HEADER_ROW + len(milestones), _labels(language), language)
-    # The header and the milestone's code stay in view while the liaison scrolls.
+    # The header and the milestone's code stay in view while the liaison scrolls, and the
+    # cursor starts in the first cell to fill (A1 is the hidden institution's column).
     sheet.freeze_panes = f"{get_column_letter(contract.KEYS.index(contract.CODE) + 2)}{FIRST_ROW}"
+    first = contract.KEYS.index(contract.FILLED_BY_INSTITUTION[0]) + 1
+    for selection in sheet.sheet_view.selection:
+        if selection.pane == sheet.sheet_view.pane.activePane:
+            selection.activeCell = selection.sqref = f"{get_column_letter(first)}{FIRST_ROW}"
     sheet.protection.sheet = True
     sheet.protection.formatColumns = False  # widening columns and rows stays allowed
     sheet.protection.formatRows = False

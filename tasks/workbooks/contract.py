@@ -34,7 +34,9 @@ class Column:
     filled_by: Literal["hitos", "institution"]
     width: float
     """Width in the request workbook, in Excel's character units (a digit of Calibri 11, 7 px):
-    the visible ones add up to about 1,200 px, so a 1366 px screen at 100 % shows them all."""
+    the visible ones add up to about 1,240 px, so a 1366 px screen at 100 % shows them all. Each
+    holds its longest label word in bold in both languages («Milestone» needs 9.5) and its
+    values («30 May 2023» needs 11.5)."""
     required: bool = False
     """A returned file without it is rejected (``column-missing``)."""
     aliases: tuple[str, ...] = ()
@@ -52,15 +54,15 @@ COLUMNS: tuple[Column, ...] = (
     # Every row of a returned file still names its institution (intake's last resort to tell
     # whose file it is); the liaison reads it once, above the table.
     Column("institucion", "text", "hitos", 11, hidden=True),
-    Column("codigo_hito", "code", "hitos", 8, required=True),
+    Column("codigo_hito", "code", "hitos", 9.5, required=True),
     Column("compromiso", "text", "hitos", 16, read=False),
     Column("hito", "text", "hitos", 30, read=False),
-    Column("fecha_inicio", "date", "hitos", 10.5, aliases=("inicio",)),
+    Column("fecha_inicio", "date", "hitos", 11.5, aliases=("inicio",)),
     Column(
         "fecha_fin",
         "date",
         "hitos",
-        10.5,
+        11.5,
         aliases=("fecha_final", "fecha_finalizacion", "fecha_termino", "fin"),
     ),
     Column("estado", "state", "institution", 12, required=True, aliases=("estado_hito",)),

@@ -8,6 +8,8 @@ own header matcher). The columns themselves, their order and widths, are the con
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from openpyxl.cell.cell import Cell
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
 from openpyxl.worksheet.page import PageMargins
@@ -99,6 +101,12 @@ def lines(value: object, width: float) -> int:
     text = "" if value is None else str(value)
     if len(text) <= per_line and "\n" not in text:
         return 1  # most cells: codes, dates, states, numbers
+    return _wrapped_lines(text, per_line)
+
+
+@lru_cache(maxsize=4096)
+def _wrapped_lines(text: str, per_line: int) -> int:
+    """Cached: the instructions' lines and a plan's texts recur in every institution's file."""
     return sum(_wrapped(paragraph, per_line) for paragraph in text.split("\n"))
 
 
