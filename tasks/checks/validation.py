@@ -146,7 +146,7 @@ def with_helpers(prepared: list[Prepared], plan: Plan, language: str = "es") -> 
         lambda v: v.get(contract.PROGRESS) if isinstance(v, dict) else None
     ).astype("float64")
     frame[AS_BEFORE] = [
-        isinstance(values, dict) and _as_before(row, values)
+        row[0] if isinstance(values, dict) and _as_before(row, values) else None
         for values, row in zip(before, frame[list(SAME_AS_BEFORE)].to_numpy(), strict=True)
     ]
     end = pd.to_datetime(frame["_clave"].map(ends))
@@ -157,8 +157,9 @@ def with_helpers(prepared: list[Prepared], plan: Plan, language: str = "es") -> 
 
 
 AS_BEFORE = "_como_antes"
-"""The frame's column saying a row's description and evidence are, word for word, last cycle's
-accepted ones: what a pre-filled workbook sent back without a new word says."""
+"""The frame's column holding a row's description where it and the evidence are, word for word,
+last cycle's accepted ones (what a pre-filled workbook sent back without a new word says), else
+None: the suite expects it empty, and Data Docs show the repeated text."""
 SAME_AS_BEFORE = ("descripcion_avance", contract.EVIDENCE)
 
 
