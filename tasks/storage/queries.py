@@ -43,6 +43,7 @@ from tasks.storage.ledger import (
     MilestoneValue,
     Report,
     Submission,
+    hold,
     of_cycle,
 )
 
@@ -50,8 +51,12 @@ from tasks.storage.ledger import (
 
 
 def cycle_of(db: Session, plan_id: str, cycle_id: str, for_update: bool = False) -> Cycle | None:
-    """The plan's cycle, or None (locked until the transaction ends with ``for_update``)."""
-    return db.get(Cycle, (plan_id, cycle_id), with_for_update=for_update)
+    """The plan's cycle, or None; with ``for_update``, held until the transaction ends
+    (``tasks.storage.ledger.hold``: a second decision on the cycle waits for this one, on
+    PostgreSQL and on SQLite)."""
+    if for_update:
+        hold(db, Cycle, Cycle.plan_id == plan_id, Cycle.id == cycle_id)
+    return db.get(Cycle, (plan_id, cycle_id), populate_existing=for_update)
 
 
 def require_cycle(db: Session, plan_id: str, cycle_id: str, for_update: bool = False) -> Cycle:
