@@ -77,10 +77,10 @@ def publish_draft(
         cycle = require_cycle(db, plan.id, cycle_id, for_update=True)
         latest = newest_report(db, plan.id, cycle_id)
         if latest is None or latest.state != ReportState.DRAFT:
-            version = f" (v{latest.version} is already published)" if latest else ""
+            shown = f" (v{latest.version} is already published)" if latest else ""
             raise PublicationRefused(
                 "no-draft",
-                f"cycle {cycle_id} has no draft to publish{version}: run hitos consolidate "
+                f"cycle {cycle_id} has no draft to publish{shown}: run hitos consolidate "
                 f"{cycle_id} first",
             )
         if version is not None and latest.version != version:
