@@ -20,8 +20,9 @@ from sqlalchemy import select, update
 from bench.console import PASSWORD as BENCH_PASSWORD
 from bench.console import workspace
 from bench.synthetic import CYCLE as BENCH_CYCLE
-from console.app import SESSION_COOKIE, create_app
+from console.app import create_app
 from console.dashboard import DashboardRows, digest
+from console.site import SESSION_COOKIE
 from tasks.cycle.extensions import extend
 from tasks.cycle.requests import build_request, open_cycle_record
 from tasks.mail.local_server import local_smtp_server
