@@ -3,20 +3,35 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from openpyxl.utils import get_column_letter
 
 from console.data_docs import site_of
-from console.site import Csrf, Here, Id, Staff, Text, checked, page, redirect, submission_or_404
-from tasks.cycle.intake import as_outcome
+from console.site import (
+    ConsoleState,
+    Csrf,
+    Here,
+    Id,
+    Staff,
+    Text,
+    checked,
+    page,
+    redirect,
+    submission_or_404,
+)
+from tasks.checks.findings import Finding
 from tasks.people.accounts import Account
 from tasks.people.review import ReviewRefused, approve, return_submission, review_list
 from tasks.publication.report import evidence_link
-from tasks.storage.ledger import session
+from tasks.storage import filestore
+from tasks.storage.ledger import Submission, session
 from tasks.storage.queries import reported_values, same_message_files, submission_decisions
-from tasks.workbooks.request_workbook import COLUMNS
+from tasks.workbooks.contract import finding_cell
+from tasks.workbooks.reading import UnreadableFile, read_submission
 
 router = APIRouter()
 
@@ -26,7 +41,7 @@ def submission_page(
     request: Request, here: Here, submission_id: Id, account: Staff, error: str = ""
 ) -> Response:
     sub = submission_or_404(here, submission_id)
-    outcome = as_outcome(sub)
+    found = [f.as_finding() for f in sub.findings]
     with session(here.settings.database) as db:
         values = list(reported_values(db, sub.id).values())
         decisions = submission_decisions(db, sub.id)
@@ -42,11 +57,8 @@ def submission_page(
         None,
     )
     findings = [
-        {
-            "finding": f,
-            "cell": f"{_letter(f.column)}{f.row}" if f.row and _letter(f.column) else "",
-        }
-        for f in outcome.findings
+        {"finding": f, "cell": cell}
+        for f, cell in zip(found, _cells(here, sub, found), strict=True)
     ]
     evidence = [(v.milestone, v.evidencia_url, evidence_link(v.evidencia_url)) for v in values]
     return page(
@@ -99,9 +111,28 @@ def return_to_institution(
     )
 
 
-def _letter(column: str) -> str:
-    """The column's letter in the request workbook (where the contract puts it)."""
-    if column not in COLUMNS:
-        return ""
-    index = COLUMNS.index(column)
-    return chr(ord("A") + index) if index < 26 else ""
+def _cells(here: ConsoleState, sub: Submission, findings: list[Finding]) -> list[str]:
+    """The cell each finding points at in the file as sent («G12»; '' for none): the cell its
+    marked copy marks (``contract.finding_cell``), found under the file's own header, wherever
+    the liaison moved the columns."""
+    if not any(f.row is not None or f.column for f in findings):
+        return ["" for _ in findings]
+    header_row, positions = _layout(here.settings.database, sub.sha256, sub.filename)
+    cells = []
+    for f in findings:
+        found = finding_cell(header_row, positions, f.row, f.column)
+        cells.append(f"{get_column_letter(found[1])}{found[0]}" if found else "")
+    return cells
+
+
+@lru_cache(maxsize=256)
+def _layout(database: str, sha256: str, filename: str) -> tuple[int | None, dict[str, int]]:
+    """A stored file's header row and column positions (a file never changes under its sha256:
+    read once per worker, about a millisecond with calamine)."""
+    try:
+        with session(database) as db:
+            data = filestore.get(db, sha256)
+        read = read_submission(data, filename)
+    except (KeyError, UnreadableFile):
+        return None, {}
+    return read.header_row, read.positions
