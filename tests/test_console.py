@@ -22,7 +22,7 @@ from bench.console import workspace
 from bench.synthetic import CYCLE as BENCH_CYCLE
 from console.app import create_app
 from console.dashboard import DashboardRows, digest
-from console.site import SESSION_COOKIE
+from console.site import MAX_ID, SESSION_COOKIE
 from tasks.cycle.extensions import extend
 from tasks.cycle.requests import build_request, open_cycle_record
 from tasks.mail.local_server import local_smtp_server
@@ -449,3 +449,43 @@ def test_the_submission_page_links_its_data_docs_run_served_by_id_to_staff_only(
         assert answer.status_code == 404, attempt
         assert b"root:" not in answer.content and b"SQLite" not in answer.content
     assert client.get("/envios/999/data-docs").status_code == 404
+
+
+OUT_OF_RANGE = ("99999999999999999999999", str(MAX_ID + 1), "0", "-1")
+EXAMPLES = {"cycle_id": CYCLE, "kind": "original", "name": "x.css"}
+
+
+def id_routes(app) -> list[tuple[str, str, list[str]]]:
+    """Every route with an integer in its path, as the app describes its own routes (OpenAPI):
+    (method, path, the integer parameters)."""
+    found = []
+    for path, operations in app.openapi()["paths"].items():
+        for method, operation in operations.items():
+            numbers = [
+                p["name"]
+                for p in operation.get("parameters", [])
+                if p["in"] == "path" and p["schema"].get("type") == "integer"
+            ]
+            found += [(method.upper(), path, numbers)] if numbers else []
+    return found
+
+
+def test_every_route_answers_404_to_an_id_out_of_range(world):
+    """An id too large for the ledger answered 500 (SQLite's integers overflowed, #22)."""
+    client = signed_in(world.settings, world.plan, DIRECTOR)
+    token = csrf_of(client.get("/").text)
+    routes = id_routes(client.app)
+    assert {path for _, path, _ in routes} >= {
+        "/envios/{submission_id}",
+        "/envios/{submission_id}/archivo/{kind}",
+        "/envios/{submission_id}/aprobar",
+        "/envios/{submission_id}/devolver",
+        "/envios/{submission_id}/data-docs",
+        "/ciclos/{cycle_id}/informes/{version}/{kind}",
+    }
+    for method, path, numbers in routes:
+        for number in OUT_OF_RANGE:
+            url = path.format(**EXAMPLES, **dict.fromkeys(numbers, number))
+            answer = client.request(method, url, data={"csrf": token, "note": "x"})
+            assert (method, url, answer.status_code) == (method, url, 404)
+            assert "No encontrado" in answer.text
