@@ -26,7 +26,7 @@ from console.site import MAX_ID, SESSION_COOKIE
 from tasks.cycle.extensions import extend
 from tasks.cycle.requests import build_request, open_cycle_record
 from tasks.mail.local_server import local_smtp_server
-from tasks.people.accounts import MAX_FAILURES, add_user, sign_in
+from tasks.people.accounts import add_user, sign_in
 from tasks.people.review import approve, return_submission
 from tasks.plans.plan import Plan
 from tasks.publication.approval import consolidate_draft
@@ -237,21 +237,6 @@ def test_a_wrong_password_is_refused_in_spanish(settings, plan):
     assert SESSION_COOKIE not in client.cookies
     unknown = client.post("/login", data={"email": "x@y.example", "password": "z", "csrf": token})
     assert unknown.status_code == 401  # the same answer: it does not say who has an account
-
-
-def test_sign_in_is_refused_after_too_many_failures_even_with_the_right_password(settings, plan):
-    add_user(settings, DIRECTOR, "director", PASSWORD)
-    client = client_for(settings, plan)
-    token = csrf_of(client.get("/login").text)
-    for _ in range(MAX_FAILURES):
-        wrong = client.post("/login", data={"email": DIRECTOR, "password": "x", "csrf": token})
-        assert wrong.status_code == 401
-
-    answer = client.post("/login", data={"email": DIRECTOR, "password": PASSWORD, "csrf": token})
-
-    assert answer.status_code == 429
-    assert "Demasiados intentos" in answer.text
-    assert SESSION_COOKIE not in client.cookies
 
 
 def test_users_add_reads_the_password_from_stdin_and_hashes_it(settings, monkeypatch):

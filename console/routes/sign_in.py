@@ -1,4 +1,4 @@
-"""Signing in and out."""
+"""Signing in and out, and the sign-in audit log (the director)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 from console.site import (
     SESSION_COOKIE,
     Csrf,
+    Director,
     Here,
     Refused,
     Staff,
@@ -19,9 +20,13 @@ from console.site import (
     page,
     redirect,
 )
-from tasks.people.accounts import account_of, limited, sign_in, sign_out
+from tasks.people.accounts import Throttled, account_of, sign_in, sign_out
+from tasks.storage.ledger import session
+from tasks.storage.queries import recent_sign_ins
 
 LOGIN_COOKIE = "hitos_ingreso"
+LOG_LENGTH = 500
+"""Sign-ins the log page shows, newest first (the table keeps every one)."""
 
 router = APIRouter()
 
@@ -49,11 +54,19 @@ def login(
     expected = request.cookies.get(LOGIN_COOKIE, "")
     if not expected or not secrets.compare_digest(expected, csrf):
         raise Refused(403, "csrf")
-    client = client_of(request)
-    if limited(here.settings, email, client):
-        return page(request, "login.html", None, 429, csrf=csrf, error="limited", email=email)
     try:
-        _, token = sign_in(here.settings, email, password, client)
+        _, token = sign_in(here.settings, email, password, client_of(request))
+    except Throttled as exc:
+        return page(
+            request,
+            "login.html",
+            None,
+            429,
+            csrf=csrf,
+            error="throttled",
+            wait=exc.wait,
+            email=email,
+        )
     except PermissionError:
         return page(request, "login.html", None, 401, csrf=csrf, error="wrong", email=email)
     response = redirect("/")
@@ -67,7 +80,15 @@ def login(
 @router.post("/salir")
 def logout(request: Request, here: Here, account: Staff, csrf: Csrf = "") -> Response:
     checked(account, csrf)
-    sign_out(here.settings, request.cookies.get(SESSION_COOKIE, ""))
+    sign_out(here.settings, request.cookies.get(SESSION_COOKIE, ""), client_of(request))
     response = redirect("/login")
     response.delete_cookie(SESSION_COOKIE)
     return response
+
+
+@router.get("/ingresos")
+def sign_in_log(request: Request, here: Here, account: Director) -> Response:
+    """The sign-in audit log: who signed in, failed, was refused or signed out, when, from where."""
+    with session(here.settings.database) as db:
+        events = recent_sign_ins(db, LOG_LENGTH)
+    return page(request, "sign_ins.html", account, events=events, length=LOG_LENGTH)

@@ -16,6 +16,7 @@ from tasks.storage.ledger import (
     Decision,
     MilestoneValue,
     Report,
+    SignInEvent,
     Submission,
     latest_accepted,
     of_cycle,
@@ -111,3 +112,8 @@ def previous_cycle_file(db: Session, submission: Submission) -> Submission | Non
     if before is None:
         return None
     return latest_accepted(db, submission.plan_id, before.id, submission.institution)
+
+
+def recent_sign_ins(db: Session, limit: int) -> list[SignInEvent]:
+    """The newest ``limit`` rows of the sign-in audit log."""
+    return list(db.scalars(select(SignInEvent).order_by(SignInEvent.id.desc()).limit(limit)))
