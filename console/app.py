@@ -18,6 +18,7 @@ from fastapi.responses import Response
 
 from console.dashboard import DashboardRows
 from console.routes import (
+    board,
     cycle,
     data_docs,
     downloads,
@@ -34,7 +35,7 @@ from tasks.rendering import environment, render
 from tasks.settings import Settings
 from tasks.storage.ledger import cycles_of, session
 
-ROUTERS = (sign_in, cycle, submission, extensions, publication, data_docs, downloads)
+ROUTERS = (sign_in, cycle, submission, extensions, publication, data_docs, downloads, board)
 
 
 def create_app(settings: Settings, plan: Plan) -> FastAPI:

@@ -32,6 +32,9 @@ CYCLE_ID = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 MAX_ID = 2**31 - 1
 """The largest id the ledger holds (PostgreSQL's INTEGER); a larger one in a path overflowed
 SQLite's integers and answered 500 (#22). Every id in a path is bounded to 1…MAX_ID: 404 beyond."""
+SWITCHED = {"publicar": "consolidacion"}
+"""Cycle pages whose counterpart in another cycle is another page (a confirmation names one
+cycle's draft: switching cycles goes back to that cycle's consolidation)."""
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; style-src 'self' 'unsafe-inline'; "
     "img-src 'self' data:; frame-ancestors 'none'; form-action 'self'",
@@ -132,10 +135,14 @@ def cycle_page(
     **context: Any,
 ) -> HTMLResponse:
     """A page about one cycle, with the switcher to the plan's other cycles (two a year: a
-    handful of links) pointing at the same page of each."""
-    with session(state_of(request).settings.database) as db:
+    handful of links), each pointing at the same page of that cycle."""
+    here = state_of(request)
+    with session(here.settings.database) as db:
         cycles = [c.id for c in cycles_of(db, cycle.plan_id)]
-    return page(request, template, account, status, cycle=cycle, cycles=cycles, **context)
+    parts = request.url.path.split("/")  # /ciclos/<id>/<page>: the same page of another cycle
+    same = SWITCHED.get(parts[3], parts[3]) if len(parts) > 3 and parts[1] == "ciclos" else ""
+    links = [(other, f"/ciclos/{other}" + (f"/{same}" if same else "")) for other in cycles]
+    return page(request, template, account, status, cycle=cycle, cycle_links=links, **context)
 
 
 def redirect(url: str) -> RedirectResponse:

@@ -416,6 +416,7 @@ def test_the_submission_page_links_its_data_docs_run_served_by_id_to_staff_only(
     client = signed_in(settings, plan, REVIEWER)
 
     assert f'href="/envios/{sub}/data-docs"' in client.get(f"/envios/{sub}").text
+    assert f'href="/ciclos/{CYCLE}/data-docs"' in client.get("/").text  # from the dashboard too
     docs = client.get(f"/envios/{sub}/data-docs")
     assert docs.status_code == 200 and "hitos_entrega" in docs.text
     assert "script-src 'self' 'unsafe-inline'" in docs.headers["content-security-policy"]
@@ -474,3 +475,67 @@ def test_every_route_answers_404_to_an_id_out_of_range(world):
             answer = client.request(method, url, data={"csrf": token, "note": "x"})
             assert (method, url, answer.status_code) == (method, url, 404)
             assert "No encontrado" in answer.text
+
+
+def test_the_root_filters_and_searches_the_newest_cycle_as_its_own_page_does(world):
+    client = signed_in(world.settings, world.plan, REVIEWER)
+    rows = re.compile(r"<strong>(\w+)</strong> · ")
+
+    for query in ("buscar=educacion", "estado=missing", "estado=pending", "buscar=mingob"):
+        root, page = client.get(f"/?{query}").text, client.get(f"/ciclos/{CYCLE}?{query}").text
+        assert rows.findall(root) == rows.findall(page), query
+    assert rows.findall(client.get("/?buscar=educacion").text) == ["MINEDUC"]
+    missing = rows.findall(client.get("/?estado=missing").text)
+    assert "MARN" in missing and "MINGOB" not in missing
+
+
+def test_every_cycle_page_switches_to_the_same_page_of_another_cycle(settings, plan):
+    for cycle_id in ("2023-03", "2023-08"):
+        open_cycle_record(settings, plan, cycle_id)
+    add_user(settings, DIRECTOR, "director", PASSWORD)
+    client = signed_in(settings, plan, DIRECTOR)
+
+    for page in ("", "/historial", "/prorrogas", "/consolidacion"):
+        html = client.get(f"/ciclos/2023-08{page}").text
+        assert f'<a href="/ciclos/2023-03{page}">marzo 2023</a>' in html, page
+        assert f'<a href="/ciclos/2023-08{page}" aria-current="page">agosto 2023</a>' in html
+    assert 'aria-current="page">agosto 2023</a>' in client.get("/").text  # the newest
+
+
+def test_publishing_asks_for_a_confirmation_that_names_the_version(settings, plan, smtp):
+    sub = deliver(settings, plan, "MINGOB")
+    approve(settings, plan, sub, REVIEWER)
+    consolidate_draft(settings, plan, CYCLE)
+    add_user(settings, DIRECTOR, "director", PASSWORD)
+    add_user(settings, REVIEWER, "reviewer", PASSWORD)
+    director = signed_in(settings, plan, DIRECTOR)
+    assert (
+        f'href="/ciclos/{CYCLE}/publicar">Publicar la versión 1</a>'
+        in director.get(f"/ciclos/{CYCLE}/consolidacion").text
+    )
+
+    confirm = director.get(f"/ciclos/{CYCLE}/publicar").text
+    token = csrf_of(confirm)
+    for words in ("Publicar la versión 1", "Confirmo que publico la versión 1.", "tablero"):
+        assert words in confirm
+    unticked = director.post(f"/ciclos/{CYCLE}/publicar", data={"csrf": token, "version": "1"})
+    stale = director.post(
+        f"/ciclos/{CYCLE}/publicar", data={"csrf": token, "version": "2", "confirm": "2"}
+    )
+
+    assert unticked.status_code == 400 and "Marque la casilla" in unticked.text
+    assert stale.status_code == 409 and "ahora es la versión 1" in stale.text
+    assert "Aún no se publicó" in director.get(f"/ciclos/{CYCLE}/consolidacion").text
+    done = director.post(
+        f"/ciclos/{CYCLE}/publicar", data={"csrf": token, "version": "1", "confirm": "1"}
+    )
+    assert "Informe publicado" in done.text
+
+    dashboard = director.get("/").text
+    assert f'href="/ciclos/{CYCLE}/informes/1/html"' in dashboard
+    assert 'href="/tablero/"' in dashboard
+    board = director.get("/tablero/")
+    assert board.status_code == 200 and "MINGOB" in board.text
+    reviewer = signed_in(settings, plan, REVIEWER)
+    assert reviewer.get(f"/ciclos/{CYCLE}/informes/1/html").status_code == 200  # now public
+    assert reviewer.get("/tablero/..%2F..%2Fhitos.db").status_code == 404

@@ -37,9 +37,9 @@ def request_workbook(settings: Settings, plan: Plan, code: str, cycle_id: str) -
     return build_request(settings, plan, cycle, plan.institution(code))
 
 
-def with_values(template: Path, values: dict[str, dict[str, object]]) -> bytes:
+def with_values(workbook: Path | bytes, values: dict[str, dict[str, object]]) -> bytes:
     """The workbook with these values typed into these milestones' rows (by code)."""
-    book = load_workbook(template)
+    book = load_workbook(io.BytesIO(workbook) if isinstance(workbook, bytes) else workbook)
     sheet = book["Hitos"]
     header_row, columns = header(sheet)
     assert header_row is not None
@@ -129,3 +129,69 @@ def test_a_csv_findings_cell_is_where_the_csv_has_that_column(settings, plan, sm
     on_first = [(label, cell) for label, cell in shown if label in letters]
     assert on_first, shown  # «Completado» without 100 names the state or the progress
     assert all(cell == f"{letters[label]}2" for label, cell in on_first)
+
+
+def reported_file(
+    settings: Settings,
+    plan: Plan,
+    cycle_id: str,
+    milestone: dict[str, object],
+    name: str,
+    at: datetime | None = None,
+) -> int:
+    """MINGOB's plausible file for the cycle with milestone 1.1 as given; its submission id."""
+    request = request_workbook(settings, plan, "MINGOB", cycle_id)
+    data = with_values(filled_workbook(request, "MINGOB", False), {"1.1": milestone})
+    return sent(settings, plan, "MINGOB", data, name, at)
+
+
+def started(pct: int) -> dict[str, object]:
+    return {
+        "estado": "Iniciado" if pct else "No iniciado",
+        "avance_pct": pct,
+        "descripcion_avance": f"Mesas de trabajo ({pct} %)." if pct else "",
+        "evidencia_url": f"https://mingob.example/actas/{pct}" if pct else "",
+    }
+
+
+def test_the_reviewer_sees_each_milestones_values_and_what_changed(settings, plan, smtp):
+    """A second MINGOB file takes 1.1 from 50 % back to 0 %: the page says so, and since the
+    previous cycle's 25 %."""
+    march = reported_file(settings, plan, "2023-03", started(25), "marzo.xlsx")
+    first = reported_file(settings, plan, "2023-08", started(50), "agosto-1.xlsx")
+    second = reported_file(settings, plan, "2023-08", started(0), "agosto-2.xlsx")
+    client = reviewer(settings, plan)
+
+    page = client.get(f"/envios/{second}").text
+    row = re.search(r"<strong>1\.1</strong>.*?</tr>", page, re.S)
+
+    assert row is not None
+    cells = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", row.group(0)))
+    assert "0 % · No iniciado" in cells
+    assert f"Desde el envío {first}: 50 % Iniciado → 0 % No iniciado" in cells
+    assert "cambió la descripción, la evidencia" in cells and "retrocede" in cells
+    assert "Desde marzo 2023: 25 % Iniciado → 0 % No iniciado" in cells
+    assert f"(envío {first}): 1 de 5 hitos cambió; 1 retrocede." in page
+    assert f"marzo 2023 (envío {march}): 1 de 5 hitos cambió; 1 retrocede." in page
+    assert f'href="/envios/{first}"' in page and f'href="/envios/{march}"' in page
+    assert 'href="https://mingob.example/actas/' not in row.group(0)  # no evidence at 0 %
+    unchanged = re.search(r"<strong>1\.2</strong>.*?</tr>", page, re.S)
+    assert unchanged is not None and "sin cambios" in unchanged.group(0)
+    first_page = client.get(f"/envios/{first}").text
+    assert "Es su primer archivo aceptado en este ciclo." in first_page
+    assert 'href="https://mingob.example/actas/50"' in first_page
+
+
+def test_times_are_the_plans_local_time_in_the_languages_way(settings, plan, smtp):
+    at = datetime(2023, 3, 8, 16, 5)  # UTC: 10:05 in Guatemala
+    sub = reported_file(settings, plan, "2023-03", started(25), "marzo.xlsx", at=at)
+    client = reviewer(settings, plan)
+
+    spanish = client.get(f"/envios/{sub}").text
+    english_settings = settings.model_copy(update={"language": "en"})
+    english = TestClient(create_app(english_settings, plan), base_url="https://testserver")
+    english.cookies.update(client.cookies)
+
+    assert "8 mar 2023, 10:05" in spanish and "Horas en hora de Guatemala." in spanish
+    assert "8 Mar 2023, 10:05" in english.get(f"/envios/{sub}").text
+    assert "16:05" not in spanish and "UTC" not in spanish

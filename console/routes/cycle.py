@@ -2,24 +2,38 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from console.dashboard import FILTERS, page_of
-from console.site import Here, Staff, cycle_or_404, cycle_page, page
-from tasks.storage.ledger import cycles_of, session
+from console.routes.board import has_board
+from console.routes.data_docs import has_docs
+from console.site import ConsoleState, Here, Staff, cycle_or_404, cycle_page, page
+from tasks.publication.publishing import links
+from tasks.publication.report import report_name
+from tasks.storage.ledger import Report, cycles_of, session
 from tasks.storage.queries import cycle_decisions
 
 router = APIRouter()
 
 
 @router.get("/")
-def home(request: Request, here: Here, account: Staff) -> Response:
+def home(
+    request: Request,
+    here: Here,
+    account: Staff,
+    estado: str = "",
+    buscar: str = "",
+    pagina: int = 1,
+) -> Response:
+    """The newest cycle's dashboard, filtered as ``/ciclos/<id>`` is."""
     with session(here.settings.database) as db:
         cycles = cycles_of(db, here.plan.id)
     if not cycles:
         return page(request, "empty.html", account)
-    return dashboard(request, here, cycles[-1].id, account)
+    return dashboard(request, here, cycles[-1].id, account, estado, buscar, pagina)
 
 
 @router.get("/ciclos/{cycle_id}")
@@ -44,8 +58,19 @@ def dashboard(
         filters=FILTERS,
         pending=found.pending,
         publication=found.publication,
+        public_page=_public_page(here, found.publication.published),
+        board=has_board(here),
+        data_docs=has_docs(here, cycle.id),
         done=request.query_params.get("hecho", ""),
     )
+
+
+def _public_page(here: ConsoleState, published: Report | None) -> str:
+    """The published report's page at its public address (``HITOS_REPORT_BASE_URL``), if set."""
+    if published is None or not here.settings.report_base_url:
+        return ""
+    name = Path(report_name(here.plan, published.cycle_id, "html"))
+    return links(here.settings, published, {"latest_html": name})["latest_html"]
 
 
 @router.get("/ciclos/{cycle_id}/historial")

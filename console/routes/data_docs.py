@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 from console.data_docs import page_html, site_of
 from console.site import (
     SECURITY_HEADERS,
+    ConsoleState,
     Here,
     Id,
     Refused,
@@ -17,6 +18,7 @@ from console.site import (
     cycle_or_404,
     submission_or_404,
 )
+from tasks.checks.data_docs import site_folder
 from tasks.checks.validation import SUITE_NAME
 
 DOCS_CSP = (
@@ -27,6 +29,12 @@ DOCS_CSP = (
 institution typed is escaped in them (``tasks.checks.data_docs.inert``)."""
 
 router = APIRouter()
+
+
+def has_docs(here: ConsoleState, cycle_id: str) -> bool:
+    """Whether intake has built the cycle's Data Docs (its index page; cheap enough for the
+    dashboard, unlike listing every run)."""
+    return (site_folder(here.settings, cycle_id, here.plan.id) / "index.html").is_file()
 
 
 def _docs_page(html: str) -> HTMLResponse:

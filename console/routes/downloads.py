@@ -9,7 +9,6 @@ from fastapi.responses import Response
 
 from console.site import (
     SECURITY_HEADERS,
-    Director,
     Here,
     Id,
     Refused,
@@ -55,8 +54,9 @@ def submission_file(here: Here, submission_id: Id, kind: str, account: Staff) ->
 
 
 @router.get("/ciclos/{cycle_id}/informes/{version}/{kind}")
-def report_file(here: Here, cycle_id: str, version: Id, kind: str, account: Director) -> Response:
-    """One file of one version of the cycle's report (a draft or a published one)."""
+def report_file(here: Here, cycle_id: str, version: Id, kind: str, account: Staff) -> Response:
+    """One file of one version of the cycle's report: a version once published to all staff,
+    a draft to the director only (the public sees nothing of it either)."""
     cycle = cycle_or_404(here, cycle_id)
     if kind not in KINDS:
         raise Refused(404, "not-found")
@@ -64,6 +64,8 @@ def report_file(here: Here, cycle_id: str, version: Id, kind: str, account: Dire
         report = report_version(db, here.plan.id, cycle.id, version)
         if report is None or kind not in report.files:
             raise Refused(404, "not-found")
+        if report.state == "draft" and not account.is_director:
+            raise Refused(403, "forbidden-role")
         data = filestore.get(db, report.files[kind])
     name = report_name(here.plan, cycle.id, kind)
     disposition = "inline" if kind in ("html", "pdf") else "attachment"

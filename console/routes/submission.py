@@ -11,6 +11,7 @@ from fastapi.responses import Response
 from openpyxl.utils import get_column_letter
 
 from console.data_docs import site_of
+from console.reported import reported, tally
 from console.site import (
     ConsoleState,
     Csrf,
@@ -26,10 +27,15 @@ from console.site import (
 from tasks.checks.findings import Finding
 from tasks.people.accounts import Account
 from tasks.people.review import ReviewRefused, approve, return_submission, review_list
-from tasks.publication.report import evidence_link
 from tasks.storage import filestore
 from tasks.storage.ledger import Submission, session
-from tasks.storage.queries import reported_values, same_message_files, submission_decisions
+from tasks.storage.queries import (
+    previous_cycle_file,
+    previous_file,
+    reported_values,
+    same_message_files,
+    submission_decisions,
+)
 from tasks.workbooks.contract import finding_cell
 from tasks.workbooks.reading import UnreadableFile, read_submission
 
@@ -43,7 +49,12 @@ def submission_page(
     sub = submission_or_404(here, submission_id)
     found = [f.as_finding() for f in sub.findings]
     with session(here.settings.database) as db:
-        values = list(reported_values(db, sub.id).values())
+        previous, before = previous_file(db, sub), previous_cycle_file(db, sub)
+        rows = reported(
+            reported_values(db, sub.id),
+            reported_values(db, previous.id if previous else None),
+            reported_values(db, before.id if before else None),
+        )
         decisions = submission_decisions(db, sub.id)
         siblings = same_message_files(db, sub)
     item = next(
@@ -56,18 +67,20 @@ def submission_page(
         ),
         None,
     )
-    findings = [
-        {"finding": f, "cell": cell}
-        for f, cell in zip(found, _cells(here, sub, found), strict=True)
-    ]
-    evidence = [(v.milestone, v.evidencia_url, evidence_link(v.evidencia_url)) for v in values]
     return page(
         request,
         "submission.html",
         account,
         sub=sub,
-        findings=findings,
-        evidence=[e for e in evidence if e[1]],
+        findings=[
+            {"finding": f, "cell": cell}
+            for f, cell in zip(found, _cells(here, sub, found), strict=True)
+        ],
+        rows=rows,
+        tally=tally(rows),
+        previous=previous,
+        before=before,
+        titles={m.code: m.description for m in here.plan.milestones_of(sub.institution or "")},
         decisions=decisions,
         siblings=siblings,
         item=item,
