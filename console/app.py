@@ -29,11 +29,12 @@ from console.routes import (
 )
 from console.site import ConsoleState, install_error_pages
 from tasks.catalogues import language_of
-from tasks.mail.contacts import with_current_contacts
+from tasks.people.contacts import with_current_contacts
 from tasks.plans.plan import Plan, load_plan
 from tasks.rendering import environment, render
 from tasks.settings import Settings
-from tasks.storage.ledger import cycles_of, session
+from tasks.storage.ledger import session
+from tasks.storage.queries import cycles_of
 
 ROUTERS = (sign_in, cycle, submission, extensions, publication, data_docs, downloads, board)
 

@@ -25,7 +25,8 @@ from tasks.people.accounts import Account, account_of
 from tasks.plans.plan import Plan
 from tasks.rendering import render
 from tasks.settings import Settings
-from tasks.storage.ledger import Cycle, Submission, cycle_of, cycles_of, session
+from tasks.storage.ledger import Cycle, Submission, session
+from tasks.storage.queries import cycle_of, cycles_of
 
 SESSION_COOKIE = "hitos_sesion"
 CYCLE_ID = re.compile(r"\d{4}-(0[1-9]|1[0-2])")

@@ -36,7 +36,7 @@ from tasks.storage import filestore
 from tasks.storage.ledger import Cycle, Email, Submission, session
 from tests.conftest import SAMPLE_PLAN, RecordingHandler
 from tests.network import free_port
-from tests.test_console_submission import sent
+from tests.test_console_submission import opened, sent
 from tests.test_ledger_backends import postgres_url  # noqa: F401 (a fixture)
 from tests.test_review import deliver
 
@@ -344,9 +344,7 @@ def test_the_dashboard_shows_fifty_institutions_a_page_filtered_by_state_or_name
 
 def revised(settings: Settings, plan: Plan, code: str) -> int:
     """The institution's fuller second file (the same file twice would be stored once)."""
-    request = build_request(
-        settings, plan, open_cycle_record(settings, plan, CYCLE), plan.institution(code)
-    )
+    request = build_request(settings, plan, opened(settings, plan, CYCLE), plan.institution(code))
     return sent(settings, plan, code, filled_workbook(request, code, False, revised=True), "2.xlsx")
 
 
@@ -395,7 +393,7 @@ def test_the_submission_page_links_its_data_docs_run_served_by_id_to_staff_only(
     from tasks.cycle.intake import process, store
     from tasks.mail.inbox import Attachment, Received
 
-    cycle = open_cycle_record(settings, plan, CYCLE)
+    cycle = open_cycle_record(settings, plan, CYCLE, date(2023, 3, 1))
     workbook = build_request(settings, plan, cycle, plan.institution("SESAN"))
     store(
         settings,
@@ -481,17 +479,17 @@ def test_the_root_filters_and_searches_the_newest_cycle_as_its_own_page_does(wor
     client = signed_in(world.settings, world.plan, REVIEWER)
     rows = re.compile(r"<strong>(\w+)</strong> · ")
 
-    for query in ("buscar=educacion", "estado=missing", "estado=pending", "buscar=mingob"):
+    for query in ("buscar=educacion", "estado=not-delivered", "estado=pending", "buscar=mingob"):
         root, page = client.get(f"/?{query}").text, client.get(f"/ciclos/{CYCLE}?{query}").text
         assert rows.findall(root) == rows.findall(page), query
     assert rows.findall(client.get("/?buscar=educacion").text) == ["MINEDUC"]
-    missing = rows.findall(client.get("/?estado=missing").text)
+    missing = rows.findall(client.get("/?estado=not-delivered").text)
     assert "MARN" in missing and "MINGOB" not in missing
 
 
 def test_every_cycle_page_switches_to_the_same_page_of_another_cycle(settings, plan):
     for cycle_id in ("2023-03", "2023-08"):
-        open_cycle_record(settings, plan, cycle_id)
+        opened(settings, plan, cycle_id)
     add_user(settings, DIRECTOR, "director", PASSWORD)
     client = signed_in(settings, plan, DIRECTOR)
 

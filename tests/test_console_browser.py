@@ -22,7 +22,7 @@ import uvicorn
 
 from console.app import create_app
 from tasks.cycle.extensions import extend
-from tasks.cycle.requests import build_request, open_cycle_record
+from tasks.cycle.requests import build_request
 from tasks.mail.local_server import local_smtp_server
 from tasks.people.accounts import PER_PAIR, add_user
 from tasks.people.review import approve
@@ -30,7 +30,7 @@ from tasks.publication.approval import consolidate_draft, publish_draft
 from tasks.simulation import filled_workbook
 from tests.conftest import RecordingHandler
 from tests.network import free_port
-from tests.test_console_submission import reported_file, sent, started
+from tests.test_console_submission import opened, reported_file, sent, started
 from tests.test_review import deliver
 
 CYCLE = "2023-03"
@@ -200,7 +200,7 @@ def test_every_console_page_fits_a_phone_and_findings_come_before_the_review(
         request = build_request(
             settings,
             plan,
-            open_cycle_record(settings, plan, "2023-08"),
+            opened(settings, plan, "2023-08"),
             plan.institution("MINEDUC"),
         )
         careless = filled_workbook(request, "MINEDUC", True)
@@ -259,7 +259,7 @@ def measured(page, url: str, name: str = "") -> int:
 def deliver_in(settings, plan, code: str, on: datetime) -> int:
     """The institution's plausible file for 2023-08."""
     request = build_request(
-        settings, plan, open_cycle_record(settings, plan, "2023-08"), plan.institution(code)
+        settings, plan, opened(settings, plan, "2023-08"), plan.institution(code)
     )
     return sent(settings, plan, code, filled_workbook(request, code, False), f"{code}.xlsx", on)
 

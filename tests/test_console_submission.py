@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
@@ -24,16 +24,23 @@ from tasks.people.accounts import add_user, sign_in
 from tasks.plans.plan import Plan
 from tasks.settings import Settings
 from tasks.simulation import filled_workbook
+from tasks.storage.ledger import Cycle
 from tasks.workbooks import contract
-from tasks.workbooks.request_workbook import header
+from tasks.workbooks.layout import header
 
 PASSWORD = "una clave larga de prueba"
 REVIEWER = "revisora@gae.example"
 CELL = re.compile(r'data-label="Celda">([A-Z]+\d+)<')
 
 
+def opened(settings: Settings, plan: Plan, cycle_id: str) -> Cycle:
+    """The cycle, opened on the 1st of its month."""
+    year, month = cycle_id.split("-")
+    return open_cycle_record(settings, plan, cycle_id, date(int(year), int(month), 1))
+
+
 def request_workbook(settings: Settings, plan: Plan, code: str, cycle_id: str) -> Path:
-    cycle = open_cycle_record(settings, plan, cycle_id)
+    cycle = opened(settings, plan, cycle_id)
     return build_request(settings, plan, cycle, plan.institution(code))
 
 
@@ -110,7 +117,7 @@ FINDING_CELLS = re.compile(r'data-label="Columna">([^<]*)</td>\s*<td data-label=
 @pytest.mark.parametrize("separator", [";", ","])
 def test_a_csv_findings_cell_is_where_the_csv_has_that_column(settings, plan, smtp, separator):
     """State and progress first: a finding on either names column A or B of row 2."""
-    open_cycle_record(settings, plan, "2023-03")
+    opened(settings, plan, "2023-03")
     first = [contract.STATE, contract.PROGRESS]
     order = [*first, *(key for key in contract.KEYS if key not in first)]
     values = {key: "" for key in contract.KEYS}

@@ -13,8 +13,8 @@ from console.routes.data_docs import has_docs
 from console.site import ConsoleState, Here, Staff, cycle_or_404, cycle_page, page
 from tasks.publication.publishing import links
 from tasks.publication.report import report_name
-from tasks.storage.ledger import Report, cycles_of, session
-from tasks.storage.queries import cycle_decisions
+from tasks.storage.ledger import Report, session
+from tasks.storage.queries import cycle_decisions, cycles_of
 
 router = APIRouter()
 

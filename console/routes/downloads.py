@@ -20,7 +20,7 @@ from tasks.publication.report import KINDS, report_name
 from tasks.storage import filestore
 from tasks.storage.ledger import session
 from tasks.storage.queries import report_version
-from tasks.workbooks.request_workbook import mark_findings
+from tasks.workbooks.marking import mark_findings
 
 MEDIA = {
     "html": "text/html; charset=utf-8",

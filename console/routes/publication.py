@@ -47,7 +47,7 @@ def consolidation_page(
 def start_consolidation(here: Here, cycle_id: str, account: Director, csrf: Csrf = "") -> Response:
     checked(account, csrf)
     cycle = cycle_or_404(here, cycle_id)
-    consolidate_draft(here.settings, here.plan, cycle.id)
+    consolidate_draft(here.settings, here.plan, cycle.id, account.email)
     return redirect(f"/ciclos/{cycle.id}/consolidacion?hecho=consolidated")
 
 

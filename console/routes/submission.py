@@ -30,10 +30,10 @@ from tasks.people.review import ReviewRefused, approve, return_submission, revie
 from tasks.storage import filestore
 from tasks.storage.ledger import Submission, session
 from tasks.storage.queries import (
-    previous_cycle_file,
     previous_file,
     reported_values,
     same_message_files,
+    standing_before,
     submission_decisions,
 )
 from tasks.workbooks.contract import finding_cell
@@ -49,7 +49,7 @@ def submission_page(
     sub = submission_or_404(here, submission_id)
     found = [f.as_finding() for f in sub.findings]
     with session(here.settings.database) as db:
-        previous, before = previous_file(db, sub), previous_cycle_file(db, sub)
+        previous, before = previous_file(db, sub), standing_before(db, sub)
         rows = reported(
             reported_values(db, sub.id),
             reported_values(db, previous.id if previous else None),
