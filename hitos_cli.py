@@ -142,9 +142,10 @@ def print_status(
         table.add_row(*(str(shown[c]) for c in headers))
     console.print(table)
     for row in rows:
-        if row["request_error"]:
+        for email in row["undelivered"]:
             console.print(
-                f"{row['institution']}: request {row['request']}: {row['request_error']}",
+                f"{row['institution']}: {email['kind']} {email['key']} {email['status']}: "
+                f"{email['error'] or 'no reason recorded'}",
                 markup=False,
                 highlight=False,
             )
