@@ -144,9 +144,10 @@ def print_status(
         table.add_row(*(str(shown[c]) for c in headers))
     console.print(table)
     for row in rows:
-        if row["request_error"]:
+        for email in row["undelivered"]:
             console.print(
-                f"{row['institution']}: request {row['request']}: {row['request_error']}",
+                f"{row['institution']}: {email['kind']} {email['key']} {email['status']}: "
+                f"{email['error'] or 'no reason recorded'}",
                 markup=False,
                 highlight=False,
             )
@@ -846,6 +847,19 @@ def users_add(
         fail(str(exc))
         return
     console.print(f"{account.email} can sign in to the console as {account.role}.")
+
+
+@users_app.command("unlock")
+def users_unlock(
+    email: Annotated[str, typer.Argument(help="The account whose sign-in throttle to clear.")],
+    by: ByOption = "",
+) -> None:
+    """Clear an account's sign-in throttle: every address may try it again at once."""
+    settings, _ = settings_and_plan()
+    from tasks.people.accounts import unlock
+
+    forgiven = unlock(settings, email, actor(by))
+    console.print(f"{email}: sign-in throttle cleared ({forgiven} recent failures forgiven).")
 
 
 @app.command()

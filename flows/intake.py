@@ -16,6 +16,7 @@ from tasks.intake.store import store_all
 from tasks.intake.strangers import stranger_notices
 from tasks.mail.automatic import bounce_notices
 from tasks.mail.outgoing import send_all
+from tasks.operations.alerts import alert_refusals
 from tasks.people.contacts import current_plan
 from tasks.people.review import unsent_returns
 from tasks.plans.ledger_plans import plans_in_ledger
@@ -33,6 +34,7 @@ send_emails = step(send_all, "send-emails", retries=2)
 render_notices = step(delivery_notices, "render-notices")
 render_returns = step(unsent_returns, "render-unsent-returns")
 check_published = step(check_publications, "check-publications")
+alert_refused = step(alert_refusals, "alert-refused")
 
 
 @flow(name="hitos.intake", log_prints=True, **ALERTS)
@@ -65,6 +67,7 @@ def intake(plan: str = "") -> list[IntakeResult]:
     )
     for each in every_plan:
         check_published(settings, each)
+        alert_refused(settings, each)
     create_table_artifact(
         key="hitos-intake",
         table=[outcome.summary() for outcome in outcomes] or [{"resultado": "sin archivos nuevos"}],

@@ -29,7 +29,7 @@ from tasks.mail.inbox import open_maildir
 from tasks.mail.outgoing import send_all
 from tasks.people.contacts import contact, set_contacts
 from tasks.storage.ledger import Email, InboundMessage, Submission, session
-from tasks.workbooks.request_workbook import header as workbook_header
+from tasks.workbooks.layout import header as workbook_header
 from tests.conftest import RecordingHandler
 
 LIAISON = "enlace@mingob.example"

@@ -11,7 +11,7 @@ from tasks.plans.plan import Plan
 from tasks.settings import Settings
 from tasks.storage.ledger import Submission
 from tasks.workbooks.reading import ReadResult
-from tasks.workbooks.request_workbook import verify
+from tasks.workbooks.signing import verify
 
 Identified = tuple[str | None, str | None, str | None, list[Finding]]
 """Plan, institution and cycle of a file (None where not known), and the notes on how."""

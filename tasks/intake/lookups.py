@@ -10,8 +10,9 @@ from sqlalchemy import select
 from tasks.intake.senders import Senders
 from tasks.plans.plan import Plan
 from tasks.settings import Settings
-from tasks.storage.ledger import Cycle, Decision, Submission, session
-from tasks.storage.queries import newest_open_cycle, standing_progress
+from tasks.storage.ledger import Cycle, Decision, MilestoneValue, Submission, session
+from tasks.storage.queries import newest_open_cycle, standing_values
+from tasks.workbooks import contract
 
 ASSIGN = "assign"
 """The audit trail's action for an operator saying which institution and cycle a file is for."""
@@ -33,7 +34,9 @@ class Lookups:
     senders: Senders
     assigned: set[int]
     database: str
-    _progress: dict[tuple[str, str], dict[str, dict[str, float]]] = field(default_factory=dict)
+    _previous: dict[tuple[str, str], dict[str, dict[str, MilestoneValue]]] = field(
+        default_factory=dict
+    )
 
     @classmethod
     def read(cls, settings: Settings, plans: dict[str, Plan], subs: list[Submission]) -> Lookups:
@@ -67,15 +70,22 @@ class Lookups:
         """The plan's cycle before this one, or ``""``."""
         return max((c for p, c in self.deadlines if p == plan_id and c < cycle_id), default="")
 
-    def previous_progress(self, plan_id: str, cycle_id: str, institution: str) -> dict[str, float]:
-        """The institution's progress in the plan's previous cycle's latest accepted file."""
+    def previous_values(
+        self, plan_id: str, cycle_id: str, institution: str
+    ) -> dict[str, dict[str, object]]:
+        """Milestone → the institution's values in its standing file of the plan's previous
+        cycle."""
         before = self.previous_cycle(plan_id, cycle_id)
         if not before:
             return {}
-        if (plan_id, before) not in self._progress:
+        if (plan_id, before) not in self._previous:
             with session(self.database) as db:
-                self._progress[plan_id, before] = standing_progress(db, plan_id, before)
-        return self._progress[plan_id, before].get(institution, {})
+                self._previous[plan_id, before] = standing_values(db, plan_id, before)
+        reported = self._previous[plan_id, before].get(institution, {})
+        return {
+            code: {key: getattr(value, key) for key in contract.VALUE_COLUMNS}
+            for code, value in reported.items()
+        }
 
 
 def requests_answered(senders: Senders) -> dict[str, tuple[str, str, str]]:

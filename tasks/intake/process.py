@@ -263,7 +263,7 @@ def unreadable(plan: Plan, sub: Submission, problem: Finding, lookups: Lookups) 
 
 
 def prepared_rows(settings: Settings, plan: Plan, v: Verdict, lookups: Lookups) -> Prepared:
-    """The file's rows with last cycle's progress beside them, ready for the suite."""
+    """The file's rows with last cycle's accepted values beside them, ready for the suite."""
     assert v.read is not None and v.institution and v.cycle_id
     return prepare(
         v.read.rows,
@@ -271,7 +271,7 @@ def prepared_rows(settings: Settings, plan: Plan, v: Verdict, lookups: Lookups) 
         plan,
         v.institution,
         lookups.deadlines.get((plan.id, v.cycle_id), date.today()),
-        lookups.previous_progress(plan.id, v.cycle_id, v.institution),
+        lookups.previous_values(plan.id, v.cycle_id, v.institution),
         lookups.previous_cycle(plan.id, v.cycle_id),
         language_of(settings, plan),
         v.cycle_id,

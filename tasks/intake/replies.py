@@ -45,8 +45,7 @@ from tasks.storage.ledger import (
     session,
 )
 from tasks.storage.queries import newest_open_cycle, settled_email_keys
-from tasks.workbooks.request_workbook import mark_findings
-from tasks.workbooks.safe_names import safe_stem
+from tasks.workbooks.marking import mark_findings, marked_name
 
 logger = logging.getLogger(__name__)
 
@@ -220,7 +219,7 @@ def reply_email(settings: Settings, plan: Plan, owed: Owed, mark: bool = True) -
                 )
             if marked is not None:
                 # Rebuilt from the stored file whenever the reply is rendered: a local copy.
-                name = f"corregir-{result.submission_id}-{safe_stem(result.filename)}.xlsx"
+                name = marked_name(result.submission_id, result.filename, language)
                 folder = result.cycle or "sin-ciclo"
                 attachments.append(
                     filestore.local_copy(settings, marked, "replies", plan.id, folder, name)

@@ -125,6 +125,11 @@ class Email(Base):
     error: Mapped[str] = mapped_column(Text, default="")
     claimed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+    kept: Mapped[str] = mapped_column(String(64), default="")
+    """File-store key of the message as it would be sent again, kept when it did not go out
+    (``tasks.mail.outgoing.retry``)."""
+    alerted_at: Mapped[datetime | None] = mapped_column(DateTime)
+    """When the operator was told this email was refused (``tasks.operations.alerts``)."""
 
 
 class InboundMessage(Base):
@@ -355,14 +360,22 @@ class ConsoleSession(Base):
     expires_at: Mapped[datetime] = mapped_column(DateTime)
 
 
-class LoginAttempt(Base):
-    """A failed sign-in, counted per address and per client to rate-limit guessing."""
+class SignInEvent(Base):
+    """One sign-in to the console, failed, refused, ended or cleared: the sign-in audit log, and
+    what the throttle counts (``tasks.people.accounts``). Never updated once decided.
 
-    __tablename__ = "login_attempts"
+    ``outcome``: ``attempt`` while the password is being checked (a crash leaves it, and it
+    counts as a failure), then ``signed-in``, ``wrong`` or ``throttled`` (refused unchecked);
+    ``signed-out``; ``unlocked`` (an operator, ``by``, cleared the account's throttle).
+    """
+
+    __tablename__ = "sign_in_events"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
     email: Mapped[str] = mapped_column(String(250), index=True)
     client: Mapped[str] = mapped_column(String(64), index=True)
-    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    outcome: Mapped[str] = mapped_column(String(12))
+    by: Mapped[str] = mapped_column(String(250), default="")
 
 
 SCHEMA_LOCK = 0x48_69_74_6F_73
