@@ -98,12 +98,20 @@ def owed_replies(settings: Settings, plan: Plan) -> list[Owed]:
         settled = settled_email_keys(db, "reply")
         answered = {key.rsplit("/", 1)[-1] for key in settled}
         files: dict[str, list[tuple[int, str, str | None]]] = {}
-        for sub_id, source, outcome, plan_id in db.execute(
-            select(Submission.id, Submission.source_ref, Submission.outcome, Submission.plan_id)
+        senders_of: dict[str, str] = {}
+        for sub_id, source, outcome, plan_id, sender in db.execute(
+            select(
+                Submission.id,
+                Submission.source_ref,
+                Submission.outcome,
+                Submission.plan_id,
+                Submission.sender,
+            )
             .where(Submission.channel.in_(MAIL_CHANNELS))
             .order_by(Submission.id)
         ):
             files.setdefault(source, []).append((sub_id, outcome, plan_id))
+            senders_of[source] = sender
         waiting = [
             message_id
             for message_id, rows in files.items()
@@ -120,24 +128,24 @@ def owed_replies(settings: Settings, plan: Plan) -> list[Owed]:
             )
             if assigned_key(d) not in settled
         ]
-        wanted = {i for m in waiting for i, _, _ in files[m]} | {
-            d.submission_id for d in decisions if d.submission_id is not None
-        }
+        assigned = {d.submission_id for d in decisions if d.submission_id is not None}
+        sources = {source for source, rows in files.items() for i, _, _ in rows if i in assigned}
+        senders = Senders.read(db, [plan], {*waiting, *sources})
+        # A stranger's messages are never answered: their files are not even loaded.
+        waiting = [m for m in waiting if senders.known(senders_of[m], m)]
         subs = {
             s.id: s
             for s in db.scalars(
                 select(Submission)
                 .options(selectinload(Submission.findings))
-                .where(Submission.id.in_(wanted))
+                .where(Submission.id.in_({i for m in waiting for i, _, _ in files[m]} | assigned))
             )
         }
-        senders = Senders.read(db, [plan], waiting + [s.source_ref for s in subs.values()])
         owed = []
         for message_id in waiting:
             results = [as_outcome(subs[i]) for i, _, _ in files[message_id]]
-            sender = results[0].sender
-            if senders.known(sender, message_id):
-                owed.append(Owed(message_key(results[0], message_id), message_id, sender, results))
+            key = message_key(results[0], message_id)
+            owed.append(Owed(key, message_id, senders_of[message_id], results))
         for d in decisions:
             sub = subs.get(d.submission_id or 0)
             if sub is None or sub.channel not in MAIL_CHANNELS or sub.outcome == Outcome.RECEIVED:
