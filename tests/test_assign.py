@@ -171,13 +171,18 @@ def test_a_strangers_file_released_by_an_operator_is_answered_once_and_to_the_li
     deliver(workspace, STRANGER, "<extrano@evil.example>", "avances.xlsx", mingob_workbook)
     intake_once(workspace, plan)
     [held] = submissions(workspace)
-    released = assign(workspace, plan, held.id, "MINGOB", "2023-03", "operadora", "es del enlace")
+    code, released = cli(
+        "assign", str(held.id), "--institution", "MINGOB", "--cycle", "2023-03", "--why", "suyo"
+    )
     intake_once(workspace, plan)
     intake_once(workspace, plan)
 
     # Reviewers still see where it came from.
-    assert held.outcome == "quarantined" and released.outcome == "accepted_with_warnings"
-    assert [f.rule for f in released.findings] == ["sender-not-a-contact"]
+    assert held.outcome == "quarantined"
+    assert (code, released["outcome"]) == (0, "accepted_with_warnings")
+    assert [f["rule"] for f in released["findings"]] == ["sender-not-a-contact"]
+    [decision] = decisions(workspace)
+    assert (decision.action, decision.submission_id, decision.note) == ("assign", held.id, "suyo")
     assert smtp.to(STRANGER) == []
     to_liaison = smtp.to(LIAISON)
     assert [m["Subject"] for m in to_liaison] == [
