@@ -12,6 +12,7 @@ import getpass
 import json
 from datetime import date
 from email.message import EmailMessage
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -49,7 +50,7 @@ def unidentifiable(plan) -> bytes:
     return as_csv(Context(plan, b"").rows(), columns=COLUMNS[1:])
 
 
-def cli(*args: str) -> tuple[int, dict[str, object]]:
+def cli(*args: str) -> tuple[int, dict[str, Any]]:
     result = CliRunner().invoke(app, [*args, "--json"])
     return result.exit_code, json.loads(result.stdout)
 
