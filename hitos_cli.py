@@ -895,8 +895,9 @@ def server_setup(
         fail("PREFECT_API_URL is not set: it must name the Prefect server (README, step 4).")
     from flows.automations import crash_silent_runs, default_grace, install
 
-    automation = crash_silent_runs(grace or default_grace())
-    outcome = install(automation)
+    grace = grace or default_grace()
+    outcome = install(crash_silent_runs(grace), grace)
+    automation = crash_silent_runs(grace)
     console.print(f"Automation {automation.name!r} {outcome}.", highlight=False)
 
 
