@@ -172,8 +172,12 @@ def test_resend_of_a_delivered_request_sends_nothing(settings, plan, smtp, cli):
 @pytest.mark.parametrize(
     ("args", "says"),
     [
-        (("contacts", "set", "XYZ", "--liaison", NEW), "institution 'XYZ' is not in plan"),
-        (("contacts", "set", "MARN", "--liaison", "no-es-correo"), "is not an email address"),
+        (("contacts", "set", "XYZ", "--liaison", NEW), "institution 'XYZ' is not one of plan"),
+        (
+            ("contacts", "set", "MARN", "--liaison", "no-es-correo"),
+            "error: 'no-es-correo' is not an",
+        ),
+        (("contacts", "set", "MARN", "--liaison", NEW, "--from", "mañana"), "--from 'mañana' is"),
         (("contacts", "set", "MARN"), "usage: hitos contacts set CODE"),
         (("resend", "2023-03", "MARN"), "cycle gt-pan5/2023-03 does not exist"),
     ],

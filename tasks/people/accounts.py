@@ -16,6 +16,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, or_, select
 
+from tasks.checks.boundaries import UserMistake
 from tasks.settings import Settings
 from tasks.storage.ledger import ConsoleSession, ConsoleUser, LoginAttempt, session, utcnow
 
@@ -27,8 +28,8 @@ MIN_PASSWORD = 10
 HASHER = PasswordHasher()
 
 
-class AccountRefused(ValueError):
-    """An account that cannot be made; one sentence for operators."""
+class AccountRefused(UserMistake):
+    """An account that cannot be made; one sentence for operators (exit 2)."""
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,34 @@
+"""Accounts of the directorate's console: ``users add``."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from hitos_cli.arguments import workspace
+from hitos_cli.output import summary
+
+commands = typer.Typer()
+users_commands = typer.Typer(help="Accounts of the directorate's console.", no_args_is_help=True)
+commands.add_typer(users_commands, name="users")
+
+
+@users_commands.command("add")
+def users_add(
+    email: Annotated[str, typer.Argument(help="The person's email, their sign-in name.")],
+    role: Annotated[str, typer.Option(help="director or reviewer.")],
+) -> None:
+    """Create a console account (or reset one); the password is read from standard input."""
+    settings, _ = workspace()
+    from tasks.people.accounts import add_user
+
+    if sys.stdin.isatty():
+        import getpass
+
+        password = getpass.getpass("Password: ")
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    account = add_user(settings, email, role, password)
+    summary(f"{account.email} can sign in to the console as {account.role}.")

@@ -1,0 +1,32 @@
+"""What became of the emails a command sent: how many went out, and each one that did not."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import typer
+
+from hitos_cli.errors import UNFINISHED, say_error
+from hitos_cli.output import say
+
+if TYPE_CHECKING:
+    from tasks.settings import Settings
+
+
+def sent_since(settings: Settings, since: datetime, kinds: tuple[str, ...], what: str) -> int:
+    """How many emails of these kinds went out since ``since``; when some did not, each with
+    its reason, one sentence, and exit 1 (``what``: «request email(s) were»)."""
+    from tasks.checks.boundaries import emails_since
+
+    emails = emails_since(settings, since, kinds)
+    unsent = [email for email in emails if email.status != "sent"]
+    for email in unsent:
+        say(f"{email.key}: {email.status} ({email.error or 'no reason recorded'})")
+    if unsent:
+        say_error(
+            f"{len(unsent)} {what} not sent (reasons above, and in `hitos status`); "
+            "run the command again to retry those that failed"
+        )
+        raise typer.Exit(UNFINISHED)
+    return len(emails)
