@@ -27,7 +27,9 @@ GROUPS = (
     "server",  # serve, server setup
 )
 """The command groups, in the order ``hitos --help`` lists them: a new group is one line here
-(its module ``hitos_cli/<name>.py`` defines ``commands = typer.Typer()``)."""
+(its module ``hitos_cli/<name>.py`` defines ``commands = typer.Typer()``). A command joining an
+existing subgroup (``plan change``, ``users unlock``) registers on that subgroup's Typer
+(``plans.plan_commands``, ``accounts.users_commands``) from its own module, listed here."""
 
 app = typer.Typer(
     cls=Commands,

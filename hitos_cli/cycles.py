@@ -23,7 +23,7 @@ from hitos_cli.arguments import (
 )
 from hitos_cli.emails import sent_since
 from hitos_cli.intake import print_malformed
-from hitos_cli.output import STARTING, console, echo_json, say, summary, table, working
+from hitos_cli.output import STARTING, console, counted, echo_json, say, summary, table, working
 
 if TYPE_CHECKING:
     from tasks.plans.plan import Plan
@@ -155,8 +155,10 @@ def remind(
     for key, status in results.items():
         say(f"{key:<40} {status}")
     sent_since(settings, started, ("reminder",), "reminder(s) were")
-    sent = sum(status == "sent" for status in results.values())
-    summary(f"{sent} reminder(s) sent." if results else "No reminder due.")
+    sent = [key for key, status in results.items() if status == "sent"]
+    reminders = sum("/reminder/" in key for key in sent)
+    digest = " and the reviewers' digest" if len(sent) > reminders else ""
+    summary(f"{counted(reminders, 'reminder')}{digest} sent." if results else "No reminder due.")
 
 
 @commands.command()

@@ -89,7 +89,7 @@ class _StepLine(logging.Handler):
 
 STARTING = "starting Prefect"
 """The step shown before a flow's first: importing Prefect and starting its local server took
-20 to 33 s of a demo's first run here, the longest silent stretch."""
+the first 33 s of a demo here (a busy machine), its longest silent stretch."""
 
 
 @contextmanager
@@ -104,8 +104,8 @@ def working(what: str, quiet: bool = False, first: str = "") -> Iterator[None]:
 
     line = Progress(
         SpinnerColumn(),
-        TextColumn("{task.description}"),
-        TextColumn("[dim]{task.fields[step]}"),
+        TextColumn("{task.description}", markup=False),
+        TextColumn("{task.fields[step]}", style="dim", markup=False),
         TimeElapsedColumn(),
         console=console,
         transient=True,

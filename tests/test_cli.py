@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import io
 import json
+import re
+from pathlib import Path
 
 import pytest
+import typer.main
 from typer.testing import CliRunner
 
 from hitos_cli import app, output
@@ -223,6 +226,7 @@ def test_a_file_nobody_can_place_says_what_happened_and_what_to_do(workspace, tm
         f"hitos submit {notes} --institution CODE --cycle 2023-03."
     )
     assert "?" not in output
+    assert "- [ERROR] No pudimos saber a qué institución y ciclo" in output  # no «Hito —»
 
 
 @pytest.mark.parametrize(
@@ -265,3 +269,19 @@ def test_a_long_step_shows_a_status_line_on_a_terminal_and_nothing_when_piped(mo
     assert "build-draft" in screen.getvalue()
     assert piped.getvalue() == ""
     assert flows.PROGRESS.handlers == []
+
+
+def test_the_readme_names_every_command():
+    """A command added without a line in the README's table is a command nobody finds."""
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+
+    def names(command, prefix: str) -> list[str]:
+        subcommands = getattr(command, "commands", {})
+        if not subcommands:
+            return [prefix]
+        return [n for name, sub in subcommands.items() for n in names(sub, f"{prefix} {name}")]
+
+    every = names(typer.main.get_command(app), "hitos")
+
+    assert len(every) > 20
+    assert [name for name in every if not re.search(rf"{name}(?![\w-])", readme)] == []
