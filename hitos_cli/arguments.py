@@ -70,7 +70,7 @@ def workspace(plan: str = "") -> tuple[Settings, Plan]:
     """The settings on the plan ``--plan`` names (default ``HITOS_PLAN``), with Prefect pointed
     at the workspace, and that plan with the contacts in force today."""
     from tasks.checks.boundaries import on_plan
-    from tasks.mail.contacts import with_current_contacts
+    from tasks.people.contacts import with_current_contacts
     from tasks.plans.plan import load_plan
     from tasks.settings import Settings
 
@@ -109,7 +109,7 @@ DAY = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 def day(value: str, option: str) -> date:
     """The date an option gives, or one sentence that names the option and says how to write it
     (date.fromisoformat's «day is out of range for month» reached operators)."""
-    from tasks.checks.boundaries import UserMistake
+    from tasks.core.refusals import UserMistake
 
     shape = DAY.fullmatch(value.strip())
     year, month, number = (int(part) for part in shape.groups()) if shape else (0, 0, 0)

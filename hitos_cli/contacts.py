@@ -42,14 +42,14 @@ def contacts(
 ) -> None:
     """List the contacts in force (`hitos contacts [CODE]` shows CODE's history) or change them
     (`hitos contacts set CODE --liaison EMAIL [--name NAME] [--head EMAIL]`)."""
-    from tasks.checks.boundaries import UserMistake
+    from tasks.core.refusals import UserMistake
 
     if code == "set" and (not target or not (liaison or head)):
         raise UserMistake(
             "usage: hitos contacts set CODE --liaison EMAIL [--name NAME] [--head EMAIL]"
         )
     since_day = day(valid_from, "--from") if valid_from else None
-    from tasks.mail.contacts import ContactLine, contact, history, set_contacts
+    from tasks.people.contacts import ContactLine, contact, history, set_contacts
     from tasks.plans.plan import load_plan
 
     settings, _ = workspace(plan_name)
@@ -116,7 +116,7 @@ def resend(
     """Send a refused or bounced request again, to the institution's current liaison."""
     settings, plan, cycle = on_cycle(cycle, plan_name)
     code = institution(plan, code)
-    from tasks.mail.resend import resend_request
+    from tasks.cycle.resend import resend_request
 
     key, status = resend_request(settings, plan, cycle, code, same_address)
     say(f"{key:<40} {status} (to {plan.institution(code).liaison.email})")

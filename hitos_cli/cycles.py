@@ -38,9 +38,11 @@ SHOWN_MISSING = 5
 
 
 def delivered(row: Mapping[str, object]) -> bool:
-    """Whether an institution of ``cycle_status``'s rows has delivered: the one place the
-    summaries (``status``, ``demo``) read it, so they say what ``status`` says."""
-    return bool(row["accepted"])
+    """Whether an institution of ``cycle_status``'s rows has delivered (on time or late): the
+    one place the summaries (``status``, ``demo``) read it, so they say what ``status`` says."""
+    from tasks.core.states import Delivery
+
+    return row["delivery"] != Delivery.NOT_DELIVERED
 
 
 def delivery_summary(plan_id: str, cycle: str, rows: Sequence[Mapping[str, object]]) -> str:
@@ -61,7 +63,7 @@ def print_status(
     intake could not read; the rows, for the summary."""
     from tasks.cycle.status import cycle_status
 
-    rows = cycle_status(settings, plan, cycle_id, today)
+    rows = [r.as_dict() for r in cycle_status(settings, plan, cycle_id, today)]
     if as_json:
         echo_json(rows)
         return rows
@@ -72,14 +74,15 @@ def print_status(
         "submissions": "files",
         "last_outcome": "last outcome",
         "review": "review",
-        "extension": "extended to",
+        "delivery": "delivery",
+        "deadline": "deadline",
         "days_late": "late",
     }
     title = f"Cycle {plan.id}/{cycle_id} (late: business days)"
     shown_table = table(*headers.values(), title=title)
     for row in rows:
-        extension = row["extension"]
-        shown = {**row, "extension": extension["until"] if isinstance(extension, dict) else ""}
+        extended = "*" if row["extension"] else ""  # its own deadline: the extension's
+        shown = {**row, "deadline": row["deadline"] + extended}
         shown_table.add_row(*(str(shown[c]) for c in headers))
     console.print(shown_table)
     for row in rows:

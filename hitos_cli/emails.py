@@ -17,10 +17,13 @@ if TYPE_CHECKING:
 def sent_since(settings: Settings, since: datetime, kinds: tuple[str, ...], what: str) -> int:
     """How many emails of these kinds went out since ``since``; when some did not, each with
     its reason, one sentence, and exit 1 (``what``: «request email(s) were»)."""
-    from tasks.checks.boundaries import emails_since
+    from tasks.core.states import EmailStatus
+    from tasks.storage.ledger import session
+    from tasks.storage.queries import claimed_since
 
-    emails = emails_since(settings, since, kinds)
-    unsent = [email for email in emails if email.status != "sent"]
+    with session(settings.database) as db:
+        emails = claimed_since(db, since, kinds)
+    unsent = [email for email in emails if email.status != EmailStatus.SENT]
     for email in unsent:
         say(f"{email.key}: {email.status} ({email.error or 'no reason recorded'})")
     if unsent:

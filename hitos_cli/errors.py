@@ -1,7 +1,7 @@
 """The one error path of every command: what went wrong, in one English sentence, and an exit code
 a script can act on. No command catches exceptions itself.
 
-- ``UserMistake`` (``tasks.checks.boundaries``): what was asked is wrong (a mistyped cycle, an
+- ``UserMistake`` (``tasks.core.refusals``): what was asked is wrong (a mistyped cycle, an
   unknown institution, a date that is not one); its sentence says how to ask. Exit 2.
 - ``DecisionRefused``: a review, an extension or a publication that cannot be taken now (already
   decided, nothing to publish; when two people act at once, the one who comes second). Exit 1.
@@ -37,7 +37,7 @@ def say_error(sentence: str) -> None:
 def expected(exc: Exception) -> int | None:
     """The exit code of a mistake or a refusal, whose sentence is the whole story; None for the
     unexpected."""
-    from tasks.checks.boundaries import DecisionRefused, UserMistake
+    from tasks.core.refusals import DecisionRefused, UserMistake
 
     if isinstance(exc, UserMistake):
         return MISTAKE

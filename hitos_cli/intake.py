@@ -29,7 +29,7 @@ from hitos_cli.emails import sent_since
 from hitos_cli.output import STARTING, console, counted, echo_json, say, summary, working
 
 if TYPE_CHECKING:
-    from tasks.checks.findings import Finding
+    from tasks.core.findings import Finding
     from tasks.cycle.intake import Outcome
     from tasks.settings import Settings
 

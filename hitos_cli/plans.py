@@ -52,7 +52,7 @@ def plan_import(
     ] = None,
 ) -> None:
     """Turn the directorate's table of institutions, commitments and milestones into a plan."""
-    from tasks.checks.boundaries import UserMistake
+    from tasks.core.refusals import UserMistake
     from tasks.plans.spreadsheet import import_plan
 
     if not table.is_file():

@@ -6,6 +6,8 @@ second of two directors publishing at once) is a ``PublicationRefused``: one sen
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 from hitos_cli.arguments import (
@@ -23,15 +25,19 @@ commands = typer.Typer()
 
 
 @commands.command()
-def consolidate(cycle: CycleArg, plan_name: PlanOption = "") -> None:
+def consolidate(
+    cycle: CycleArg,
+    by: Annotated[str, typer.Option(help="Who asks, for the audit trail.")] = "",
+    plan_name: PlanOption = "",
+) -> None:
     """Build the cycle's draft report (page, PDF, XLSX, CSV); the director is told to publish it."""
     settings, plan, cycle = on_cycle(cycle, plan_name)
     with working(f"Consolidating {plan.id}/{cycle}", first=STARTING):
         from flows.consolidate import consolidate as consolidate_flow
         from tasks.publication.approval import state_of
 
-        made = consolidate_flow(cycle, plan=str(settings.plan))
-        state = state_of(settings, cycle, plan.id)
+        made = consolidate_flow(cycle, plan=str(settings.plan), by=actor(by))
+        state = state_of(settings, plan, cycle)
     for name, path in made.items():
         say(f"{name:<12} {path}")
     if state.draft is not None:
@@ -41,8 +47,8 @@ def consolidate(cycle: CycleArg, plan_name: PlanOption = "") -> None:
         )
     elif state.published is not None:
         summary(
-            f"No new draft of {plan.id}/{cycle}: v{state.published.version} is the published "
-            "version."
+            f"{plan.id}/{cycle} v{state.published.version} is published and matches the ledger: "
+            "nothing new to publish."
         )
 
 

@@ -28,6 +28,10 @@ review_commands = typer.Typer(
 commands.add_typer(review_commands, name="review")
 
 SubmissionArg = Annotated[int, typer.Argument(help="Submission id (hitos review list).")]
+ReconsiderOption = Annotated[
+    bool,
+    typer.Option(help="Change a decision already taken (by default only files awaiting review)."),
+]
 
 
 @review_commands.command("list")
@@ -63,13 +67,16 @@ def review_approve(
     submission: SubmissionArg,
     note: Annotated[str, typer.Option(help="Why, for the audit trail.")] = "",
     by: ByOption = "",
+    reconsider: ReconsiderOption = False,
     plan_name: PlanOption = "",
 ) -> None:
     """Approve an accepted file: it may feed the next publication."""
     settings, plan = workspace(plan_name)
+    from tasks.core.states import Review
     from tasks.people.review import approve
 
-    done = approve(settings, plan, submission, actor(by), note)
+    seen = None if reconsider else Review.PENDING
+    done = approve(settings, plan, submission, actor(by), note, seen)
     said = "approved" if done.changed else "was already approved"
     summary(f"Submission {done.submission_id} ({done.institution}, {done.cycle_id}) {said}.")
 
@@ -79,13 +86,16 @@ def review_return(
     submission: SubmissionArg,
     note: Annotated[str, typer.Option(help="What the institution must fix (emailed to it).")],
     by: ByOption = "",
+    reconsider: ReconsiderOption = False,
     plan_name: PlanOption = "",
 ) -> None:
     """Return an accepted file to its institution with a comment; reminders resume."""
     settings, plan = workspace(plan_name)
+    from tasks.core.states import Review
     from tasks.people.review import return_submission
 
-    done = return_submission(settings, plan, submission, actor(by), note)
+    seen = None if reconsider else Review.PENDING
+    done = return_submission(settings, plan, submission, actor(by), note, seen)
     if not done.changed:
         summary(f"Submission {done.submission_id} was already returned; nothing sent.")
         return

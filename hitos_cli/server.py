@@ -59,7 +59,7 @@ def server_setup(
     One for now: a flow run whose heartbeats stop (its worker died) is marked Crashed, which
     frees its deployment's slot for the next run.
     """
-    from tasks.checks.boundaries import UserMistake
+    from tasks.core.refusals import UserMistake
 
     if not os.environ.get("PREFECT_API_URL"):
         raise UserMistake(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import re
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -23,7 +24,7 @@ from tasks.simulation import CARELESS, filled_workbook
 @pytest.fixture
 def workspace(settings, plan, monkeypatch, tmp_path):
     monkeypatch.setenv("HITOS_HOME", str(settings.home))
-    cycle = open_cycle_record(settings, plan, "2023-03")
+    cycle = open_cycle_record(settings, plan, "2023-03", date(2023, 3, 1))
     return settings, plan, cycle
 
 
@@ -193,7 +194,10 @@ def test_status_ends_with_how_many_delivered_and_who_is_missing(workspace, tmp_p
 
 
 def test_the_delivery_summary_names_who_is_missing():
-    rows = [{"institution": "GAE", "accepted": True}, {"institution": "MARN", "accepted": False}]
+    rows = [
+        {"institution": "GAE", "delivery": "late"},
+        {"institution": "MARN", "delivery": "not-delivered"},
+    ]
 
     assert delivery_summary("gt-pan5", "2023-08", rows) == (
         "gt-pan5/2023-08: 1 of 2 institutions delivered; MARN missing."

@@ -13,37 +13,22 @@ format before anything heavy loads (SQLAlchemy and the ledger's models took 0.3â
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from tasks.core.cycles import cycle_label, is_cycle_id
+from tasks.core.refusals import UserMistake
 
 if TYPE_CHECKING:
     from tasks.plans.plan import Institution, Plan
     from tasks.settings import Settings
-    from tasks.storage.ledger import Email
-
-CYCLE_ID = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
-
-
-class UserMistake(ValueError):
-    """A mistake in what was asked (not a failure of Hitos): its message is the whole story."""
-
-
-class DecisionRefused(ValueError):
-    """A decision that cannot be taken: a stable ``code`` (the console's Spanish message) and
-    one English sentence for operators."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 def cycle_id(value: str) -> str:
     """A well-formed cycle id (``YYYY-MM``), or the sentence that says how to write one."""
     text = value.strip()
-    if not CYCLE_ID.fullmatch(text):
+    if not is_cycle_id(text):
         raise UserMistake(
             f"{value!r} is not a cycle id: write the year and the month as YYYY-MM (e.g. 2023-03)"
         )
@@ -80,7 +65,7 @@ def known_cycle(settings: Settings, value: str) -> str:
     """The id of a cycle of the settings' plan that exists in the ledger."""
     from sqlalchemy import select
 
-    from tasks.storage.ledger import Cycle, cycle_label, session
+    from tasks.storage.ledger import Cycle, session
 
     wanted = cycle_id(value)
     plan_id = settings.plan_id
@@ -109,20 +94,3 @@ def institution_code(plan: Plan, value: str, among: Sequence[Institution] | None
             + ", ".join(sorted(codes.values()))
         )
     return found
-
-
-def emails_since(settings: Settings, since: datetime, kinds: tuple[str, ...]) -> list[Email]:
-    """Emails of these kinds claimed since ``since``, sent or not (failed, refused, still
-    claimed): a command counts what it sent and says, exiting non-zero, what did not go out."""
-    from sqlalchemy import select
-
-    from tasks.storage.ledger import Email, session
-
-    with session(settings.database) as db:
-        return list(
-            db.scalars(
-                select(Email)
-                .where(Email.kind.in_(kinds), Email.claimed_at >= since)
-                .order_by(Email.key)
-            )
-        )

@@ -16,7 +16,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, or_, select
 
-from tasks.checks.boundaries import UserMistake
+from tasks.core.refusals import UserMistake
 from tasks.settings import Settings
 from tasks.storage.ledger import ConsoleSession, ConsoleUser, LoginAttempt, session, utcnow
 

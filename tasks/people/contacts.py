@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tasks.checks.boundaries import UserMistake
+from tasks.core.refusals import UserMistake
 from tasks.plans.plan import Contact, Plan, load_plan
 from tasks.settings import Settings
 from tasks.storage.ledger import ContactChange, session
