@@ -153,7 +153,10 @@ def test_status_prints_why_a_request_did_not_arrive(settings, plan, smtp, cli):
     shown = " ".join(cli("status", "2023-03", "--today", "2023-03-03").output.split())
     as_json = json.loads(cli("status", "2023-03", "--json", "--today", "2023-03-03").stdout)
 
-    assert "MARN: request gt-pan5/2023-03/MARN/request/1 bounced: enlace@marn.example: 550 5.1.1" in shown
+    assert (
+        "MARN: request gt-pan5/2023-03/MARN/request/1 bounced: enlace@marn.example: 550 5.1.1"
+        in shown
+    )
     marn = next(r for r in as_json if r["institution"] == "MARN")
     assert marn["request"] == "bounced" and "User unknown" in marn["request_error"]
 
