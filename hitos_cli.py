@@ -186,9 +186,10 @@ def demo(
     console.print(f"Request files  {home / 'requests' / plan.id / cycle}")
     console.print(f"Outbox         {home / 'mail' / 'outbox'}  (what institutions received)")
     console.print(f"Inbox          {home / 'mail' / 'inbox'}  (what institutions sent)")
-    console.print(
-        f"Data Docs      {home / 'data-docs' / plan.id / cycle / 'index.html'}  (for reviewers)"
-    )
+    from tasks.checks.data_docs.store import local_site
+
+    docs = local_site(settings, plan, cycle) / "index.html"  # the ledger's site, copied here
+    console.print(f"Data Docs      {docs.resolve()}  (for reviewers)")
     for name in ("latest_html", "latest_pdf", "latest_xlsx", "latest_csv"):
         console.print(f"Report {name[7:]:<7} {Path(files[name]).resolve()}")
     board = home / "board" / plan.id / "index.html"

@@ -22,9 +22,8 @@ from sqlalchemy import select
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from console.dashboard import FILTERS, DashboardRows, page_of
-from console.data_docs import page_html, site_of
+from console.data_docs import has_run_page, run_page_html, site_page_html, static_file
 from tasks.catalogues import language_of
-from tasks.checks.validation import SUITE_NAME
 from tasks.cycle.extensions import ExtensionRefused, extend, extensions
 from tasks.cycle.intake import as_outcome
 from tasks.mail.contacts import with_current_contacts
@@ -67,7 +66,7 @@ DOCS_CSP = (
     "img-src 'self' data:; frame-ancestors 'none'; form-action 'none'"
 )
 """Data Docs pages run one inline script of Great Expectations' (their tables); every value an
-institution typed is escaped in them (``tasks.checks.data_docs.inert``)."""
+institution typed is escaped in them (``tasks.checks.data_docs.shown``)."""
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; style-src 'self' 'unsafe-inline'; "
     "img-src 'self' data:; frame-ancestors 'none'; form-action 'self'",
@@ -346,8 +345,7 @@ def create_app(settings: Settings, plan: Plan) -> FastAPI:
             item=item,
             error=error,
             marked=sub.outcome == "rejected",
-            data_docs=bool(sub.cycle_id)
-            and sub.id in site_of(settings, sub.cycle_id or "", plan.id).runs,
+            data_docs=has_run_page(settings, plan, sub.id),
         )
 
     # Great Expectations' Data Docs of the cycle (built by intake), by id.
@@ -357,35 +355,33 @@ def create_app(settings: Settings, plan: Plan) -> FastAPI:
 
     @app.get("/envios/{submission_id}/data-docs")
     def submission_docs(submission_id: int, account: Staff) -> Response:
-        sub = submission_or_404(submission_id)
-        site = site_of(settings, sub.cycle_id or "", plan.id) if sub.cycle_id else None
-        if site is None or sub.id not in site.runs:
+        html = run_page_html(settings, plan, submission_or_404(submission_id).id)
+        if html is None:
             raise Refused(404, "not-found")
-        return docs_page(page_html(site, site.runs[sub.id]))
+        return docs_page(html)
 
     @app.get("/ciclos/{cycle_id}/data-docs")
     def cycle_docs(cycle_id: str, account: Staff) -> Response:
-        site = site_of(settings, cycle_or_404(cycle_id).id, plan.id)
-        if not (site.root / "index.html").is_file():
+        html = site_page_html(settings, plan, cycle_or_404(cycle_id).id)
+        if html is None:
             raise Refused(404, "not-found")
-        return docs_page(page_html(site, site.root / "index.html"))
+        return docs_page(html)
 
     @app.get("/ciclos/{cycle_id}/data-docs/reglas")
     def suite_docs(cycle_id: str, account: Staff) -> Response:
-        site = site_of(settings, cycle_or_404(cycle_id).id, plan.id)
-        suite = site.root / "expectations" / f"{SUITE_NAME}.html"
-        if not suite.is_file():
+        html = site_page_html(settings, plan, cycle_or_404(cycle_id).id, suite=True)
+        if html is None:
             raise Refused(404, "not-found")
-        return docs_page(page_html(site, suite))
+        return docs_page(html)
 
     @app.get("/ciclos/{cycle_id}/data-docs/estatico/{name:path}")
     def docs_static(cycle_id: str, name: str, account: Staff) -> Response:
-        found = site_of(settings, cycle_or_404(cycle_id).id, plan.id).static.get(name)
+        found = static_file(settings, plan, cycle_or_404(cycle_id).id, name)
         if found is None:
             raise Refused(404, "not-found")
-        media = mimetypes.guess_type(found.name)[0] or "application/octet-stream"
+        media = mimetypes.guess_type(name)[0] or "application/octet-stream"
         return Response(
-            found.read_bytes(),
+            found,
             media_type=media,
             headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "private, max-age=3600"},
         )
