@@ -315,6 +315,22 @@ def test_the_tables_own_words_read_in_the_sites_language_in_a_browser(cycle_docs
     assert 'placeholder="Search"' not in dom
 
 
+def test_a_run_page_and_the_index_fit_a_phone_without_sideways_scrolling(cycle_docs, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    _, ids, site = cycle_docs
+    [run] = site.glob(f"validations/*/envio-{ids[CARELESS]}/*/*.html")
+    with sync_playwright() as browser_kind:
+        browser = browser_kind.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        for width in (1280, 390):
+            tab = browser.new_page(viewport={"width": width, "height": 900})
+            for name, shown in (("index", site / "index.html"), ("run", run)):
+                tab.goto(shown.as_uri())
+                assert tab.evaluate("document.documentElement.scrollWidth") <= width, name
+                tab.screenshot(path=str(tmp_path / f"{name}-{width}.png"), full_page=True)
+        browser.close()
+
+
 def test_times_are_the_plans_local_time(cycle_docs, plan):
     settings, ids, _ = cycle_docs
     run = run_of(settings, plan, ids[CLEAN])

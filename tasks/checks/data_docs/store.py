@@ -96,12 +96,10 @@ def site_file(settings: Settings, plan: Plan, cycle_id: str, name: str) -> bytes
     suite's page, ``static/…``), made now if it is missing or stale; None when there is no such
     file or the cycle has no run yet."""
     language = language_of(settings, plan)
+    listed: list[Run] = []
     with session(settings.database) as db:
-        listed = runs(db, plan.id, cycle_id)
-        if not listed:
-            return None
-        kept = db.get(DocsFile, (plan.id, cycle_id, name))
         if name == INDEX:
+            listed = runs(db, plan.id, cycle_id)
             source = _digest(language, plan.timezone, *(_listed(run) for run in listed))
         elif name == SUITE_PAGE:
             source = _digest(language, SUITE.read_text(encoding="utf-8"))
@@ -109,8 +107,11 @@ def site_file(settings: Settings, plan: Plan, cycle_id: str, name: str) -> bytes
             source = ""
         else:
             return None
+        kept = db.get(DocsFile, (plan.id, cycle_id, name))
         if kept is not None and kept.source == source:
             return filestore.get(db, kept.sha256)
+        if not (listed or _has_runs(db, plan.id, cycle_id)):
+            return None
     from tasks.checks.data_docs import pages  # Great Expectations' renderers: seconds to import
 
     if name == INDEX:
@@ -163,6 +164,12 @@ def _run(row: ValidationRun, institution: str | None, filename: str) -> Run:
         result=row.result,
         page=row.page,
     )
+
+
+def _has_runs(db: Session, plan_id: str, cycle_id: str) -> bool:
+    """Whether any run of the cycle kept Data Docs (a site exists)."""
+    first = select(ValidationRun.submission_id).where(of_cycle(ValidationRun, plan_id, cycle_id))
+    return db.scalar(first.limit(1)) is not None
 
 
 def _listed(run: Run) -> str:
