@@ -29,7 +29,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +37,7 @@ import httpx
 
 from bench.runner import free_port
 from bench.synthetic import CYCLE, write_plan
-from console.app import SESSION_COOKIE
+from console.site import SESSION_COOKIE
 from tasks.cycle.requests import open_cycle_record
 from tasks.people.accounts import add_user, sign_in
 from tasks.plans.plan import Plan, load_plan
@@ -53,7 +53,7 @@ def workspace(folder: Path, institutions: int, milestones: int) -> tuple[Setting
     plan_path = write_plan(folder / "plan.yaml", institutions, milestones)
     settings = Settings(home=folder / "ws", plan=plan_path)
     plan = load_plan(plan_path)
-    open_cycle_record(settings, plan, CYCLE)
+    open_cycle_record(settings, plan, CYCLE, date(2023, 3, 1))
     rng = random.Random(0)
     with session(settings.database) as db:
         subs = []

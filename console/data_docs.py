@@ -14,7 +14,15 @@ import re
 from urllib.parse import unquote
 
 from tasks.checks.data_docs.results import SUITE_PAGE
-from tasks.checks.data_docs.store import INDEX, STATIC, run_of, run_page, runs, site_file
+from tasks.checks.data_docs.store import (
+    INDEX,
+    STATIC,
+    has_runs,
+    run_of,
+    run_page,
+    runs,
+    site_file,
+)
 from tasks.plans.plan import Plan
 from tasks.settings import Settings
 from tasks.storage.ledger import session
@@ -23,6 +31,12 @@ _LINK = re.compile(
     r"(?P<before>(?:href|src)=\"|'_table_row_link_path': ')(?P<target>[^\"'#:]+)(?=[\"'#])"
 )
 """A relative link: an attribute's, or a clickable row's of the index (its table's data)."""
+
+
+def has_site(settings: Settings, plan: Plan, cycle_id: str) -> bool:
+    """Whether any run of the cycle kept Data Docs (its index can be shown)."""
+    with session(settings.database) as db:
+        return has_runs(db, plan.id, cycle_id)
 
 
 def has_run_page(settings: Settings, plan: Plan, submission_id: int) -> bool:

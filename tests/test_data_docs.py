@@ -38,7 +38,7 @@ from tasks.simulation import CARELESS, filled_workbook
 from tasks.storage import filestore
 from tasks.storage.ledger import DocsFile, Submission, ValidationRun, session
 from tasks.workbooks import contract
-from tasks.workbooks.request_workbook import header
+from tasks.workbooks.layout import header
 from tests.conftest import SAMPLE_PLAN
 from tests.test_ledger_backends import postgres_url  # noqa: F401 (a fixture)
 
@@ -52,6 +52,7 @@ NOT_FETCHED = {
 }
 #: Names only the code knows: helper columns, the row column, raw contract keys.
 RAW_NAMES = ["_vencido", "_presente", "_en_plan", "_avance_vacio", "_fila_revisada", "_clave"]
+RAW_NAMES += ["_como_antes"]
 RAW_NAMES += ["_envio", "avance_pct", "codigo_hito", "evidencia_url", "descripcion_avance"]
 CLEAN, WARNED = "MINGOB", "GAE"
 CYCLE = "2023-03"
@@ -533,7 +534,7 @@ def test_the_intake_flow_keeps_each_files_data_docs(prefect_server, settings, pl
     monkeypatch.setenv("HITOS_SMTP_PORT", str(settings.smtp_port))
     inbox, outbox = settings.folder("mail", "inbox"), settings.folder("mail", "outbox")
     with local_smtp_server(inbox, outbox, settings.sender, settings.smtp_port):
-        cycle = open_cycle_record(settings, plan, CYCLE)
+        cycle = open_cycle_record(settings, plan, CYCLE, date(2023, 3, 1))
         for institution in plan.reporting_institutions():
             build_request(settings, plan, cycle, institution)
         first_answers(settings, plan, cycle.id)

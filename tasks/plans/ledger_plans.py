@@ -12,7 +12,7 @@ import logging
 
 from sqlalchemy import select
 
-from tasks.mail.contacts import with_current_contacts
+from tasks.people.contacts import with_current_contacts
 from tasks.plans.plan import Plan, load_plan
 from tasks.settings import Settings
 from tasks.storage.ledger import Cycle, session

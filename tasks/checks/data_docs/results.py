@@ -23,12 +23,15 @@ from sqlalchemy import delete, insert
 
 from tasks.catalogues import text
 from tasks.checks.validation import ROW, SUITE_NAME, DocsSite, SuiteRun
+from tasks.core.cycles import cycle_label
 from tasks.settings import Settings
 from tasks.storage import filestore
-from tasks.storage.ledger import ValidationRun, cycle_label, session
+from tasks.storage.ledger import ValidationRun, session
 
 SUITE_PAGE = f"expectations/{SUITE_NAME}.html"
 """The suite's page in a site, where Great Expectations puts it."""
+NULLS_LOOKED_AT = ("expect_column_values_to_not_be_null", "expect_column_values_to_be_null")
+"""Rules about blanks themselves: Great Expectations skips no row of theirs as missing."""
 PARTIAL = 20
 """How many unexpected values Great Expectations lists as a sample (its ``partial_*`` lists)."""
 
@@ -184,8 +187,8 @@ def _counted(frame: pd.DataFrame, kwargs: dict[str, Any], kind: str) -> tuple[An
         kwargs[c] for c in ("column", "column_A", "column_B") if c in kwargs
     ]
     nulls = frame[columns].isna().to_numpy()
-    if kind == "expect_column_values_to_not_be_null" or kwargs.get("ignore_row_if") == "never":
-        missing = np.zeros(len(frame), dtype=bool)  # a blank is what it looks for
+    if kind in NULLS_LOOKED_AT or kwargs.get("ignore_row_if") == "never":
+        missing = np.zeros(len(frame), dtype=bool)  # a blank is what it looks at
     elif kwargs.get("ignore_row_if") in ("both_values_are_missing", "all_values_are_missing"):
         missing = nulls.all(axis=1)
     else:

@@ -24,6 +24,7 @@ from tasks.catalogues import language_of, text
 from tasks.checks.data_docs.offline import static_files
 from tasks.checks.data_docs.results import SUITE_PAGE, Run
 from tasks.checks.validation import SUITE
+from tasks.core.cycles import cycle_label
 from tasks.plans.plan import Plan
 from tasks.settings import Settings
 from tasks.storage import filestore
@@ -31,7 +32,6 @@ from tasks.storage.ledger import (
     DocsFile,
     Submission,
     ValidationRun,
-    cycle_label,
     of_cycle,
     session,
     utcnow,
@@ -110,7 +110,7 @@ def site_file(settings: Settings, plan: Plan, cycle_id: str, name: str) -> bytes
         kept = db.get(DocsFile, (plan.id, cycle_id, name))
         if kept is not None and kept.source == source:
             return filestore.get(db, kept.sha256)
-        if not (listed or _has_runs(db, plan.id, cycle_id)):
+        if not (listed or has_runs(db, plan.id, cycle_id)):
             return None
     from tasks.checks.data_docs import pages  # Great Expectations' renderers: seconds to import
 
@@ -166,7 +166,7 @@ def _run(row: ValidationRun, institution: str | None, filename: str) -> Run:
     )
 
 
-def _has_runs(db: Session, plan_id: str, cycle_id: str) -> bool:
+def has_runs(db: Session, plan_id: str, cycle_id: str) -> bool:
     """Whether any run of the cycle kept Data Docs (a site exists)."""
     first = select(ValidationRun.submission_id).where(of_cycle(ValidationRun, plan_id, cycle_id))
     return db.scalar(first.limit(1)) is not None
