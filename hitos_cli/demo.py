@@ -41,7 +41,10 @@ def demo(
     say(f"Request files  {home / 'requests' / plan.id / cycle}")
     say(f"Outbox         {home / 'mail' / 'outbox'}  (what institutions received)")
     say(f"Inbox          {home / 'mail' / 'inbox'}  (what institutions sent)")
-    say(f"Data Docs      {home / 'data-docs' / plan.id / cycle / 'index.html'}  (for reviewers)")
+    from tasks.checks.data_docs.store import local_site
+
+    docs = local_site(settings, plan, cycle) / "index.html"  # the ledger's site, copied here
+    say(f"Data Docs      {docs.resolve()}  (for reviewers)")
     for name in ("latest_html", "latest_pdf", "latest_xlsx", "latest_csv"):
         say(f"Report {name[7:]:<7} {Path(files[name]).resolve()}")
     say(f"Public board   {home / 'board' / plan.id / 'index.html'}  (every published cycle)")

@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from hitos_cli import app, output
 from hitos_cli.cycles import delivery_summary
 from hitos_cli.intake import intake_summary
+from tasks.checks.data_docs.store import site_file
 from tasks.cycle.intake import Outcome
 from tasks.cycle.requests import build_request, open_cycle_record
 from tasks.settings import Settings
@@ -48,7 +49,7 @@ def test_submit_accepts_a_correct_workbook_and_says_whose_it_is(workspace, tmp_p
     assert data["outcome"] in ("accepted", "accepted_with_warnings")
     assert (data["institution"], data["cycle"]) == ("MINGOB", "2023-03")
     assert all(f["severity"] == "warning" for f in data["findings"])
-    assert (settings.home / "data-docs" / settings.plan_id / "2023-03" / "index.html").exists()
+    assert site_file(settings, plan, "2023-03", "index.html") is not None  # its Data Docs kept
 
 
 def test_submit_rejects_with_milestone_column_and_rule_and_exits_1(workspace, tmp_path):
