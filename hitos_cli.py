@@ -470,6 +470,39 @@ def findings(
             )
 
 
+@app.command()
+@refuses_mistakes
+def evidence(
+    cycle: CycleArg,
+    institution: Annotated[str, typer.Option(help="Only this institution.")] = "",
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    plan_name: PlanOption = "",
+) -> None:
+    """Every evidence link of the files that speak for a cycle: reachable, status, when checked
+    (UTC), the archived copy's sha256 and its local copy."""
+    settings, plan = settings_and_plan(plan_name)
+    from tasks.checks.boundaries import institution_code, known_cycle
+    from tasks.evidence.listing import cycle_links
+
+    code = institution_code(plan, institution) if institution else None
+    links = cycle_links(settings, plan, known_cycle(settings, cycle), code)
+    if as_json:
+        typer.echo(json.dumps(links, ensure_ascii=False, indent=2))
+        return
+    for link in links:  # lines, not a table: links and paths are never cut
+        answer = {True: "reachable", False: "unreachable", None: "not checked"}[link["reachable"]]
+        found = ", ".join(str(x) for x in (link["problem"], link["status"]) if x)
+        checked = f" on {link['checked_at']} UTC" if link["checked_at"] else ""
+        console.print(
+            f"{link['institution']} {link['milestone']} {link['url']}: "
+            f"{answer}{f' ({found})' if found else ''}{checked}",
+            markup=False,
+            highlight=False,
+        )
+        if link["copy"]:
+            console.print(f"  copy: {link['copy']}", markup=False, highlight=False)
+
+
 def evidence_files(
     settings: Settings, submission_ids: list[int]
 ) -> dict[int, list[dict[str, object]]]:

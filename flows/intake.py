@@ -9,6 +9,7 @@ from prefect.artifacts import create_table_artifact
 from flows import ALERTS, settings_on, step
 from tasks.cycle.intake import Outcome, process, store_all
 from tasks.cycle.notices import delivery_notices
+from tasks.evidence.checking import check_new_links
 from tasks.mail.arrivals import missing_workbook_replies
 from tasks.mail.automatic import bounce_notices
 from tasks.mail.malformed import unanswered_messages
@@ -47,6 +48,7 @@ def intake(plan: str = "") -> list[Outcome]:
     outcomes = validate_pending(
         settings, the_plan, with_docs=True
     )  # its checkpoint writes Data Docs
+    step(check_new_links, "check-evidence-links")(settings, the_plan)  # warnings reach the replies
     every_plan = find_plans(settings, the_plan).values()
     send_emails(
         settings,

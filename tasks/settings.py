@@ -6,7 +6,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -113,11 +113,32 @@ class Settings(BaseSettings):
         description="Licence (SPDX id) of the public board's open data, in its datapackage.json.",
     )
 
+    evidence_allow_hosts: str = Field(
+        "",
+        description="Hosts (`host:port`, comma-separated) whose evidence links may be fetched "
+        "even at a private, loopback or link-local address: an intranet, or a test server.",
+    )
+    evidence_timeout_seconds: float = Field(
+        15.0, description="Seconds one evidence link's check may take, redirects included."
+    )
+    evidence_max_mb: int = Field(
+        20, description="Largest evidence page archived, in MB (a larger one is only checked)."
+    )
+
     console_url: str = Field(
         "",
         description="Address of the directorate's console (`hitos serve`), linked in reviewers' "
         "and the director's notices; empty: the notices say to open it.",
     )
+
+    @field_validator("evidence_allow_hosts")
+    @classmethod
+    def _hosts_and_ports(cls, value: str) -> str:
+        """Refused at start-up, with the sentence to fix it, rather than at the first check."""
+        from tasks.evidence.addresses import AllowList
+
+        AllowList.parse(value)
+        return value
 
     @cached_property
     def plan_id(self) -> str:

@@ -1,0 +1,108 @@
+"""Where an evidence link may lead: public internet addresses only, unless the operator allows a
+host.
+
+A liaison types the link, so fetching it must not become a way into the directorate's own
+network (a link to ``http://169.254.169.254/`` or to an intranet server answers from inside).
+Every address a name resolves to is checked, and the fetch then connects to one of the
+addresses checked, never resolving the name again: a name that answers a public address to the
+check and a private one to the connection (DNS rebinding) gets nowhere.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+from ipaddress import IPv4Address, IPv6Address, ip_address, ip_network
+
+from tasks.evidence.problems import Problem, Refused
+
+IPAddress = IPv4Address | IPv6Address
+
+Resolver = Callable[[str, int], list[IPAddress]]
+"""A host name and port → the addresses to connect to, in order (raises ``OSError`` when the
+name does not resolve). The system's resolver by default; tests pass one they can point at
+loopback."""
+
+NAT64 = ip_network("64:ff9b::/96")
+"""IPv6 addresses that carry an IPv4 address in their last 32 bits (RFC 6052): Python counts
+them global whatever they carry."""
+
+
+def public(address: IPAddress) -> bool:
+    """Whether an address is on the public internet: not private, loopback, link-local, shared
+    (100.64/10), documentation, multicast or reserved, nor an IPv6 address that carries one of
+    those (IPv4-mapped, 6to4, NAT64)."""
+    if isinstance(address, IPv6Address):
+        inner = address.ipv4_mapped or address.sixtofour
+        if inner is None and address in NAT64:
+            inner = IPv4Address(int(address) & 0xFFFF_FFFF)
+        if inner is not None and not public(inner):
+            return False
+        if address.ipv4_mapped is not None:
+            return True
+    return address.is_global and not address.is_multicast
+
+
+def system_resolver(host: str, port: int) -> list[IPAddress]:
+    """The addresses the machine's resolver gives for ``host``, each once, in its order."""
+    found: list[IPAddress] = []
+    for *_, sockaddr in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM):
+        address = ip_address(str(sockaddr[0]).split("%")[0])  # an IPv6 scope (fe80::1%eth0)
+        if address not in found:
+            found.append(address)
+    return found
+
+
+@dataclass(frozen=True)
+class AllowList:
+    """Hosts (``host:port``) whose links may lead to any address: ``HITOS_EVIDENCE_ALLOW_HOSTS``,
+    for an intranet the directorate trusts, and for the tests' server on loopback."""
+
+    hosts: frozenset[tuple[str, int]] = frozenset()
+
+    @classmethod
+    def parse(cls, setting: str) -> AllowList:
+        """``"intranet.gob.gt:443, 127.0.0.1:8080, [::1]:8080"``; ValueError with the one
+        sentence an operator needs when an entry is not ``host:port``."""
+        return cls(frozenset(host_and_port(entry) for entry in setting.split(",") if entry.strip()))
+
+    def allows(self, host: str, port: int) -> bool:
+        return (host.lower(), port) in self.hosts
+
+
+def host_and_port(entry: str) -> tuple[str, int]:
+    """One allow-list entry as (host, port): the host lower-cased, an IPv6 address unbracketed."""
+    host, _, port = entry.strip().rpartition(":")
+    host = host.strip().lower()
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(
+            f"HITOS_EVIDENCE_ALLOW_HOSTS: {entry.strip()!r} is not host:port "
+            "(e.g. intranet.gob.gt:443, 127.0.0.1:8080, [::1]:8080)"
+        )
+    return host, int(port)
+
+
+def addresses_to_connect(
+    host: str, port: int, allowed: AllowList, resolver: Resolver
+) -> list[IPAddress]:
+    """The addresses a link to ``host:port`` may connect to, all checked; ``Refused`` when
+    there are none.
+
+    Every address the name resolves to must be public: one private answer among public ones
+    refuses the name, since a connection could land on it. An allowed host skips the check.
+    """
+    try:
+        addresses = [ip_address(host)]
+    except ValueError:
+        try:
+            addresses = resolver(host, port)
+        except (OSError, UnicodeError):
+            raise Refused(Problem.NO_SUCH_HOST) from None
+    if not addresses:
+        raise Refused(Problem.NO_SUCH_HOST)
+    if not allowed.allows(host, port) and not all(public(a) for a in addresses):
+        raise Refused(Problem.PRIVATE_ADDRESS)
+    return addresses
