@@ -10,10 +10,11 @@ the system's resolver, and on names given by a resolver that answers loopback ad
 from __future__ import annotations
 
 import json
+import ssl
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from ipaddress import ip_address
 from pathlib import Path
@@ -37,6 +38,7 @@ from tasks.storage.ledger import Blob, FindingRow, LinkCheck, Submission, sessio
 from tests import mail_samples as samples
 from tests.test_automatic_mail import deliver
 from tests.test_intake_corpus import Context, filled
+from tests.test_ledger_backends import postgres_url  # noqa: F401 (a fixture)
 
 LIAISON = "enlace@mingob.example"
 PAGE = "<html><body><h1>Acta de la mesa técnica</h1></body></html>".encode()
@@ -53,6 +55,8 @@ class Site:
     gone: set[str] = field(default_factory=set)
     """Paths that answer 404 from now on (a page removed after a change of government)."""
     release: threading.Event = field(default_factory=threading.Event)
+    together: threading.Barrier = field(default_factory=lambda: threading.Barrier(2, timeout=30))
+    """``/together`` answers (404) only once two requests for it have come."""
 
     @property
     def port(self) -> int:
@@ -66,8 +70,9 @@ class Site:
         return f"http://{self.host}{path}"
 
 
-def serve(routes: dict[str, object] | None = None) -> Iterator[Site]:
-    """Run a ``Site`` until the test ends; slow pages are released then."""
+def serve(tls: ssl.SSLContext | None = None) -> Iterator[Site]:
+    """Run a ``Site`` (over https with ``tls``) until the test ends; slow pages are released
+    then."""
     site: Site
 
     class Handler(BaseHTTPRequestHandler):
@@ -77,7 +82,9 @@ def serve(routes: dict[str, object] | None = None) -> Iterator[Site]:
         def do_GET(self) -> None:
             site.requests.append((self.path, self.headers.get("Host", "")))
             path = self.path
-            if path in site.gone or path == "/missing":
+            if path == "/together":
+                site.together.wait()
+            if path in site.gone or path in ("/missing", "/together"):
                 return self.answer(404, b"no existe")
             if path in ("/ok", "/otra"):
                 return self.answer(200, PAGE, "text/html; charset=utf-8")
@@ -132,6 +139,8 @@ def serve(routes: dict[str, object] | None = None) -> Iterator[Site]:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
     site = Site(server)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -344,10 +353,121 @@ def test_a_name_is_resolved_once_so_a_second_answer_cannot_redirect_the_connecti
     assert fetched.reachable and asked == ["rebind.gob.test"]
 
 
+def test_a_name_whose_lookup_never_ends_times_out():
+    released = threading.Event()
+
+    def silent(host: str, port: int) -> list:
+        released.wait(30)
+        raise OSError("no answer")
+
+    try:
+        fetched = fetch("https://lento.gob.test/acta", BOUNDS, AllowList(), silent)
+    finally:
+        released.set()
+
+    assert (fetched.reachable, fetched.problem) == (False, "timeout")
+
+
 def test_a_name_that_does_not_resolve_is_unreachable():
     fetched = fetch("https://no-existe.gob.test/acta", BOUNDS, AllowList(), names({}))
 
     assert (fetched.reachable, fetched.problem) == (False, "no-such-host")
+
+
+@dataclass
+class Certificates:
+    """A certificate authority of the test's own, and a server certificate it signed for one
+    name: https with the name checked, on loopback."""
+
+    server: ssl.SSLContext
+    client: ssl.SSLContext
+    names_sent: list[str]
+    """The server names (SNI) clients asked for."""
+
+
+@pytest.fixture(scope="module")
+def certificates(tmp_path_factory) -> Certificates:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    folder = tmp_path_factory.mktemp("tls")
+    now = datetime.now(UTC)
+
+    def certificate(subject: str, key, issuer: str, signer, authority: bool, name: str = ""):
+        built = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
+            .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer)]))
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(days=1))
+            .not_valid_after(now + timedelta(days=1))
+            .add_extension(x509.BasicConstraints(ca=authority, path_length=None), critical=True)
+        )
+        if name:
+            built = built.add_extension(
+                x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False
+            )
+        return built.sign(signer, hashes.SHA256())
+
+    authority_key = ec.generate_private_key(ec.SECP256R1())
+    server_key = ec.generate_private_key(ec.SECP256R1())
+    authority = certificate("Hitos test CA", authority_key, "Hitos test CA", authority_key, True)
+    leaf = certificate(
+        "evidencia.gob.test",
+        server_key,
+        "Hitos test CA",
+        authority_key,
+        False,
+        "evidencia.gob.test",
+    )
+    pem = serialization.Encoding.PEM
+    (folder / "ca.pem").write_bytes(authority.public_bytes(pem))
+    (folder / "server.pem").write_bytes(
+        leaf.public_bytes(pem)
+        + server_key.private_bytes(
+            pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    names_sent: list[str] = []
+    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server.load_cert_chain(folder / "server.pem")
+    server.sni_callback = lambda connection, name, context: names_sent.append(name)
+    client = ssl.create_default_context(cafile=folder / "ca.pem")
+    return Certificates(server, client, names_sent)
+
+
+@pytest.fixture
+def secure_site(certificates) -> Iterator[Site]:
+    certificates.names_sent.clear()
+    yield from serve(certificates.server)
+
+
+def test_https_is_verified_for_the_name_while_connecting_to_the_address_checked(
+    secure_site, certificates
+):
+    resolver = names({"evidencia.gob.test": ["127.0.0.1"]})
+    allowed = AllowList.parse(f"evidencia.gob.test:{secure_site.port}")
+    url = f"https://evidencia.gob.test:{secure_site.port}/ok"
+
+    fetched = fetch(url, BOUNDS, allowed, resolver, verify=certificates.client)
+
+    assert fetched.reachable and fetched.content == PAGE
+    assert certificates.names_sent == ["evidencia.gob.test"]
+    assert secure_site.requests == [("/ok", f"evidencia.gob.test:{secure_site.port}")]
+
+
+def test_https_to_a_name_the_certificate_does_not_carry_fails(secure_site, certificates):
+    resolver = names({"otro.gob.test": ["127.0.0.1"]})
+    allowed = AllowList.parse(f"otro.gob.test:{secure_site.port}")
+    url = f"https://otro.gob.test:{secure_site.port}/ok"
+
+    fetched = fetch(url, BOUNDS, allowed, resolver, verify=certificates.client)
+
+    assert (fetched.reachable, fetched.problem) == (False, "connection-failed")
+    assert secure_site.requests == []
 
 
 def test_the_allow_list_is_host_and_port_and_a_mistake_is_named():
@@ -363,8 +483,17 @@ def test_the_allow_list_is_host_and_port_and_a_mistake_is_named():
 
 
 @pytest.fixture
-def checked_settings(settings: Settings, site: Site) -> Settings:
-    return settings.model_copy(
+def backend(request, settings: Settings) -> Settings:
+    """The test's settings on SQLite, or on PostgreSQL where a test asks for both."""
+    if getattr(request, "param", "sqlite") == "sqlite":
+        return settings
+    return settings.model_copy(update={"database_url": request.getfixturevalue("postgres_url")})
+
+
+@pytest.fixture
+def checked_settings(backend: Settings, site: Site) -> Settings:
+    """Links to the test's site allowed, and checks given time a loaded machine may need."""
+    return backend.model_copy(
         update={"evidence_allow_hosts": site.host, "evidence_timeout_seconds": 5}
     )
 
@@ -375,26 +504,23 @@ def cycle(checked_settings: Settings, plan) -> None:
     open_cycle_record(checked_settings, plan, "2023-03", date(2023, 3, 1))
 
 
-def cycle_of(settings: Settings, plan):
-    with session(settings.database) as db:
-        return queries.cycle_of(db, plan.id, "2023-03")
-
-
-def send(settings: Settings, plan, site: Site, links: dict[str, str], message_id: str):
+def workbook(settings: Settings, plan, site: Site, links: dict[str, str]) -> bytes:
     """MINGOB's workbook filled in correctly with these evidence links (the others: the site's
-    ``/ok``), mailed and validated; its outcome."""
-    template = build_request(
-        settings, plan, cycle_of(settings, plan), plan.institution("MINGOB")
-    ).read_bytes()
+    ``/ok``)."""
+    with session(settings.database) as db:
+        cycle = queries.cycle_of(db, plan.id, "2023-03")
+    template = build_request(settings, plan, cycle, plan.institution("MINGOB")).read_bytes()
     changes = {
         m.code.replace(".", "_"): {"evidencia_url": links.get(m.code, site.url("/ok"))}
         for m in plan.milestones_of("MINGOB")
     }
-    workbook = filled(Context(plan, template), **changes)
-    deliver(
-        settings,
-        samples.liaison_mail(LIAISON, "Avances", [("avances.xlsx", workbook)], message_id),
-    )
+    return filled(Context(plan, template), **changes)
+
+
+def send(settings: Settings, plan, site: Site, links: dict[str, str], message_id: str):
+    """That workbook mailed, stored and validated; its outcome."""
+    attached = [("avances.xlsx", workbook(settings, plan, site, links))]
+    deliver(settings, samples.liaison_mail(LIAISON, "Avances", attached, message_id))
     store_all(settings)
     [outcome] = process(settings, plan)
     return outcome
@@ -406,6 +532,7 @@ def findings_of(settings: Settings, submission_id: int) -> list[tuple[str, str, 
         return [(f.milestone, f.column, f.rule, f.severity) for f in rows]
 
 
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
 def test_after_intake_an_unreachable_link_is_a_warning_in_the_reply(
     checked_settings, plan, cycle, site, smtp
 ):
@@ -449,6 +576,25 @@ def test_after_intake_an_unreachable_link_is_a_warning_in_the_reply(
     assert again == [] and len(findings_of(settings, outcome.submission_id)) == 1
 
 
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
+def test_two_checks_at_once_warn_of_a_link_once(checked_settings, plan, cycle, site):
+    """Both runs take the file as unchecked: the site answers neither until both have asked."""
+    settings = checked_settings
+    outcome = send(settings, plan, site, {"1.3": site.url("/together")}, "<r1@m>")
+    runs = [threading.Thread(target=check_new_links, args=(settings, plan)) for _ in range(2)]
+
+    for run in runs:
+        run.start()
+    for run in runs:
+        run.join()
+
+    assert [path for path, _ in site.requests].count("/together") == 2
+    assert findings_of(settings, outcome.submission_id) == [
+        ("1.3", "evidencia_url", "evidence-unreachable", "warning")
+    ]
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
 def test_each_archived_page_is_stored_once_by_its_sha256(checked_settings, plan, cycle, site):
     settings = checked_settings
     send(settings, plan, site, {"1.1": site.url("/ok"), "1.2": site.url("/otra")}, "<a1@m>")
@@ -513,3 +659,24 @@ def test_hitos_evidence_lists_each_link_with_its_check_and_local_copy(
     [gone] = [line for line in lines if line.startswith("MINGOB 1.4 ")]
     assert f"{site.url('/missing')}: unreachable (http-status, 404) on " in gone
     assert len(lines) == 2 * 5 - 1, "five links, four of them archived"
+
+
+@pytest.mark.slow
+def test_the_intake_flow_checks_links_before_it_replies(
+    prefect_server, checked_settings, plan, cycle, site, smtp, monkeypatch
+):
+    from flows.intake import intake
+
+    settings = checked_settings
+    for name in ("home", "smtp_port", "evidence_allow_hosts"):
+        monkeypatch.setenv(f"HITOS_{name.upper()}", str(getattr(settings, name)))
+    attached = [("avances.xlsx", workbook(settings, plan, site, {"1.2": site.url("/missing")}))]
+    deliver(settings, samples.liaison_mail(LIAISON, "Avances", attached, "<f1@m>"))
+
+    [outcome] = intake()
+
+    assert findings_of(settings, outcome.submission_id) == [
+        ("1.2", "evidencia_url", "evidence-unreachable", "warning")
+    ]
+    [reply] = smtp.to(LIAISON)
+    assert "código 404" in reply.get_body(("plain",)).get_content()

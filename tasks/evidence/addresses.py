@@ -11,6 +11,7 @@ check and a private one to the connection (DNS rebinding) gets nowhere.
 from __future__ import annotations
 
 import socket
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv6Address, ip_address, ip_network
@@ -86,10 +87,10 @@ def host_and_port(entry: str) -> tuple[str, int]:
 
 
 def addresses_to_connect(
-    host: str, port: int, allowed: AllowList, resolver: Resolver
+    host: str, port: int, allowed: AllowList, resolver: Resolver, seconds: float
 ) -> list[IPAddress]:
-    """The addresses a link to ``host:port`` may connect to, all checked; ``Refused`` when
-    there are none.
+    """The addresses a link to ``host:port`` may connect to, all checked, the name resolved
+    within ``seconds``; ``Refused`` when there are none.
 
     Every address the name resolves to must be public: one private answer among public ones
     refuses the name, since a connection could land on it. An allowed host skips the check.
@@ -97,12 +98,36 @@ def addresses_to_connect(
     try:
         addresses = [ip_address(host)]
     except ValueError:
-        try:
-            addresses = resolver(host, port)
-        except (OSError, UnicodeError):
-            raise Refused(Problem.NO_SUCH_HOST) from None
+        addresses = resolved_within(seconds, resolver, host, port)
     if not addresses:
         raise Refused(Problem.NO_SUCH_HOST)
     if not allowed.allows(host, port) and not all(public(a) for a in addresses):
         raise Refused(Problem.PRIVATE_ADDRESS)
     return addresses
+
+
+def resolved_within(seconds: float, resolver: Resolver, host: str, port: int) -> list[IPAddress]:
+    """``resolver``'s answer, or ``Refused`` (``timeout``) once ``seconds`` pass.
+
+    The system's resolver has no timeout of its own to pass: with a DNS server that does not
+    answer, glibc waits 5 s per attempt and server (``resolv.conf``), longer than a whole check
+    may take. The lookup runs in a thread of its own, left to end by itself when the check gives
+    up on it.
+    """
+    answer: list[list[IPAddress]] = []
+    failed: list[BaseException] = []
+
+    def lookup() -> None:
+        try:
+            answer.append(resolver(host, port))
+        except (OSError, UnicodeError) as exc:
+            failed.append(exc)
+
+    thread = threading.Thread(target=lookup, name=f"resolve-{host}", daemon=True)
+    thread.start()
+    thread.join(max(seconds, 0))
+    if answer:
+        return answer[0]
+    if failed:
+        raise Refused(Problem.NO_SUCH_HOST)
+    raise Refused(Problem.TIMEOUT)

@@ -133,16 +133,20 @@ def warn(
             )
         )
         plan_of = {
-            id_: plan_id
+            id_: plans.get(plan_id or "", default)
             for id_, plan_id in db.execute(
                 select(Submission.id, Submission.plan_id).where(Submission.id.in_(marked))
             )
         }
         warnings = [
-            (link.submission_id, unreachable(settings, plan, link.milestone, checks[link.url]))
+            (
+                link.submission_id,
+                unreachable(
+                    settings, plan_of[link.submission_id], link.milestone, checks[link.url]
+                ),
+            )
             for link in links
             if link.submission_id in marked and not checks[link.url].reachable
-            for plan in [plans.get(plan_of[link.submission_id] or "", default)]
         ]
         if not warnings:
             return

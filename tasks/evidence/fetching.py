@@ -10,6 +10,8 @@ two hosts behind one address must not share a TLS connection made for the other.
 
 from __future__ import annotations
 
+import logging
+import ssl
 import time
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
@@ -56,12 +58,18 @@ REDIRECTS = {301, 302, 303, 307, 308}
 DEFAULT_PORTS = {"http": 80, "https": 443}
 USER_AGENT = "Hitos evidence check (open-government action plan follow-up)"
 
+logger = logging.getLogger(__name__)
+
 
 def fetch(
-    url: str, bounds: Bounds, allowed: AllowList, resolver: Resolver = system_resolver
+    url: str,
+    bounds: Bounds,
+    allowed: AllowList,
+    resolver: Resolver = system_resolver,
+    verify: ssl.SSLContext | bool = True,
 ) -> Fetched:
     """Fetch ``url`` once, following redirects; what came of it (never raises for the link's
-    own faults)."""
+    own faults). ``verify``: the certificates https trusts (httpx's, certifi's, by default)."""
     deadline = time.monotonic() + bounds.seconds
     try:
         current = httpx.URL(url.strip())
@@ -73,6 +81,7 @@ def fetch(
         trust_env=False,  # no proxy: a proxy would resolve the name itself, past the checks
         follow_redirects=False,
         limits=httpx.Limits(max_keepalive_connections=0),
+        verify=verify,
         headers={"User-Agent": USER_AGENT, "Accept-Encoding": "identity"},
     ) as client:
         for _ in range(bounds.redirects + 1):
@@ -111,7 +120,7 @@ def _send(
     if not host:
         raise Refused(Problem.INVALID_URL)
     port = url.port or DEFAULT_PORTS[url.scheme]
-    addresses = addresses_to_connect(host, port, allowed, resolver)
+    addresses = addresses_to_connect(host, port, allowed, resolver, deadline - time.monotonic())
     for address in addresses:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
@@ -168,17 +177,25 @@ def fetch_all(
     """Each link fetched once, ``concurrency`` at a time, yielded as each one ends.
 
     A new fetch starts only when the caller has taken a finished one, so at most
-    ``concurrency`` pages (each within ``max_bytes``) are held while the caller stores them.
+    ``concurrency`` pages (each within ``max_bytes``) are held while the caller stores them. A
+    fetch that fails in a way nobody foresaw is logged and counts as a failed connection: one
+    link never stops the others.
     """
     waiting = iter(dict.fromkeys(urls))
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="evidence") as pool:
         running = {
-            pool.submit(fetch, url, bounds, allowed, resolver)
+            pool.submit(fetch, url, bounds, allowed, resolver): url
             for url in islice(waiting, concurrency)
         }
         while running:
-            done, running = wait(running, return_when=FIRST_COMPLETED)
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
             for finished in done:
-                yield finished.result()
-                for url in islice(waiting, 1):
-                    running.add(pool.submit(fetch, url, bounds, allowed, resolver))
+                url = running.pop(finished)
+                try:
+                    fetched = finished.result()
+                except Exception:
+                    logger.exception("checking evidence link %r failed", url)
+                    fetched = Fetched(url, False, None, Problem.CONNECTION_FAILED)
+                yield fetched
+                for following in islice(waiting, 1):
+                    running[pool.submit(fetch, following, bounds, allowed, resolver)] = following
