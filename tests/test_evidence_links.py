@@ -508,7 +508,7 @@ def workbook(settings: Settings, plan, site: Site, links: dict[str, str]) -> byt
     """MINGOB's workbook filled in correctly with these evidence links (the others: the site's
     ``/ok``)."""
     with session(settings.database) as db:
-        cycle = queries.cycle_of(db, plan.id, "2023-03")
+        cycle = queries.require_cycle(db, plan.id, "2023-03")
     template = build_request(settings, plan, cycle, plan.institution("MINGOB")).read_bytes()
     changes = {
         m.code.replace(".", "_"): {"evidencia_url": links.get(m.code, site.url("/ok"))}
