@@ -29,7 +29,7 @@ from tasks.cycle.intake import process, store_all
 from tasks.cycle.requests import build_request, open_cycle_record
 from tasks.evidence.addresses import AllowList, public
 from tasks.evidence.checking import check_new_links, recheck_links
-from tasks.evidence.fetching import Bounds, fetch
+from tasks.evidence.fetching import Bounds, fetch, fetch_all
 from tasks.mail.outgoing import send_all
 from tasks.mail.replies import unanswered
 from tasks.settings import Settings
@@ -366,6 +366,19 @@ def test_a_name_whose_lookup_never_ends_times_out():
         released.set()
 
     assert (fetched.reachable, fetched.problem) == (False, "timeout")
+
+
+def test_a_batch_looks_each_name_up_once_and_takes_the_sites_in_turn(site):
+    resolver = names({"evidencia.gob.test": ["127.0.0.1"], "otro.gob.test": ["127.0.0.1"]})
+    allowed = AllowList.parse(f"evidencia.gob.test:{site.port},otro.gob.test:{site.port}")
+    first = [f"http://evidencia.gob.test:{site.port}/{p}" for p in ("ok", "otra", "missing")]
+    second = [f"http://otro.gob.test:{site.port}/{p}" for p in ("ok", "otra")]
+
+    checked = list(fetch_all(first + second, BOUNDS, allowed, 1, resolver))
+
+    assert [f.url for f in checked] == [first[0], second[0], first[1], second[1], first[2]]
+    assert [f.reachable for f in checked] == [True, True, True, True, False]
+    assert sorted(resolver.asked) == ["evidencia.gob.test", "otro.gob.test"]
 
 
 def test_a_name_that_does_not_resolve_is_unreachable():

@@ -13,6 +13,7 @@ from __future__ import annotations
 import socket
 import threading
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv6Address, ip_address, ip_network
 
@@ -53,6 +54,33 @@ def system_resolver(host: str, port: int) -> list[IPAddress]:
         if address not in found:
             found.append(address)
     return found
+
+
+class Remembered:
+    """A resolver that asks for each name once while a batch of links is checked: one
+    ministry's twenty links cost one lookup, and a name that does not resolve fails the others
+    at once. Links checked at the same time wait for the one lookup under way. Answers last as
+    long as the batch (the object), never from one run to the next; a link still connects to
+    the addresses checked for it.
+    """
+
+    def __init__(self, resolver: Resolver) -> None:
+        self.resolver = resolver
+        self.answers: dict[tuple[str, int], Future[list[IPAddress]]] = {}
+        self.lock = threading.Lock()
+
+    def __call__(self, host: str, port: int) -> list[IPAddress]:
+        with self.lock:
+            answer = self.answers.get((host, port))
+            asking = answer is None
+            if answer is None:
+                answer = self.answers[host, port] = Future()
+        if asking:
+            try:
+                answer.set_result(self.resolver(host, port))
+            except (OSError, UnicodeError) as exc:
+                answer.set_exception(exc)
+        return list(answer.result())
 
 
 @dataclass(frozen=True)

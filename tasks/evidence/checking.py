@@ -59,30 +59,44 @@ def bounds_of(settings: Settings) -> Bounds:
 def check_links(
     settings: Settings, urls: list[str], resolver: Resolver = system_resolver
 ) -> dict[str, LinkCheck]:
-    """Fetch each link once, ``CONCURRENCY`` at a time, and record each check as it ends (its
+    """Fetch each link once, ``CONCURRENCY`` at a time, and record the checks as they end (each
     page in the file store, stored once by sha256); link → its check."""
     allowed = AllowList.parse(settings.evidence_allow_hosts)
-    return {
-        fetched.url: record(settings, fetched)
-        for fetched in fetch_all(urls, bounds_of(settings), allowed, CONCURRENCY, resolver)
-    }
+    found: dict[str, LinkCheck] = {}
+    ended: list[Fetched] = []
+    for fetched in fetch_all(urls, bounds_of(settings), allowed, CONCURRENCY, resolver):
+        ended.append(fetched)
+        if len(ended) == RECORDED_TOGETHER or sum(len(f.content or b"") for f in ended) > HELD:
+            found |= record(settings, ended)
+            ended = []
+    return found | record(settings, ended)
 
 
-def record(settings: Settings, fetched: Fetched) -> LinkCheck:
-    """One check in the ledger, in its own transaction: the page leaves memory at once."""
+RECORDED_TOGETHER = 100
+"""Checks written per transaction: one each was a commit per link (1–2 ms on SQLite here, 16 to
+32 s for the 16,000 links of 1,000 institutions)."""
+HELD = 32 * 1024 * 1024
+"""Bytes of pages held before they are written, whatever their number: a few large PDFs are
+written at once."""
+
+
+def record(settings: Settings, ended: list[Fetched]) -> dict[str, LinkCheck]:
+    """Checks in the ledger, pages in the file store, in one transaction."""
+    checks = {}
     with session(settings.database) as db:
-        check = LinkCheck(
-            url=fetched.url,
-            url_key=LinkCheck.key_of(fetched.url),
-            checked_at=utcnow(),
-            reachable=fetched.reachable,
-            status=fetched.status,
-            problem=fetched.problem or "",
-            sha256=filestore.put(db, fetched.content) if fetched.content is not None else "",
-            media_type=fetched.media_type[:100],
-        )
-        db.add(check)
-    return check
+        for fetched in ended:
+            checks[fetched.url] = LinkCheck(
+                url=fetched.url,
+                url_key=LinkCheck.key_of(fetched.url),
+                checked_at=fetched.at,
+                reachable=fetched.reachable,
+                status=fetched.status,
+                problem=fetched.problem or "",
+                sha256=filestore.put(db, fetched.content) if fetched.content is not None else "",
+                media_type=fetched.media_type[:100],
+            )
+        db.add_all(checks.values())
+    return checks
 
 
 def check_new_links(
