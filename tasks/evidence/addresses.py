@@ -78,7 +78,7 @@ class Remembered:
         if asking:
             try:
                 answer.set_result(self.resolver(host, port))
-            except (OSError, UnicodeError) as exc:
+            except Exception as exc:  # the links waiting for it fail with it, never hang
                 answer.set_exception(exc)
         return list(answer.result())
 
@@ -137,10 +137,10 @@ def addresses_to_connect(
 def resolved_within(seconds: float, resolver: Resolver, host: str, port: int) -> list[IPAddress]:
     """``resolver``'s answer, or ``Refused`` (``timeout``) once ``seconds`` pass.
 
-    The system's resolver has no timeout of its own to pass: with a DNS server that does not
-    answer, glibc waits 5 s per attempt and server (``resolv.conf``), longer than a whole check
-    may take. The lookup runs in a thread of its own, left to end by itself when the check gives
-    up on it.
+    A lookup that fails is ``no-such-host``. The system's resolver has no timeout of its own to
+    pass: with a DNS server that does not answer, glibc waits 5 s per attempt and server
+    (``resolv.conf``), longer than a whole check may take. The lookup runs in a thread of its
+    own, left to end by itself when the check gives up on it.
     """
     answer: list[list[IPAddress]] = []
     failed: list[BaseException] = []
@@ -148,7 +148,7 @@ def resolved_within(seconds: float, resolver: Resolver, host: str, port: int) ->
     def lookup() -> None:
         try:
             answer.append(resolver(host, port))
-        except (OSError, UnicodeError) as exc:
+        except Exception as exc:  # OSError, UnicodeError (a label over 63 characters)…
             failed.append(exc)
 
     thread = threading.Thread(target=lookup, name=f"resolve-{host}", daemon=True)

@@ -4,8 +4,8 @@ publication.
 After intake (``check_new_links``, a step of ``hitos.intake`` before the replies are rendered):
 the links of every accepted file not checked yet. A link that does not answer becomes an
 ``evidence-unreachable`` warning on the file, a finding like any other: the reply to the liaison,
-the reviewer's page in the console, ``hitos findings`` and ``hitos submit --json`` already show a
-file's findings, each with its milestone and column, so nobody has a second list to read; a file
+the reviewer's page in the console and ``hitos findings`` already show a file's findings, each
+with its milestone and column, so nobody has a second list to read or keep in step; a file
 accepted without warnings becomes accepted with warnings. Warnings describe the file as intake
 saw it, so only this first check adds them.
 

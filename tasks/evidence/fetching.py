@@ -41,8 +41,8 @@ class Bounds:
     never resets it)."""
     max_bytes: int
     redirects: int = 5
-    """Redirects followed: browsers allow 20, but an evidence page that takes more than five
-    hops is not where the liaison pointed."""
+    """Redirects followed: enough for http → https and a page moved once or twice (browsers
+    allow 20)."""
 
 
 @dataclass(frozen=True)
