@@ -135,9 +135,7 @@ class Settings(BaseSettings):
     @classmethod
     def _hosts_and_ports(cls, value: str) -> str:
         """Refused at start-up, with the sentence to fix it, rather than at the first check."""
-        from tasks.evidence.addresses import AllowList
-
-        AllowList.parse(value)
+        hosts_and_ports(value)
         return value
 
     @cached_property
@@ -166,6 +164,27 @@ class Settings(BaseSettings):
         path = self.home.joinpath(*parts)
         path.mkdir(parents=True, exist_ok=True)
         return path
+
+
+def hosts_and_ports(setting: str) -> set[tuple[str, int]]:
+    """``HITOS_EVIDENCE_ALLOW_HOSTS`` as (host, port) pairs: ``"intranet.gob.gt:443, [::1]:8080"``
+    → the host lower-cased, an IPv6 address unbracketed; ValueError with the one sentence an
+    operator needs when an entry is not ``host:port``."""
+    pairs = set()
+    for entry in (e.strip() for e in setting.split(",")):
+        if not entry:
+            continue
+        host, _, port = entry.rpartition(":")
+        host = host.strip().lower()
+        if host.startswith("[") and host.endswith("]"):
+            host = host[1:-1]
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError(
+                f"HITOS_EVIDENCE_ALLOW_HOSTS: {entry!r} is not host:port "
+                "(e.g. intranet.gob.gt:443, 127.0.0.1:8080, [::1]:8080)"
+            )
+        pairs.add((host, int(port)))
+    return pairs
 
 
 def secret(name: str, value: SecretStr) -> str:

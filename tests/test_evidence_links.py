@@ -671,7 +671,8 @@ def test_hitos_evidence_lists_each_link_with_its_check_and_local_copy(
     assert lines[1] == f"  copy: {pdf['copy']}"
     [gone] = [line for line in lines if line.startswith("MINGOB 1.4 ")]
     assert f"{site.url('/missing')}: unreachable (http-status, 404) on " in gone
-    assert len(lines) == 2 * 5 - 1, "five links, four of them archived"
+    assert len(lines) == 2 * 5 - 1 + 1, "five links, four of them archived, and the summary"
+    assert lines[-1] == "5 evidence links of gt-pan5/2023-03: 4 reachable, 1 unreachable."
 
 
 @pytest.mark.slow

@@ -53,7 +53,8 @@ def test_retry_sends_a_refused_email_again_exactly_as_it_was(ledger, plan, smtp)
 
     [received] = smtp.to(liaison)
     with session(ledger.database) as db:
-        assert received["Message-ID"] == db.get(Email, SESAN).message_id
+        email = db.get(Email, SESAN)
+        assert email is not None and received["Message-ID"] == email.message_id
     assert received.get_body(("plain",)) is not None
     assert any(part.get_filename() for part in received.iter_attachments())  # the workbook
     assert undelivered(ledger, plan, "SESAN") == []

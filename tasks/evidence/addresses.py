@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv6Address, ip_address, ip_network
 
 from tasks.evidence.problems import Problem, Refused
+from tasks.settings import hosts_and_ports
 
 IPAddress = IPv4Address | IPv6Address
 
@@ -92,26 +93,11 @@ class AllowList:
 
     @classmethod
     def parse(cls, setting: str) -> AllowList:
-        """``"intranet.gob.gt:443, 127.0.0.1:8080, [::1]:8080"``; ValueError with the one
-        sentence an operator needs when an entry is not ``host:port``."""
-        return cls(frozenset(host_and_port(entry) for entry in setting.split(",") if entry.strip()))
+        """The setting's hosts (``tasks.settings.hosts_and_ports``, which checks it)."""
+        return cls(frozenset(hosts_and_ports(setting)))
 
     def allows(self, host: str, port: int) -> bool:
         return (host.lower(), port) in self.hosts
-
-
-def host_and_port(entry: str) -> tuple[str, int]:
-    """One allow-list entry as (host, port): the host lower-cased, an IPv6 address unbracketed."""
-    host, _, port = entry.strip().rpartition(":")
-    host = host.strip().lower()
-    if host.startswith("[") and host.endswith("]"):
-        host = host[1:-1]
-    if not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise ValueError(
-            f"HITOS_EVIDENCE_ALLOW_HOSTS: {entry.strip()!r} is not host:port "
-            "(e.g. intranet.gob.gt:443, 127.0.0.1:8080, [::1]:8080)"
-        )
-    return host, int(port)
 
 
 def addresses_to_connect(

@@ -1,4 +1,4 @@
-"""Archived copies of evidence pages: the name each copy goes by, and a local copy to open.
+"""Archived copies of evidence pages: a local copy to open (named ``LinkState.file_name``).
 
 The copy is the page as fetched, bytes in the file store under their sha256 (so one page linked
 by many milestones, or unchanged between checks, is stored once). A PDF of the page was left
@@ -8,7 +8,6 @@ page's images and scripts from wherever they point, past the address checks ever
 
 from __future__ import annotations
 
-import mimetypes
 from pathlib import Path
 
 from sqlalchemy.orm import Session
@@ -16,11 +15,6 @@ from sqlalchemy.orm import Session
 from tasks.settings import Settings
 from tasks.storage import filestore
 from tasks.storage.queries import LinkState
-
-
-def file_name(sha256: str, media_type: str) -> str:
-    """``<sha256>.html``, ``<sha256>.pdf``…: a name a browser or a viewer opens by its type."""
-    return sha256 + (mimetypes.guess_extension(media_type) or ".bin" if media_type else ".bin")
 
 
 def local_copy(settings: Settings, db: Session, state: LinkState) -> Path | None:
@@ -33,5 +27,5 @@ def local_copy(settings: Settings, db: Session, state: LinkState) -> Path | None
         filestore.get(db, state.sha256),
         "archive",
         state.sha256[:2],
-        file_name(state.sha256, state.media_type),
+        state.file_name,
     )

@@ -19,13 +19,12 @@ from __future__ import annotations
 from sqlalchemy import exists, insert, select, update
 
 from tasks.catalogues import language_of, text
-from tasks.checks.findings import finding
 from tasks.core.calendar import local_date
-from tasks.core.findings import Finding
+from tasks.core.findings import Finding, finding
 from tasks.core.states import ACCEPTED, Outcome
+from tasks.cycle.ledger_plans import plans_in_ledger
 from tasks.evidence.addresses import AllowList, Resolver, system_resolver
 from tasks.evidence.fetching import Bounds, Fetched, fetch_all
-from tasks.plans.ledger_plans import plans_in_ledger
 from tasks.plans.plan import Plan
 from tasks.settings import Settings
 from tasks.storage import filestore

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import mimetypes
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -31,7 +32,6 @@ from tasks.core.states import (
     ACCEPTED,
     SETTLED,
     CycleState,
-    EmailStatus,
     Outcome,
     ReportState,
     Review,
@@ -276,17 +276,13 @@ def settled_email_keys(db: Session, kind: str | None = None) -> set[str]:
     return set(db.scalars(query))
 
 
-def unsent_since(db: Session, since: datetime, kinds: tuple[str, ...]) -> list[Email]:
-    """Emails of these kinds claimed since ``since`` that did not go out (failed, refused, or
-    still claimed), for a command to say so and exit non-zero."""
+def claimed_since(db: Session, since: datetime, kinds: tuple[str, ...]) -> list[Email]:
+    """Emails of these kinds claimed since ``since``, sent or not (failed, refused, still
+    claimed): a command counts what it sent and says, exiting non-zero, what did not go out."""
     return list(
         db.scalars(
             select(Email)
-            .where(
-                Email.kind.in_(kinds),
-                Email.claimed_at >= since,
-                Email.status != EmailStatus.SENT,
-            )
+            .where(Email.kind.in_(kinds), Email.claimed_at >= since)
             .order_by(Email.key)
         )
     )
@@ -493,6 +489,16 @@ class LinkState:
     """That copy's file-store key, or empty."""
     media_type: str
     """That copy's media type (``text/html``, ``application/pdf``)."""
+
+    @property
+    def file_name(self) -> str:
+        """The copy's file name wherever it is written (the workspace's ``archive/``, the
+        board): ``<sha256>.html``, ``<sha256>.pdf``…, a name a browser opens by its type; empty
+        when there is no copy."""
+        if not self.sha256:
+            return ""
+        extension = mimetypes.guess_extension(self.media_type) if self.media_type else None
+        return self.sha256 + (extension or ".bin")
 
 
 @dataclass(frozen=True)
