@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from bench.heavy_files import big_xlsx
+from tasks.core import contract
 from tasks.cycle.requests import build_request, open_cycle_record
 from tasks.intake.process import process
 from tasks.intake.store import store_all
@@ -30,7 +31,6 @@ from tasks.mail.inbox import open_maildir, received
 from tasks.plans.plan import load_plan
 from tasks.settings import Settings
 from tasks.storage.ledger import InboundMessage, Submission, session
-from tasks.workbooks import contract
 from tasks.workbooks.limits import Limits
 from tasks.workbooks.reading import UnreadableFile, read_submission
 from tests.conftest import SAMPLE_PLAN

@@ -4,8 +4,7 @@ answers, else its content, sender or name in the one plan with an open cycle the
 from __future__ import annotations
 
 from tasks.catalogues import language_of
-from tasks.checks.findings import finding
-from tasks.core.findings import Finding
+from tasks.core.findings import Finding, finding
 from tasks.intake.lookups import Lookups
 from tasks.plans.plan import Plan
 from tasks.settings import Settings

@@ -7,12 +7,12 @@ from datetime import date
 
 from sqlalchemy import select
 
+from tasks.core import contract
 from tasks.intake.senders import Senders
 from tasks.plans.plan import Plan
 from tasks.settings import Settings
 from tasks.storage.ledger import Cycle, Decision, MilestoneValue, Submission, session
 from tasks.storage.queries import newest_open_cycle, standing_values
-from tasks.workbooks import contract
 
 ASSIGN = "assign"
 """The audit trail's action for an operator saying which institution and cycle a file is for."""

@@ -16,10 +16,10 @@ from functools import partial
 from sqlalchemy import or_, select, update
 
 from tasks.catalogues import language_of
-from tasks.checks.findings import finding
 from tasks.checks.validation import DocsSite, Prepared, prepare, validate
-from tasks.core.findings import Finding, has_errors
+from tasks.core.findings import Finding, finding, has_errors
 from tasks.core.states import Outcome
+from tasks.cycle.ledger_plans import plans_in_ledger
 from tasks.intake.arrivals import MAIL_CHANNELS
 from tasks.intake.identify import identify
 from tasks.intake.lookups import Lookups
@@ -27,7 +27,6 @@ from tasks.intake.record import record_all
 from tasks.intake.results import IntakeResult
 from tasks.intake.senders import HELD
 from tasks.intake.verdict import Verdict, damaged
-from tasks.plans.ledger_plans import plans_in_ledger
 from tasks.plans.plan import Plan
 from tasks.settings import Settings
 from tasks.storage import claims, filestore
@@ -50,7 +49,7 @@ def process(
     cycle's Data Docs (``tasks.checks.data_docs``).
 
     ``plan`` is the settings' plan; a file may belong to any plan with a cycle in the ledger
-    (``tasks.plans.ledger_plans``): one mailbox serves them all.
+    (``tasks.cycle.ledger_plans``): one mailbox serves them all.
     """
     with claims.hold(settings.database) as claim:
         claimed = claim_received(settings, claim, submission_ids)

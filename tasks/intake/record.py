@@ -8,12 +8,12 @@ from sqlalchemy import and_, func, insert, or_, select, tuple_, update
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql import ColumnElement
 
+from tasks.core import contract
 from tasks.core.states import ACCEPTED, Outcome
 from tasks.intake.results import IntakeResult
 from tasks.intake.verdict import Verdict, damaged
 from tasks.settings import Settings
 from tasks.storage.ledger import FindingRow, MilestoneValue, Submission, session, utcnow
-from tasks.workbooks import contract
 
 logger = logging.getLogger(__name__)
 

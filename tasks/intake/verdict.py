@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tasks.checks.findings import finding
-from tasks.core.findings import Finding
+from tasks.core.findings import Finding, finding
 from tasks.storage.ledger import Submission
 from tasks.workbooks.reading import DAMAGED, ReadResult, UnreadableFile
 
