@@ -162,13 +162,12 @@ def write_pages(
         by_institution = _grouped(rows, "institucion")
         # Each milestone is the same on its commitment's and its institution's page: rendered
         # once (20,000 milestones twice were most of the board's time at 1,000 institutions).
-        card = environment(language).get_template("board/_milestone.html")
-        fragments = {
-            r.codigo_hito: Markup(
-                card.render(r=r, points=history[r.codigo_hito], root="../", **common)
-            )
-            for r in rows
-        }
+        cards: Any = (
+            environment(language)
+            .get_template("board/_milestone.html")
+            .make_module({**common, "root": "../"})
+        )
+        fragments = {r.codigo_hito: Markup(cards.card(r, history[r.codigo_hito])) for r in rows}
         progress = commitment_history(cycles)
         for c in latest.figures.commitments:
             commitment = plan.commitment(c.numero)
