@@ -167,17 +167,20 @@ def test_without_its_script_every_page_is_whole_and_shows_no_dead_controls(board
     page.goto((board.folder / "hitos.html").as_uri() + "?estado=started")
 
     assert shown(page, "#lista-hitos tr") == ["1.1", "1.2", "1.3", "2.1", "2.2", "2.3", "2.10"]
+    assert page.locator("form.filtros").count() == 1
     assert page.locator("form.filtros").is_hidden()
-    page.goto((board.folder / "index.html").as_uri())
-    assert page.locator("form.filtros").count() == 2
-    assert all(not f.is_visible() for f in page.locator("form.filtros").all())
     context.close()
 
 
-DOCS_PAGES = ("index.html", "hitos.html", "compromisos/C06.html", "instituciones/MINGOB.html",
-              "ogp.html")  # fmt: skip
-"""What a citizen opens first on the sample plan's board: home, the milestones, the commitment
-nobody reported, an institution, the OGP view."""
+DOCS_PAGES = ("index.html", "hitos.html", "compromisos/C01.html", "compromisos/C06.html",
+              "instituciones/MINGOB.html", "ogp.html")  # fmt: skip
+"""What a citizen opens first on the sample plan's board: home, the milestones, a commitment,
+the commitment nobody reported, an institution, the OGP view."""
+
+
+SHOT_HEIGHT = 3000
+"""The top of a long page is what the screenshots keep (about three phone screens): the whole
+of the milestone list at 390 px was 1 MB of PNG."""
 
 
 def test_the_sample_plans_board_fits_a_phone_and_a_screen(browser, tmp_path):
@@ -193,7 +196,9 @@ def test_the_sample_plans_board_fits_a_phone_and_a_screen(browser, tmp_path):
             page.goto((Path(built) / relative).as_uri())
             widths[(relative, width)] = page.evaluate("document.documentElement.scrollWidth")
             name = relative.replace("/", "_").removesuffix(".html")
-            page.screenshot(path=str(shots / f"{name}-{width}.png"), full_page=True)
+            height = page.evaluate("document.documentElement.scrollHeight")
+            top = {"x": 0, "y": 0, "width": width, "height": min(height, SHOT_HEIGHT)}
+            page.screenshot(path=str(shots / f"{name}-{width}.png"), full_page=True, clip=top)
         page.close()
 
     assert {key: w for key, w in widths.items() if w > key[1]} == {}
