@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 from markupsafe import Markup
 
 from tasks.catalogues import text
+from tasks.core.contract import STATE_CODES
 from tasks.core.states import Delivery
 from tasks.plans.plan import Commitment, Plan
 from tasks.publication.board.cycles import (
@@ -43,7 +44,6 @@ from tasks.publication.irm import (
 from tasks.publication.report import page_rows, state_label
 from tasks.rendering import TEMPLATES, environment, render
 from tasks.settings import Settings
-from tasks.workbooks.contract import STATE_CODES
 
 STATIC = ("estilo.css", "tablero.js")
 """The board's own files beside its pages: its stylesheet and its one script."""
