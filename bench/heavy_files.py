@@ -18,7 +18,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from tasks.core.contract import KEYS as COLUMNS
+from tasks.core.contract import KEYS
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -33,7 +33,7 @@ def big_csv(rows: int) -> bytes:
 def big_xlsx(rows: int) -> bytes:
     """A valid .xlsx whose sheet ``Hitos`` has ``rows`` rows under the contract's header, written
     as XML directly (openpyxl needs minutes for 100,000 rows)."""
-    cells = "".join(f'<c t="inlineStr"><is><t>{c}</t></is></c>' for c in COLUMNS)
+    cells = "".join(f'<c t="inlineStr"><is><t>{c}</t></is></c>' for c in KEYS)
     body = [f'<row r="1">{cells}</row>']
     body += [
         f'<row r="{n + 2}"><c t="inlineStr"><is><t>MINGOB</t></is></c>'

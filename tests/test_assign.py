@@ -32,7 +32,7 @@ from tasks.mail.outgoing import send_all
 from tasks.people.contacts import contact, set_contacts, with_current_contacts
 from tasks.storage.ledger import Decision, Submission, session
 from tests.test_hostile_intake import LIAISON, XLSX, filled
-from tests.test_intake_corpus import COLUMNS, Context, as_csv
+from tests.test_intake_corpus import KEYS, Context, as_csv
 
 STRANGER = "intruso@evil.example"
 
@@ -47,7 +47,7 @@ def workspace(settings, plan, monkeypatch):
 
 def unidentifiable(plan) -> bytes:
     """MINGOB's rows, correct, in a CSV that names no institution: nobody can tell whose."""
-    return as_csv(Context(plan, b"").rows(), columns=COLUMNS[1:])
+    return as_csv(Context(plan, b"").rows(), columns=KEYS[1:])
 
 
 def cli(*args: str) -> tuple[int, dict[str, Any]]:

@@ -13,7 +13,8 @@ from tasks.cycle.extensions import extend
 from tasks.cycle.requests import open_cycle_record
 from tasks.mail.inbox import open_maildir
 from tasks.mail.local_server import local_smtp_server
-from tasks.publication.approval import consolidate_draft
+from tasks.people.review import approve
+from tasks.publication.approval import consolidate_draft, publish_draft
 from tasks.simulation import director_extends, send_back
 from tasks.storage.ledger import Decision, session
 from tests.test_review import CYCLE, deliver
@@ -70,3 +71,22 @@ def test_a_simulated_liaison_sends_each_answer_once_however_often_the_demo_runs(
             send_back(settings, plan, "MINGOB", b"PK fake workbook", 1, on)
 
     assert len(list(open_maildir(inbox))) == 1
+
+
+def test_a_published_report_is_readable_by_the_web_server_and_a_draft_is_not(settings, plan, smtp):
+    """A web server running as another user serves reports/<plan>/<cycle>/latest/ at
+    HITOS_REPORT_BASE_URL: published files are 0644; a draft and received files stay 0600."""
+    approve(settings, plan, deliver(settings, plan, "MINGOB"), "revisora@gae.example")
+    draft = consolidate_draft(settings, plan, CYCLE, "directora@gae.example")
+    assert {_mode(path) for path in draft.paths.values()} == {0o600}
+
+    published = publish_draft(settings, plan, CYCLE, "directora@gae.example")
+
+    latest = [path for kind, path in published.paths.items() if kind.startswith("latest_")]
+    assert latest and {_mode(path) for path in published.paths.values()} == {0o644}
+    received = list(settings.folder("files").rglob("*"))
+    assert {_mode(path) for path in received if path.is_file()} == {0o600}
+
+
+def _mode(path) -> int:
+    return path.stat().st_mode & 0o777

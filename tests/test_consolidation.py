@@ -24,7 +24,7 @@ import pytest
 from tasks.core.states import Delivery
 from tasks.plans.plan import Plan
 from tasks.publication.consolidation import (
-    COLUMNS,
+    PUBLISHED_COLUMNS,
     CommitmentFigures,
     Figures,
     InstitutionFigures,
@@ -212,7 +212,7 @@ def by_code(table: pd.DataFrame) -> dict[str, dict[str, Any]]:
 def test_table_has_one_row_per_milestone_in_plan_order_with_the_documented_columns(ledger):
     table, _ = consolidate(ledger)
 
-    assert list(table.columns) == COLUMNS
+    assert list(table.columns) == PUBLISHED_COLUMNS
     assert list(table["codigo_hito"]) == ["1.1", "1.2", "1.3", "2.1", "2.2", "2.3", "2.10"]
     assert set(table["ciclo"]) == {CURRENT}
     first = by_code(table)["1.1"]

@@ -20,8 +20,7 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook, load_workbook
 
-from tasks.core.contract import FILLED_BY_INSTITUTION
-from tasks.core.contract import KEYS as COLUMNS
+from tasks.core.contract import FILLED_BY_INSTITUTION, KEYS
 from tasks.cycle.requests import build_request, open_cycle_record
 from tasks.intake.process import process
 from tasks.intake.results import IntakeResult
@@ -124,7 +123,7 @@ def without_row(ctx: Context, code: str) -> bytes:
 
 def plain_xlsx(
     rows: list[dict[str, object]],
-    columns: list[str] = COLUMNS,
+    columns: list[str] = KEYS,
     title_rows: int = 0,
     blank_column: bool = False,
     as_number: bool = False,
@@ -159,7 +158,7 @@ def plain_xlsx(
 
 def as_csv(
     rows: list[dict[str, object]],
-    columns: list[str] = COLUMNS,
+    columns: list[str] = KEYS,
     sep: str = ",",
     encoding: str = "utf-8",
     decimal_comma: bool = False,
@@ -187,10 +186,10 @@ def legacy_xls(rows: list[dict[str, object]]) -> bytes:
     book = xlwt.Workbook()
     sheet = book.add_sheet("Hitos")
     dates = xlwt.easyxf(num_format_str="dd/mm/yyyy")
-    for column, name in enumerate(COLUMNS):
+    for column, name in enumerate(KEYS):
         sheet.write(0, column, name)
     for index, row in enumerate(rows, start=1):
-        for column, name in enumerate(COLUMNS):
+        for column, name in enumerate(KEYS):
             value = row.get(name)
             if name == "codigo_hito":
                 sheet.write(index, column, float(str(value)))
@@ -285,7 +284,7 @@ CASES = [
     ),
     Case(
         "sin-columna-institucion.csv",
-        lambda c: as_csv(c.rows(), columns=COLUMNS[1:]),
+        lambda c: as_csv(c.rows(), columns=KEYS[1:]),
         "accepted",
     ),
     # Accepted, with what reviewers must see.
@@ -386,7 +385,7 @@ CASES = [
     ),
     Case(
         "sin-columna-avance.csv",
-        lambda c: as_csv(c.rows(), columns=[x for x in COLUMNS if x != "avance_pct"]),
+        lambda c: as_csv(c.rows(), columns=[x for x in KEYS if x != "avance_pct"]),
         "rejected",
         {("column-missing", "", "avance_pct")},
     ),
@@ -421,9 +420,7 @@ CASES = [
     # A file nobody can tie to a request.
     Case(
         "datos.csv",
-        lambda c: as_csv(
-            c.rows(**{"1_5": {"observaciones": "De otra fuente."}}), columns=COLUMNS[1:]
-        ),
+        lambda c: as_csv(c.rows(**{"1_5": {"observaciones": "De otra fuente."}}), columns=KEYS[1:]),
         "quarantined",
         {("not-identified", "", "")},
         sender="alguien@desconocido.example",

@@ -23,7 +23,7 @@ from tasks import catalogues
 from tasks.mail.outgoing import send_all
 from tasks.publication.approval import publish_draft
 from tasks.publication.consolidation import (
-    COLUMNS,
+    PUBLISHED_COLUMNS,
     consolidated_table,
     figures,
     institution_figures,
@@ -143,7 +143,7 @@ def test_csv_is_byte_identical_for_the_same_ledger(ledger, tmp_path):
 def test_csv_has_one_row_per_milestone_with_the_table_columns(written):
     rows = csv_rows(written["csv"])
 
-    assert list(rows[0]) == COLUMNS
+    assert list(rows[0]) == PUBLISHED_COLUMNS
     assert [r["codigo_hito"] for r in rows] == ["1.1", "1.2", "1.3", "2.1", "2.2", "2.3", "2.10"]
     first = rows[0]
     assert (first["estado"], first["avance_pct"], first["cambio_pct"]) == (
@@ -218,7 +218,7 @@ def test_xlsx_has_formatted_sheets_and_the_data_dictionary(written):
         assert sheet.column_dimensions["A"].width > 0
     dictionary = [tuple(r) for r in workbook["Diccionario"].iter_rows(min_row=2, values_only=True)]
     assert dictionary == data_dictionary("es")
-    assert [column for column, _ in dictionary] == COLUMNS
+    assert [column for column, _ in dictionary] == PUBLISHED_COLUMNS
     commitments = list(workbook["Compromisos"].iter_rows(values_only=True))
     assert commitments[1][-1] == 56.67  # C01: (100 + 30 + 40) / 3
     assert workbook["Hitos"].max_row == 1 + 7

@@ -30,7 +30,7 @@ from tasks.storage.ledger import Email, Submission, session
 from tests.conftest import SAMPLE_PLAN, free_port
 from tests.test_concurrency import at_once
 from tests.test_hostile_intake import LIAISON, XLSX, filled
-from tests.test_intake_corpus import COLUMNS, Context, as_csv
+from tests.test_intake_corpus import KEYS, Context, as_csv
 from tests.test_ledger_backends import postgres_url  # noqa: F401  (fixture)
 from tests.test_mail import requests_for
 
@@ -295,7 +295,7 @@ def test_the_held_file_sent_by_its_liaison_is_taken_and_answered_once(
 
 def test_a_strangers_file_nobody_can_place_is_held_without_a_word_to_anyone(requested, plan, smtp):
     before = len(smtp.messages)
-    nameless = as_csv(Context(plan, b"").rows(), columns=COLUMNS[1:])
+    nameless = as_csv(Context(plan, b"").rows(), columns=KEYS[1:])
     mail(requested, STRANGER, "<anonimo@evil.example>", [nameless])
     intake_once(requested, plan)
 

@@ -43,7 +43,7 @@ REJECTED = (Outcome.REJECTED, Outcome.UNREADABLE)
 NUMBER_COLUMNS = [contract.PROGRESS, "avance_anterior", "cambio_pct"]
 REPORTED_TEXTS = [k for k in contract.VALUE_COLUMNS if contract.BY_KEY[k].kind in ("text", "url")]
 """The institution's own texts, published as written."""
-COLUMNS = [
+PUBLISHED_COLUMNS = [
     "ciclo",
     "codigo_compromiso",
     "compromiso_ogp",
@@ -61,7 +61,7 @@ COLUMNS = [
 ]
 """The consolidated table's columns, published as open data; each is described, per language,
 under ``report.dictionary.<column>`` in the catalogues."""
-TEXT_COLUMNS = [c for c in COLUMNS if c not in (*NUMBER_COLUMNS, "vencido", "envio")]
+TEXT_COLUMNS = [c for c in PUBLISHED_COLUMNS if c not in (*NUMBER_COLUMNS, "vencido", "envio")]
 
 
 @dataclass(frozen=True)
@@ -185,7 +185,7 @@ def _row(
 def consolidated_table(
     db: Session, plan: Plan, cycle: Cycle, submissions: Collection[int] | None = None
 ) -> pd.DataFrame:
-    """One row per milestone of the plan, in plan order, with the columns of ``COLUMNS``.
+    """One row per milestone of the plan, in plan order, with the columns of ``PUBLISHED_COLUMNS``.
 
     The values are those of ``submissions``: by default the publishable files of the cycle and
     the earlier ones; a report's ``submissions`` rebuilds the table that report published, so
@@ -198,7 +198,7 @@ def consolidated_table(
         _row(plan.commitment(m.commitment), cycle, m, sources.get(m.code), before.get(m.code))
         for m in plan.milestones
     ]
-    table = pd.DataFrame(rows, columns=COLUMNS)
+    table = pd.DataFrame(rows, columns=PUBLISHED_COLUMNS)
     table[TEXT_COLUMNS] = table[TEXT_COLUMNS].astype(str)
     table[NUMBER_COLUMNS] = table[NUMBER_COLUMNS].astype("float64")
     table["vencido"] = table["vencido"].astype(bool)

@@ -33,9 +33,9 @@ from tasks.core import contract
 from tasks.core.states import Delivery
 from tasks.plans.plan import Plan
 from tasks.publication.consolidation import (
-    COLUMNS,
     COMMITMENT_FORMULA,
     NO_DATA,
+    PUBLISHED_COLUMNS,
     CommitmentFigures,
     Figures,
     InstitutionFigures,
@@ -86,7 +86,7 @@ def data_dictionary(language: str) -> list[tuple[str, str]]:
     completed = contract.BY_STATE[contract.COMPLETED].label(language)
     return [
         (name, text(language, f"report.dictionary.{name}", states=listed, completed=completed))
-        for name in COLUMNS
+        for name in PUBLISHED_COLUMNS
     ]
 
 
