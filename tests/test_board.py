@@ -32,7 +32,15 @@ from tasks.publication.consolidation import CommitmentFigures
 from tasks.publication.irm import suggested_completion
 from tasks.publication.publishing import consolidate
 from tasks.settings import Settings
-from tasks.storage.ledger import InboundMessage, MilestoneValue, Report, Submission, session
+from tasks.storage import filestore
+from tasks.storage.ledger import (
+    InboundMessage,
+    LinkCheck,
+    MilestoneValue,
+    Report,
+    Submission,
+    session,
+)
 from tests.network import free_port
 from tests.test_consolidation import CURRENT, PLAN, PREVIOUS, Ledger, build_ledger
 
@@ -491,3 +499,26 @@ def test_the_board_is_built_in_the_language_setting_from_the_same_templates(tmp_
         if f">{word}<" in path.read_text("utf-8") or f'"{word}"' in path.read_text("utf-8")
     }
     assert left == set()
+
+
+def test_the_board_says_when_each_evidence_link_last_answered_and_keeps_its_copy(tmp_path):
+    built = published_board(tmp_path)
+    url = "https://mingob.example/evidencia?a=1&b=2"  # MINGOB's 1.2, in the version shown
+    page = b"<html><script>alert('x')</script>Acta de la sesi\xc3\xb3n</html>"
+    with session(built.settings.database) as db:
+        sha = filestore.put(db, page)
+        db.add(
+            LinkCheck(url=url, url_key=LinkCheck.key_of(url), reachable=True, status=200,
+                      sha256=sha, media_type="text/html", checked_at=datetime(2023, 4, 3, 15))
+        )  # fmt: skip
+
+    build_board(built.settings, built.ledger.plan)
+
+    board = built.settings.folder("board") / built.ledger.plan.id
+    card = (board / "compromisos" / "C01.html").read_text("utf-8").split('id="hito-1.2"')[1]
+    card = card.split("</article>")[0]
+    assert f'href="../evidencias/{sha}.txt"' in card and "verificado el 03/04/2023" in card
+    # A page archived from a ministry's site is offered as its source, never run from the board.
+    assert (board / "evidencias" / f"{sha}.txt").read_bytes() == page
+    other = (board / "compromisos" / "C02.html").read_text("utf-8")
+    assert "no respondió el" in other  # SAT's link to a name that does not exist, checked too

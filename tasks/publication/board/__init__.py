@@ -31,7 +31,7 @@ from pathlib import Path
 from tasks.catalogues import language_of
 from tasks.plans.plan import Plan
 from tasks.publication.board.cycles import PublishedCycle, public_versions, published_cycles
-from tasks.publication.board.downloads import DOWNLOADS, copy_downloads
+from tasks.publication.board.downloads import DOWNLOADS, copy_downloads, copy_evidence
 from tasks.publication.board.pages import write_pages
 from tasks.publication.board.swap import one_build_at_a_time, swap
 from tasks.publication.datapackage import write_package
@@ -82,12 +82,15 @@ def build_board(settings: Settings, plan: Plan) -> BoardResult:
         with session(settings.database) as db:
             cycles = published_cycles(db, plan)
             offered = copy_downloads(db, plan, cycles, built)
+            verified = copy_evidence(db, cycles, built)
         result = BoardResult(target, [p.cycle.id for p in cycles])
         result.published = {p.cycle.id: p.report.version for p in cycles}
         package = None
         if cycles:
             package = write_package(settings, plan, language, cycles, offered, built / "datos")
-        result.pages = write_pages(settings, plan, language, cycles, offered, package, built)
+        result.pages = write_pages(
+            settings, plan, language, cycles, offered, verified, package, built
+        )
         result.files, result.size = _size(built)
         swap(built, target)
     return result

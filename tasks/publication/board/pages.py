@@ -31,7 +31,7 @@ from tasks.publication.board.cycles import (
     milestone_history,
     published_at,
 )
-from tasks.publication.board.downloads import Offered
+from tasks.publication.board.downloads import Offered, Verified, evidence_copy_name
 from tasks.publication.consolidation import COMMITMENT_FORMULA, NO_DATA
 from tasks.publication.datapackage import catalogue
 from tasks.publication.irm import (
@@ -106,6 +106,7 @@ def write_pages(
     language: str,
     cycles: list[PublishedCycle],
     offered: Offered,
+    verified: Verified,
     package: Path | None,
     folder: Path,
 ) -> int:
@@ -138,6 +139,8 @@ def write_pages(
         "progress_of": commitment_progress,
         "milestones_in": milestone_count,
         "host": evidence_host,
+        "verified": verified,
+        "copy_name": evidence_copy_name,
         "choices": _choices(plan, language),
     }
     published_on = {r.id: published_at(r) for p in cycles for r in p.versions}
