@@ -20,6 +20,7 @@ from tasks.cycle.requests import (
 )
 from tasks.mail.contacts import current_plan
 from tasks.mail.outgoing import Outgoing, send_all, write_preview
+from tasks.mesa.agreements import open_for
 from tasks.plans.plan import Institution, Plan
 from tasks.settings import Settings
 from tasks.storage.ledger import Cycle
@@ -31,7 +32,14 @@ def build_requests(
     """Each institution's workbook (recorded in the ledger) and its request email."""
     language = language_of(settings, plan)
     return [
-        request_email(plan, cycle, i, build_request(settings, plan, cycle, i), language)
+        request_email(
+            plan,
+            cycle,
+            i,
+            build_request(settings, plan, cycle, i),
+            language,
+            agreements=open_for(settings, plan.id, i.code),
+        )
         for i in institutions
     ]
 

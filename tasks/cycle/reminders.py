@@ -13,6 +13,7 @@ from tasks.cycle.deadlines import add_business_days, business_days_between
 from tasks.cycle.extensions import deadline_of
 from tasks.cycle.requests import build_request
 from tasks.mail.outgoing import Outgoing, compose, plan_subject
+from tasks.mesa.agreements import open_for
 from tasks.plans.plan import Institution, Plan
 from tasks.settings import Settings
 from tasks.storage.ledger import (
@@ -147,4 +148,5 @@ def reminder_email(
         last_returned=returned,
         return_note=note,
         findings=findings,
+        agreements=open_for(settings, plan.id, institution.code),
     )

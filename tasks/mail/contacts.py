@@ -59,8 +59,12 @@ def today_in(plan: Plan) -> date:
 
 
 def current_plan(settings: Settings, on: date | None = None) -> Plan:
-    """The settings' plan with the contacts in force ``on`` (today): what every step uses."""
-    return with_current_contacts(settings, load_plan(settings.plan), on)
+    """The settings' plan with the contacts and the Mesa's plan changes in force ``on``
+    (today): what every step uses."""
+    from tasks.mesa.plan_changes import in_force
+
+    plan = load_plan(settings.plan)
+    return in_force(settings, with_current_contacts(settings, plan, on), on or today_in(plan))
 
 
 def with_current_contacts(settings: Settings, plan: Plan, on: date | None = None) -> Plan:

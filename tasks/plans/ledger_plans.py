@@ -13,6 +13,7 @@ import logging
 from sqlalchemy import select
 
 from tasks.mail.contacts import with_current_contacts
+from tasks.mesa.plan_changes import in_force
 from tasks.plans.plan import Plan, load_plan
 from tasks.settings import Settings
 from tasks.storage.ledger import Cycle, session
@@ -31,5 +32,5 @@ def plans_in_ledger(settings: Settings, plan: Plan) -> dict[str, Plan]:
         if not path.is_file():
             logger.warning("plan %s has cycles in the ledger but no file %s", plan_id, path)
             continue
-        found[plan_id] = with_current_contacts(settings, load_plan(path))
+        found[plan_id] = in_force(settings, with_current_contacts(settings, load_plan(path)))
     return found

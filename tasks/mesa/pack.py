@@ -1,0 +1,59 @@
+"""The session's papers: the agenda (HTML and PDF) and the meeting pack, a deck to project.
+
+The deck is one HTML file, one slide per commitment (its milestones, states, progress, change
+since the last session, evidence and civil society's assessment) after the agreements to follow
+up, the plan's state and who reports; the same file printed by WeasyPrint, one slide per
+landscape page, is its PDF. Like the board they are derived from the ledger and written to the
+workspace (``mesa/<plan>/<cycle>/``), rebuilt whenever asked; no script, nothing loaded from
+outside.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from tasks.catalogues import language_of
+from tasks.mesa.agenda import Agenda, build_agenda
+from tasks.mesa.assessments import VERDICTS
+from tasks.plans.plan import Plan
+from tasks.publication.report import _print
+from tasks.rendering import render
+from tasks.settings import Settings
+
+AGENDA, DECK = "orden-del-dia", "presentacion"
+"""File names (without extension) of the agenda and the deck in ``mesa/<plan>/<cycle>/``."""
+
+
+def folder(settings: Settings, plan: Plan, cycle_id: str) -> Path:
+    """Where a cycle's Mesa papers are written."""
+    return settings.folder("mesa", plan.id, cycle_id)
+
+
+def context(agenda: Agenda) -> dict[str, Any]:
+    return {"agenda": agenda, "plan": agenda.plan, "cycle": agenda.cycle, "verdicts": VERDICTS}
+
+
+def write_agenda(settings: Settings, plan: Plan, cycle_id: str) -> dict[str, Path]:
+    """The agenda as HTML and PDF (the PDF is what invitations attach); their paths."""
+    language = language_of(settings, plan)
+    agenda = build_agenda(settings, plan, cycle_id, language)
+    target = folder(settings, plan, cycle_id)
+    html = render("mesa/agenda.html", language, **context(agenda))
+    paths = {"agenda_html": target / f"{AGENDA}.html", "agenda_pdf": target / f"{AGENDA}.pdf"}
+    paths["agenda_html"].write_text(html, "utf-8")
+    _print(html, paths["agenda_pdf"])
+    return paths
+
+
+def write_pack(settings: Settings, plan: Plan, cycle_id: str) -> dict[str, Path]:
+    """The agenda and the deck, each as HTML and PDF; their paths."""
+    paths = write_agenda(settings, plan, cycle_id)
+    language = language_of(settings, plan)
+    agenda = build_agenda(settings, plan, cycle_id, language)
+    target = folder(settings, plan, cycle_id)
+    deck = render("mesa/deck.html", language, **context(agenda))
+    paths["deck_html"], paths["deck_pdf"] = target / f"{DECK}.html", target / f"{DECK}.pdf"
+    paths["deck_html"].write_text(deck, "utf-8")
+    _print(deck, paths["deck_pdf"])
+    return paths
