@@ -306,3 +306,65 @@ def test_a_request_after_a_plan_change_uses_the_new_dates_and_leaves_out_a_withd
     }
     assert "4.6" not in rows
     assert rows["4.5"].date() == date(2023, 8, 31)
+
+
+def test_the_board_shows_civil_societys_voice_agreements_and_the_approved_communique(mesa):
+    from frictionless import validate
+
+    from tasks.publication.board import build_board
+    from tests.test_board import Text, csv_rows
+
+    s, p = mesa.settings, mesa.plan
+    sessions.schedule(s, p, CURRENT, date(2023, 3, 29), "10:00", "Sala GAE")
+    published(mesa, PREVIOUS)
+    published(mesa, CURRENT)
+    assess(s, p, CURRENT, "1.1", "disagree", "RED", "El portal no muestra los datos.",
+           evidence="https://red.example/revision-1-1")  # fmt: skip
+    agreements.add(s, p, CURRENT, "Publicar el acta de entrega", "SAT", date(2023, 4, 14))
+    agreements.add(s, p, CURRENT, "Revisar el portal con sociedad civil", "MINGOB",
+                   date(2023, 5, 2), "1.1")  # fmt: skip
+    agreements.close(s, p, f"{CURRENT}/1", "Acta publicada", DIRECTOR)
+    communique.approve(s, p, CURRENT, DIRECTOR)
+    folder = build_board(s, p).folder
+
+    c01 = Text.of((folder / "compromisos" / "C01.html").read_text("utf-8"))
+    assert "Completado" in c01 and "En disputa" in c01
+    assert "En desacuerdo (Red Ciudadana de Prueba): El portal no muestra los datos." in c01
+    ogp = Text.of((folder / "ogp.html").read_text("utf-8"))
+    assert "1 en disputa 1.1" in ogp
+    page = Text.of((folder / "mesa" / "index.html").read_text("utf-8"))
+    assert "2023-03/1 Publicar el acta de entrega" in page and "Cumplido" in page
+    assert "2023-03/2 Revisar el portal con sociedad civil" in page and "Abierto" in page
+    said = Text.of((folder / "mesa" / f"{CURRENT}.html").read_text("utf-8"))
+    assert "MINGOB — Compromiso 1 (hito 1, hito 2)" in said and "Borrador" not in said
+    assert (folder / "mesa" / "../datos" / CURRENT / "v1" / f"gt-prueba-{CURRENT}.csv").is_file()
+
+    rows = csv_rows(folder / "datos" / "valoraciones.csv")
+    assert [(r["codigo_hito"], r["organizacion"], r["valoracion"]) for r in rows] == [
+        ("1.1", "RED", "disagree")
+    ]
+    report = validate(folder / "datos" / "datapackage.json")
+    assert report.valid, report.flatten(["resourceName", "rowNumber", "fieldName", "type"])
+    everything = " ".join(
+        f.read_text("utf-8", errors="ignore")
+        for f in folder.rglob("*")
+        if f.suffix in (".html", ".csv", ".json")
+    )
+    for address in ("ana@red.example", "enlace@mingob.example", DIRECTOR, "@gae.example"):
+        assert address not in everything
+
+
+def test_a_broken_assessment_row_fails_frictionless_validation(mesa, tmp_path):
+    from frictionless import validate
+
+    from tasks.publication.board import build_board
+
+    s, p = mesa.settings, mesa.plan
+    published(mesa, CURRENT)
+    assess(s, p, CURRENT, "1.1", "agree", "RED", "Verificado.")
+    folder = build_board(s, p).folder / "datos"
+    broken = (folder / "valoraciones.csv").read_text("utf-8").replace(",agree,", ",quizas,")
+    (folder / "valoraciones.csv").write_text(broken, "utf-8")
+    report = validate(folder / "datapackage.json")
+    assert not report.valid
+    assert "constraint-error" in {e.type for task in report.tasks for e in task.errors}

@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 
 from tasks.catalogues import language_of, text
 from tasks.cycle.deadlines import local_date
+from tasks.mesa.public import on_board
 from tasks.plans.plan import Plan
 from tasks.publication.consolidation import (
     COMMITMENT_FORMULA,
@@ -256,7 +257,10 @@ def _write_pages(
         "formula": text(language, COMMITMENT_FORMULA),
         "expected": {m.code: m.expected_result for m in plan.milestones},
         "clusters": {c.code: c.irm_cluster for c in plan.commitments},
+        "commitment_milestones": {c.code: [m.code for m in c.milestones] for c in plan.commitments},
         "deadlines": {p.cycle.id: p.cycle.deadline for p in cycles},
+        # The Mesa: civil society's voice, agreements, sessions, communiqués, plan changes.
+        "mesa": on_board(settings, plan, [p.cycle.id for p in cycles], latest and latest.cycle.id),
     }
     published_on = {
         r.id: local_date(r.created_at, plan.timezone) for p in cycles for r in p.versions
@@ -269,7 +273,18 @@ def _write_pages(
             "data.html",
             {"section": "datos", "offered": offered, "published_on": published_on},
         ),
+        ("mesa/index.html", "mesa.html", {"section": "mesa"}),
     ]
+    for cycle_id, c in common["mesa"].communiques.items():
+        files = offered.get((cycle_id, c.report.version), {})
+        links = [(kind, f"../{files[kind]}") for kind in ("xlsx", "csv") if kind in files]
+        pages.append(
+            (
+                f"mesa/{cycle_id}.html",
+                "communique.html",
+                {"section": "mesa", "c": c, "files": links},
+            )
+        )
     if latest is not None:
         rows = page_rows(latest.table, language)
         by_commitment = _grouped(rows, "codigo_compromiso")
@@ -318,4 +333,6 @@ def _write_pages(
         _page(folder, relative, template, language, **common, **context)
     result.pages = len(pages)
     if cycles:
-        write_package(settings, plan, language, cycles, offered, folder / "datos")
+        write_package(
+            settings, plan, language, cycles, offered, folder / "datos", common["mesa"].assessments
+        )
