@@ -260,7 +260,9 @@ def _write_pages(
         "commitment_milestones": {c.code: [m.code for m in c.milestones] for c in plan.commitments},
         "deadlines": {p.cycle.id: p.cycle.deadline for p in cycles},
         # The Mesa: civil society's voice, agreements, sessions, communiqués, plan changes.
-        "mesa": on_board(settings, plan, [p.cycle.id for p in cycles], latest and latest.cycle.id),
+        "mesa": on_board(
+            settings, plan, [p.cycle.id for p in cycles], latest.cycle.id if latest else None
+        ),
     }
     published_on = {
         r.id: local_date(r.created_at, plan.timezone) for p in cycles for r in p.versions
