@@ -28,6 +28,7 @@ from tasks.publication.publishing import publish
 from tasks.settings import Settings
 from tests.conftest import RecordingHandler
 from tests.network import free_port
+from tests.test_ledger_backends import postgres_url  # noqa: F401 (a fixture)
 from tests.test_consolidation import CURRENT, PLAN, PREVIOUS, build_ledger
 
 MESA = {
@@ -58,9 +59,12 @@ class Mesa:
         return payload
 
 
-@pytest.fixture
-def mesa(tmp_path: Path) -> Iterator[Mesa]:
-    ledger = build_ledger(tmp_path)
+@pytest.fixture(params=["sqlite", "postgresql"])
+def mesa(request, tmp_path: Path) -> Iterator[Mesa]:
+    """The ledger on SQLite and on PostgreSQL (numbering agreements, one session per cycle and
+    JSON minutes are the ledger's to get right on both)."""
+    url = request.getfixturevalue("postgres_url") if request.param == "postgresql" else ""
+    ledger = build_ledger(tmp_path, url)
     settings = Settings(home=tmp_path / "ws", database_url=ledger.url, smtp_port=free_port())
     plan = Plan.model_validate({**PLAN, "mesa": MESA})
     handler = RecordingHandler()
