@@ -28,8 +28,8 @@ from tasks.publication.publishing import publish
 from tasks.settings import Settings
 from tests.conftest import RecordingHandler
 from tests.network import free_port
-from tests.test_ledger_backends import postgres_url  # noqa: F401 (a fixture)
 from tests.test_consolidation import CURRENT, PLAN, PREVIOUS, build_ledger
+from tests.test_ledger_backends import postgres_url  # noqa: F401 (a fixture)
 
 MESA = {
     "members": [
@@ -372,3 +372,16 @@ def test_a_broken_assessment_row_fails_frictionless_validation(mesa, tmp_path):
     report = validate(folder / "datapackage.json")
     assert not report.valid
     assert "constraint-error" in {e.type for task in report.tasks for e in task.errors}
+
+
+def test_a_civil_society_account_speaks_for_one_organisation_of_the_mesa(mesa):
+    from tasks.mesa.accounts import add_member_account, organisation_of
+
+    account, code = add_member_account(
+        mesa.settings, mesa.plan, "Ana@Red.example", "Red Ciudadana de Prueba", "una clave larga"
+    )
+    assert (account.role, code) == ("cso", "RED")
+    assert organisation_of(mesa.settings, "ana@red.example") == "RED"
+    assert organisation_of(mesa.settings, DIRECTOR) == ""
+    with pytest.raises(MesaRefused, match="not a civil-society organisation"):
+        add_member_account(mesa.settings, mesa.plan, "x@sat.example", "SAT", "una clave larga")

@@ -19,7 +19,9 @@ from sqlalchemy import delete, func, or_, select
 from tasks.settings import Settings
 from tasks.storage.ledger import ConsoleSession, ConsoleUser, LoginAttempt, session, utcnow
 
-ROLES = ("director", "reviewer")
+ROLES = ("director", "reviewer", "cso")
+"""``cso``: a civil-society organisation of the Mesa (``tasks.mesa.accounts``): reads the
+cycle and assesses milestones; never reviews files or publishes."""
 MAX_FAILURES = 5
 FAILURE_WINDOW = timedelta(minutes=15)
 SESSION_LIFETIME = timedelta(hours=12)
