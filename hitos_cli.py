@@ -17,6 +17,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from hitos_cli_mesa import register as register_mesa
 from tasks.checks.findings import Finding
 from tasks.plans.plan import Plan, load_plan
 from tasks.settings import Settings
@@ -853,6 +854,9 @@ def server_setup(
     automation = crash_silent_runs(grace or default_grace())
     outcome = install(automation)
     console.print(f"Automation {automation.name!r} {outcome}.", highlight=False)
+
+
+register_mesa(app, plan_app)  # the Mesa Técnica's commands (hitos_cli_mesa.py)
 
 
 def main() -> None:
