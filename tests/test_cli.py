@@ -109,5 +109,6 @@ def test_board_command_rebuilds_the_public_board_and_says_what_it_wrote(workspac
     assert result.exit_code == 0, result.stdout
     summary = json.loads(result.stdout)
     assert summary["cycles"] == {"2023-03": 1}
-    assert summary["pages"] == 3 + len(plan.commitments) + len(plan.reporting_institutions())
+    # home, OGP view, downloads and the Mesa's page; a page per commitment and per institution
+    assert summary["pages"] == 4 + len(plan.commitments) + len(plan.reporting_institutions())
     assert (settings.home / "board" / "gt-pan5" / "index.html").exists()
