@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from hitos_cli_mesa import register as register_mesa
-from tasks.checks.findings import Finding
+from tasks.core.findings import Finding
 from tasks.plans.plan import Plan, load_plan
 from tasks.settings import Settings
 
@@ -61,7 +61,8 @@ def quiet_prefect(settings: Settings) -> None:
 def settings_and_plan(plan: str = "") -> tuple[Settings, Plan]:
     """The settings on the plan ``--plan`` names (default ``HITOS_PLAN``), with Prefect pointed
     at the workspace, and that plan."""
-    from tasks.checks.boundaries import UserMistake, on_plan
+    from tasks.checks.boundaries import on_plan
+    from tasks.core.refusals import UserMistake
 
     try:
         settings = on_plan(Settings(), plan)
@@ -69,7 +70,7 @@ def settings_and_plan(plan: str = "") -> tuple[Settings, Plan]:
         fail(str(exc))
     settings.home.mkdir(parents=True, exist_ok=True)
     quiet_prefect(settings)
-    from tasks.mail.contacts import with_current_contacts
+    from tasks.people.contacts import with_current_contacts
 
     return settings, with_current_contacts(settings, load_plan(settings.plan))
 
@@ -86,7 +87,7 @@ def refuses_mistakes(command: Callable[..., None]) -> Callable[..., None]:
 
     @functools.wraps(command)
     def checked(*args: Any, **kwargs: Any) -> None:
-        from tasks.checks.boundaries import UserMistake
+        from tasks.core.refusals import UserMistake
 
         try:
             command(*args, **kwargs)
@@ -117,7 +118,9 @@ def print_status(
     from tasks.checks.boundaries import known_cycle
     from tasks.cycle.status import cycle_status
 
-    rows = cycle_status(settings, plan, known_cycle(settings, cycle_id), today)
+    rows = [
+        r.as_dict() for r in cycle_status(settings, plan, known_cycle(settings, cycle_id), today)
+    ]
     if as_json:
         typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
@@ -128,14 +131,15 @@ def print_status(
         "submissions": "files",
         "last_outcome": "last outcome",
         "review": "review",
-        "extension": "extended to",
+        "delivery": "delivery",
+        "deadline": "deadline",
         "days_late": "late",
     }
     title = f"Cycle {plan.id}/{cycle_id} (late: business days)"
     table = Table(*headers.values(), title=title)
     for row in rows:
-        extension = row["extension"]
-        shown = {**row, "extension": extension["until"] if isinstance(extension, dict) else ""}
+        extended = "*" if row["extension"] else ""  # its own deadline: the extension's
+        shown = {**row, "deadline": row["deadline"] + extended}
         table.add_row(*(str(shown[c]) for c in headers))
     console.print(table)
     for row in rows:
@@ -297,18 +301,32 @@ def intake(plan_name: PlanOption = "") -> None:
 
 @app.command()
 @refuses_mistakes
-def consolidate(cycle: CycleArg, plan_name: PlanOption = "") -> None:
+def consolidate(
+    cycle: CycleArg,
+    by: Annotated[str, typer.Option(help="Who asks, for the audit trail.")] = "",
+    plan_name: PlanOption = "",
+) -> None:
     """Build the cycle's draft report (page, PDF, XLSX, CSV); the director is told to publish it."""
-    settings, _ = settings_and_plan(plan_name)
+    settings, plan = settings_and_plan(plan_name)
     from flows.consolidate import consolidate as consolidate_flow
     from tasks.checks.boundaries import known_cycle
+    from tasks.publication.approval import state_of
 
-    made = consolidate_flow(known_cycle(settings, cycle), plan=str(settings.plan))
+    cycle = known_cycle(settings, cycle)
+    made = consolidate_flow(cycle, plan=str(settings.plan), by=actor(by))
     for name, path in made.items():
         console.print(f"{name:<12} {path}")
-    console.print(
-        f"A draft until the director publishes it: hitos publish {cycle} --plan {settings.plan_id}"
-    )
+    state = state_of(settings, plan, cycle)
+    if state.draft is not None:
+        console.print(
+            f"Draft v{state.draft.version}: public only once the director publishes it "
+            f"(hitos publish {cycle} --plan {settings.plan_id})."
+        )
+    elif state.published is not None:
+        console.print(
+            f"v{state.published.version} is published and matches the ledger: nothing new to "
+            "publish."
+        )
 
 
 @app.command()
@@ -488,7 +506,7 @@ def contacts(
     (`hitos contacts set CODE --liaison EMAIL [--name NAME] [--head EMAIL]`)."""
     import getpass
 
-    from tasks.mail.contacts import ContactLine, contact, history, set_contacts
+    from tasks.people.contacts import ContactLine, contact, history, set_contacts
 
     settings, _ = settings_and_plan(plan_name)
     plan_file = load_plan(settings.plan)
@@ -557,7 +575,7 @@ def resend(
     """Send a refused or bounced request again, to the institution's current liaison."""
     settings, plan = settings_and_plan(plan_name)
     from tasks.checks.boundaries import institution_code, known_cycle
-    from tasks.mail.resend import resend_request
+    from tasks.cycle.resend import resend_request
 
     cycle, code = known_cycle(settings, cycle), institution_code(plan, code)
     try:
@@ -590,7 +608,8 @@ def plan_check(
     plan_name: PlanOption = "",
 ) -> None:
     """Check a plan: links, unique codes, leads, dates inside the plan's period."""
-    from tasks.checks.boundaries import UserMistake, plan_file
+    from tasks.checks.boundaries import plan_file
+    from tasks.core.refusals import UserMistake
     from tasks.plans.check import check_file
 
     try:
@@ -693,19 +712,28 @@ def review_list(
     console.print(f"{len(items)} accepted files, {waiting} awaiting review.")
 
 
+ReconsiderOption = Annotated[
+    bool,
+    typer.Option(help="Change a decision already taken (by default only files awaiting review)."),
+]
+
+
 @review_app.command("approve")
 def review_approve(
     submission: Annotated[int, typer.Argument(help="Submission id (hitos review list).")],
     note: Annotated[str, typer.Option(help="Why, for the audit trail.")] = "",
     by: ByOption = "",
+    reconsider: ReconsiderOption = False,
     plan_name: PlanOption = "",
 ) -> None:
     """Approve an accepted file: it may feed the next publication."""
     settings, plan = settings_and_plan(plan_name)
+    from tasks.core.states import Review
     from tasks.people.review import ReviewRefused, approve
 
+    seen = None if reconsider else Review.PENDING
     try:
-        done = approve(settings, plan, submission, actor(by), note)
+        done = approve(settings, plan, submission, actor(by), note, seen)
     except ReviewRefused as exc:
         fail(str(exc))
         return
@@ -718,14 +746,17 @@ def review_return(
     submission: Annotated[int, typer.Argument(help="Submission id (hitos review list).")],
     note: Annotated[str, typer.Option(help="What the institution must fix (emailed to it).")],
     by: ByOption = "",
+    reconsider: ReconsiderOption = False,
     plan_name: PlanOption = "",
 ) -> None:
     """Return an accepted file to its institution with a comment; reminders resume."""
     settings, plan = settings_and_plan(plan_name)
+    from tasks.core.states import Review
     from tasks.people.review import ReviewRefused, return_submission
 
+    seen = None if reconsider else Review.PENDING
     try:
-        done = return_submission(settings, plan, submission, actor(by), note)
+        done = return_submission(settings, plan, submission, actor(by), note, seen)
     except ReviewRefused as exc:
         fail(str(exc))
         return

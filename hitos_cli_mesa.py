@@ -37,22 +37,25 @@ def _cli() -> Any:
 
 
 def refuses(command: Callable[..., None]) -> Callable[..., None]:
-    """A command whose refusals (``MesaRefused``, a user's mistake) end in one sentence, exit 2."""
+    """A command whose refusals end in one sentence, never a traceback: exit 2 for a mistake in
+    what was asked (``UserMistake``), 1 for a decision the ledger refuses (``MesaRefused``)."""
 
     @functools.wraps(command)
     def checked(*args: Any, **kwargs: Any) -> None:
-        from tasks.checks.boundaries import DecisionRefused, UserMistake
+        from tasks.core.refusals import DecisionRefused, UserMistake
 
         try:
             command(*args, **kwargs)
-        except (DecisionRefused, UserMistake) as exc:
+        except UserMistake as exc:
             _cli().fail(str(exc))
+        except DecisionRefused as exc:
+            _cli().fail(str(exc), 1)
 
     return checked
 
 
 def _day(value: str, option: str) -> date:
-    from tasks.checks.boundaries import UserMistake
+    from tasks.core.refusals import UserMistake
 
     try:
         return date.fromisoformat(value)
@@ -65,7 +68,7 @@ def _setup(plan_name: str, cycle: str = "") -> tuple[Any, Any, str]:
     cli = _cli()
     settings, _ = cli.settings_and_plan(plan_name)
     from tasks.checks.boundaries import known_cycle
-    from tasks.mail.contacts import current_plan
+    from tasks.people.contacts import current_plan
 
     return settings, current_plan(settings), known_cycle(settings, cycle) if cycle else ""
 

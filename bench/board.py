@@ -2,10 +2,9 @@
 
 The public board at scale: a synthetic plan (``bench.synthetic``), a ledger where every
 institution's accepted values of each cycle are written directly (set-up, not measured), each
-cycle published once (``tasks.publication.publishing.publish``: the real report files, in the file
-store),
-then ``build_board`` timed and the board's size reported. Target: 1,000 institutions × 4 cycles
-in 10 s or less.
+cycle published once (``tasks.publication.publishing.consolidate``: the real report files, in the
+file store), then ``build_board`` timed and the board's size reported. Target: 1,000
+institutions × 4 cycles in 10 s or less.
 """
 
 from __future__ import annotations
@@ -24,7 +23,7 @@ from sqlalchemy import update
 from bench.synthetic import write_plan
 from tasks.plans.plan import load_plan
 from tasks.publication.board import build_board
-from tasks.publication.publishing import publish
+from tasks.publication.publishing import consolidate
 from tasks.settings import Settings
 from tasks.storage.ledger import Cycle, MilestoneValue, Report, Submission, session
 from tasks.workbooks.contract import COMPLETED, IN_PROGRESS, NOT_STARTED
@@ -107,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
             write_plan(plan_path, args.institutions, args.milestones)
             _ledger(settings, plan_path, args.cycles)
             for cycle_id in CYCLES[: args.cycles]:
-                publish(settings, load_plan(plan_path), cycle_id)
+                consolidate(settings, load_plan(plan_path), cycle_id)
             _published(settings)
         plan = load_plan(plan_path)
         started, cpu = time.perf_counter(), time.process_time()

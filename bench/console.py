@@ -29,7 +29,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +53,7 @@ def workspace(folder: Path, institutions: int, milestones: int) -> tuple[Setting
     plan_path = write_plan(folder / "plan.yaml", institutions, milestones)
     settings = Settings(home=folder / "ws", plan=plan_path)
     plan = load_plan(plan_path)
-    open_cycle_record(settings, plan, CYCLE)
+    open_cycle_record(settings, plan, CYCLE, date(2023, 3, 1))
     rng = random.Random(0)
     with session(settings.database) as db:
         subs = []

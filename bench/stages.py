@@ -151,7 +151,7 @@ def reply_stage(workdir: Path, clock: Clock) -> dict[str, Any]:
 
 def reminder_day(settings: Any, plan: Any) -> Any:
     """Two business days before the cycle's deadline: a day a reminder is due to whoever waits."""
-    from tasks.cycle.deadlines import add_business_days
+    from tasks.core.calendar import add_business_days
     from tasks.storage.ledger import Cycle, session
 
     with session(settings.database) as db:
@@ -186,7 +186,8 @@ def consolidate_stage(workdir: Path, clock: Clock) -> dict[str, Any]:
     email; then, outside the timing, the report's parts once more to say which dominates."""
     from tasks.mail.outgoing import send_all
     from tasks.publication.consolidation import consolidated_table, figures
-    from tasks.publication.publishing import publish, report_email
+    from tasks.publication.notices import report_email
+    from tasks.publication.publishing import consolidate
     from tasks.publication.report import write_report
     from tasks.settings import Settings
     from tasks.storage.ledger import Cycle, session
@@ -194,7 +195,7 @@ def consolidate_stage(workdir: Path, clock: Clock) -> dict[str, Any]:
     settings, plan = Settings(), _plan(workdir)
     approved = approve_all(settings, plan)
     started = time.perf_counter()
-    publication = clock.timed("publish", publish, settings, plan, CYCLE)
+    publication = clock.timed("publish", consolidate, settings, plan, CYCLE)
     mail = clock.timed("notice", report_email, plan, publication)
     clock.timed("send", send_all, settings, [mail])
     wall = time.perf_counter() - started

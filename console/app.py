@@ -27,8 +27,8 @@ from tasks.catalogues import language_of
 from tasks.checks.validation import SUITE_NAME
 from tasks.cycle.extensions import ExtensionRefused, extend, extensions
 from tasks.cycle.intake import as_outcome
-from tasks.mail.contacts import with_current_contacts
 from tasks.people.accounts import Account, account_of, limited, sign_in, sign_out
+from tasks.people.contacts import with_current_contacts
 from tasks.people.review import ReviewRefused, approve, return_submission, review_list
 from tasks.plans.plan import Plan, load_plan
 from tasks.publication.approval import (
@@ -46,11 +46,10 @@ from tasks.storage.ledger import (
     MilestoneValue,
     Report,
     Submission,
-    cycle_of,
-    cycles_of,
     of_cycle,
     session,
 )
+from tasks.storage.queries import cycle_of, cycles_of
 from tasks.workbooks.request_workbook import COLUMNS, mark_findings
 
 SESSION_COOKIE = "hitos_sesion"
@@ -511,7 +510,7 @@ def create_app(settings: Settings, plan: Plan) -> FastAPI:
     def start_consolidation(cycle_id: str, account: Director, csrf: Csrf = "") -> Response:
         checked(account, csrf)
         cycle = cycle_or_404(cycle_id)
-        consolidate_draft(settings, plan, cycle.id)
+        consolidate_draft(settings, plan, cycle.id, account.email)
         return RedirectResponse(
             f"/ciclos/{cycle.id}/consolidacion?hecho=consolidated", status_code=303
         )

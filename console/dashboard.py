@@ -16,28 +16,21 @@ import threading
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, NamedTuple
+from typing import Any
 
 from sqlalchemy import String, and_, cast, func, select
 
+from tasks.core.calendar import local_today
+from tasks.core.states import Delivery, Review
 from tasks.cycle.status import cycle_status
 from tasks.plans.plan import Plan
-from tasks.publication.approval import PublicationState, state_of
 from tasks.settings import Settings
-from tasks.storage.ledger import (
-    ACCEPTED,
-    Cycle,
-    Email,
-    Extension,
-    Report,
-    Submission,
-    of_cycle,
-    session,
-)
+from tasks.storage.ledger import Cycle, Email, Extension, Report, Submission, of_cycle, session
+from tasks.storage.queries import PublicationState, publication_state, require_cycle
 
 PAGE_SIZE = 50
-DELIVERY = ("on-time", "late", "missing")
-REVIEW = ("pending", "approved", "returned")
+DELIVERY = tuple(Delivery)
+REVIEW = tuple(Review)
 FILTERS = ("", *DELIVERY, *REVIEW)
 """What the dashboard filters by: every row, a delivery state, or a review state."""
 
@@ -76,7 +69,7 @@ class DashboardRows:
 
     def of(self, cycle_id: str, today: date | None = None) -> CycleRows:
         """The cycle's rows as the ledger stands now."""
-        today = today or date.today()
+        today = today or local_today(self.plan.timezone)
         marker = digest(self.settings, cycle_id, today, self.plan.id)
         kept = self._kept.get(cycle_id)
         if kept is not None and kept[0] == marker:
@@ -95,26 +88,24 @@ class DashboardRows:
         self.of(cycle_id)
 
     def _compute(self, cycle_id: str, today: date) -> CycleRows:
-        rows = cycle_status(self.settings, self.plan, cycle_id, today)
-        files = _files_by_institution(self.settings, self.plan.id, cycle_id)
-        pending = 0
-        for row in rows:
-            code = str(row["institution"])
-            shown, awaiting = _shown_file(files.get(code, []))
-            pending += awaiting
-            row["submission_id"] = shown
-            row["name"] = self.plan.institution(code).name
-            row["delivery"] = (
-                ("late" if row["days_late"] else "on-time") if row["accepted"] else "missing"
-            )
-            row["search"] = self._searchable(code, str(row["name"]))
+        rows = []
+        for status in cycle_status(self.settings, self.plan, cycle_id, today):
+            row = status.as_dict()
+            row["name"] = self.plan.institution(status.institution).name
+            row["search"] = self._searchable(status.institution, row["name"])
+            rows.append(row)
         counts = {state: sum(matches(row, state) for row in rows) for state in FILTERS}
         return CycleRows(
             rows=rows,
-            pending=pending,
-            publication=state_of(self.settings, cycle_id, self.plan.id),
+            pending=sum(row["awaiting_review"] for row in rows),
+            publication=self._publication(cycle_id, today),
             counts=counts,
         )
+
+    def _publication(self, cycle_id: str, today: date) -> PublicationState:
+        with session(self.settings.database) as db:
+            cycle = require_cycle(db, self.plan.id, cycle_id)
+            return publication_state(db, self.plan, cycle, today)
 
     def _searchable(self, code: str, name: str) -> str:
         """An institution's code and name as the search compares them, folded once per worker."""
@@ -123,52 +114,9 @@ class DashboardRows:
         return self._search[code]
 
 
-class FileRow(NamedTuple):
-    """A submission as the dashboard needs it."""
-
-    id: int
-    version: int
-    outcome: str
-    review: str
-
-
-def _files_by_institution(
-    settings: Settings, plan_id: str, cycle_id: str
-) -> dict[str, list[FileRow]]:
-    """Every file of the cycle, per institution, oldest first: four columns, no ORM objects."""
-    files: dict[str, list[FileRow]] = {}
-    with session(settings.database) as db:
-        for institution, *row in db.execute(
-            select(
-                Submission.institution,
-                Submission.id,
-                Submission.version,
-                Submission.outcome,
-                Submission.review,
-            )
-            .where(of_cycle(Submission, plan_id, cycle_id))
-            .order_by(Submission.version, Submission.id)
-        ):
-            files.setdefault(str(institution), []).append(FileRow(*row))
-    return files
-
-
-def _shown_file(files: list[FileRow]) -> tuple[int | None, bool]:
-    """The file a row links to and whether it awaits review.
-
-    The link goes to the newest accepted file (whatever its review), else to the newest file of
-    any outcome. A file awaits review when it is pending and no newer accepted file has been
-    kept (a pending file below a newer one that was not returned is superseded).
-    """
-    accepted = [f for f in files if f.outcome in ACCEPTED]
-    kept = [f for f in accepted if f.review != "returned"]
-    shown = accepted[-1].id if accepted else (files[-1].id if files else None)
-    return shown, bool(kept) and kept[-1].review == "pending"
-
-
 def digest(settings: Settings, cycle_id: str, today: date, plan_id: str = "") -> int:
-    """A hash of every ledger value the plan's cycle's rows are computed from, and of the day
-    (lateness counts business days until today).
+    """A hash of every ledger value the plan's cycle's rows and publication state are computed
+    from, and of the day (lateness counts business days until today).
 
     The database folds each table's values into one string (``group_concat`` in SQLite,
     ``string_agg`` in PostgreSQL): one row per table crosses over, not one per institution. Rows
@@ -177,8 +125,8 @@ def digest(settings: Settings, cycle_id: str, today: date, plan_id: str = "") ->
     plan_id = plan_id or settings.plan_id
     tables = (
         (and_(Cycle.plan_id == plan_id, Cycle.id == cycle_id), (Cycle.deadline, Cycle.state)),
-        (
-            of_cycle(Submission, plan_id, cycle_id),
+        (  # earlier cycles' too: their approved files stand in a report for milestones
+            and_(Submission.plan_id == plan_id, Submission.cycle_id <= cycle_id),
             (
                 Submission.id,
                 Submission.institution,
@@ -198,7 +146,7 @@ def digest(settings: Settings, cycle_id: str, today: date, plan_id: str = "") ->
         ),
         (
             of_cycle(Report, plan_id, cycle_id),
-            (Report.id, Report.state, Report.submissions, Report.published_at, Report.outdated_at),
+            (Report.id, Report.state, Report.sources, Report.published_at, Report.outdated_at),
         ),
     )
     folds = [

@@ -136,8 +136,8 @@ def notify_operator(flow: Any, flow_run: Any, state: Any) -> None:
     """
     from prefect.settings import get_current_settings
 
-    from tasks.mail.alerts import run_failed_email
     from tasks.mail.outgoing import send_all
+    from tasks.operations.alerts import run_failed_email
     from tasks.plans.plan import load_plan
 
     settings = Settings()

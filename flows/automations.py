@@ -21,7 +21,7 @@ from prefect.events.schemas.events import ResourceSpecification
 from prefect.settings import get_current_settings
 
 from tasks.catalogues import text
-from tasks.mail.alerts import OPERATORS
+from tasks.operations.alerts import OPERATORS
 
 MISSED_HEARTBEATS = 3
 """Heartbeats a run may miss before it counts as dead (Prefect's rule of thumb)."""

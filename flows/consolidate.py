@@ -9,17 +9,17 @@ from prefect.artifacts import create_markdown_artifact
 from flows import ALERTS, settings_on, step
 from tasks.catalogues import language_of
 from tasks.checks.boundaries import cycle_id as checked_cycle_id
-from tasks.mail.contacts import current_plan
+from tasks.core.cycles import cycle_label
+from tasks.people.contacts import current_plan
 from tasks.publication.approval import consolidate_draft
-from tasks.publication.publishing import current_cycle, summary_markdown
-from tasks.storage.ledger import cycle_label
+from tasks.publication.publishing import SCHEDULE, current_cycle, summary_markdown
 
 build_draft = step(consolidate_draft, "build-draft", "draft-{cycle_id}", retries=2)
 find_cycle = step(current_cycle, "find-cycle")
 
 
 @flow(name="hitos.consolidate", log_prints=True, validate_parameters=True, **ALERTS)
-def consolidate(cycle_id: str = "", plan: str = "") -> dict[str, str]:
+def consolidate(cycle_id: str = "", plan: str = "", by: str = SCHEDULE) -> dict[str, str]:
     """Consolidate a cycle of ``plan`` (``YYYY-MM``; empty: the cycle being reported; ``plan``
     empty: ``HITOS_PLAN``'s): a draft page, PDF, XLSX and CSV, and the director's notice that it
     awaits approval."""
@@ -27,7 +27,7 @@ def consolidate(cycle_id: str = "", plan: str = "") -> dict[str, str]:
     settings = settings_on(plan)
     the_plan = current_plan(settings)  # the plan's dates and wording in force
     cycle_id = cycle_id or find_cycle(settings)
-    publication = build_draft(settings, the_plan, cycle_id)
+    publication = build_draft(settings, the_plan, cycle_id, by)
     report = publication.report
     create_markdown_artifact(
         key=f"hitos-report-{the_plan.id}-{cycle_id}",

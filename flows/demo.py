@@ -9,6 +9,7 @@ from flows.consolidate import consolidate
 from flows.intake import intake
 from flows.open_cycle import open_cycle
 from flows.remind import remind
+from tasks.cycle.requests import scheduled_opening
 from tasks.mail.local_server import local_smtp_server
 from tasks.plans.plan import load_plan
 from tasks.simulation import (
@@ -52,7 +53,7 @@ def demo(
         settings.sender,
         settings.smtp_port,
     ):
-        open_cycle(cycle_id, plan=on)
+        open_cycle(cycle_id, plan=on, opened_on=scheduled_opening(the_plan, cycle_id))
         institutions_answer(settings, the_plan, cycle_id)
         intake(plan=on)
         institution_corrects(settings, the_plan, cycle_id)
@@ -66,7 +67,9 @@ def demo(
         consolidate(cycle_id, plan=on)
         files = director_publishes_draft(settings, the_plan, cycle_id)
         if later_cycle_id:
-            open_cycle(later_cycle_id, plan=on)
+            open_cycle(
+                later_cycle_id, plan=on, opened_on=scheduled_opening(the_plan, later_cycle_id)
+            )
             institutions_progress(settings, the_plan, later_cycle_id)
             intake(plan=on)
             reviewers_decide(settings, the_plan, later_cycle_id, return_one=False)

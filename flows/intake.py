@@ -8,13 +8,13 @@ from prefect.artifacts import create_table_artifact
 
 from flows import ALERTS, settings_on, step
 from tasks.cycle.intake import Outcome, process, store_all
+from tasks.cycle.notices import delivery_notices
 from tasks.mail.arrivals import missing_workbook_replies
 from tasks.mail.automatic import bounce_notices
-from tasks.mail.contacts import current_plan
 from tasks.mail.malformed import unanswered_messages
-from tasks.mail.notifications import delivery_notices
 from tasks.mail.outgoing import send_all
 from tasks.mail.replies import unanswered
+from tasks.people.contacts import current_plan
 from tasks.people.review import unsent_returns
 from tasks.plans.ledger_plans import plans_in_ledger
 from tasks.publication.approval import check_publications

@@ -10,6 +10,7 @@ from prefect import flow
 from flows import ALERTS, batch_run_name, batches, settings_on, step
 from tasks.catalogues import language_of
 from tasks.checks.boundaries import cycle_id as checked_cycle_id
+from tasks.core.calendar import local_today
 from tasks.cycle.requests import (
     build_request,
     is_opening_day,
@@ -18,9 +19,9 @@ from tasks.cycle.requests import (
     preview_request,
     request_email,
 )
-from tasks.mail.contacts import current_plan
 from tasks.mail.outgoing import Outgoing, send_all, write_preview
 from tasks.mesa.agreements import open_for
+from tasks.people.contacts import current_plan
 from tasks.plans.plan import Institution, Plan
 from tasks.settings import Settings
 from tasks.storage.ledger import Cycle
@@ -64,31 +65,37 @@ preview_batch = step(preview_requests, "preview-requests", batch_run_name("previ
 send_emails = step(send_all, "send-emails", retries=2)
 
 
-def current_cycle_id(today: date | None = None) -> str:
+def current_cycle_id(today: date) -> str:
     """The cycle a day belongs to: March and August rounds (``2023-03``, ``2023-08``)."""
-    today = today or date.today()
     month = "03" if today.month < 8 else "08"
     return f"{today.year}-{month}"
 
 
 @flow(name="hitos.open-cycle", log_prints=True, **ALERTS)
 def open_cycle(
-    cycle_id: str = "", dry_run: bool = False, opening_day_only: bool = False, plan: str = ""
+    cycle_id: str = "",
+    dry_run: bool = False,
+    opening_day_only: bool = False,
+    plan: str = "",
+    opened_on: date | None = None,
 ) -> dict[str, str]:
     """Open a cycle of ``plan`` (empty: ``HITOS_PLAN``'s) and send every institution its
     request (or, dry, write them to a folder).
 
     ``opening_day_only`` (the schedule's runs): nothing happens unless today is the first
-    business day of March or August in the plan's calendar.
+    business day of March or August in the plan's calendar. ``opened_on``: the day the
+    requests go out, which the deadline counts from (today in the plan's time zone; a demo or a
+    backfill names its own). A cycle already open keeps its day and deadline.
     """
     settings = settings_on(plan)
     the_plan = current_plan(settings)  # the contacts in force today
     if opening_day_only and not is_opening_day(the_plan):
         return {}
-    cycle_id = checked_cycle_id(cycle_id or current_cycle_id())
+    today = local_today(the_plan.timezone)
+    cycle_id = checked_cycle_id(cycle_id or current_cycle_id(today))
     if dry_run:
-        return preview_cycle(settings, the_plan, cycle_id)
-    cycle = create_cycle(settings, the_plan, cycle_id)
+        return preview_cycle(settings, the_plan, cycle_id, opened_on or today)
+    cycle = create_cycle(settings, the_plan, cycle_id, opened_on or today)
     mails = [
         mail
         for institutions in batches(the_plan.reporting_institutions())
@@ -97,10 +104,10 @@ def open_cycle(
     return send_emails(settings, mails)
 
 
-def preview_cycle(settings: Settings, plan: Plan, cycle_id: str) -> dict[str, str]:
+def preview_cycle(settings: Settings, plan: Plan, cycle_id: str, opened_on: date) -> dict[str, str]:
     """Every workbook and email of the cycle in ``dry-run/<plan>/<cycle>``; the ledger is not
     touched."""
-    cycle = plan_cycle(settings, plan, cycle_id)
+    cycle = plan_cycle(settings, plan, cycle_id, opened_on)
     folder = settings.folder("dry-run", plan.id, cycle.id)
     previews: dict[str, str] = {}
     for institutions in batches(plan.reporting_institutions()):

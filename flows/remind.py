@@ -9,14 +9,16 @@ from prefect import flow
 
 from flows import ALERTS, batch_run_name, batches, settings_on, step
 from tasks.checks.boundaries import cycle_id as checked_cycle_id
+from tasks.core.states import CycleState
 from tasks.cycle.closing import close_due_cycles
 from tasks.cycle.reminders import reminder_email, waiting_institutions
-from tasks.mail.contacts import current_plan
-from tasks.mail.notifications import review_digest
 from tasks.mail.outgoing import Outgoing, send_all
+from tasks.people.contacts import current_plan
+from tasks.people.notices import review_digest
 from tasks.plans.plan import Institution, Plan
 from tasks.settings import Settings
-from tasks.storage.ledger import Cycle, cycles_of, session
+from tasks.storage.ledger import Cycle, session
+from tasks.storage.queries import cycles_of
 
 
 def render_reminders(
@@ -38,7 +40,9 @@ render_digest = step(review_digest, "render-digest")
 def open_cycles(settings: Settings, plan: Plan, cycle_id: str) -> list[Cycle]:
     """The plan's open cycles (only ``cycle_id`` when given)."""
     with session(settings.database) as db:
-        return [c for c in cycles_of(db, plan.id, "open") if c.id == cycle_id or not cycle_id]
+        return [
+            c for c in cycles_of(db, plan.id, CycleState.OPEN) if c.id == cycle_id or not cycle_id
+        ]
 
 
 @flow(name="hitos.remind", log_prints=True, **ALERTS)

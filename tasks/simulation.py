@@ -15,11 +15,13 @@ from zoneinfo import ZoneInfo
 from openpyxl import load_workbook
 
 from tasks.catalogues import language_of, text
-from tasks.cycle.deadlines import add_business_days
-from tasks.cycle.requests import open_cycle_record, request_copy
+from tasks.core.calendar import add_business_days
+from tasks.cycle.requests import request_copy
 from tasks.mail.outgoing import Mailer, Outgoing
 from tasks.plans.plan import Plan
 from tasks.settings import Settings
+from tasks.storage.ledger import Cycle, session
+from tasks.storage.queries import require_cycle
 from tasks.workbooks import contract
 from tasks.workbooks import request_workbook as workbooks
 from tasks.workbooks.contract import COMPLETED, IN_PROGRESS, NOT_STARTED
@@ -118,6 +120,9 @@ def send_back(
     where = [plan.id, *([cycle_id] if cycle_id else [])]
     folder = settings.folder("simulation", *where)
     path = folder / f"avances-{institution}-{attempt}.xlsx"
+    sent = folder / f".enviado-{institution}-{attempt}"  # the liaison's "Sent" folder
+    if sent.exists():  # the demo run again: the liaison does not send the same email twice
+        return
     if not path.exists():  # sending again, a liaison attaches the file they already sent
         path.write_bytes(data)
     mail = Outgoing(
@@ -143,18 +148,25 @@ def send_back(
         client.deliver(mail, liaison)
     finally:
         client.close()
+    sent.touch()
+
+
+def recorded_cycle(settings: Settings, plan: Plan, cycle_id: str) -> Cycle:
+    """The cycle as the directorate opened it (its opening day and deadline are public)."""
+    with session(settings.database) as db:
+        return require_cycle(db, plan.id, cycle_id)
 
 
 def answer_time(settings: Settings, plan: Plan, cycle_id: str, business_days: int) -> datetime:
     """Ten in the morning, Guatemala time, some business days after the cycle opened."""
-    opened = open_cycle_record(settings, plan, cycle_id).opened_on
+    opened = recorded_cycle(settings, plan, cycle_id).opened_on
     day = add_business_days(opened, business_days, plan.country)
     return datetime.combine(day, time(10), ZoneInfo(plan.timezone))
 
 
 def simulated_day(settings: Settings, plan: Plan, cycle_id: str) -> date:
     """The day the demo pretends it is when it reminds: two business days before the deadline."""
-    return add_business_days(open_cycle_record(settings, plan, cycle_id).deadline, -2, plan.country)
+    return add_business_days(recorded_cycle(settings, plan, cycle_id).deadline, -2, plan.country)
 
 
 def first_answers(settings: Settings, plan: Plan, cycle_id: str) -> list[str]:
@@ -248,7 +260,7 @@ def director_extends(settings: Settings, plan: Plan, cycle_id: str) -> str:
     """The director gives the silent institution five more business days, with the reason."""
     from tasks.cycle.extensions import extend
 
-    cycle = open_cycle_record(settings, plan, cycle_id)
+    cycle = recorded_cycle(settings, plan, cycle_id)
     until = add_business_days(cycle.deadline, 5, plan.country)
     director = plan.coordinator.director.email
     extend(settings, plan, cycle_id, SILENT, until, DIRECTOR_EXTENSION, director)
@@ -258,10 +270,10 @@ def director_extends(settings: Settings, plan: Plan, cycle_id: str) -> str:
 def director_publishes(settings: Settings, plan: Plan, cycle_id: str) -> dict[str, str]:
     """The director publishes the draft consolidation made (or finds it already published)."""
     from tasks.publication.approval import publish_draft, state_of
-    from tasks.publication.publishing import publish
+    from tasks.publication.publishing import consolidate
 
-    if state_of(settings, cycle_id).draft is not None:
+    if state_of(settings, plan, cycle_id).draft is not None:
         publication = publish_draft(settings, plan, cycle_id, plan.coordinator.director.email)
     else:
-        publication = publish(settings, plan, cycle_id)
+        publication = consolidate(settings, plan, cycle_id)
     return {kind: str(path) for kind, path in publication.paths.items()}

@@ -45,7 +45,7 @@ def intake_once(settings: Settings, plan: Plan) -> dict[str, str]:
 
 
 def open_and_send(settings: Settings, plan: Plan) -> None:
-    cycle = open_cycle_record(settings, plan, "2023-03")
+    cycle = open_cycle_record(settings, plan, "2023-03", date(2023, 3, 1))
     send_all(
         settings,
         [
@@ -66,7 +66,7 @@ def deliver(settings: Settings, raw: bytes) -> None:
 
 def status_of(settings: Settings, plan: Plan, code: str) -> dict[str, object]:
     rows = cycle_status(settings, plan, "2023-03", date(2023, 3, 3))
-    return next(r for r in rows if r["institution"] == code)
+    return next(r.as_dict() for r in rows if r.institution == code)
 
 
 def count(settings: Settings, model) -> int:
@@ -85,7 +85,7 @@ def test_postfix_bounce_marks_the_request_bounced_and_tells_the_director_once(se
     row = status_of(settings, plan, "MARN")
     assert row["request"] == "bounced"
     assert "550 5.1.1" in str(row["request_error"]) and MARN in str(row["request_error"])
-    assert row["submissions"] == 0 and row["accepted"] is False
+    assert row["submissions"] == 0 and row["delivery"] == "not-delivered"
     assert count(settings, Submission) == 0, "the workbook inside the bounce is not a submission"
     with session(settings.database) as db:
         bounce = db.scalars(select(AutomaticMessage)).one()

@@ -29,7 +29,7 @@ from tasks.publication.approval import publish_draft
 from tasks.publication.board import BoardResult, build_board
 from tasks.publication.consolidation import CommitmentFigures
 from tasks.publication.irm import suggested_completion
-from tasks.publication.publishing import publish
+from tasks.publication.publishing import consolidate
 from tasks.settings import Settings
 from tasks.storage.ledger import InboundMessage, MilestoneValue, Submission, session
 from tests.network import free_port
@@ -61,7 +61,7 @@ def published_board(tmp_path: Path) -> Built:
             settings, ledger.plan, CURRENT, "SEGEPLAN", date(2023, 3, 31), "Cambio de enlace.", "d"
         )
         for cycle_id in (PREVIOUS, CURRENT):
-            publish(settings, ledger.plan, cycle_id)
+            consolidate(settings, ledger.plan, cycle_id)
             publish_draft(settings, ledger.plan, cycle_id, "directora@gae.example")
     return Built(ledger, settings, build_board(settings, ledger.plan))
 
@@ -267,7 +267,7 @@ def test_frictionless_catches_a_package_broken_on_purpose(tmp_path):
     history[1] = history[1].replace(",true,", ",True,").replace(",false,", ",False,")
     history[2] = history[2].replace(",1.2,", ",9.9,")
     (data / "historial.csv").write_text("\n".join(history) + "\n", "utf-8")
-    states = (data / "entregas.csv").read_text("utf-8").replace("a tiempo", "puntual", 1)
+    states = (data / "entregas.csv").read_text("utf-8").replace("A tiempo", "Puntual", 1)
     (data / "entregas.csv").write_text(states, "utf-8")
 
     found = errors(data / "datapackage.json")

@@ -3,6 +3,7 @@ asked exits non-zero and says why. Run through the real CLI on a workspace of it
 
 from __future__ import annotations
 
+from datetime import date
 from email.message import EmailMessage
 
 import pytest
@@ -10,7 +11,8 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from hitos_cli import app
-from tasks.checks.boundaries import UserMistake, cycle_id, institution_code
+from tasks.checks.boundaries import cycle_id, institution_code
+from tasks.core.refusals import UserMistake
 from tasks.cycle.requests import open_cycle_record
 from tasks.mail.inbox import open_maildir
 from tasks.storage.ledger import Cycle, Submission, session
@@ -20,7 +22,7 @@ from tasks.storage.ledger import Cycle, Submission, session
 def workspace(settings, plan, monkeypatch):
     monkeypatch.setenv("HITOS_HOME", str(settings.home))
     monkeypatch.setenv("HITOS_SMTP_PORT", str(settings.smtp_port))
-    open_cycle_record(settings, plan, "2023-03")
+    open_cycle_record(settings, plan, "2023-03", date(2023, 3, 1))
     return settings
 
 
@@ -139,7 +141,7 @@ def test_a_cycle_whose_every_request_failed_exits_1_and_status_says_why(
 def test_an_intake_whose_reply_is_stuck_exits_1(prefect_server, settings, plan, monkeypatch):
     monkeypatch.setenv("HITOS_HOME", str(settings.home))
     monkeypatch.setenv("HITOS_SMTP_PORT", str(settings.smtp_port))
-    open_cycle_record(settings, plan, "2023-03")
+    open_cycle_record(settings, plan, "2023-03", date(2023, 3, 1))
     message = EmailMessage()
     message["From"] = "enlace@mingob.example"
     message["To"] = settings.sender

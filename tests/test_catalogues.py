@@ -83,7 +83,7 @@ def test_every_key_a_template_asks_for_is_in_every_catalogue(name, language):
 def test_the_key_check_sees_a_key_built_from_a_prefix():
     asked = dict(_keys_asked("_report_institutions.html"))
     assert asked["report_page.columns.extended_until"] is True
-    assert asked["report.delivery."] is False
+    assert asked["states.delivery."] is False
 
 
 @pytest.mark.parametrize("language", LANGUAGES)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 
 import pytest
 from typer.testing import CliRunner
@@ -15,7 +16,7 @@ from tasks.simulation import CARELESS, filled_workbook
 @pytest.fixture
 def workspace(settings, plan, monkeypatch, tmp_path):
     monkeypatch.setenv("HITOS_HOME", str(settings.home))
-    cycle = open_cycle_record(settings, plan, "2023-03")
+    cycle = open_cycle_record(settings, plan, "2023-03", date(2023, 3, 1))
     return settings, plan, cycle
 
 

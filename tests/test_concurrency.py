@@ -12,6 +12,7 @@ import signal
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
+from datetime import date
 from typing import Any, TypeVar
 
 import pytest
@@ -23,7 +24,8 @@ from tasks.cycle.requests import open_cycle_record
 from tasks.mail.inbox import open_maildir, sources
 from tasks.mail.local_server import local_smtp_server
 from tasks.mail.outgoing import send_all
-from tasks.publication.publishing import publish, report_email
+from tasks.publication.notices import report_email
+from tasks.publication.publishing import consolidate
 from tasks.settings import Settings
 from tasks.simulation import first_answers
 from tasks.storage import claims
@@ -94,7 +96,7 @@ def outbox(settings: Settings) -> Counter[str]:
 def answered(mail_servers, plan) -> Settings:
     """An open cycle whose institutions all answered but one: messages waiting in the inbox."""
     settings = mail_servers
-    cycle = open_cycle_record(settings, plan, CYCLE)
+    cycle = open_cycle_record(settings, plan, CYCLE, date(2023, 3, 1))
     send_all(settings, build_requests(settings, plan, cycle, plan.reporting_institutions()))
     first_answers(settings, plan, CYCLE)
     return settings
@@ -104,7 +106,7 @@ def test_two_open_cycles_at_once_make_one_cycle_one_request_and_one_email_each(m
     settings = mail_servers
 
     def open_cycle() -> dict[str, str]:
-        cycle = open_cycle_record(settings, plan, CYCLE)
+        cycle = open_cycle_record(settings, plan, CYCLE, date(2023, 3, 1))
         return send_all(
             settings, build_requests(settings, plan, cycle, plan.reporting_institutions())
         )
@@ -197,11 +199,11 @@ def test_two_consolidations_at_once_make_one_version_and_one_director_email(answ
     store_all(settings)
     process(settings, plan)
 
-    def consolidate() -> dict[str, str]:
-        publication = publish(settings, plan, CYCLE)
+    def consolidate_and_tell() -> dict[str, str]:
+        publication = consolidate(settings, plan, CYCLE)
         return send_all(settings, [report_email(plan, publication)])
 
-    first, second = at_once(consolidate)
+    first, second = at_once(consolidate_and_tell)
 
     assert sorted([*first.values(), *second.values()]) == ["sent", "skipped"]
     with session(settings.database) as db:

@@ -400,7 +400,7 @@ def test_the_submission_page_links_its_data_docs_run_served_by_id_to_staff_only(
     from tasks.cycle.intake import process, store
     from tasks.mail.inbox import Attachment, Received
 
-    cycle = open_cycle_record(settings, plan, CYCLE)
+    cycle = open_cycle_record(settings, plan, CYCLE, date(2023, 3, 1))
     workbook = build_request(settings, plan, cycle, plan.institution("SESAN"))
     store(
         settings,

@@ -21,6 +21,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from tasks.core.states import Delivery
 from tasks.plans.plan import Plan
 from tasks.publication.consolidation import (
     COLUMNS,
@@ -29,6 +30,7 @@ from tasks.publication.consolidation import (
     InstitutionFigures,
     consolidated_table,
     figures,
+    institution_figures,
     used_submissions,
 )
 from tasks.storage.ledger import Cycle, MilestoneValue, Submission, session
@@ -200,7 +202,7 @@ def consolidate(ledger: Ledger, cycle_id: str = CURRENT) -> tuple[pd.DataFrame, 
     cycle = ledger.cycle(cycle_id)
     with session(ledger.url) as db:
         table = consolidated_table(db, ledger.plan, cycle)
-        return table, figures(db, ledger.plan, cycle, table)
+        return table, figures(ledger.plan, table, institution_figures(db, ledger.plan, cycle))
 
 
 def by_code(table: pd.DataFrame) -> dict[str, dict[str, Any]]:
@@ -316,16 +318,17 @@ def test_delivery_is_judged_at_the_end_of_the_deadline_day_in_the_plans_time_zon
     _, result = consolidate(ledger)
 
     # GAE has no milestone, so it is not asked and not listed.
+    late, on_time, missing = Delivery.LATE, Delivery.ON_TIME, Delivery.NOT_DELIVERED
     assert result.institutions == [
         # First accepted: 2023-03-25 05:59 UTC = 2023-03-24 23:59 in Guatemala → on time.
         # 3 files, 1 rejected.
-        InstitutionFigures("MINGOB", "Ministerio de Gobernación", 2, "on_time", 3, 1),
+        InstitutionFigures("MINGOB", "Ministerio de Gobernación", 2, on_time, 3, 1),
         # One rejected file, nothing accepted.
-        InstitutionFigures("SEGEPLAN", "Secretaría de Planificación", 2, "missing", 1, 1),
-        InstitutionFigures("MSPAS", "Ministerio de Salud", 2, "missing", 0, 0),
+        InstitutionFigures("SEGEPLAN", "Secretaría de Planificación", 2, missing, 1, 1),
+        InstitutionFigures("MSPAS", "Ministerio de Salud", 2, missing, 0, 0),
         # Accepted at 2023-03-25 06:00 UTC = 2023-03-25 00:00 in Guatemala → late;
         # the unreadable file counts as a rejection.
-        InstitutionFigures("SAT", "Superintendencia de Administración Tributaria", 1, "late", 2, 1),
+        InstitutionFigures("SAT", "Superintendencia de Administración Tributaria", 1, late, 2, 1),
     ]
 
 

@@ -16,9 +16,9 @@ from typer.testing import CliRunner
 from hitos_cli import app
 from tasks.cycle.reminders import reminder_email
 from tasks.cycle.requests import open_cycle_record
-from tasks.mail.contacts import set_contacts, today_in, with_current_contacts
+from tasks.cycle.resend import resend_request
 from tasks.mail.outgoing import send_all
-from tasks.mail.resend import resend_request
+from tasks.people.contacts import set_contacts, today_in, with_current_contacts
 from tasks.plans.plan import Contact
 from tasks.storage.ledger import Email, session
 from tests import mail_samples as samples
@@ -79,7 +79,7 @@ def test_bounced_request_is_resent_to_the_corrected_liaison_and_reminders_follow
         assert first is not None and first.status == "bounced"
 
     current = with_current_contacts(settings, plan)
-    cycle = open_cycle_record(settings, plan, "2023-03")
+    cycle = open_cycle_record(settings, plan, "2023-03", date(2023, 3, 1))
     reminder = reminder_email(settings, current, cycle, current.institution("MARN"), cycle.deadline)
     assert reminder is not None and reminder.to == [NEW]
     send_all(settings, [reminder])

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import date
 
 from openpyxl import load_workbook
 
-from tasks.cycle.deadlines import add_business_days
+from tasks.core.calendar import add_business_days
 from tasks.cycle.intake import process, store_all
 from tasks.cycle.reminders import reminder_email, waiting_institutions
 from tasks.cycle.requests import open_cycle_record
@@ -25,7 +26,7 @@ def run_cycle(settings, plan):
     inbox, outbox = settings.folder("mail", "inbox"), settings.folder("mail", "outbox")
     with local_smtp_server(inbox, outbox, settings.sender, settings.smtp_port):
         send_all(settings, requests_for(settings, plan))
-        cycle = open_cycle_record(settings, plan, "2023-03")
+        cycle = open_cycle_record(settings, plan, "2023-03", date(2023, 3, 1))
         first_answers(settings, plan, cycle.id)
         store_all(settings)
         first = process(settings, plan)

@@ -344,7 +344,7 @@ def test_the_intake_flow_writes_the_cycles_data_docs(prefect_server, settings, p
     monkeypatch.setenv("HITOS_SMTP_PORT", str(settings.smtp_port))
     inbox, outbox = settings.folder("mail", "inbox"), settings.folder("mail", "outbox")
     with local_smtp_server(inbox, outbox, settings.sender, settings.smtp_port):
-        cycle = open_cycle_record(settings, plan, "2023-03")
+        cycle = open_cycle_record(settings, plan, "2023-03", date(2023, 3, 1))
         for institution in plan.reporting_institutions():
             build_request(settings, plan, cycle, institution)
         first_answers(settings, plan, cycle.id)

@@ -7,7 +7,7 @@ over SMTP (aiosmtpd hands them to Dovecot), or appended by IMAP like a delivery 
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -197,7 +197,7 @@ def test_reads_every_message_when_the_inbox_holds_more_than_one_fetch_batch(imap
 
 
 def test_intake_over_imap_accepts_correct_workbooks_and_rejects_the_faulty_one(imap, dovecot, plan):
-    cycle = open_cycle_record(imap, plan, "2023-03")
+    cycle = open_cycle_record(imap, plan, "2023-03", date(2023, 3, 1))
     for institution in plan.reporting_institutions():
         build_request(imap, plan, cycle, institution)
     delivery = ImapDelivery(dovecot)

@@ -11,7 +11,7 @@ import signal
 import subprocess
 import sys
 from collections import Counter
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -48,7 +48,7 @@ def batch(settings, plan):
     inbox, outbox = settings.folder("mail", "inbox"), settings.folder("mail", "outbox")
     with local_smtp_server(inbox, outbox, settings.sender, settings.smtp_port):
         send_all(settings, requests_for(settings, plan))
-        cycle = open_cycle_record(settings, plan, "2023-03")
+        cycle = open_cycle_record(settings, plan, "2023-03", date(2023, 3, 1))
         answered = first_answers(settings, plan, cycle.id)
         yield answered
 

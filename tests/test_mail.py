@@ -10,7 +10,7 @@ from tasks.mail.outgoing import compose, send_all
 
 
 def requests_for(settings, plan):
-    cycle = open_cycle_record(settings, plan, "2023-03")
+    cycle = open_cycle_record(settings, plan, "2023-03", date(2023, 3, 1))
     return [
         request_email(plan, cycle, i, build_request(settings, plan, cycle, i))
         for i in plan.reporting_institutions()
@@ -51,7 +51,7 @@ def test_message_ids_differ_between_emails_with_the_same_subject(settings, plan,
             to=["d@gae.example"],
             subject="Mismo asunto",
             plan=plan,
-            cycle=open_cycle_record(settings, plan, "2023-03"),
+            cycle=open_cycle_record(settings, plan, "2023-03", date(2023, 3, 1)),
             version=n,
             figures={"headline": 50.0},
             files={"latest_html": "a", "latest_xlsx": "b", "latest_csv": "c"},
@@ -80,7 +80,10 @@ def test_refused_address_is_recorded_and_shown_in_status_not_retried(settings, p
 
     assert statuses["gt-pan5/2023-03/SESAN/request/1"] == "refused"
     assert again["gt-pan5/2023-03/SESAN/request/1"] == "skipped"
-    rows = {r["institution"]: r for r in cycle_status(settings, plan, "2023-03", date(2023, 3, 2))}
+    rows = {
+        r.institution: r.as_dict()
+        for r in cycle_status(settings, plan, "2023-03", date(2023, 3, 2))
+    }
     assert rows["SESAN"]["request"] == "refused"
     assert "550" in str(rows["SESAN"]["request_error"])
     assert rows["MINGOB"]["request"] == "sent"

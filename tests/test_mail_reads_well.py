@@ -8,6 +8,7 @@ Chromium through Playwright and screenshotted (the PNG is kept in the test's fol
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date
 from email.utils import parseaddr, parsedate_to_datetime
 from pathlib import Path
 
@@ -26,7 +27,7 @@ LIAISON = "enlace@mingob.example"
 
 def rejection(settings, plan, smtp):
     """A rejected MINGOB workbook's reply, as the SMTP server received it, and what was sent."""
-    cycle = open_cycle_record(settings, plan, "2023-03")
+    cycle = open_cycle_record(settings, plan, "2023-03", date(2023, 3, 1))
     template = build_request(settings, plan, cycle, plan.institution("MINGOB")).read_bytes()
     changes: dict[str, Mapping[str, object]] = {
         "1_1": {"avance_pct": 50},
@@ -55,7 +56,7 @@ def test_html_part_is_exactly_what_the_template_rendered(settings, plan, smtp):
 
 
 def test_from_carries_the_directorates_name_and_date_the_plans_time_zone(settings, plan, smtp):
-    cycle = open_cycle_record(settings, plan, "2023-03")
+    cycle = open_cycle_record(settings, plan, "2023-03", date(2023, 3, 1))
     institution = plan.institution("MINGOB")
     send_all(
         settings,

@@ -29,7 +29,7 @@ from tasks.mail.outgoing import send_all
 from tasks.mail.replies import unanswered
 from tasks.people.review import approve, pending_reviews
 from tasks.publication.approval import publish_draft
-from tasks.publication.publishing import publish
+from tasks.publication.publishing import consolidate
 from tasks.storage.ledger import FindingRow, session
 from tasks.workbooks.request_workbook import header as workbook_header
 from tests.test_hostile_intake import LIAISON, deliver_to_maildir, smtp_server, with_file
@@ -103,7 +103,7 @@ def hostile(tmp_path_factory, plan):
     with smtp_server(settings, smtputf8=False):  # reviewers approve, the director publishes
         for item in pending_reviews(settings):
             approve(settings, plan, item.submission_id, "revisora@gae.example")
-        publish(settings, plan, "2023-03")
+        consolidate(settings, plan, "2023-03")
         report = publish_draft(settings, plan, "2023-03", "directora@gae.example")
     return settings, outcomes, handler, report
 

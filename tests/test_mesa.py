@@ -24,7 +24,7 @@ from tasks.mesa.pack import write_agenda
 from tasks.mesa.refused import MesaRefused
 from tasks.plans.plan import Plan
 from tasks.publication.approval import publish_draft
-from tasks.publication.publishing import publish
+from tasks.publication.publishing import consolidate
 from tasks.settings import Settings
 from tests.conftest import RecordingHandler
 from tests.network import free_port
@@ -73,7 +73,7 @@ def mesa(request, tmp_path: Path) -> Iterator[Mesa]:
 
 
 def published(mesa: Mesa, cycle_id: str) -> None:
-    publish(mesa.settings, mesa.plan, cycle_id)
+    consolidate(mesa.settings, mesa.plan, cycle_id)
     publish_draft(mesa.settings, mesa.plan, cycle_id, DIRECTOR)
 
 
@@ -191,7 +191,8 @@ def test_requests_and_reminders_list_the_owners_open_agreements(mesa):
 
 
 def build_ledger_cycle(settings: Settings, cycle_id: str):
-    from tasks.storage.ledger import cycle_of, session
+    from tasks.storage.ledger import session
+    from tasks.storage.queries import cycle_of
 
     with session(settings.database) as db:
         return cycle_of(db, "gt-prueba", cycle_id)
@@ -274,8 +275,8 @@ def test_a_request_after_a_plan_change_uses_the_new_dates_and_leaves_out_a_withd
     from openpyxl import load_workbook
 
     from tasks.cycle.requests import build_request, open_cycle_record
-    from tasks.mail.contacts import current_plan
     from tasks.mesa.plan_changes import change, history, version_in_force
+    from tasks.people.contacts import current_plan
     from tasks.plans.plan import load_plan
     from tasks.workbooks import contract
     from tasks.workbooks import request_workbook as workbooks
@@ -293,7 +294,8 @@ def test_a_request_after_a_plan_change_uses_the_new_dates_and_leaves_out_a_withd
     assert [c.kind for c in history(settings, plan.id)["4.5"]] == ["dates"]
     assert history(settings, plan.id)["4.5"][0].before["end"] == "2023-04-28"
     open_cycle_record(settings, in_force, "2023-08", date(2023, 8, 1))
-    from tasks.storage.ledger import cycle_of, session
+    from tasks.storage.ledger import session
+    from tasks.storage.queries import cycle_of
 
     with session(settings.database) as db:
         august = cycle_of(db, plan.id, "2023-08")

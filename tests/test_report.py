@@ -22,9 +22,16 @@ from pypdf import PdfReader
 from tasks import catalogues
 from tasks.mail.outgoing import send_all
 from tasks.publication.approval import publish_draft
-from tasks.publication.consolidation import COLUMNS, consolidated_table, figures, used_submissions
-from tasks.publication.publishing import Publication, report_email, summary_markdown
-from tasks.publication.publishing import publish as publish_cycle
+from tasks.publication.consolidation import (
+    COLUMNS,
+    consolidated_table,
+    figures,
+    institution_figures,
+    used_submissions,
+)
+from tasks.publication.notices import report_email
+from tasks.publication.publishing import Publication, summary_markdown
+from tasks.publication.publishing import consolidate as publish_cycle
 from tasks.publication.report import data_dictionary, neutralise, print_pdf, write_report
 from tasks.settings import Settings
 from tasks.storage.ledger import Report, session
@@ -52,7 +59,7 @@ def publish(
     cycle = ledger.cycle(cycle_id)
     with session(ledger.url) as db:
         table = consolidated_table(db, ledger.plan, cycle)
-        result = figures(db, ledger.plan, cycle, table)
+        result = figures(ledger.plan, table, institution_figures(db, ledger.plan, cycle))
         used = used_submissions(table)
     return write_report(ledger.plan, cycle, table, result, folder, version, used, language)
 
@@ -518,6 +525,6 @@ def test_prefect_artifact_summarises_the_figures_and_names_the_files(fresh, sett
 
     assert "**28,57 %** de los 7 hitos completados" in markdown
     assert "| C01 (GT0101) | Transparencia en seguridad | 56,67 % |" in markdown
-    assert "| MINGOB | a tiempo | 3 | 1 |" in markdown
-    assert "| SAT | tarde | 2 | 1 |" in markdown
+    assert "| MINGOB | A tiempo | 3 | 1 |" in markdown
+    assert "| SAT | Tarde | 2 | 1 |" in markdown
     assert f"`{PUBLIC}gt-prueba/2023-03/latest/gt-prueba-2023-03.pdf`" in markdown

@@ -7,7 +7,8 @@ from datetime import date
 from openpyxl import load_workbook
 
 from tasks.cycle.requests import build_request, open_cycle_record
-from tasks.storage.ledger import MilestoneValue, latest_accepted, session
+from tasks.storage.ledger import MilestoneValue, session
+from tasks.storage.queries import standing_files
 from tasks.workbooks.contract import state_code
 from tasks.workbooks.reading import read_submission
 from tasks.workbooks.request_workbook import header
@@ -41,7 +42,7 @@ def test_second_cycle_workbook_is_prefilled_with_the_last_accepted_values(settin
     hand_in(settings, plan, march, "MINGOB")
     hand_in(settings, plan, march, "MINEDUC", careless=True)
     with session(settings.database) as db:
-        accepted = latest_accepted(db, "gt-pan5", "2023-03", "MINGOB")
+        accepted = standing_files(db, "gt-pan5", "2023-03").get("MINGOB")
         assert accepted is not None
         reported = {
             v.milestone: (v.estado, int(v.avance_pct), v.evidencia_url or "")

@@ -34,7 +34,7 @@ from bench.prefect_site import (
     prefect_server,
     workers,
 )
-from tasks.cycle.deadlines import add_business_days
+from tasks.core.calendar import add_business_days
 from tasks.plans.plan import Plan
 from tasks.settings import Settings
 from tasks.simulation import CARELESS, SILENT, filled_workbook

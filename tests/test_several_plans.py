@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from datetime import date
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -79,7 +80,7 @@ def two_plans(request, settings, tmp_path) -> tuple[Settings, Plan, Settings, Pl
 def open_and_answer(settings, plan) -> None:
     """Open 2023-08 for the plan, send its requests; every institution but the silent one
     answers from its liaison's address."""
-    cycle = open_cycle_record(settings, plan, CYCLE)
+    cycle = open_cycle_record(settings, plan, CYCLE, date(2023, 8, 1))
     send_all(
         settings,
         [
@@ -97,7 +98,7 @@ def test_a_liaison_asked_by_two_plans_tells_their_emails_apart_by_the_subject(tw
     named5 = plan5.model_copy(update={"short_name": "5.º plan"})
 
     def subject(settings: Settings, plan: Plan) -> str:
-        cycle = open_cycle_record(settings, plan, CYCLE)
+        cycle = open_cycle_record(settings, plan, CYCLE, date(2023, 8, 1))
         mingob = plan.institution("MINGOB")
         workbook = build_request(settings, plan, cycle, mingob)
         return request_email(plan, cycle, mingob, workbook).subject
@@ -137,12 +138,12 @@ def test_two_plans_run_2023_08_in_one_ledger_without_seeing_each_other(two_plans
         assert submissions_by_plan(fifth) == {"gt-pan5": answering5, "gt-pan6": answering6}
         assert {o.plan for o in outcomes} == {"gt-pan5", "gt-pan6"}
 
-        status6 = {r["institution"]: r for r in cycle_status(sixth, plan6, CYCLE)}
+        status6 = {r.institution: r.as_dict() for r in cycle_status(sixth, plan6, CYCLE)}
         assert set(status6) == {i.code for i in plan6.reporting_institutions()}
         assert status6[CARELESS]["last_outcome"] == "rejected"  # not the 5th plan's correction
         assert status6[CARELESS]["submissions"] == 1
         assert status6[SILENT]["submissions"] == 0
-        status5 = {r["institution"]: r for r in cycle_status(fifth, plan5, CYCLE)}
+        status5 = {r.institution: r.as_dict() for r in cycle_status(fifth, plan5, CYCLE)}
         assert status5[CARELESS]["submissions"] == 2
         assert str(status5[CARELESS]["last_outcome"]).startswith("accepted")
 
@@ -154,7 +155,7 @@ def test_two_plans_run_2023_08_in_one_ledger_without_seeing_each_other(two_plans
         waiting5 = [i.code for i in waiting_institutions(fifth, plan5, CYCLE)]
         assert sorted(waiting6) == sorted([CARELESS, SILENT])
         assert waiting5 == [SILENT]
-        cycle6 = open_cycle_record(sixth, plan6, CYCLE)
+        cycle6 = open_cycle_record(sixth, plan6, CYCLE, date(2023, 8, 1))
         day = cycle6.deadline
         reminders = [reminder_email(sixth, plan6, cycle6, plan6.institution(SILENT), day)]
         assert send_all(sixth, [m for m in reminders if m]) == {
@@ -182,7 +183,7 @@ def test_a_file_without_its_meta_goes_to_the_plan_whose_request_it_answers(two_p
     code = "MINGOB"
     with local_smtp_server(inbox, outbox, fifth.sender, fifth.smtp_port):
         for settings, plan in ((fifth, plan5), (sixth, plan6)):
-            cycle = open_cycle_record(settings, plan, CYCLE)
+            cycle = open_cycle_record(settings, plan, CYCLE, date(2023, 8, 1))
             institution = plan.institution(code)
             mail = request_email(
                 plan, cycle, institution, build_request(settings, plan, cycle, institution)
@@ -238,7 +239,7 @@ def test_every_command_works_on_the_plan_it_is_given(two_plans, monkeypatch):
     monkeypatch.setenv("HITOS_HOME", str(fifth.home))
     monkeypatch.setenv("HITOS_PLAN", str(fifth.plan))
     monkeypatch.setenv("HITOS_DATABASE_URL", fifth.database_url)
-    open_cycle_record(sixth, plan6, CYCLE)
+    open_cycle_record(sixth, plan6, CYCLE, date(2023, 8, 1))
     runner = CliRunner()
 
     sixth_status = runner.invoke(app, ["status", CYCLE, "--plan", "gt-pan6", "--json"])

@@ -10,36 +10,22 @@ a liaison's or operator's lower case never names another institution.
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import select
 
+from tasks.core.cycles import cycle_label, is_cycle_id
+from tasks.core.refusals import UserMistake
 from tasks.plans.plan import Plan
 from tasks.settings import Settings
-from tasks.storage.ledger import Cycle, Email, cycle_label, session
-
-CYCLE_ID = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
-
-
-class UserMistake(ValueError):
-    """A mistake in what was asked (not a failure of Hitos): its message is the whole story."""
-
-
-class DecisionRefused(ValueError):
-    """A decision that cannot be taken: a stable ``code`` (the console's Spanish message) and
-    one English sentence for operators."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
+from tasks.storage.ledger import Cycle, Email, session
 
 
 def cycle_id(value: str) -> str:
     """A well-formed cycle id (``YYYY-MM``), or the sentence that says how to write one."""
     text = value.strip()
-    if not CYCLE_ID.fullmatch(text):
+    if not is_cycle_id(text):
         raise UserMistake(
             f"{value!r} is not a cycle id: write the year and the month as YYYY-MM (e.g. 2023-03)"
         )

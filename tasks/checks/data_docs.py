@@ -34,8 +34,8 @@ from great_expectations.render.renderer import (
 
 from tasks.catalogues import text
 from tasks.checks.validation import ROW, SUITE, DocsSite, SuiteRun, blocking_passed
+from tasks.core.cycles import cycle_label
 from tasks.settings import Settings
-from tasks.storage.ledger import cycle_label
 from tasks.workbooks import contract
 
 ASSETS = Path(__file__).resolve().parents[2] / "vendor" / "data-docs"

@@ -3,33 +3,14 @@ liaison's language (``templates/findings.<language>.yaml``)."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
 from functools import cache
-from typing import Any, Literal
+from typing import Any
 
 import yaml
 from jinja2 import Template
 
 from tasks.catalogues import TEMPLATES, formatting_environment
-
-Severity = Literal["error", "warning"]
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One problem: which milestone (row) and column, which rule, how serious, what to do."""
-
-    milestone: str
-    column: str
-    rule: str
-    severity: Severity
-    message: str
-    row: int | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data.pop("row")
-        return data
+from tasks.core.findings import Finding, Severity
 
 
 @cache
@@ -62,7 +43,3 @@ def finding(
     context = {"milestone": milestone, "column": column, "row": row, **values}
     message = template(language, rule).render(**context).strip()
     return Finding(milestone, column, rule, severity, message, row)
-
-
-def has_errors(findings: list[Finding]) -> bool:
-    return any(f.severity == "error" for f in findings)

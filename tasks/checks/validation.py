@@ -25,7 +25,8 @@ import pandas as pd
 from babel.numbers import get_decimal_symbol
 
 from tasks.catalogues import short_date, text
-from tasks.checks.findings import Finding, Severity, finding
+from tasks.checks.findings import finding
+from tasks.core.findings import Finding, Severity
 from tasks.plans.plan import Plan
 from tasks.workbooks import contract
 

@@ -1,7 +1,9 @@
 """Extensions: one institution's own deadline in a cycle and its reason, granted by the director.
 
-Reminders, "on time" and the report read an institution's deadline through ``deadline_of`` /
-``deadlines``, so an extension moves all three at once. Granting is a decision of the audit trail.
+Reminders, delivery ("on time") and the report read an institution's deadline through
+``tasks.storage.queries`` (``deliveries``, ``deadline_of``), so an extension moves them all at
+once. Granting is a decision of the audit trail; granting the same date for the same reason again
+changes nothing and records nothing.
 """
 
 from __future__ import annotations
@@ -10,21 +12,12 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from tasks.checks.boundaries import DecisionRefused
+from tasks.core.refusals import DecisionRefused
 from tasks.plans.plan import Plan
 from tasks.settings import Settings
-from tasks.storage.ledger import (
-    Cycle,
-    Decision,
-    Extension,
-    cycle_label,
-    cycle_of,
-    of_cycle,
-    session,
-    utcnow,
-)
+from tasks.storage import queries
+from tasks.storage.ledger import Decision, Extension, of_cycle, session, utcnow
 
 
 class ExtensionRefused(DecisionRefused):
@@ -38,28 +31,15 @@ class Granted:
     until: date
     reason: str
     granted_by: str
-
-
-def deadlines(db: Session, cycle: Cycle) -> dict[str, date]:
-    """Institution code → its extended deadline, for the institutions that have one."""
-    return {
-        e.institution: e.until
-        for e in db.scalars(select(Extension).where(of_cycle(Extension, cycle.plan_id, cycle.id)))
-    }
-
-
-def deadline_of(db: Session, cycle: Cycle, institution: str) -> date:
-    """The deadline that applies to one institution: its extension, else the cycle's."""
-    return deadlines(db, cycle).get(institution, cycle.deadline)
+    changed: bool
+    """False when the same date and reason were already granted: nothing was recorded."""
 
 
 def extensions(settings: Settings, cycle_id: str, plan_id: str = "") -> dict[str, Extension]:
     """Institution code → the extension granted in the plan's cycle (the settings' plan unless
     ``plan_id`` says)."""
-    plan_id = plan_id or settings.plan_id
     with session(settings.database) as db:
-        found = db.scalars(select(Extension).where(of_cycle(Extension, plan_id, cycle_id)))
-        return {e.institution: e for e in found}
+        return queries.extensions_of(db, plan_id or settings.plan_id, cycle_id)
 
 
 def extend(
@@ -84,11 +64,7 @@ def extend(
             "unknown-institution", f"{institution} is not an institution asked in plan {plan.id}"
         )
     with session(settings.database) as db:
-        cycle = cycle_of(db, plan.id, cycle_id)
-        if cycle is None:
-            raise ExtensionRefused(
-                "unknown-cycle", f"cycle {cycle_label(plan.id, cycle_id)} does not exist"
-            )
+        cycle = queries.require_cycle(db, plan.id, cycle_id)
         if until <= cycle.deadline:
             raise ExtensionRefused(
                 "extension-not-later",
@@ -99,6 +75,8 @@ def extend(
                 of_cycle(Extension, plan.id, cycle_id), Extension.institution == institution
             )
         ).first()
+        if existing is not None and (existing.until, existing.reason) == (until, reason):
+            return Granted(cycle_id, institution, until, reason, existing.granted_by, False)
         if existing is None:
             db.add(
                 Extension(
@@ -123,4 +101,4 @@ def extend(
                 note=f"{until.isoformat()}: {reason}",
             )
         )
-    return Granted(cycle_id, institution, until, reason, actor)
+    return Granted(cycle_id, institution, until, reason, actor, True)

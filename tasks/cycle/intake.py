@@ -18,8 +18,11 @@ from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from tasks.catalogues import language_of
-from tasks.checks.findings import Finding, finding, has_errors
+from tasks.checks.findings import finding
 from tasks.checks.validation import DocsSite, Prepared, prepare, validate
+from tasks.core.cycles import cycle_label
+from tasks.core.findings import Finding, has_errors
+from tasks.core.states import ACCEPTED
 from tasks.mail.arrivals import Arrival, keep, sort_out
 from tasks.mail.inbox import Received, sources
 from tasks.mail.malformed import MALFORMED
@@ -28,21 +31,19 @@ from tasks.plans.plan import Plan
 from tasks.settings import Settings
 from tasks.storage import claims, filestore
 from tasks.storage.ledger import (
-    ACCEPTED,
     Cycle,
     Email,
     FindingRow,
     InboundMessage,
     MilestoneValue,
     Submission,
-    cycle_label,
     insert_or_ignore,
-    latest_progress,
     of_cycle,
     session,
     utcnow,
 )
-from tasks.storage.ledger import open_cycle as ledger_open_cycle
+from tasks.storage.queries import newest_open_cycle as ledger_open_cycle
+from tasks.storage.queries import standing_progress
 from tasks.workbooks import contract
 from tasks.workbooks.limits import Limits, bounded
 from tasks.workbooks.reading import DAMAGED, ReadResult, UnreadableFile, read_submission
@@ -241,7 +242,7 @@ class Lookups:
             return {}
         if (plan_id, before) not in self._progress:
             with session(self.database) as db:
-                self._progress[plan_id, before] = latest_progress(db, plan_id, before)
+                self._progress[plan_id, before] = standing_progress(db, plan_id, before)
         return self._progress[plan_id, before].get(institution, {})
 
 

@@ -7,23 +7,17 @@ from datetime import date
 from sqlalchemy import select
 
 from tasks.catalogues import language_of
-from tasks.checks.findings import Finding
+from tasks.core.calendar import add_business_days, business_days_between
+from tasks.core.findings import Finding
+from tasks.core.states import Outcome, Review
 from tasks.cycle.closing import closing_day
-from tasks.cycle.deadlines import add_business_days, business_days_between
-from tasks.cycle.extensions import deadline_of
 from tasks.cycle.requests import build_request
 from tasks.mail.outgoing import Outgoing, compose, plan_subject
 from tasks.mesa.agreements import open_for
 from tasks.plans.plan import Institution, Plan
 from tasks.settings import Settings
-from tasks.storage.ledger import (
-    Cycle,
-    Decision,
-    Submission,
-    latest_accepted,
-    of_cycle,
-    session,
-)
+from tasks.storage import queries
+from tasks.storage.ledger import Cycle, Decision, Submission, of_cycle, session
 
 REPEAT_AFTER_DEADLINE = 3
 
@@ -49,13 +43,9 @@ def reminder_points(
 
 
 def waiting_institutions(settings: Settings, plan: Plan, cycle_id: str) -> list[Institution]:
-    """Institutions asked this cycle that have no accepted submission yet."""
+    """Institutions asked this cycle that have no standing file (``tasks.core.delivery``)."""
     with session(settings.database) as db:
-        return [
-            i
-            for i in plan.reporting_institutions()
-            if latest_accepted(db, plan.id, cycle_id, i.code) is None
-        ]
+        return queries.waiting_institutions(db, plan, queries.require_cycle(db, plan.id, cycle_id))
 
 
 def last_rejection(
@@ -68,7 +58,7 @@ def last_rejection(
             .where(
                 of_cycle(Submission, plan_id, cycle_id),
                 Submission.institution == institution,
-                Submission.outcome == "rejected",
+                Submission.outcome == Outcome.REJECTED,
             )
             .order_by(Submission.version.desc())
         ).first()
@@ -88,7 +78,7 @@ def last_return(
             .where(
                 of_cycle(Submission, plan_id, cycle_id),
                 Submission.institution == institution,
-                Submission.review == "returned",
+                Submission.review == Review.RETURNED,
             )
             .order_by(Submission.version.desc())
         ).first()
@@ -107,7 +97,7 @@ def reminder_email(
 ) -> Outgoing | None:
     """The reminder due today for one institution, or None before the first reminder point."""
     with session(settings.database) as db:
-        deadline = deadline_of(db, cycle, institution.code)
+        deadline = queries.deadline_of(db, cycle, institution.code)
     points = reminder_points(settings, plan, cycle, today, deadline)
     if not points:
         return None

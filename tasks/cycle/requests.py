@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
 from tasks.catalogues import language_of
-from tasks.cycle.deadlines import add_business_days, cycle_opening, first_business_day
+from tasks.core.calendar import cycle_deadline, first_business_day, local_today
+from tasks.core.cycles import cycle_label
+from tasks.core.states import CycleState
 from tasks.mail.outgoing import Outgoing, compose, plan_subject
 from tasks.plans.plan import Institution, Plan
 from tasks.settings import Settings
@@ -19,50 +20,51 @@ from tasks.storage.ledger import (
     Cycle,
     MilestoneValue,
     Request,
-    Submission,
-    cycle_label,
-    cycle_of,
     insert_or_ignore,
-    latest_accepted,
     of_cycle,
     session,
     utcnow,
 )
+from tasks.storage.queries import cycle_of, standing_in_earlier_cycle
 from tasks.workbooks import contract
 from tasks.workbooks.request_workbook import build_request_workbook, signature
 from tasks.workbooks.untouched import request_digest
 
 
-def planned_cycle(
-    settings: Settings, plan: Plan, cycle_id: str, opened_on: date | None = None
-) -> Cycle:
-    """The cycle as the ledger has it, or as opening it now would make it; writes nothing."""
+def planned_cycle(settings: Settings, plan: Plan, cycle_id: str, opened_on: date) -> Cycle:
+    """The cycle as the ledger has it, or as opening it now would make it; writes nothing.
+
+    A new cycle opens on ``opened_on``, the day its requests go out, and its deadline follows
+    from that day (``tasks.core.calendar.cycle_deadline``)."""
     with session(settings.database) as db:
         cycle = cycle_of(db, plan.id, cycle_id)
     if cycle is not None:
         return cycle
-    opened = opened_on or cycle_opening(cycle_id)
     return Cycle(
         id=cycle_id,
         plan_id=plan.id,
-        opened_on=opened,
-        deadline=add_business_days(opened, settings.deadline_business_days, plan.country),
-        state="open",
+        opened_on=opened_on,
+        deadline=cycle_deadline(opened_on, settings.deadline_business_days, plan.country),
+        state=CycleState.OPEN,
     )
+
+
+def scheduled_opening(plan: Plan, cycle_id: str) -> date:
+    """The day a cycle opens by schedule: the first business day of its month."""
+    year, month = cycle_id.split("-")
+    return first_business_day(int(year), int(month), plan.country)
 
 
 def is_opening_day(plan: Plan, today: date | None = None) -> bool:
     """Whether a cycle opens today: the first business day of March or August, in the plan's
     time zone and calendar."""
-    today = today or datetime.now(ZoneInfo(plan.timezone)).date()
+    today = today or local_today(plan.timezone)
     return today.month in (3, 8) and today == first_business_day(
         today.year, today.month, plan.country
     )
 
 
-def open_cycle_record(
-    settings: Settings, plan: Plan, cycle_id: str, opened_on: date | None = None
-) -> Cycle:
+def open_cycle_record(settings: Settings, plan: Plan, cycle_id: str, opened_on: date) -> Cycle:
     """The cycle, created on first call with its deadline in business days; unchanged after,
     however many runs open it at the same time."""
     planned = planned_cycle(settings, plan, cycle_id, opened_on)
@@ -84,24 +86,18 @@ def open_cycle_record(
 def last_accepted_values(
     settings: Settings, plan_id: str, cycle_id: str, institution: str
 ) -> dict[str, dict[str, object]]:
-    """What the institution last reported in an earlier cycle of the plan, by milestone, to
-    pre-fill."""
+    """What the institution's standing file said in the newest earlier cycle that has one, by
+    milestone, to pre-fill."""
     with session(settings.database) as db:
-        earlier = db.scalars(
-            select(Cycle.id)
-            .where(Cycle.plan_id == plan_id, Cycle.id < cycle_id)
-            .order_by(Cycle.id.desc())
-        ).all()
-        for previous in earlier:
-            submission = latest_accepted(db, plan_id, previous, institution)
-            if submission is not None:
-                return {
-                    v.milestone: {key: getattr(v, key) for key in contract.VALUE_COLUMNS}
-                    for v in db.scalars(
-                        select(MilestoneValue).where(MilestoneValue.submission_id == submission.id)
-                    )
-                }
-    return {}
+        standing = standing_in_earlier_cycle(db, plan_id, cycle_id, institution)
+        if standing is None:
+            return {}
+        return {
+            v.milestone: {key: getattr(v, key) for key in contract.VALUE_COLUMNS}
+            for v in db.scalars(
+                select(MilestoneValue).where(MilestoneValue.submission_id == standing)
+            )
+        }
 
 
 def workbook_name(plan: Plan, cycle_id: str, institution: str) -> str:
@@ -193,7 +189,7 @@ def request_email(
     agreements: list[Agreement] | None = None,
 ) -> Outgoing:
     """The request email to the institution's liaison, with its workbook attached (``sequence``
-    2 and on: sent again after the first did not arrive, see ``tasks.mail.resend``), listing
+    2 and on: sent again after the first did not arrive, see ``tasks.cycle.resend``), listing
     the Mesa's ``agreements`` still open for the institution."""
     subject = plan_subject(
         plan, language, "request", cycle_id=cycle.id, institution=institution.code
@@ -214,10 +210,3 @@ def request_email(
         milestones=plan.milestones_of(institution.code),
         agreements=agreements or [],
     )
-
-
-def accepted(
-    settings: Settings, plan_id: str, cycle_id: str, institution: str
-) -> Submission | None:
-    with session(settings.database) as db:
-        return latest_accepted(db, plan_id, cycle_id, institution)

@@ -1,102 +1,104 @@
-"""Where a cycle stands, per institution: what was sent, what came back, how late."""
+"""Where a cycle stands, per institution: what was sent, what came back, whether it delivered.
+
+The one answer ``hitos status``, the console's dashboard and the demo's summary show. Delivery,
+deadline and lateness come from ``tasks.storage.queries.deliveries`` (the rules of
+``tasks.core.delivery``), never computed here.
+"""
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Row, select
-
-from tasks.cycle.deadlines import business_days_between, local_date
+from tasks.core.calendar import local_today
+from tasks.core.delivery import awaiting_review
+from tasks.core.states import ACCEPTED, Delivery, EmailStatus
 from tasks.plans.plan import Plan
 from tasks.settings import Settings
-from tasks.storage.ledger import (
-    ACCEPTED,
-    Email,
-    Extension,
-    Submission,
-    cycle_label,
-    cycle_of,
-    of_cycle,
-    session,
+from tasks.storage.ledger import session
+from tasks.storage.queries import (
+    cycle_emails,
+    deliveries,
+    extensions_of,
+    files_by_institution,
+    require_cycle,
 )
+
+
+@dataclass(frozen=True)
+class InstitutionStatus:
+    """One institution's row of a cycle's status."""
+
+    institution: str
+    request: str
+    """The newest request email's status (``sent``, ``refused``…), or ``not sent``."""
+    request_error: str
+    reminders: int
+    submissions: int
+    last_outcome: str
+    last_received: str
+    delivery: Delivery
+    deadline: str
+    """The institution's own deadline (its extension, else the cycle's), YYYY-MM-DD."""
+    days_late: int
+    """Business days past the deadline: at delivery, or as of today when nothing stands."""
+    review: str
+    """The review of the newest accepted file (``pending``, ``approved``, ``returned``)."""
+    awaiting_review: bool
+    """The standing file waits for a reviewer."""
+    file: int | None
+    """The file the row is about: the newest accepted, else the newest received."""
+    extension: dict[str, str] | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 def cycle_status(
     settings: Settings, plan: Plan, cycle_id: str, today: date | None = None
-) -> list[dict[str, object]]:
-    """One row per institution asked in the cycle, as of ``today``.
-
-    ``days_late`` counts business days past the deadline (the institution's extension, if any)
-    until the first accepted file not returned by review, or until ``today`` when there is none
-    yet (or when looking back at an earlier day). ``review``: the state of the newest accepted
-    file (``pending``, ``approved``, ``returned``; empty without one).
-    """
-    today = today or date.today()
-    rows = []
+) -> list[InstitutionStatus]:
+    """One row per institution asked in the cycle, in the plan's order, as of ``today`` (the
+    plan's today by default)."""
+    today = today or local_today(plan.timezone)
     with session(settings.database) as db:
-        cycle = cycle_of(db, plan.id, cycle_id)
-        if cycle is None:
-            raise ValueError(
-                f"cycle {cycle_label(plan.id, cycle_id)} does not exist: open it with "
-                f"`hitos cycle open {cycle_id} --plan {plan.id}`"
+        cycle = require_cycle(db, plan.id, cycle_id)
+        delivered = deliveries(db, plan, cycle, today)
+        files_of = files_by_institution(db, plan.id, cycle_id)
+        extended = extensions_of(db, plan.id, cycle_id)
+        emails_of: dict[str, list[tuple[str, str, str, str]]] = {}
+        for email in cycle_emails(db, plan.id, cycle_id):
+            row = (email.kind, email.key, email.status, email.error)
+            emails_of.setdefault(str(email.institution), []).append(row)
+    rows = []
+    for institution in plan.reporting_institutions():
+        code = institution.code
+        emails = emails_of.get(code, [])
+        requests = [e for e in emails if e[0] == "request"]  # …/request/N: the newest
+        request = max(requests, key=lambda e: int(e[1].rsplit("/", 1)[-1]), default=None)
+        files = files_of.get(code, [])
+        accepted = [f for f in files if f.outcome in ACCEPTED]
+        last = files[-1] if files else None
+        verdict = delivered[code]
+        extension = extended.get(code)
+        rows.append(
+            InstitutionStatus(
+                institution=code,
+                request=request[2] if request else "not sent",
+                request_error=request[3] if request and request[2] != EmailStatus.SENT else "",
+                reminders=sum(1 for e in emails if e[0] == "reminder" and e[2] == EmailStatus.SENT),
+                submissions=len(files),
+                last_outcome=last.outcome.value if last else "",
+                last_received=last.received_at.isoformat(timespec="minutes") if last else "",
+                delivery=verdict.state,
+                deadline=verdict.deadline.isoformat(),
+                days_late=verdict.days_late,
+                review=accepted[-1].review.value if accepted else "",
+                awaiting_review=awaiting_review(files),
+                file=accepted[-1].id if accepted else (last.id if last else None),
+                extension={"until": extension.until.isoformat(), "reason": extension.reason}
+                if extension
+                else None,
             )
-        extended = {
-            e.institution: e
-            for e in db.scalars(select(Extension).where(of_cycle(Extension, plan.id, cycle_id)))
-        }
-        # One query for the emails and one for the files of the whole cycle: two per
-        # institution made the console's dashboard take seconds at 1,000 institutions. Only the
-        # columns used, as rows: ORM objects cost most of the rest.
-        emails_of: dict[str, list[Row[Any]]] = {}
-        for email in db.execute(
-            select(Email.institution, Email.kind, Email.key, Email.status, Email.error).where(
-                of_cycle(Email, plan.id, cycle_id)
-            )
-        ):
-            emails_of.setdefault(str(email.institution), []).append(email)
-        subs_of: dict[str, list[Row[Any]]] = {}
-        for sub in db.execute(
-            select(
-                Submission.institution,
-                Submission.outcome,
-                Submission.review,
-                Submission.received_at,
-            )
-            .where(of_cycle(Submission, plan.id, cycle_id))
-            .order_by(Submission.version, Submission.id)
-        ):
-            subs_of.setdefault(str(sub.institution), []).append(sub)
-        for institution in plan.reporting_institutions():
-            emails = emails_of.get(institution.code, [])
-            requests = [e for e in emails if e.kind == "request"]  # …/request/N: the newest
-            request = max(requests, key=lambda e: int(e.key.rsplit("/", 1)[-1]), default=None)
-            subs = subs_of.get(institution.code, [])
-            last = subs[-1] if subs else None
-            reviewed = [s for s in subs if s.outcome in ACCEPTED]
-            accepted = [s for s in reviewed if s.review != "returned"]
-            accepted_on = local_date(accepted[0].received_at, plan.timezone) if accepted else today
-            as_of = min(accepted_on, today)
-            extension = extended.get(institution.code)
-            deadline = extension.until if extension else cycle.deadline
-            late = max(0, business_days_between(deadline, as_of, plan.country))
-            rows.append(
-                {
-                    "institution": institution.code,
-                    "request": request.status if request else "not sent",
-                    "request_error": request.error if request and request.status != "sent" else "",
-                    "reminders": sum(
-                        1 for e in emails if e.kind == "reminder" and e.status == "sent"
-                    ),
-                    "submissions": len(subs),
-                    "last_outcome": last.outcome if last else "",
-                    "last_received": last.received_at.isoformat(timespec="minutes") if last else "",
-                    "accepted": bool(accepted),
-                    "days_late": late,
-                    "review": reviewed[-1].review if reviewed else "",
-                    "extension": {"until": extension.until.isoformat(), "reason": extension.reason}
-                    if extension
-                    else None,
-                }
-            )
+        )
     return rows

@@ -26,7 +26,8 @@ from tasks.mail.outgoing import Outgoing, compose, plan_subject
 from tasks.plans.plan import Plan
 from tasks.settings import Settings
 from tasks.storage import filestore
-from tasks.storage.ledger import Email, Evidence, InboundMessage, Submission, open_cycle, session
+from tasks.storage.ledger import Email, Evidence, InboundMessage, Submission, session
+from tasks.storage.queries import newest_open_cycle
 
 EVIDENCE_SUFFIXES = (
     ".pdf",
@@ -200,7 +201,7 @@ def missing_workbook_replies(settings: Settings, plan: Plan) -> list[Outgoing]:
         ).all()
         answered = {key.rsplit("/", 1)[-1] for key, _, status in told if status in SETTLED}
         notices = {message_id for _, message_id, _ in told}
-        cycle = open_cycle(db, plan.id)
+        cycle = newest_open_cycle(db, plan.id)
         messages = db.scalars(
             select(InboundMessage)
             .where(InboundMessage.kind == "no-workbook")

@@ -19,7 +19,8 @@ from tasks.mail.outgoing import Outgoing, compose, plan_subject
 from tasks.plans.plan import Plan
 from tasks.settings import Settings
 from tasks.storage import filestore
-from tasks.storage.ledger import Email, Submission, cycle_of, of_plan, session
+from tasks.storage.ledger import Email, Submission, of_plan, session
+from tasks.storage.queries import cycle_of
 from tasks.workbooks.request_workbook import mark_findings
 from tasks.workbooks.safe_names import safe_stem
 

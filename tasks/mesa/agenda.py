@@ -22,11 +22,18 @@ from tasks.mesa.members import owner_name
 from tasks.mesa.sessions import session_of
 from tasks.plans.plan import Plan
 from tasks.publication.board import public_versions
-from tasks.publication.consolidation import Figures, consolidated_table, figures
+from tasks.publication.consolidation import (
+    Figures,
+    consolidated_table,
+    figures,
+    from_snapshot,
+    institution_figures,
+)
 from tasks.publication.report import page_rows
 from tasks.settings import Settings
-from tasks.storage.ledger import Agreement, Assessment, Cycle, MesaSession, Report, cycle_of
+from tasks.storage.ledger import Agreement, Assessment, Cycle, MesaSession, Report
 from tasks.storage.ledger import session as ledger
+from tasks.storage.queries import cycle_of
 from tasks.workbooks.contract import COMPLETED, IN_PROGRESS
 
 REPORTED_STATES = (IN_PROGRESS, COMPLETED)
@@ -92,7 +99,12 @@ def cycle_figures(db: Session, plan: Plan, cycle: Cycle) -> CycleFigures:
     shown = public_versions(db, plan.id).get(cycle.id, [])
     report = shown[-1] if shown else None
     table = consolidated_table(db, plan, cycle, report.submissions if report else None)
-    return CycleFigures(cycle, report, table, figures(db, plan, cycle, table))
+    institutions = (
+        from_snapshot(report.institutions)
+        if report is not None and report.institutions
+        else institution_figures(db, plan, cycle)
+    )
+    return CycleFigures(cycle, report, table, figures(plan, table, institutions))
 
 
 def reporters(plan: Plan, table: pd.DataFrame) -> list[Reporter]:

@@ -19,7 +19,8 @@ from tasks.mesa.members import organisation
 from tasks.mesa.refused import MesaRefused
 from tasks.plans.plan import Plan
 from tasks.settings import Settings
-from tasks.storage.ledger import Assessment, cycle_label, cycle_of, session
+from tasks.storage.ledger import Assessment, cycle_label, session
+from tasks.storage.queries import cycle_of
 
 AGREE, DISAGREE, CANNOT_VERIFY = "agree", "disagree", "cannot-verify"
 VERDICTS = (AGREE, DISAGREE, CANNOT_VERIFY)

@@ -39,10 +39,10 @@ from tasks.storage.ledger import (
     MesaSession,
     Report,
     cycle_label,
-    cycle_of,
     session,
     utcnow,
 )
+from tasks.storage.queries import cycle_of
 
 PROSE = ("context", "presented", "closing")
 """The paragraphs the director may rewrite; defaults: ``mesa.communique.<name>``."""

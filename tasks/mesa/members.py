@@ -1,7 +1,7 @@
 """Who sits on the Mesa and how each one is reached: members, owners of agreements, addresses.
 
 A member that is an institution of the plan is represented by its liaison in force (the plan
-handed here comes from ``tasks.mail.contacts.current_plan``) unless the plan lists
+handed here comes from ``tasks.people.contacts.current_plan``) unless the plan lists
 representatives of its own. Addresses are for emails only: no public file ever receives one.
 """
 

@@ -2,7 +2,7 @@
 
 The plan file is version 1; each change the Mesa approves in a session is the plan's next
 version, recorded with that session and the reason, and in force from the session's day.
-``in_force`` is the plan every step uses (``tasks.mail.contacts.current_plan``): requests ask for
+``in_force`` is the plan every step uses (``tasks.people.contacts.current_plan``): requests ask for
 the dates in force, the rules judge against them, and the report and the board show them, with
 each milestone's history beside it, so a «completed» never comes from quietly moving the
 goalposts.

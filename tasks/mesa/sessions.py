@@ -15,7 +15,8 @@ from zoneinfo import ZoneInfo
 from tasks.mesa.refused import MesaRefused
 from tasks.plans.plan import Plan
 from tasks.settings import Settings
-from tasks.storage.ledger import MesaSession, cycle_label, cycle_of, session, utcnow
+from tasks.storage.ledger import MesaSession, cycle_label, session, utcnow
+from tasks.storage.queries import cycle_of
 
 HH_MM = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
 SCHEDULED, CANCELLED = "scheduled", "cancelled"

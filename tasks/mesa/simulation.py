@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from tasks.catalogues import language_of, text
-from tasks.cycle.deadlines import add_business_days
+from tasks.core.calendar import add_business_days
 from tasks.mesa import agreements, communique, invitations, sessions
 from tasks.mesa.agenda import build_agenda
 from tasks.mesa.assessments import DISAGREE, assess
@@ -22,7 +22,8 @@ from tasks.mesa.pack import write_pack
 from tasks.mesa.plan_changes import change
 from tasks.plans.plan import Plan
 from tasks.settings import Settings
-from tasks.storage.ledger import latest_accepted, session
+from tasks.storage.ledger import session
+from tasks.storage.queries import standing_files
 from tasks.workbooks.contract import COMPLETED, IN_PROGRESS
 
 SESSION_TIME = "10:00"
@@ -136,7 +137,7 @@ def director_follows_up(settings: Settings, plan: Plan, cycle_id: str) -> list[s
         if agreement.cycle_id != cycle_id or agreement.text != pending:
             continue
         with session(settings.database) as db:
-            delivered = latest_accepted(db, plan.id, cycle_id, agreement.owner) is not None
+            delivered = agreement.owner in standing_files(db, plan.id, cycle_id)
         if delivered:
             ref = agreements.reference(agreement)
             note = text(language, "mesa.simulated.received")

@@ -2,11 +2,9 @@
 
 The rules accept a file that is well formed; a reviewer decides whether it says something
 sensible. Only approved files feed a publication (``tasks.publication.consolidation``); a returned
-file counts
-as not delivered (``tasks.storage.ledger.latest_accepted``), so reminders resume, and its liaison
-gets the
-reviewer's comment as a reply. Every decision goes to the audit trail (``Decision``). The CLI
-(``hitos review``) and the console call these same functions.
+file counts as not delivered (``tasks.core.delivery``: the standing-file rule), so reminders
+resume, and its liaison gets the reviewer's comment as a reply. Every decision goes to the audit
+trail (``Decision``). The CLI (``hitos review``) and the console call these same functions.
 """
 
 from __future__ import annotations
@@ -18,24 +16,15 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tasks.catalogues import language_of
-from tasks.checks.boundaries import DecisionRefused
-from tasks.cycle.extensions import deadline_of
+from tasks.core.refusals import DecisionRefused
+from tasks.core.states import ACCEPTED, REPORTED, CycleState, Review
 from tasks.mail.outgoing import Outgoing, compose, plan_subject, send_all
 from tasks.plans.plan import Plan
+from tasks.publication.approval import notify_if_outdated
 from tasks.settings import Settings
-from tasks.storage.ledger import (
-    ACCEPTED,
-    Decision,
-    Email,
-    FindingRow,
-    Submission,
-    cycle_of,
-    cycles_of,
-    of_cycle,
-    session,
-)
-
-STATES = ("pending", "approved", "returned")
+from tasks.storage import queries
+from tasks.storage.ledger import Decision, FindingRow, Submission, hold, of_cycle, session
+from tasks.storage.queries import cycle_of, cycles_of
 
 
 class ReviewRefused(DecisionRefused):
@@ -55,7 +44,8 @@ class ReviewItem:
     review: str
     warnings: int
     superseded: bool
-    """A newer accepted file of the same institution exists: this one no longer counts."""
+    """A newer accepted file of the same institution exists: this one no longer counts
+    (``tasks.core.delivery.superseded``)."""
     decided_by: str = ""
     decided_at: datetime | None = None
     note: str = ""
@@ -114,10 +104,9 @@ def review_list(
                 .group_by(FindingRow.submission_id)
             )
         }
-        newest: dict[str, int] = {}
+        newest: dict[str, int] = {}  # the newest accepted file replaces the others (core rule)
         for s in subs:
-            if s.review != "returned":
-                newest.setdefault(str(s.institution), s.version)
+            newest.setdefault(str(s.institution), s.version)
         return [
             ReviewItem(
                 submission_id=s.id,
@@ -154,21 +143,34 @@ def pending_reviews(settings: Settings, plan_id: str = "") -> list[ReviewItem]:
     digest lists."""
     plan_id = plan_id or settings.plan_id
     with session(settings.database) as db:
-        cycles = [c.id for c in cycles_of(db, plan_id) if c.state != "closed"]
+        cycles = [c.id for c in cycles_of(db, plan_id, *REPORTED)]
     return [
         item
         for cycle_id in cycles
         for item in review_list(settings, cycle_id, plan_id)
-        if item.review == "pending" and not item.superseded
+        if item.review == Review.PENDING and not item.superseded
     ]
 
 
 def _decide(
-    settings: Settings, plan: Plan, submission_id: int, review: str, actor: str, note: str
+    settings: Settings,
+    plan: Plan,
+    submission_id: int,
+    review: Review,
+    actor: str,
+    note: str,
+    seen: Review | None,
 ) -> tuple[Submission, bool]:
     """Record one decision on a submission of the plan; (the submission, whether its state
-    changed)."""
+    changed).
+
+    The file's row is held while deciding (``hold``): two decisions at once on one file give one
+    result and one refusal. ``seen`` is the review the person saw when deciding (a file awaiting
+    review, by default): when someone else decided in between, the decision is refused instead of
+    silently overriding theirs. ``None``: whatever it is now (an operator's ``--reconsider``).
+    """
     with session(settings.database) as db:
+        hold(db, Submission, Submission.id == submission_id)
         sub = db.get(Submission, submission_id)
         if sub is None:
             raise ReviewRefused("unknown-submission", f"there is no submission {submission_id}")
@@ -198,16 +200,22 @@ def _decide(
             )
         if sub.review == review:
             return sub, False
-        if sub.review == "returned":
+        if sub.review == Review.RETURNED:
             raise ReviewRefused(
                 "already-returned",
                 f"submission {submission_id} was returned to {sub.institution}: await its new file",
+            )
+        if seen is not None and sub.review != seen:
+            raise ReviewRefused(
+                "already-decided",
+                f"submission {submission_id} is {sub.review} now (someone decided meanwhile): "
+                "to change that decision, say so (--reconsider)",
             )
         sub.review = review
         db.add(
             Decision(
                 actor=actor,
-                action="approve" if review == "approved" else "return",
+                action="approve" if review == Review.APPROVED else "return",
                 plan_id=plan.id,
                 cycle_id=sub.cycle_id,
                 institution=sub.institution,
@@ -215,36 +223,44 @@ def _decide(
                 note=note,
             )
         )
-        if review == "returned":
+        if review == Review.RETURNED:
             cycle = cycle_of(db, plan.id, sub.cycle_id)
-            if cycle is not None and cycle.state == "consolidated":
-                cycle.state = "open"  # the institution owes a file again: reminders resume
+            if cycle is not None and cycle.state == CycleState.CONSOLIDATED:
+                cycle.state = CycleState.OPEN  # the institution owes a file: reminders resume
         return sub, True
 
 
 def approve(
-    settings: Settings, plan: Plan, submission_id: int, actor: str, note: str = ""
+    settings: Settings,
+    plan: Plan,
+    submission_id: int,
+    actor: str,
+    note: str = "",
+    seen: Review | None = Review.PENDING,
 ) -> Reviewed:
     """Approve an accepted file: it may feed the next publication."""
-    from tasks.publication.approval import notify_if_outdated
-
-    sub, changed = _decide(settings, plan, submission_id, "approved", actor, note.strip())
+    sub, changed = _decide(
+        settings, plan, submission_id, Review.APPROVED, actor, note.strip(), seen
+    )
     emails = notify_if_outdated(settings, plan, str(sub.cycle_id)) if changed else {}
     return Reviewed(sub.id, str(sub.institution), str(sub.cycle_id), "approved", changed, emails)
 
 
 def return_submission(
-    settings: Settings, plan: Plan, submission_id: int, actor: str, note: str
+    settings: Settings,
+    plan: Plan,
+    submission_id: int,
+    actor: str,
+    note: str,
+    seen: Review | None = Review.PENDING,
 ) -> Reviewed:
     """Return an accepted file with the reviewer's comment; the liaison is told, once."""
-    from tasks.publication.approval import notify_if_outdated
-
     note = note.strip()
     if not note:
         raise ReviewRefused(
             "return-needs-note", "a returned file needs a comment for the institution (--note)"
         )
-    sub, changed = _decide(settings, plan, submission_id, "returned", actor, note)
+    sub, changed = _decide(settings, plan, submission_id, Review.RETURNED, actor, note, seen)
     emails: dict[str, str] = {}
     if changed:
         emails = send_all(settings, [returned_email(settings, plan, sub, note)])
@@ -258,7 +274,7 @@ def returned_email(settings: Settings, plan: Plan, sub: Submission, note: str) -
     language = language_of(settings, plan)
     with session(settings.database) as db:
         cycle = cycle_of(db, plan.id, str(sub.cycle_id))
-        deadline = deadline_of(db, cycle, institution.code) if cycle else None
+        deadline = queries.deadline_of(db, cycle, institution.code) if cycle else None
     return compose(
         "returned",
         key=_returned_key(sub),
@@ -284,15 +300,11 @@ def unsent_returns(settings: Settings, plan: Plan) -> list[Outgoing]:
     """Returns whose reply never went out (the SMTP server was down when the reviewer decided):
     owed until the mail ledger says sent or refused, like intake's replies."""
     with session(settings.database) as db:
-        done = set(
-            db.scalars(
-                select(Email.key).where(
-                    Email.kind == "returned", Email.status.in_(("sent", "refused"))
-                )
-            )
-        )
+        done = queries.settled_email_keys(db, "returned")
         returned = db.scalars(
-            select(Submission).where(Submission.review == "returned", Submission.plan_id == plan.id)
+            select(Submission).where(
+                Submission.review == Review.RETURNED, Submission.plan_id == plan.id
+            )
         ).all()
         notes = _last_decisions(db, [s.id for s in returned])
     return [

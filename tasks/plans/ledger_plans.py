@@ -12,8 +12,8 @@ import logging
 
 from sqlalchemy import select
 
-from tasks.mail.contacts import with_current_contacts
 from tasks.mesa.plan_changes import in_force
+from tasks.people.contacts import with_current_contacts
 from tasks.plans.plan import Plan, load_plan
 from tasks.settings import Settings
 from tasks.storage.ledger import Cycle, session

@@ -33,7 +33,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tasks.catalogues import language_of, text
-from tasks.cycle.deadlines import local_date
+from tasks.core.calendar import local_date
 from tasks.mesa.public import on_board
 from tasks.plans.plan import Plan
 from tasks.publication.consolidation import (
@@ -44,6 +44,7 @@ from tasks.publication.consolidation import (
     InstitutionFigures,
     consolidated_table,
     figures,
+    from_snapshot,
 )
 from tasks.publication.datapackage import catalogue, write_package
 from tasks.publication.irm import IRM_LEVELS, SUBSTANTIAL_FROM, suggested_completion
@@ -51,7 +52,8 @@ from tasks.publication.report import page_rows, report_name
 from tasks.rendering import TEMPLATES, environment, render
 from tasks.settings import Settings
 from tasks.storage import filestore
-from tasks.storage.ledger import Cycle, Report, cycle_of, session
+from tasks.storage.ledger import Cycle, Report, session
+from tasks.storage.queries import cycle_of
 
 DOWNLOADS = ("csv", "xlsx", "pdf")
 """The files of each report version the board offers, in that order."""
@@ -107,7 +109,7 @@ def published_cycles(db: Session, plan: Plan) -> list[PublishedCycle]:
             continue
         shown = versions[-1]
         table = consolidated_table(db, plan, cycle, shown.submissions)
-        numbers = figures(db, plan, cycle, table)
+        numbers = figures(plan, table, from_snapshot(shown.institutions))
         found.append(PublishedCycle(cycle, shown, versions, table, numbers))
     return found
 

@@ -1,46 +1,44 @@
 """The consolidated table of a cycle and the figures the report shows, read from the ledger.
 
-One row per milestone of the plan, in plan order. Values come from the latest accepted
-submission of the responsible institution in the cycle; an institution that did not report
-keeps its last known values from an earlier cycle, marked ``ultimo_conocido``, so the public
-never mistakes them for news. Contacts (names, emails) and senders never enter the table.
+One row per milestone of the plan, in plan order. Values come from the publishable file of the
+responsible institution in the cycle (its newest approved file since the last return,
+``tasks.core.delivery``); an institution without one keeps its last known values from an
+earlier cycle, marked ``ultimo_conocido``, so the public never mistakes them for news.
+Deliveries come from ``tasks.storage.queries.deliveries``, the answer every view gives.
+Contacts (names, emails) and senders never enter the table.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass
-from datetime import date, datetime
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import pandas as pd
 from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
-from tasks.cycle.deadlines import local_date
-from tasks.cycle.extensions import deadlines
+from tasks.core.delivery import FileFact
+from tasks.core.states import Delivery, Outcome, Review
 from tasks.plans.plan import Commitment, Milestone, Plan
-from tasks.storage.ledger import (
-    ACCEPTED,
-    Cycle,
-    MilestoneValue,
-    Submission,
+from tasks.storage.ledger import Cycle, MilestoneValue, Submission
+from tasks.storage.queries import (
     cycles_of,
-    latest_progress,
-    of_cycle,
+    deliveries,
+    extensions_of,
+    files_by_institution,
+    milestone_progress,
     previous_cycle,
+    publishable_files,
 )
 from tasks.workbooks import contract
 from tasks.workbooks.contract import COMPLETED, IN_PROGRESS, NOT_STARTED, STATE_CODES
 
 NO_DATA = "no_data"
 """The state counted for a milestone nobody ever reported (its label: ``report.no_data``)."""
-ON_TIME, LATE, MISSING = "on_time", "late", "missing"
-"""Delivery of an institution in a cycle (labels: ``report.delivery.<code>``)."""
-REJECTED = ("rejected", "unreadable", "returned")
-"""Outcomes counted as rejections: the institution has to send the file again (``returned``:
-accepted by the rules, returned by a reviewer)."""
+REJECTED = (Outcome.REJECTED, Outcome.UNREADABLE)
+"""Outcomes the institution had to answer with another file."""
 
 NUMBER_COLUMNS = [contract.PROGRESS, "avance_anterior", "cambio_pct"]
 REPORTED_TEXTS = [k for k in contract.VALUE_COLUMNS if contract.BY_KEY[k].kind in ("text", "url")]
@@ -75,19 +73,15 @@ class _Source:
     fuente: str
 
 
-def _accepted_values(
-    db: Session, plan_id: str, cycle_ids: list[str], only: Collection[int] | None = None
-) -> Iterable[Row[Any]]:
-    """Values of accepted submissions in these cycles of the plan: newest cycle, version,
-    submission first.
+def _values_of(db: Session, submission_ids: Collection[int]) -> Iterable[Row[Any]]:
+    """The milestone values of these files: newest cycle, version, submission first.
 
     Plain rows from one query, not ORM objects: at 1,000 institutions building 35,000 mapped
-    instances took most of the consolidation's ledger time. ``only`` keeps the values of those
-    submissions (a published report's), so a table can be rebuilt as it was published.
+    instances took most of the consolidation's ledger time.
     """
-    if not cycle_ids:
+    if not submission_ids:
         return ()
-    query = (
+    return db.execute(
         select(
             Submission.institution,
             MilestoneValue.submission_id,
@@ -100,12 +94,7 @@ def _accepted_values(
             Submission.cycle_id,
         )
         .join(MilestoneValue, MilestoneValue.submission_id == Submission.id)
-        .where(
-            Submission.plan_id == plan_id,
-            Submission.cycle_id.in_(cycle_ids),
-            Submission.outcome.in_(ACCEPTED),
-            Submission.review == "approved",  # only approved files feed a publication
-        )
+        .where(Submission.id.in_(list(submission_ids)))
         .order_by(
             Submission.cycle_id.desc(),
             Submission.version.desc(),
@@ -113,9 +102,6 @@ def _accepted_values(
             MilestoneValue.id,
         )
     )
-    if only is not None:
-        query = query.where(Submission.id.in_(list(only)))
-    return db.execute(query)
 
 
 def _cycles_up_to(db: Session, cycle: Cycle) -> list[str]:
@@ -127,13 +113,17 @@ def _owner(plan: Plan) -> dict[str, str]:
     return {m.code: m.institution for m in plan.milestones}
 
 
-def _sources(
-    db: Session, plan: Plan, cycle: Cycle, only: Collection[int] | None = None
-) -> dict[str, _Source]:
+def publishable(db: Session, plan: Plan, cycle: Cycle) -> list[int]:
+    """The files a consolidation of the cycle reads: each institution's publishable file
+    (``tasks.core.delivery``) in this cycle and the earlier ones."""
+    return sorted(f.id for f in publishable_files(db, plan.id, _cycles_up_to(db, cycle)).values())
+
+
+def _sources(db: Session, plan: Plan, cycle: Cycle, files: Collection[int]) -> dict[str, _Source]:
     """Milestone code → the value the report uses: this cycle's, else the last known one."""
     owner = _owner(plan)
     found: dict[str, _Source] = {}
-    for value in _accepted_values(db, plan.id, _cycles_up_to(db, cycle), only):
+    for value in _values_of(db, files):
         if owner.get(value.milestone) == value.institution and value.milestone not in found:
             fuente = "reportado" if value.cycle_id == cycle.id else "ultimo_conocido"
             found[value.milestone] = _Source(value, fuente)
@@ -141,15 +131,18 @@ def _sources(
 
 
 def _previous_values(db: Session, plan: Plan, cycle: Cycle) -> dict[str, float]:
-    """Milestone code → progress in the previous cycle's latest accepted submission."""
+    """Milestone code → progress in the previous cycle's publishable files (what its report
+    showed, or would show)."""
     previous = previous_cycle(db, plan.id, cycle.id)
     if previous is None:
         return {}
     owner = _owner(plan)
+    files = publishable_files(db, plan.id, [previous.id])
+    progress = milestone_progress(db, (f.id for f in files.values()))
     return {
         milestone: avance
-        for institution, values in latest_progress(db, plan.id, previous.id).items()
-        for milestone, avance in values.items()
+        for (_, institution), file in files.items()
+        for milestone, avance in progress.get(file.id, {}).items()
         if owner.get(milestone) == institution
     }
 
@@ -190,10 +183,12 @@ def consolidated_table(
 ) -> pd.DataFrame:
     """One row per milestone of the plan, in plan order, with the columns of ``COLUMNS``.
 
-    ``submissions`` (a report's ``submissions``) rebuilds the table that report published: only
-    those files' values count, so files accepted after it do not leak onto the public board.
+    The values are those of ``submissions``: by default the publishable files of the cycle and
+    the earlier ones; a report's ``submissions`` rebuilds the table that report published, so
+    files approved after it do not leak onto the public board.
     """
-    sources = _sources(db, plan, cycle, submissions)
+    files = publishable(db, plan, cycle) if submissions is None else submissions
+    sources = _sources(db, plan, cycle, files)
     before = _previous_values(db, plan, cycle)
     rows = [
         _row(plan.commitment(m.commitment), cycle, m, sources.get(m.code), before.get(m.code))
@@ -234,7 +229,7 @@ class InstitutionFigures:
     codigo: str
     nombre: str
     hitos: int
-    estado_entrega: str
+    estado_entrega: Delivery
     envios: int
     rechazos: int
     prorroga: str = ""
@@ -255,6 +250,15 @@ class Figures:
     overdue: int
     changed: int
     """Milestones whose progress differs from the previous cycle's."""
+
+    @property
+    def delivered(self) -> int:
+        return sum(i.estado_entrega != Delivery.NOT_DELIVERED for i in self.institutions)
+
+    @property
+    def not_delivered(self) -> list[str]:
+        """Codes of the institutions that did not deliver, in the plan's order."""
+        return [i.codigo for i in self.institutions if i.estado_entrega == Delivery.NOT_DELIVERED]
 
 
 COMMITMENT_FORMULA = "report.formula"
@@ -290,49 +294,48 @@ def _commitments(plan: Plan, table: pd.DataFrame) -> list[CommitmentFigures]:
     ]
 
 
-def _delivery(plan: Plan, deadline: date, accepted: list[datetime]) -> str:
-    """On time when the first accepted file arrived by the end of the deadline day (local), the
-    deadline being the institution's extension if it has one."""
-    if not accepted:
-        return MISSING
-    on_time = local_date(min(accepted), plan.timezone) <= deadline
-    return ON_TIME if on_time else LATE
-
-
-def _institutions(db: Session, plan: Plan, cycle: Cycle) -> list[InstitutionFigures]:
-    by_institution: dict[str, list[tuple[str, datetime]]] = {}
-    for institution, outcome, review, received_at in db.execute(
-        select(
-            Submission.institution, Submission.outcome, Submission.review, Submission.received_at
-        ).where(of_cycle(Submission, plan.id, cycle.id))
-    ):
-        # A file the review returned counts as not delivered, like a rejected one.
-        counted = "returned" if review == "returned" and outcome in ACCEPTED else outcome
-        by_institution.setdefault(str(institution), []).append((counted, received_at))
-    extended = deadlines(db, cycle)
-    rows = []
-    for institution in plan.reporting_institutions():
-        submissions = by_institution.get(institution.code, [])
-        accepted = [received for outcome, received in submissions if outcome in ACCEPTED]
-        deadline = extended.get(institution.code, cycle.deadline)
-        rows.append(
-            InstitutionFigures(
-                codigo=institution.code,
-                nombre=institution.name,
-                hitos=len(plan.milestones_of(institution.code)),
-                estado_entrega=_delivery(plan, deadline, accepted),
-                envios=len(submissions),
-                rechazos=sum(outcome in REJECTED for outcome, _ in submissions),
-                prorroga=extended[institution.code].isoformat()
-                if institution.code in extended
-                else "",
-            )
+def institution_figures(db: Session, plan: Plan, cycle: Cycle) -> list[InstitutionFigures]:
+    """Each institution's delivery in the cycle (``tasks.storage.queries.deliveries``, the one
+    answer every view gives) and how many files it took."""
+    verdicts = deliveries(db, plan, cycle, cycle.deadline)
+    files = files_by_institution(db, plan.id, cycle.id)
+    extended = extensions_of(db, plan.id, cycle.id)
+    return [
+        InstitutionFigures(
+            codigo=institution.code,
+            nombre=institution.name,
+            hitos=len(plan.milestones_of(institution.code)),
+            estado_entrega=verdicts[institution.code].state,
+            envios=len(files.get(institution.code, [])),
+            rechazos=sum(_sent_again(f) for f in files.get(institution.code, [])),
+            prorroga=extended[institution.code].until.isoformat()
+            if institution.code in extended
+            else "",
         )
-    return rows
+        for institution in plan.reporting_institutions()
+    ]
 
 
-def figures(db: Session, plan: Plan, cycle: Cycle, table: pd.DataFrame) -> Figures:
-    """The report's figures, from the consolidated table and the cycle's submissions."""
+def _sent_again(file: FileFact) -> bool:
+    """A file the institution had to send again: refused by the rules or returned by review."""
+    return file.outcome in REJECTED or (file.accepted and file.review == Review.RETURNED)
+
+
+def snapshot(institutions: list[InstitutionFigures]) -> list[dict[str, Any]]:
+    """The institutions' figures as a report version keeps them (``Report.institutions``)."""
+    return [asdict(i) for i in institutions]
+
+
+def from_snapshot(kept: list[dict[str, Any]]) -> list[InstitutionFigures]:
+    """The institutions' figures as a published version showed them."""
+    return [
+        InstitutionFigures(**{**row, "estado_entrega": Delivery(row["estado_entrega"])})
+        for row in kept
+    ]
+
+
+def figures(plan: Plan, table: pd.DataFrame, institutions: list[InstitutionFigures]) -> Figures:
+    """The report's figures, from the consolidated table and the institutions' deliveries."""
     counts = _state_counts(table)
     total = len(table)
     change = table["cambio_pct"]
@@ -341,7 +344,7 @@ def figures(db: Session, plan: Plan, cycle: Cycle, table: pd.DataFrame) -> Figur
         headline=round(100 * counts[COMPLETED] / total, 2) if total else 0.0,
         counts=counts,
         commitments=_commitments(plan, table),
-        institutions=_institutions(db, plan, cycle),
+        institutions=institutions,
         overdue=int(table["vencido"].sum()),
         changed=int((change.notna() & (change != 0)).sum()),
     )

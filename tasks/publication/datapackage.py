@@ -20,8 +20,9 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from tasks import catalogues
+from tasks.core.states import Delivery
 from tasks.plans.plan import Plan
-from tasks.publication.consolidation import LATE, MISSING, ON_TIME, TEXT_COLUMNS
+from tasks.publication.consolidation import TEXT_COLUMNS
 from tasks.publication.irm import suggested_completion
 from tasks.publication.report import data_dictionary, published, write_csv
 from tasks.settings import Settings
@@ -31,8 +32,6 @@ if TYPE_CHECKING:
     from tasks.publication.board import PublishedCycle
 
 SOURCES = ("reportado", "ultimo_conocido", "sin_datos")
-DELIVERY = (ON_TIME, LATE, MISSING)
-"""Delivery codes; the CSVs carry their labels (``report.delivery.<code>``)."""
 PERCENT = {"minimum": 0, "maximum": 100}
 REQUIRED = {"required": True}
 
@@ -239,7 +238,7 @@ def _cycle_tables(
                 "ciclo": p.cycle.id,
                 "version": p.report.version,
                 **{k: v for k, v in asdict(i).items() if k != "nombre"},
-                "estado_entrega": catalogues.text(language, f"report.delivery.{i.estado_entrega}"),
+                "estado_entrega": i.estado_entrega.label(language),
             }
             for p in cycles
             for i in p.figures.institutions
@@ -256,7 +255,7 @@ def _cycle_tables(
             delivery["estado_entrega"],
             constraints={
                 "required": True,
-                "enum": [catalogues.text(language, f"report.delivery.{c}") for c in DELIVERY],
+                "enum": [state.label(language) for state in Delivery],
             },
         ),
         _field("envios", delivery["envios"], **count),

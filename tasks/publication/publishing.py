@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from tempfile import TemporaryDirectory
@@ -10,23 +9,23 @@ from tempfile import TemporaryDirectory
 from sqlalchemy import func, select
 
 from tasks.catalogues import language_of
-from tasks.mail.outgoing import Outgoing, compose, plan_subject
+from tasks.core.states import ReportState
 from tasks.plans.plan import Plan
 from tasks.publication.consolidation import (
-    MISSING,
     Figures,
     consolidated_table,
     figures,
+    from_snapshot,
+    institution_figures,
+    snapshot,
     used_submissions,
 )
 from tasks.publication.report import KINDS, report_name, write_report
 from tasks.rendering import render
 from tasks.settings import Settings
 from tasks.storage import filestore
-from tasks.storage.ledger import Cycle, Report, cycle_label, cycle_of, cycles_of, of_cycle, session
-
-ATTACHED = ("pdf", "xlsx")
-"""What the director's email carries, so the report reads without the link: page and data."""
+from tasks.storage.ledger import Cycle, Decision, Report, of_cycle, session
+from tasks.storage.queries import cycles_of, publication_sources, require_cycle
 
 
 @dataclass
@@ -66,20 +65,19 @@ def local_copies(
     """The version's files under ``reports/<plan>/<cycle>/v<n>/`` and, once the director
     published it, ``latest/`` (the public files: a draft never reaches them), from the store."""
     paths: dict[str, Path] = {}
+    public = report.state != ReportState.DRAFT
     for kind, key in report.files.items():
         name = report_name(plan, report.cycle_id, kind)
         folder = ("reports", report.plan_id, report.cycle_id)
-        paths[kind] = filestore.local_copy(settings, data[key], *folder, f"v{report.version}", name)
-        if report.state == "published":
+        version = f"v{report.version}"
+        paths[kind] = filestore.local_copy(
+            settings, data[key], *folder, version, name, public=public
+        )
+        if report.state == ReportState.PUBLISHED:
             paths[f"latest_{kind}"] = filestore.local_copy(
-                settings, data[key], *folder, "latest", name
+                settings, data[key], *folder, "latest", name, public=True
             )
     return paths
-
-
-def sources_key(submissions: list[int]) -> str:
-    """What makes a version: the submissions it used (one version per set, ``Report.sources``)."""
-    return hashlib.sha256(",".join(str(s) for s in submissions).encode()).hexdigest()
 
 
 def current_cycle(settings: Settings) -> str:
@@ -96,8 +94,16 @@ def current_cycle(settings: Settings) -> str:
     return str(found)
 
 
-def publish(settings: Settings, plan: Plan, cycle_id: str) -> Publication:
-    """The cycle's report: the version already built from the same submissions, else a new one.
+SCHEDULE = "hitos (schedule)"
+"""Who consolidates when nobody asked (the deadline's scheduled run), in the audit trail."""
+
+
+def consolidate(
+    settings: Settings, plan: Plan, cycle_id: str, actor: str = SCHEDULE
+) -> Publication:
+    """The cycle's report as the ledger stands: the version already made from the same sources
+    (``tasks.storage.queries.Sources``: publishable files, deliveries and deadlines), else a new
+    draft, recorded in the audit trail as ``actor``'s consolidation.
 
     The files live in the file store (so any worker can reuse or send them); this worker gets
     local copies.
@@ -105,19 +111,19 @@ def publish(settings: Settings, plan: Plan, cycle_id: str) -> Publication:
     with session(settings.database) as db:
         # The cycle's row is locked until this version is committed (PostgreSQL): a second
         # consolidation of the cycle waits, then finds this version and reuses it.
-        cycle = cycle_of(db, plan.id, cycle_id, for_update=True)
-        if cycle is None:
-            raise ValueError(
-                f"cycle {cycle_label(plan.id, cycle_id)} does not exist: open it first "
-                f"(hitos cycle open {cycle_id} --plan {plan.id})"
-            )
-        table = consolidated_table(db, plan, cycle)
+        cycle = require_cycle(db, plan.id, cycle_id, for_update=True)
+        sources = publication_sources(db, plan, cycle, cycle.deadline)
+        table = consolidated_table(db, plan, cycle, sorted(f.id for f in sources.files.values()))
         used = used_submissions(table)
-        numbers = figures(db, plan, cycle, table)
-        sources = sources_key(used)
         report = db.scalars(
-            select(Report).where(of_cycle(Report, plan.id, cycle_id), Report.sources == sources)
+            select(Report).where(of_cycle(Report, plan.id, cycle_id), Report.sources == sources.key)
         ).first()
+        institutions = (
+            from_snapshot(report.institutions)
+            if report is not None and report.institutions
+            else institution_figures(db, plan, cycle)
+        )
+        numbers = figures(plan, table, institutions)
         complete = (
             report is not None
             and set(KINDS) <= report.files.keys()  # a version from before the PDF is rebuilt
@@ -128,16 +134,25 @@ def publish(settings: Settings, plan: Plan, cycle_id: str) -> Publication:
                 latest = db.scalar(
                     select(func.max(Report.version)).where(of_cycle(Report, plan.id, cycle_id))
                 )
-                version = (latest or 0) + 1
                 report = Report(
                     plan_id=plan.id,
                     cycle_id=cycle_id,
-                    version=version,
+                    version=(latest or 0) + 1,
                     submissions=used,
-                    sources=sources,
+                    sources=sources.key,
+                    institutions=snapshot(institutions),
                     files={},
                 )
                 db.add(report)
+                db.add(
+                    Decision(
+                        actor=actor,
+                        action="consolidate",
+                        plan_id=plan.id,
+                        cycle_id=cycle_id,
+                        report_version=report.version,
+                    )
+                )
             with TemporaryDirectory(prefix="hitos-report-") as folder:
                 language = language_of(settings, plan)
                 written = write_report(
@@ -148,33 +163,6 @@ def publish(settings: Settings, plan: Plan, cycle_id: str) -> Publication:
         data = filestore.get_many(db, set(report.files.values()))
     paths = local_copies(settings, plan, report, data)
     return Publication(report, cycle, numbers, paths, links(settings, report, paths))
-
-
-def report_email(plan: Plan, publication: Publication, language: str = "es") -> Outgoing:
-    """The director's notice that a report version is ready: figures, links, PDF and XLSX."""
-    report, numbers = publication.report, publication.figures
-    delivered = sum(1 for row in numbers.institutions if row.estado_entrega != MISSING)
-    attachments = [publication.paths[kind] for kind in ATTACHED if kind in publication.paths]
-    return compose(
-        "report",
-        key=f"{cycle_label(report.plan_id, report.cycle_id)}/-/report/{report.version}",
-        kind="report",
-        to=[plan.coordinator.director.email],
-        subject=plan_subject(
-            plan, language, "report", cycle_id=report.cycle_id, version=report.version
-        ),
-        language=language,
-        attachments=attachments,
-        cycle_id=report.cycle_id,
-        plan=plan,
-        cycle=publication.cycle,
-        version=report.version,
-        figures=numbers,
-        files=publication.links,
-        attached=[path.name for path in attachments],
-        delivered=delivered,
-        institutions=len(numbers.institutions),
-    )
 
 
 def summary_markdown(publication: Publication, language: str = "es") -> str:

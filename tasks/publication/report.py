@@ -29,6 +29,7 @@ from openpyxl.styles.cell_style import StyleArray
 from openpyxl.utils import get_column_letter
 
 from tasks.catalogues import text
+from tasks.core.states import Delivery
 from tasks.plans.plan import Plan
 from tasks.publication.consolidation import (
     COLUMNS,
@@ -263,7 +264,7 @@ def _write_xlsx(
 def _delivery(items: list[tuple[str, Any]], language: str) -> list[tuple[str, Any]]:
     """An institution's figures with its delivery by its label."""
     return [
-        (name, text(language, f"report.delivery.{value}") if name == "estado_entrega" else value)
+        (name, Delivery(value).label(language) if name == "estado_entrega" else value)
         for name, value in items
     ]
 

@@ -54,19 +54,30 @@ def exists(db: Session, sha256: str) -> bool:
     return db.scalar(select(Blob.sha256).where(Blob.sha256 == sha256)) is not None
 
 
-def local_copy(settings: Settings, data: bytes, *parts: str) -> Path:
+PUBLIC = 0o644
+"""A published file: a web server running as another user serves it."""
+PRIVATE = 0o600
+"""Everything else (received files, drafts, requests): only the workspace's owner reads it."""
+
+
+def local_copy(settings: Settings, data: bytes, *parts: str, public: bool = False) -> Path:
     """Write a copy for people under the workspace (``parts`` are Hitos-made names); its path.
 
     Written through a temporary name and renamed, so a reader never sees half a file; an
-    existing copy with the same bytes is left alone.
+    existing copy with the same bytes is left alone (made readable by all once ``public``: a
+    draft's files become public when the director publishes it).
     """
     path = settings.folder(*parts[:-1]) / parts[-1]
+    mode = PUBLIC if public else PRIVATE
     if path.exists() and path.stat().st_size == len(data) and path.read_bytes() == data:
+        if public:
+            path.chmod(mode)
         return path
     # A name of its own per writer: two runs copying the same file at once must not rename
     # each other's partial copy away (seen with two open-cycles on one workspace).
     handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
     with os.fdopen(handle, "wb") as partial:
         partial.write(data)
+    os.chmod(name, mode)
     Path(name).replace(path)
     return path

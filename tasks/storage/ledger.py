@@ -32,13 +32,15 @@ from sqlalchemy import (
     func,
     or_,
     select,
+    update,
 )
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
-from tasks.checks.findings import Finding
+from tasks.core.cycles import cycle_label
+from tasks.core.findings import Finding
 
 
 def utcnow() -> datetime:
@@ -83,11 +85,6 @@ class Cycle(Base):
     def label(self) -> str:
         """How people see the cycle: ``gt-pan5/2023-03``."""
         return cycle_label(self.plan_id, self.id)
-
-
-def cycle_label(plan_id: str, cycle_id: str) -> str:
-    """A cycle as people see it and keys name it: ``gt-pan5/2023-03``."""
-    return f"{plan_id}/{cycle_id}"
 
 
 def _of_cycle() -> ForeignKeyConstraint:
@@ -286,7 +283,12 @@ class Report(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     submissions: Mapped[list[int]] = mapped_column(JSON)
     sources: Mapped[str] = mapped_column(String(64), default="")
-    """sha256 of the submissions used: one version per set of sources, however many runs."""
+    """``tasks.storage.queries.Sources.key``: one version per set of publishable files,
+    deliveries and deadlines, however many runs; a published version whose key is no longer
+    the ledger's is out of date."""
+    institutions: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    """Each institution's delivery as this version shows it (``consolidation.snapshot``): the
+    board shows a published version's deliveries as they were, not as they are now."""
     files: Mapped[dict[str, str]] = mapped_column(JSON)
     state: Mapped[str] = mapped_column(String(12), default="draft")
     """``draft`` until the director publishes it (``tasks.publication.approval``), then
@@ -500,7 +502,10 @@ def engine(url: str) -> Engine:
 
 @cache
 def _engine(url: str) -> Engine:
-    eng = create_engine(url)
+    # SQLite: a writer waits up to 30 s for another's write lock (decisions hold it while they
+    # decide, ``hold``) instead of failing with "database is locked" after pysqlite's 5 s.
+    sqlite = url.startswith("sqlite")
+    eng = create_engine(url, connect_args={"timeout": 30} if sqlite else {})
     if eng.dialect.name == "sqlite":
         event.listen(eng, "connect", _write_ahead_log)
     with eng.begin() as connection:
@@ -535,28 +540,21 @@ def session(url: str) -> Iterator[Session]:
         yield db
 
 
-def cycle_of(db: Session, plan_id: str, cycle_id: str, for_update: bool = False) -> Cycle | None:
-    """The plan's cycle, or None (locked until the transaction ends with ``for_update``)."""
-    return db.get(Cycle, (plan_id, cycle_id), with_for_update=for_update)
+def hold(db: Session, model: type[Base], *where: Any) -> None:
+    """Hold these rows until the transaction ends, before deciding from them: a second decision
+    on the same rows waits, then reads what the first wrote (two people acting at once get one
+    result and one refusal, never two results).
 
-
-def cycles_of(db: Session, plan_id: str, *states: str) -> list[Cycle]:
-    """The plan's cycles, oldest first (only those in ``states`` when given)."""
-    query = select(Cycle).where(Cycle.plan_id == plan_id)
-    if states:
-        query = query.where(Cycle.state.in_(states))
-    return list(db.scalars(query.order_by(Cycle.id)))
-
-
-def open_cycle(db: Session, plan_id: str) -> Cycle | None:
-    """The plan's newest open cycle: where a file of that plan that does not say its cycle
-    belongs."""
-    return db.scalars(
-        select(Cycle)
-        .where(Cycle.plan_id == plan_id, Cycle.state == "open")
-        .order_by(Cycle.id.desc())
-        .limit(1)
-    ).first()
+    An UPDATE that changes nothing: PostgreSQL locks the rows; SQLite, which ignores
+    ``SELECT … FOR UPDATE``, takes its write lock for the rest of the transaction.
+    """
+    key = model.__mapper__.primary_key[0]
+    db.execute(
+        update(model)
+        .where(*where)
+        .values({key.name: key})
+        .execution_options(synchronize_session=False)
+    )
 
 
 def of_cycle(model: Any, plan_id: str, cycle_id: str) -> Any:
@@ -570,61 +568,3 @@ def of_plan(model: Any, plan_id: str, settings_plan_id: str) -> Any:
     if plan_id == settings_plan_id:
         return or_(model.plan_id == plan_id, model.plan_id.is_(None))
     return model.plan_id == plan_id
-
-
-def latest_accepted(
-    db: Session, plan_id: str, cycle_id: str, institution: str
-) -> Submission | None:
-    """The newest accepted submission of an institution in a cycle that was not returned."""
-    return db.scalars(
-        select(Submission)
-        .where(
-            of_cycle(Submission, plan_id, cycle_id),
-            Submission.institution == institution,
-            Submission.outcome.in_(ACCEPTED),
-            Submission.review != "returned",
-        )
-        .order_by(Submission.version.desc())
-        .limit(1)
-    ).first()
-
-
-def latest_progress(db: Session, plan_id: str, cycle_id: str) -> dict[str, dict[str, float]]:
-    """Institution → milestone → progress in its newest accepted submission of the cycle.
-
-    One query for the whole cycle: asked per institution it was one round trip per file.
-    """
-    latest: dict[str, int] = {}
-    progress: dict[str, dict[str, float]] = {}
-    rows = db.execute(
-        select(
-            Submission.institution,
-            Submission.id,
-            MilestoneValue.milestone,
-            MilestoneValue.avance_pct,
-        )
-        .join(MilestoneValue, MilestoneValue.submission_id == Submission.id)
-        .where(
-            of_cycle(Submission, plan_id, cycle_id),
-            Submission.outcome.in_(ACCEPTED),
-            Submission.review != "returned",
-        )
-        .order_by(Submission.version.desc(), Submission.id.desc(), MilestoneValue.id)
-    )
-    for institution, submission, milestone, avance in rows:
-        if latest.setdefault(str(institution), submission) == submission:
-            progress.setdefault(str(institution), {})[milestone] = avance
-    return progress
-
-
-def previous_cycle(db: Session, plan_id: str, cycle_id: str) -> Cycle | None:
-    """The plan's cycle before this one, if any."""
-    return db.scalars(
-        select(Cycle)
-        .where(Cycle.plan_id == plan_id, Cycle.id < cycle_id)
-        .order_by(Cycle.id.desc())
-        .limit(1)
-    ).first()
-
-
-ACCEPTED = ("accepted", "accepted_with_warnings")

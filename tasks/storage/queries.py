@@ -3,7 +3,356 @@
 Status, the console, reminders, emails, the report, the board and the open data ask these
 named queries instead of writing their own SQL, so two views of the same fact cannot disagree.
 The rules the answers follow (delivery, deadlines, the standing file) live in ``tasks.core``;
-this module only reads the ledger for them.
+this module only reads the ledger for them, one query per question rather than one per
+institution (a dashboard of 1,000 institutions asks them on every change).
 """
 
 from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tasks.core.cycles import cycle_label
+from tasks.core.delivery import (
+    DeliveryVerdict,
+    FileFact,
+    delivery_of,
+    publishable_file,
+    standing_file,
+)
+from tasks.core.refusals import UnknownCycle
+from tasks.core.states import (
+    SETTLED,
+    CycleState,
+    EmailStatus,
+    Outcome,
+    ReportState,
+    Review,
+)
+from tasks.plans.plan import Institution, Plan
+from tasks.storage.ledger import (
+    Cycle,
+    Email,
+    Extension,
+    MilestoneValue,
+    Report,
+    Submission,
+    of_cycle,
+)
+
+# Cycles.
+
+
+def cycle_of(db: Session, plan_id: str, cycle_id: str, for_update: bool = False) -> Cycle | None:
+    """The plan's cycle, or None (locked until the transaction ends with ``for_update``)."""
+    return db.get(Cycle, (plan_id, cycle_id), with_for_update=for_update)
+
+
+def require_cycle(db: Session, plan_id: str, cycle_id: str, for_update: bool = False) -> Cycle:
+    """The plan's cycle, or ``UnknownCycle`` with the sentence that says how to open it."""
+    cycle = cycle_of(db, plan_id, cycle_id, for_update)
+    if cycle is None:
+        known = [c.id for c in cycles_of(db, plan_id)]
+        listed = f" (its cycles: {', '.join(known)})" if known else " (no cycle is open yet)"
+        raise UnknownCycle(
+            f"cycle {cycle_label(plan_id, cycle_id)} does not exist{listed}: open it with "
+            f"`hitos cycle open {cycle_id} --plan {plan_id}`"
+        )
+    return cycle
+
+
+def cycles_of(db: Session, plan_id: str, *states: CycleState) -> list[Cycle]:
+    """The plan's cycles, oldest first (only those in ``states`` when given)."""
+    query = select(Cycle).where(Cycle.plan_id == plan_id)
+    if states:
+        query = query.where(Cycle.state.in_(states))
+    return list(db.scalars(query.order_by(Cycle.id)))
+
+
+def newest_open_cycle(db: Session, plan_id: str) -> Cycle | None:
+    """The plan's newest open cycle: where a file of that plan that does not say its cycle
+    belongs."""
+    return db.scalars(
+        select(Cycle)
+        .where(Cycle.plan_id == plan_id, Cycle.state == CycleState.OPEN)
+        .order_by(Cycle.id.desc())
+        .limit(1)
+    ).first()
+
+
+def previous_cycle(db: Session, plan_id: str, cycle_id: str) -> Cycle | None:
+    """The plan's cycle before this one, if any."""
+    return db.scalars(
+        select(Cycle)
+        .where(Cycle.plan_id == plan_id, Cycle.id < cycle_id)
+        .order_by(Cycle.id.desc())
+        .limit(1)
+    ).first()
+
+
+# Files and who they speak for.
+
+
+def cycle_files(
+    db: Session, plan_id: str, cycle_ids: Iterable[str], institution: str | None = None
+) -> dict[tuple[str, str], list[FileFact]]:
+    """(cycle, institution) → its files, oldest first: what the rules of ``tasks.core.delivery``
+    read, in one query of five columns (no ORM objects: 1,000 institutions)."""
+    query = select(
+        Submission.cycle_id,
+        Submission.institution,
+        Submission.id,
+        Submission.version,
+        Submission.outcome,
+        Submission.review,
+        Submission.received_at,
+    ).where(
+        Submission.plan_id == plan_id,
+        Submission.cycle_id.in_(list(cycle_ids)),
+        Submission.institution.is_not(None),
+    )
+    if institution is not None:
+        query = query.where(Submission.institution == institution)
+    files: dict[tuple[str, str], list[FileFact]] = {}
+    for cycle_id, code, *fact in db.execute(query.order_by(Submission.version, Submission.id)):
+        id_, version, outcome, review, received_at = fact
+        files.setdefault((str(cycle_id), str(code)), []).append(
+            FileFact(id_, version, Outcome(outcome), Review(review), received_at)
+        )
+    return files
+
+
+def files_by_institution(
+    db: Session, plan_id: str, cycle_id: str, institution: str | None = None
+) -> dict[str, list[FileFact]]:
+    """Institution → its files in one cycle, oldest first."""
+    return {
+        code: files
+        for (_, code), files in cycle_files(db, plan_id, [cycle_id], institution).items()
+    }
+
+
+def standing_files(db: Session, plan_id: str, cycle_id: str) -> dict[str, FileFact]:
+    """Institution → the file that speaks for it in the cycle (institutions without one are
+    left out)."""
+    found = {
+        code: standing_file(files)
+        for code, files in files_by_institution(db, plan_id, cycle_id).items()
+    }
+    return {code: file for code, file in found.items() if file is not None}
+
+
+def publishable_files(
+    db: Session, plan_id: str, cycle_ids: Iterable[str]
+) -> dict[tuple[str, str], FileFact]:
+    """(cycle, institution) → the approved file a publication shows for it."""
+    found = {
+        key: publishable_file(files) for key, files in cycle_files(db, plan_id, cycle_ids).items()
+    }
+    return {key: file for key, file in found.items() if file is not None}
+
+
+def milestone_progress(db: Session, submission_ids: Iterable[int]) -> dict[int, dict[str, float]]:
+    """Submission → milestone → the progress it reported."""
+    progress: dict[int, dict[str, float]] = {}
+    ids = list(submission_ids)
+    if not ids:
+        return progress
+    for submission, milestone, avance in db.execute(
+        select(MilestoneValue.submission_id, MilestoneValue.milestone, MilestoneValue.avance_pct)
+        .where(MilestoneValue.submission_id.in_(ids))
+        .order_by(MilestoneValue.id)
+    ):
+        progress.setdefault(submission, {})[milestone] = avance
+    return progress
+
+
+def standing_progress(db: Session, plan_id: str, cycle_id: str) -> dict[str, dict[str, float]]:
+    """Institution → milestone → progress in its standing file of the cycle."""
+    standing = standing_files(db, plan_id, cycle_id)
+    progress = milestone_progress(db, (f.id for f in standing.values()))
+    return {code: progress.get(file.id, {}) for code, file in standing.items()}
+
+
+def standing_in_earlier_cycle(
+    db: Session, plan_id: str, cycle_id: str, institution: str
+) -> int | None:
+    """The institution's standing file in the newest earlier cycle that has one: what its next
+    request is pre-filled with."""
+    earlier = [c.id for c in reversed(cycles_of(db, plan_id)) if c.id < cycle_id]
+    files = cycle_files(db, plan_id, earlier, institution)
+    for previous in earlier:
+        standing = standing_file(files.get((previous, institution), []))
+        if standing is not None:
+            return standing.id
+    return None
+
+
+# Deadlines and deliveries.
+
+
+def extensions_of(db: Session, plan_id: str, cycle_id: str) -> dict[str, Extension]:
+    """Institution → the extension the director granted it in the cycle."""
+    return {
+        e.institution: e
+        for e in db.scalars(select(Extension).where(of_cycle(Extension, plan_id, cycle_id)))
+    }
+
+
+def deadline_of(db: Session, cycle: Cycle, institution: str) -> date:
+    """The deadline that applies to one institution: its extension, else the cycle's."""
+    extension = db.scalars(
+        select(Extension.until).where(
+            of_cycle(Extension, cycle.plan_id, cycle.id), Extension.institution == institution
+        )
+    ).first()
+    return extension or cycle.deadline
+
+
+def deliveries(db: Session, plan: Plan, cycle: Cycle, today: date) -> dict[str, DeliveryVerdict]:
+    """Institution → its delivery in the cycle, for every institution the plan asks, in the
+    plan's order; ``today`` is the day lateness is counted to where nothing was delivered.
+
+    Two queries for the whole cycle (files, extensions): the one answer status, the console,
+    reminders, the emails, the report and the board give.
+    """
+    files = files_by_institution(db, plan.id, cycle.id)
+    extended = extensions_of(db, plan.id, cycle.id)
+    return {
+        institution.code: delivery_of(
+            files.get(institution.code, []),
+            extended[institution.code].until if institution.code in extended else cycle.deadline,
+            plan.timezone,
+            plan.country,
+            today,
+        )
+        for institution in plan.reporting_institutions()
+    }
+
+
+def waiting_institutions(db: Session, plan: Plan, cycle: Cycle) -> list[Institution]:
+    """The institutions asked in the cycle that have no standing file: who reminders go to."""
+    standing = standing_files(db, plan.id, cycle.id)
+    return [i for i in plan.reporting_institutions() if i.code not in standing]
+
+
+# Emails.
+
+
+def cycle_emails(db: Session, plan_id: str, cycle_id: str) -> list[Email]:
+    """Every email of the cycle, by key."""
+    return list(db.scalars(select(Email).where(of_cycle(Email, plan_id, cycle_id))))
+
+
+def settled_email_keys(db: Session, kind: str | None = None) -> set[str]:
+    """Keys of the emails the step that owes them must not send again (``SETTLED``)."""
+    query = select(Email.key).where(Email.status.in_(SETTLED))
+    if kind is not None:
+        query = query.where(Email.kind == kind)
+    return set(db.scalars(query))
+
+
+def unsent_since(db: Session, since: datetime, kinds: tuple[str, ...]) -> list[Email]:
+    """Emails of these kinds claimed since ``since`` that did not go out (failed, refused, or
+    still claimed), for a command to say so and exit non-zero."""
+    return list(
+        db.scalars(
+            select(Email)
+            .where(
+                Email.kind.in_(kinds),
+                Email.claimed_at >= since,
+                Email.status != EmailStatus.SENT,
+            )
+            .order_by(Email.key)
+        )
+    )
+
+
+# Publication.
+
+
+@dataclass(frozen=True)
+class Sources:
+    """What a cycle's report is made of: every version is one set of these."""
+
+    files: dict[tuple[str, str], FileFact]
+    """(cycle, institution) → its publishable file, this cycle and earlier ones (an earlier
+    cycle's values stand for a milestone with none this cycle)."""
+    deliveries: dict[str, DeliveryVerdict]
+
+    @property
+    def key(self) -> str:
+        """sha256 of the files and each institution's delivery and deadline: a version per
+        key, however many consolidations, and a published version out of date once it moves."""
+        described = {
+            "files": sorted(f.id for f in self.files.values()),
+            "deliveries": {
+                code: [verdict.state.value, verdict.deadline.isoformat()]
+                for code, verdict in sorted(self.deliveries.items())
+            },
+        }
+        return hashlib.sha256(json.dumps(described, sort_keys=True).encode()).hexdigest()
+
+
+def publication_sources(db: Session, plan: Plan, cycle: Cycle, today: date) -> Sources:
+    """What consolidating the cycle now would use."""
+    up_to = [c.id for c in cycles_of(db, plan.id) if c.id <= cycle.id]
+    return Sources(publishable_files(db, plan.id, up_to), deliveries(db, plan, cycle, today))
+
+
+@dataclass(frozen=True)
+class PublicationState:
+    """Where a cycle's report stands, for the console, ``hitos status`` and the notices."""
+
+    draft: Report | None
+    """The newest version when it is still a draft."""
+    published: Report | None
+    """The version the public sees."""
+    outdated: bool
+    """The published version is not what consolidating now would make: files, reviews or
+    deliveries moved since."""
+
+
+def newest_report(db: Session, plan_id: str, cycle_id: str) -> Report | None:
+    return db.scalars(
+        select(Report).where(of_cycle(Report, plan_id, cycle_id)).order_by(Report.version.desc())
+    ).first()
+
+
+def published_report(db: Session, plan_id: str, cycle_id: str) -> Report | None:
+    """The version the public sees, if any."""
+    return db.scalars(
+        select(Report)
+        .where(of_cycle(Report, plan_id, cycle_id), Report.state == ReportState.PUBLISHED)
+        .order_by(Report.version.desc())
+    ).first()
+
+
+def publication_state(db: Session, plan: Plan, cycle: Cycle, today: date) -> PublicationState:
+    """The cycle's draft, its published version and whether that one is out of date."""
+    newest = newest_report(db, plan.id, cycle.id)
+    published = published_report(db, plan.id, cycle.id)
+    outdated = (
+        published is not None
+        and published.sources != publication_sources(db, plan, cycle, today).key
+    )
+    draft = newest if newest is not None and newest.state == ReportState.DRAFT else None
+    return PublicationState(draft=draft, published=published, outdated=outdated)
+
+
+def published_cycle_ids(db: Session, plan_id: str) -> list[str]:
+    """The plan's cycles that have a published version."""
+    return list(
+        db.scalars(
+            select(Report.cycle_id)
+            .where(Report.plan_id == plan_id, Report.state == ReportState.PUBLISHED)
+            .distinct()
+            .order_by(Report.cycle_id)
+        )
+    )

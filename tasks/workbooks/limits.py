@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from zipfile import ZipFile
 
-from tasks.checks.findings import Finding, finding
+from tasks.checks.findings import finding
+from tasks.core.findings import Finding
 
 if TYPE_CHECKING:
     from tasks.settings import Settings

@@ -34,7 +34,8 @@ from python_calamine import (
 )
 
 from tasks.catalogues import text
-from tasks.checks.findings import Finding, finding
+from tasks.checks.findings import finding
+from tasks.core.findings import Finding
 from tasks.workbooks import contract
 from tasks.workbooks.contract import CODE, HEADER_SEARCH_ROWS, META_SHEET, PROGRESS, STATE
 from tasks.workbooks.limits import Budget, LimitExceeded, Limits

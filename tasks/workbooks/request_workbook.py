@@ -34,7 +34,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl.writer.excel import ExcelWriter
 
 from tasks.catalogues import text
-from tasks.checks.findings import Finding
+from tasks.core.findings import Finding
 from tasks.plans.plan import Institution, Milestone, Plan
 from tasks.rendering import render
 from tasks.workbooks import contract

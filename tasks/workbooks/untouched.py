@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tasks.checks.findings import Finding, finding
+from tasks.checks.findings import finding
+from tasks.core.findings import Finding
 from tasks.settings import Settings
 from tasks.storage import filestore
 from tasks.storage.ledger import Request, of_cycle, session

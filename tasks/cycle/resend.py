@@ -10,11 +10,13 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from tasks.catalogues import language_of
+from tasks.core.cycles import cycle_label
 from tasks.cycle.requests import build_request, request_email
 from tasks.mail.outgoing import send_all
 from tasks.plans.plan import Plan
 from tasks.settings import Settings
-from tasks.storage.ledger import Email, cycle_label, cycle_of, of_cycle, session
+from tasks.storage.ledger import Email, of_cycle, session
+from tasks.storage.queries import cycle_of
 
 UNDELIVERED = ("refused", "bounced")
 

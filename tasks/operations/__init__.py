@@ -1,0 +1,1 @@
+"""What operators are told: failed runs, and the server's own upkeep."""
