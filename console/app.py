@@ -50,7 +50,8 @@ from tasks.storage.ledger import (
     session,
 )
 from tasks.storage.queries import cycle_of, cycles_of
-from tasks.workbooks.request_workbook import COLUMNS, mark_findings
+from tasks.workbooks.contract import COLUMNS
+from tasks.workbooks.marking import mark_findings
 
 SESSION_COOKIE = "hitos_sesion"
 LOGIN_COOKIE = "hitos_ingreso"

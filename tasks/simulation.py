@@ -22,8 +22,7 @@ from tasks.plans.plan import Plan
 from tasks.settings import Settings
 from tasks.storage.ledger import Cycle, session
 from tasks.storage.queries import require_cycle
-from tasks.workbooks import contract
-from tasks.workbooks import request_workbook as workbooks
+from tasks.workbooks import contract, layout
 from tasks.workbooks.contract import COMPLETED, IN_PROGRESS, NOT_STARTED
 
 SILENT = "MARN"
@@ -41,7 +40,7 @@ def filled_workbook(
     """
     book = load_workbook(request)
     sheet = next(s for s in book.worksheets if contract.is_sheet(s.title, "milestones"))
-    header_row, header = workbooks.header(sheet)
+    header_row, header = layout.header(sheet)
     assert header_row is not None
     rng = random.Random(institution)
     done, started, waiting = COMPLETED, IN_PROGRESS, NOT_STARTED
@@ -75,7 +74,7 @@ def progressed_workbook(
     each milestone moves on from there (some start, some advance, some are completed)."""
     book = load_workbook(request)
     sheet = next(s for s in book.worksheets if contract.is_sheet(s.title, "milestones"))
-    header_row, header = workbooks.header(sheet)
+    header_row, header = layout.header(sheet)
     assert header_row is not None
     rng = random.Random(f"{institution}/{cycle_id}")
     for row in range(header_row + 1, sheet.max_row + 1):

@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 from tasks.cycle.intake import process, store
 from tasks.cycle.requests import build_request, open_cycle_record
 from tasks.mail.inbox import Attachment, Received
-from tasks.workbooks.request_workbook import header as workbook_header
+from tasks.workbooks.layout import header as workbook_header
 from tests.test_hostile_intake import LIAISON, filled
 
 
@@ -32,13 +32,19 @@ def intake_of(settings, plan, data: bytes, name: str = "avances.xlsx"):
 
 
 def blanked(data: bytes, column: str, code: str = "1.5") -> bytes:
+    return edited(data, code, **{column: None})
+
+
+def edited(data: bytes, code: str, **values: object) -> bytes:
+    """The workbook with one milestone's cells set, found by their headers."""
     book = load_workbook(io.BytesIO(data))
     sheet = book["Hitos"]
     header_row, header = workbook_header(sheet)
     assert header_row is not None
     for row in range(header_row + 1, sheet.max_row + 1):
         if sheet.cell(row, header["codigo_hito"]).value == code:
-            sheet.cell(row, header[column]).value = None
+            for column, value in values.items():
+                sheet.cell(row, header[column]).value = value
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
@@ -102,3 +108,29 @@ def test_a_filled_workbook_is_not_unchanged(settings, plan, template):
 
     assert outcome.outcome == "accepted"
     assert "unchanged-from-request" not in {f.rule for f in outcome.findings}
+
+
+@pytest.fixture
+def august(settings, plan, template) -> bytes:
+    """MINGOB's 2023-08 request, pre-filled from its accepted March file (1.5 started at 40 %,
+    the rest completed)."""
+    assert intake_of(settings, plan, filled(template, 40), "marzo.xlsx").outcome == "accepted"
+    cycle = open_cycle_record(settings, plan, "2023-08", date(2023, 8, 1))
+    return build_request(settings, plan, cycle, plan.institution("MINGOB")).read_bytes()
+
+
+def test_a_started_milestone_sent_back_in_last_cycles_words_is_a_warning(settings, plan, august):
+    outcome = intake_of(settings, plan, edited(august, "1.5", avance_pct=60), "agosto.xlsx")
+
+    [same] = [f for f in outcome.findings if f.rule == "same-as-last-cycle"]
+    assert (same.milestone, same.column, same.severity) == ("1.5", "descripcion_avance", "warning")
+    assert "2023-03" in same.message
+    assert outcome.outcome == "accepted_with_warnings"
+
+
+def test_a_started_milestone_with_this_periods_words_is_not_warned(settings, plan, august):
+    answer = edited(august, "1.5", avance_pct=60, descripcion_avance="Se publicó el tablero.")
+
+    outcome = intake_of(settings, plan, answer, "agosto.xlsx")
+
+    assert "same-as-last-cycle" not in {f.rule for f in outcome.findings}

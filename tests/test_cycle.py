@@ -18,7 +18,7 @@ from tasks.mail.replies import unanswered
 from tasks.people.review import approve, pending_reviews
 from tasks.publication.approval import consolidate_draft, publish_draft
 from tasks.simulation import CARELESS, SILENT, corrections, first_answers
-from tasks.workbooks.request_workbook import header as workbook_header
+from tasks.workbooks.layout import header as workbook_header
 from tests.test_mail import requests_for
 
 

@@ -28,7 +28,7 @@ from tasks.mail.inbox import Attachment, Received
 from tasks.settings import Settings
 from tasks.simulation import CARELESS, filled_workbook
 from tasks.workbooks import contract
-from tasks.workbooks.request_workbook import header
+from tasks.workbooks.layout import header
 from tests.conftest import SAMPLE_PLAN
 
 SUITE_RULES = {e["meta"]["rule"] for e in json.loads(SUITE.read_text())["expectations"]}

@@ -29,9 +29,9 @@ from tasks.mail.inbox import open_maildir, received
 from tasks.plans.plan import load_plan
 from tasks.settings import Settings
 from tasks.storage.ledger import InboundMessage, Submission, session
+from tasks.workbooks.contract import COLUMNS
 from tasks.workbooks.limits import Limits
 from tasks.workbooks.reading import UnreadableFile, read_submission
-from tasks.workbooks.request_workbook import COLUMNS
 from tests.conftest import SAMPLE_PLAN
 from tests.network import free_port
 

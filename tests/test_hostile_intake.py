@@ -27,7 +27,7 @@ from tasks.mail.malformed import unanswered_messages
 from tasks.mail.outgoing import send_all
 from tasks.mail.replies import unanswered
 from tasks.storage.ledger import Email, InboundMessage, Submission, session
-from tasks.workbooks.request_workbook import header as workbook_header
+from tasks.workbooks.layout import header as workbook_header
 from tests.conftest import RecordingHandler
 
 LIAISON = "enlace@mingob.example"

@@ -29,8 +29,8 @@ from tasks.storage import filestore
 from tasks.storage.ledger import Submission, session
 from tasks.workbooks.contract import FILLED_BY_INSTITUTION
 from tasks.workbooks.contract import KEYS as COLUMNS
-from tasks.workbooks.request_workbook import HEADER_ROW
-from tasks.workbooks.request_workbook import header as workbook_header
+from tasks.workbooks.layout import HEADER_ROW
+from tasks.workbooks.layout import header as workbook_header
 from tests.conftest import SAMPLE_PLAN, free_port
 
 LIAISON = "enlace@mingob.example"

@@ -31,7 +31,7 @@ from tasks.people.review import approve, pending_reviews
 from tasks.publication.approval import publish_draft
 from tasks.publication.publishing import consolidate
 from tasks.storage.ledger import FindingRow, session
-from tasks.workbooks.request_workbook import header as workbook_header
+from tasks.workbooks.layout import header as workbook_header
 from tests.test_hostile_intake import LIAISON, deliver_to_maildir, smtp_server, with_file
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

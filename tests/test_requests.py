@@ -10,8 +10,8 @@ from tasks.cycle.requests import build_request, open_cycle_record
 from tasks.storage.ledger import MilestoneValue, session
 from tasks.storage.queries import standing_files
 from tasks.workbooks.contract import state_code
+from tasks.workbooks.layout import header
 from tasks.workbooks.reading import read_submission
-from tasks.workbooks.request_workbook import header
 from tests.test_reminders import hand_in
 
 

@@ -6,14 +6,17 @@ import math
 import struct
 import zipfile
 from datetime import date, datetime
+from io import BytesIO
 from pathlib import Path
 
 import pytest
-from openpyxl import Workbook
+from openpyxl import Workbook, load_workbook
 
 from tasks.plans.plan import load_plan
+from tasks.workbooks.building import build_request_workbook
 from tasks.workbooks.contract import KEYS as CONTRACT_COLUMNS
 from tasks.workbooks.contract import column_key as contract_column
+from tasks.workbooks.layout import header
 from tasks.workbooks.reading import (
     ReadResult,
     UnreadableFile,
@@ -21,7 +24,6 @@ from tasks.workbooks.reading import (
     parse_percent,
     read_submission,
 )
-from tasks.workbooks.request_workbook import build_request_workbook
 
 PLAN = Path(__file__).resolve().parent.parent / "plans" / "gt-pan5.yaml"
 ROW = {
@@ -122,6 +124,39 @@ def test_reads_the_request_workbook_it_sends(tmp_path):
     assert result.meta["institution"] == "MINGOB"
     assert list(result.rows["codigo_hito"]) == [m.code for m in plan.milestones_of("MINGOB")]
     assert set(result.rows["estado"]) == {"not_started"}
+
+
+def linked(sent: bytes, path: Path, links: dict[str, tuple[str, str]]) -> bytes:
+    """The request workbook with evidence cells linked as Ctrl+K does: code → (text, address)."""
+    book = load_workbook(BytesIO(sent))
+    sheet = book["Hitos"]
+    header_row, columns = header(sheet)
+    assert header_row is not None
+    for row in range(header_row + 1, sheet.max_row + 1):
+        code = sheet.cell(row, columns["codigo_hito"]).value
+        if code in links:
+            cell = sheet.cell(row, columns["evidencia_url"])
+            cell.value, cell.hyperlink = links[code]
+    book.save(path)
+    return path.read_bytes()
+
+
+def test_an_evidence_cell_linked_under_its_own_text_reads_as_the_address(tmp_path):
+    plan = load_plan(PLAN)
+    sent = build_request_workbook(
+        plan, plan.institution("MINGOB"), "2023-03", date(2023, 3, 31), "a@b.example", "key"
+    )
+    links = {
+        "1.1": ("Acta de la sesión", "https://mingob.example/acta.pdf"),
+        "1.2": ("https://mingob.example/informe", "https://mingob.example/otro"),
+    }
+
+    read = read_submission(linked(sent, tmp_path / "enlaces.xlsx", links), "enlaces.xlsx")
+
+    evidence = dict(zip(read.rows["codigo_hito"], read.rows["evidencia_url"], strict=True))
+    assert evidence["1.1"] == "https://mingob.example/acta.pdf"
+    assert evidence["1.2"] == "https://mingob.example/informe"  # the address it shows wins
+    assert evidence["1.3"] == ""
 
 
 def test_finds_the_header_below_title_rows_with_blank_rows_and_columns(tmp_path):

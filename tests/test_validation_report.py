@@ -18,8 +18,9 @@ from tasks.plans.plan import load_plan
 from tasks.settings import Settings
 from tasks.simulation import filled_workbook
 from tasks.workbooks import contract
+from tasks.workbooks.building import build_request_workbook
+from tasks.workbooks.layout import header
 from tasks.workbooks.reading import read_submission
-from tasks.workbooks.request_workbook import build_request_workbook, header
 
 DEADLINE = date(2023, 3, 15)
 
@@ -115,7 +116,7 @@ def test_every_rule_is_described_in_the_plans_language_with_its_severity(languag
     data = json.loads(SUITE.read_text(encoding="utf-8"))["expectations"]
     warnings = {e["meta"]["rule"] for e in data if e["severity"] == "warning"}
 
-    assert warnings == {"progress-decreased", "milestone-overdue"}
+    assert warnings == {"progress-decreased", "same-as-last-cycle", "milestone-overdue"}
     assert len(loaded.expectations) == len(data)
     for expectation in loaded.expectations:
         is_warning = expectation.meta["rule"] in warnings
@@ -145,3 +146,59 @@ def test_an_overdue_milestone_names_its_end_date_the_way_the_language_writes_dat
 
     [message] = [f.message for f in report.findings["7"] if f.rule == "milestone-overdue"]
     assert written.format(d=overdue.end) in message
+
+
+def last_cycle(code: str, description: str, evidence: str, state: str = contract.IN_PROGRESS):
+    """``prepare``'s ``previous``: what the last accepted file of 2022-08 said of one milestone."""
+    values = {
+        contract.STATE: state,
+        contract.PROGRESS: 40.0,
+        "descripcion_avance": description,
+        "evidencia_url": evidence,
+        "observaciones": "",
+    }
+    return {code: values}
+
+
+def same_as_last_cycle(plan, answer: bytes, previous) -> list:
+    read = read_submission(answer, "a.xlsx")
+    batch = [prepare(read.rows, "7", plan, "MINEDUC", DEADLINE, previous, "2022-08")]
+    return [f for f in validate(batch, plan).findings["7"] if f.rule == "same-as-last-cycle"]
+
+
+def test_warns_when_a_started_milestone_brings_last_cycles_description_and_evidence(plan, tmp_path):
+    answer = all_completed(request(plan, tmp_path), **{"4_6": (contract.IN_PROGRESS, 60)})
+    # Spacing is not a new word: a line break where last cycle's text had a space is the same.
+    previous = last_cycle("4.6", "Avance\n 4.6.", "https://mineduc.example/4.6 ")
+
+    [warning] = same_as_last_cycle(plan, answer, previous)
+
+    assert (warning.milestone, warning.column, warning.severity) == (
+        "4.6",
+        "descripcion_avance",
+        "warning",
+    )
+    assert warning.message.startswith("El hito 4.6 sigue «Iniciado» con la misma")
+    assert "ciclo 2022-08" in warning.message
+
+
+@pytest.mark.parametrize(
+    ("description", "evidence"),
+    [
+        ("Avance 4.6.", "https://mineduc.example/acta-4.6"),
+        ("Se firmó el convenio.", "https://mineduc.example/4.6"),
+    ],
+)
+def test_a_new_description_or_new_evidence_is_not_same_as_last_cycle(
+    plan, tmp_path, description, evidence
+):
+    answer = all_completed(request(plan, tmp_path), **{"4_6": (contract.IN_PROGRESS, 60)})
+
+    assert same_as_last_cycle(plan, answer, last_cycle("4.6", description, evidence)) == []
+
+
+def test_a_completed_milestone_may_keep_last_cycles_words(plan, tmp_path):
+    answer = all_completed(request(plan, tmp_path))  # 4.6 completed, as it already was
+    previous = last_cycle("4.6", "Avance 4.6.", "https://mineduc.example/4.6", contract.COMPLETED)
+
+    assert same_as_last_cycle(plan, answer, previous) == []

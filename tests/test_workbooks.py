@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from io import BytesIO
 from zipfile import ZipFile
@@ -13,17 +14,13 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from tasks.checks.findings import finding
 from tasks.plans.plan import Plan
+from tasks.workbooks.building import build_request_workbook
 from tasks.workbooks.contract import FILLED_BY_INSTITUTION, column_key
 from tasks.workbooks.contract import KEYS as COLUMNS
+from tasks.workbooks.layout import HEADER_ROW
+from tasks.workbooks.marking import mark_findings, marked_name
 from tasks.workbooks.reading import read_submission
-from tasks.workbooks.request_workbook import (
-    HEADER_ROW,
-    TEMPLATE_VERSION,
-    build_request_workbook,
-    mark_findings,
-    signature,
-    verify,
-)
+from tasks.workbooks.signing import TEMPLATE_VERSION, signature, verify
 
 KEY = "test-signing-key"
 FIRST = HEADER_ROW + 1  # the first milestone's row
@@ -222,6 +219,75 @@ def test_header_is_bold_filled_frozen_and_repeated_on_every_printed_page(plan):
     assert sheet.sheet_properties.pageSetUpPr.fitToPage
 
 
+def test_every_column_fits_a_1366_px_screen_at_100_percent(plan):
+    """Excel's row numbers, scroll bar and window edges leave about 1,300 px of the 1,366."""
+    sheet = sheet_of(build(plan))
+
+    shown = [pixels(width) for width, hidden in columns_of(sheet) if not hidden]
+
+    assert sum(shown) <= 1300
+    assert [key for key in COLUMNS if not columns_of(sheet)[COLUMNS.index(key)][1]][-5:] == (
+        FILLED_BY_INSTITUTION
+    )
+
+
+def test_the_institution_is_named_once_above_the_table_and_kept_hidden_on_every_row(plan):
+    sheet = sheet_of(build(plan))
+
+    hidden = [
+        key for key, (_, is_hidden) in zip(COLUMNS, columns_of(sheet), strict=True) if is_hidden
+    ]
+    assert hidden == ["institucion"]
+    assert {row["institucion"] for row in rows(sheet)} == {"MINGOB"}  # read back, as before
+    assert "(MINGOB)" in heading(sheet)[1]
+
+
+def test_a_commitment_is_written_once_on_the_first_row_of_its_milestones(plan):
+    table = [(row["codigo_hito"], row["compromiso"]) for row in rows(sheet_of(build(plan)))]
+
+    assert table == [
+        ("1.1", "1. Seguridad ciudadana transparente"),
+        ("1.10", None),
+        ("2.1", "2. Datos abiertos"),
+    ]
+
+
+def test_the_milestone_code_and_the_header_stay_in_view_and_the_cursor_starts_at_the_state(
+    plan,
+):
+    sheet = sheet_of(build(plan))
+
+    assert sheet.freeze_panes == f"{cell(sheet, FIRST, 'compromiso').column_letter}{FIRST}"
+    view = sheet.sheet_view
+    [active] = [s for s in view.selection if s.pane == view.pane.activePane]
+    assert active.activeCell == cell(sheet, FIRST, "estado").coordinate
+
+
+def test_rows_open_tall_enough_for_their_text_and_grow_with_it(plan):
+    """A custom height kept a row as built and cut longer text; without one, Excel and
+    LibreOffice fit the row again once the liaison types in it."""
+    data = build(plan, previous={"1.1": {"descripcion_avance": "Se publicó el portal. " * 12}})
+    with ZipFile(BytesIO(data)) as archive:
+        xml = archive.read("xl/worksheets/sheet1.xml").decode()
+    heights = {
+        int(number): float(height)
+        for number, height in re.findall(r'<row r="(\d+)" ht="([\d.]+)"', xml)
+    }
+
+    data_rows = re.findall(rf'<row r="(?:{"|".join(str(FIRST + n) for n in range(3))})"[^>]*>', xml)
+    assert data_rows and not any("customHeight" in row for row in data_rows)
+    # 264 characters in a 30-unit column: at least eight lines of 15 points.
+    assert heights[FIRST] >= 8 * 15
+    assert heights[FIRST] > heights.get(FIRST + 2, 15)
+
+
+def test_a_link_to_the_evidence_may_be_inserted_in_the_protected_sheet(plan):
+    protection = sheet_of(build(plan)).protection
+
+    assert protection.sheet and not protection.insertHyperlinks
+    assert protection.insertRows and protection.deleteRows  # still locked: rows are the plan's
+
+
 def test_cells_to_fill_look_different_from_locked_ones(plan):
     sheet = sheet_of(build(plan))
 
@@ -235,10 +301,31 @@ def test_cells_to_fill_look_different_from_locked_ones(plan):
                 assert (colour, border) == ("00F2F2F2", "00BFBFBF"), key
 
 
+def heading(sheet: Worksheet) -> list[str]:
+    """The lines above the header, as the liaison sees them: in the first visible column."""
+    shown = next(n for n, (_, hidden) in enumerate(columns_of(sheet), start=1) if not hidden)
+    return [str(sheet.cell(row, shown).value) for row in range(1, HEADER_ROW)]
+
+
+def columns_of(sheet: Worksheet) -> list[tuple[float, bool]]:
+    """Each column's (width, hidden) from A, as the file declares them."""
+    declared = {
+        index: (dimension.width, bool(dimension.hidden))
+        for dimension in sheet.column_dimensions.values()
+        for index in range(dimension.min, dimension.max + 1)
+    }
+    return [declared[index] for index in range(1, len(COLUMNS) + 1)]
+
+
+def pixels(width: float) -> int:
+    """A column's width on screen at 100 %: Excel's digit of Calibri 11 is 7 px, plus 5 px."""
+    return int(width * 7 + 5)
+
+
 def test_institution_cycle_and_deadline_are_written_above_the_header(plan):
     sheet = sheet_of(build(plan))
 
-    above = [str(sheet.cell(row, 1).value) for row in range(1, HEADER_ROW)]
+    above = heading(sheet)
     assert above[0] == "Informe de avance de hitos · marzo 2023"
     assert "Ministerio de Gobernación (MINGOB)" in above[1]
     assert "viernes 24 de marzo de 2023" in above[2]
@@ -254,7 +341,7 @@ def test_an_english_workbook_has_english_labels_sheets_and_states(plan):
     assert labels[1:3] == ["Milestone code", "Commitment"]
     assert [column_key(label) for label in labels] == COLUMNS
     assert cell(sheet, FIRST, "estado").value == "Not started"
-    assert "Friday 24 March 2023" in str(sheet.cell(3, 1).value)
+    assert "Friday 24 March 2023" in heading(sheet)[2]
 
 
 def test_without_previous_cycle_milestones_start_not_started_at_0(plan):
@@ -488,6 +575,14 @@ def test_marked_copy_keeps_the_institution_values_and_the_signed_meta(plan, tmp_
 
     assert sheet_of(marked)[f"I{FIRST}"].value == "Hecho"
     assert verify(meta_of(marked), KEY)
+
+
+@pytest.mark.parametrize(
+    ("language", "name"),
+    [("es", "corregir-12-MINGOB avance.xlsx"), ("en", "to-fix-12-MINGOB avance.xlsx")],
+)
+def test_the_marked_copy_is_named_in_the_replys_language(language, name):
+    assert marked_name(12, "MINGOB avance.xlsm", language) == name
 
 
 def test_csv_and_corrupt_files_are_not_marked(plan):

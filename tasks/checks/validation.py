@@ -45,8 +45,9 @@ class Prepared:
     frame: pd.DataFrame
     reference: date
     """The cycle's deadline: milestones ending before it are past due."""
-    previous: dict[str, float] = field(default_factory=dict)
-    """Milestone code → progress in the institution's last accepted file of the cycle before."""
+    previous: dict[str, dict[str, object]] = field(default_factory=dict)
+    """Milestone code → its values (the contract's value columns) in the institution's last
+    accepted file of the cycle before."""
     previous_cycle: str = ""
     findings: list[Finding] = field(default_factory=list)
     absent: list[str] = field(default_factory=list)
@@ -89,7 +90,7 @@ def prepare(
     plan: Plan,
     institution: str,
     reference: date,
-    previous: dict[str, float] | None = None,
+    previous: dict[str, dict[str, object]] | None = None,
     previous_cycle: str = "",
     language: str = "es",
     cycle: str = "",
@@ -114,8 +115,8 @@ def with_helpers(prepared: list[Prepared], plan: Plan, language: str = "es") -> 
     """The batch's rows stacked, with the columns the suite checks beside the file's own.
 
     ``_envio`` (submission key), ``_clave`` (institution|code), ``_en_plan``, ``avance_pct`` as
-    a number, ``_avance_vacio``, ``avance_anterior``, ``_vencido`` and each row's name for
-    reviewers (``ROW``); one pass over all rows.
+    a number, ``_avance_vacio``, ``avance_anterior``, ``_como_antes``, ``_vencido`` and each
+    row's name for reviewers (``ROW``); one pass over all rows.
     """
     # Each file's own rows, then one row per milestone a file left out.
     frames = [p.frame for p in prepared]
@@ -141,12 +142,34 @@ def with_helpers(prepared: list[Prepared], plan: Plan, language: str = "es") -> 
     # Blank, not text that is no number: the suite's map rules skip nulls, so it is said apart.
     frame["_avance_vacio"] = avance.isna() & frame["avance_raw"].fillna("").eq("")
     previous = {f"{p.institution}|{c}": v for p in prepared for c, v in p.previous.items()}
-    frame["avance_anterior"] = frame["_clave"].map(previous).astype("float64")
+    before = frame["_clave"].map(previous)
+    frame["avance_anterior"] = before.map(
+        lambda v: v.get(contract.PROGRESS) if isinstance(v, dict) else None
+    ).astype("float64")
+    frame[AS_BEFORE] = [
+        row[0] if isinstance(values, dict) and _as_before(row, values) else None
+        for values, row in zip(before, frame[list(SAME_AS_BEFORE)].to_numpy(), strict=True)
+    ]
     end = pd.to_datetime(frame["_clave"].map(ends))
     reference = pd.to_datetime(np.repeat([p.reference for p in owners], sizes))
     frame["_vencido"] = frame["_presente"] & (end.to_numpy() < reference.to_numpy())
     frame[ROW] = row_names(frame, institution, language)
     return frame
+
+
+AS_BEFORE = "_como_antes"
+"""The frame's column holding a row's description where it and the evidence are, word for word,
+last cycle's accepted ones (what a pre-filled workbook sent back without a new word says), else
+None: the suite expects it empty, and Data Docs show the repeated text."""
+SAME_AS_BEFORE = ("descripcion_avance", contract.EVIDENCE)
+
+
+def _as_before(row: Any, values: dict[str, object]) -> bool:
+    """Whether every ``SAME_AS_BEFORE`` cell says what last cycle's file said (spacing aside),
+    and says something."""
+    said = [" ".join(str(v).split()) if isinstance(v, str) else "" for v in row]
+    before = [" ".join(str(values.get(key) or "").split()) for key in SAME_AS_BEFORE]
+    return all(said) and said == before
 
 
 def row_names(frame: pd.DataFrame, institution: pd.Series, language: str) -> list[str]:

@@ -43,12 +43,12 @@ from tasks.storage.ledger import (
     utcnow,
 )
 from tasks.storage.queries import newest_open_cycle as ledger_open_cycle
-from tasks.storage.queries import standing_progress
+from tasks.storage.queries import standing_values
 from tasks.workbooks import contract
 from tasks.workbooks.limits import Limits, bounded
 from tasks.workbooks.reading import DAMAGED, ReadResult, UnreadableFile, read_submission
-from tasks.workbooks.request_workbook import verify
 from tasks.workbooks.safe_names import printable, safe_filename
+from tasks.workbooks.signing import verify
 from tasks.workbooks.untouched import RequestsSent
 
 logger = logging.getLogger(__name__)
@@ -218,7 +218,9 @@ class Lookups:
     deadlines: dict[tuple[str, str], date]
     threads: dict[str, tuple[str, str, str]]
     database: str
-    _progress: dict[tuple[str, str], dict[str, dict[str, float]]] = field(default_factory=dict)
+    _previous: dict[tuple[str, str], dict[str, dict[str, MilestoneValue]]] = field(
+        default_factory=dict
+    )
 
     @classmethod
     def read(cls, settings: Settings, plans: dict[str, Plan], subs: list[Submission]) -> Lookups:
@@ -235,15 +237,22 @@ class Lookups:
         """The plan's cycle before this one, or ``""``."""
         return max((c for p, c in self.deadlines if p == plan_id and c < cycle_id), default="")
 
-    def previous_progress(self, plan_id: str, cycle_id: str, institution: str) -> dict[str, float]:
-        """The institution's progress in the plan's previous cycle's latest accepted file."""
+    def previous_values(
+        self, plan_id: str, cycle_id: str, institution: str
+    ) -> dict[str, dict[str, object]]:
+        """Milestone → the institution's values in its standing file of the plan's previous
+        cycle."""
         before = self.previous_cycle(plan_id, cycle_id)
         if not before:
             return {}
-        if (plan_id, before) not in self._progress:
+        if (plan_id, before) not in self._previous:
             with session(self.database) as db:
-                self._progress[plan_id, before] = standing_progress(db, plan_id, before)
-        return self._progress[plan_id, before].get(institution, {})
+                self._previous[plan_id, before] = standing_values(db, plan_id, before)
+        reported = self._previous[plan_id, before].get(institution, {})
+        return {
+            code: {key: getattr(value, key) for key in contract.VALUE_COLUMNS}
+            for code, value in reported.items()
+        }
 
 
 def threads_of(db: Session, subs: list[Submission]) -> dict[str, tuple[str, str, str]]:
@@ -597,7 +606,7 @@ def unreadable(plan: Plan, sub: Submission, problem: Finding, lookups: Lookups) 
 
 
 def prepared_rows(settings: Settings, plan: Plan, d: Decision, lookups: Lookups) -> Prepared:
-    """The file's rows with last cycle's progress beside them, ready for the suite."""
+    """The file's rows with last cycle's accepted values beside them, ready for the suite."""
     assert d.read is not None and d.institution and d.cycle_id
     return prepare(
         d.read.rows,
@@ -605,7 +614,7 @@ def prepared_rows(settings: Settings, plan: Plan, d: Decision, lookups: Lookups)
         plan,
         d.institution,
         lookups.deadlines.get((plan.id, d.cycle_id), date.today()),
-        lookups.previous_progress(plan.id, d.cycle_id, d.institution),
+        lookups.previous_values(plan.id, d.cycle_id, d.institution),
         lookups.previous_cycle(plan.id, d.cycle_id),
         language_of(settings, plan),
         d.cycle_id,

@@ -27,7 +27,8 @@ from tasks.storage.ledger import (
 )
 from tasks.storage.queries import cycle_of, standing_in_earlier_cycle
 from tasks.workbooks import contract
-from tasks.workbooks.request_workbook import build_request_workbook, signature
+from tasks.workbooks.building import build_request_workbook
+from tasks.workbooks.signing import signature
 from tasks.workbooks.untouched import request_digest
 
 

@@ -21,8 +21,7 @@ from tasks.settings import Settings
 from tasks.storage import filestore
 from tasks.storage.ledger import Email, Submission, of_plan, session
 from tasks.storage.queries import cycle_of
-from tasks.workbooks.request_workbook import mark_findings
-from tasks.workbooks.safe_names import safe_stem
+from tasks.workbooks.marking import mark_findings, marked_name
 
 logger = logging.getLogger(__name__)
 
@@ -89,7 +88,7 @@ def reply_email(
         marked = mark_findings(data, outcome.filename, outcome.findings, language)
         if marked is not None:
             # Rebuilt from the stored file whenever the reply is rendered: a local copy only.
-            name = f"corregir-{outcome.submission_id}-{safe_stem(outcome.filename)}.xlsx"
+            name = marked_name(outcome.submission_id, outcome.filename, language)
             folder = outcome.cycle or "sin-ciclo"
             attachments.append(
                 filestore.local_copy(settings, marked, "replies", plan.id, folder, name)

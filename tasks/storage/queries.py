@@ -173,11 +173,20 @@ def milestone_progress(db: Session, submission_ids: Iterable[int]) -> dict[int, 
     return progress
 
 
-def standing_progress(db: Session, plan_id: str, cycle_id: str) -> dict[str, dict[str, float]]:
-    """Institution → milestone → progress in its standing file of the cycle."""
-    standing = standing_files(db, plan_id, cycle_id)
-    progress = milestone_progress(db, (f.id for f in standing.values()))
-    return {code: progress.get(file.id, {}) for code, file in standing.items()}
+def standing_values(
+    db: Session, plan_id: str, cycle_id: str
+) -> dict[str, dict[str, MilestoneValue]]:
+    """Institution → milestone → everything its standing file of the cycle reported for it
+    (one query for the whole cycle)."""
+    standing = {file.id: code for code, file in standing_files(db, plan_id, cycle_id).items()}
+    found: dict[str, dict[str, MilestoneValue]] = {}
+    for value in db.scalars(
+        select(MilestoneValue)
+        .where(MilestoneValue.submission_id.in_(list(standing)))
+        .order_by(MilestoneValue.id)
+    ):
+        found.setdefault(standing[value.submission_id], {})[value.milestone] = value
+    return found
 
 
 def standing_in_earlier_cycle(

@@ -1,9 +1,9 @@
 """The workbook contract, in one place: sheets, columns, states, bounds and header matching.
 
 What the request workbook holds and what a returned file must say (DESIGN.md, "The workbook
-contract"). The writer (``tasks.workbooks.request_workbook``), the reader
-(``tasks.workbooks.reading``), the marker,
-validation, consolidation and the report read it from here; the Great Expectations suite
+contract"). The builder (``tasks.workbooks.building``), the reader (``tasks.workbooks.reading``),
+the marker (``tasks.workbooks.marking``), validation, consolidation and the report read it from
+here; the Great Expectations suite
 (``expectations/hitos_entrega.json``) is checked against it by ``tests/test_contract.py``.
 
 Keys and codes are stable data (``avance_pct``, ``started``): the ledger stores them and the
@@ -33,32 +33,39 @@ class Column:
     kind: Kind
     filled_by: Literal["hitos", "institution"]
     width: float
-    """Width in the workbook, in Excel's character units."""
+    """Width in the request workbook, in Excel's character units (a digit of Calibri 11, 7 px):
+    the visible ones add up to about 1,240 px, so a 1366 px screen at 100 % shows them all. Each
+    holds its longest label word in bold in both languages («Milestone» needs 9.5) and its
+    values («30 May 2023» needs 11.5)."""
     required: bool = False
     """A returned file without it is rejected (``column-missing``)."""
     aliases: tuple[str, ...] = ()
     """Other headers offices write for it, as normalised words joined by ``_``."""
     read: bool = True
     """Read back from returned files (the commitment and milestone texts are only shown)."""
+    hidden: bool = False
+    """Kept in the request workbook but hidden: said once in its title block instead."""
 
     def label(self, language: str) -> str:
         return text(language, f"contract.columns.{self.key}")
 
 
 COLUMNS: tuple[Column, ...] = (
-    Column("institucion", "text", "hitos", 11),
-    Column("codigo_hito", "code", "hitos", 10, required=True),
-    Column("compromiso", "text", "hitos", 22, read=False),
-    Column("hito", "text", "hitos", 34, read=False),
-    Column("fecha_inicio", "date", "hitos", 11, aliases=("inicio",)),
+    # Every row of a returned file still names its institution (intake's last resort to tell
+    # whose file it is); the liaison reads it once, above the table.
+    Column("institucion", "text", "hitos", 11, hidden=True),
+    Column("codigo_hito", "code", "hitos", 9.5, required=True),
+    Column("compromiso", "text", "hitos", 16, read=False),
+    Column("hito", "text", "hitos", 30, read=False),
+    Column("fecha_inicio", "date", "hitos", 11.5, aliases=("inicio",)),
     Column(
         "fecha_fin",
         "date",
         "hitos",
-        11,
+        11.5,
         aliases=("fecha_final", "fecha_finalizacion", "fecha_termino", "fin"),
     ),
-    Column("estado", "state", "institution", 13, required=True, aliases=("estado_hito",)),
+    Column("estado", "state", "institution", 12, required=True, aliases=("estado_hito",)),
     Column(
         "avance_pct",
         "whole",
@@ -76,7 +83,7 @@ COLUMNS: tuple[Column, ...] = (
         required=True,
         aliases=("evidencia", "url_evidencia", "enlace_evidencia", "evidence", "evidence_url"),
     ),
-    Column("observaciones", "text", "institution", 20, aliases=("observacion", "comments")),
+    Column("observaciones", "text", "institution", 18, aliases=("observacion", "comments")),
 )
 KEYS = [c.key for c in COLUMNS]
 FILLED_BY_INSTITUTION = [c.key for c in COLUMNS if c.filled_by == "institution"]
@@ -87,6 +94,7 @@ CODE = "codigo_hito"
 """The column that identifies a milestone row and marks the header row."""
 STATE = "estado"
 PROGRESS = "avance_pct"
+EVIDENCE = "evidencia_url"
 DATE_COLUMNS = [c.key for c in COLUMNS if c.kind == "date"]
 READ = [c.key for c in COLUMNS if c.read]
 TEXT_COLUMNS = [c.key for c in COLUMNS if c.read and c.kind in ("text", "url")]

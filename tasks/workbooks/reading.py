@@ -37,7 +37,15 @@ from tasks.catalogues import text
 from tasks.checks.findings import finding
 from tasks.core.findings import Finding
 from tasks.workbooks import contract
-from tasks.workbooks.contract import CODE, HEADER_SEARCH_ROWS, META_SHEET, PROGRESS, STATE
+from tasks.workbooks.contract import (
+    CODE,
+    EVIDENCE,
+    HEADER_SEARCH_ROWS,
+    META_SHEET,
+    PROGRESS,
+    STATE,
+)
+from tasks.workbooks.hyperlinks import web_links
 from tasks.workbooks.limits import Budget, LimitExceeded, Limits
 
 ROW_COLUMNS = ["fila", *contract.READ, "codigo_numerico", "avance_raw"]
@@ -55,6 +63,7 @@ TOO_BIG = "much-larger-than-the-template"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ZIP_MAGIC = b"PK\x03\x04"
 _OTHER_MAGIC = (b"%PDF", b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"{\\rtf")
+_WEB = ("http://", "https://")
 _TEXT_SUFFIXES = (".csv", ".tsv", ".txt")
 _SEPARATORS = (";", ",", "\t")
 # A row with none of these is a note or a signature line under the table, not a milestone.
@@ -244,6 +253,8 @@ def _read_workbook(data: bytes, limits: Limits, budget: Budget) -> ReadResult:
             ]
             hitos = with_header[0] if len(with_header) == 1 else None
         grid = _grid(book, hitos, limits=limits) if hitos else None
+        if grid is not None and data.startswith(_ZIP_MAGIC):
+            _follow_evidence_links(grid, web_links(data, hitos or ""))
         budget.check()
     except PasswordError as exc:
         raise UnreadableFile(PROTECTED) from exc
@@ -254,6 +265,22 @@ def _read_workbook(data: bytes, limits: Limits, budget: Budget) -> ReadResult:
     if grid is None:
         return ReadResult(_frame([]), meta, [finding("sheet-missing")])
     return _result(grid, meta, from_text=False)
+
+
+def _follow_evidence_links(grid: Grid, links: dict[tuple[int, int], str]) -> None:
+    """An evidence cell linked to a web address under a text of the liaison's own («Acta de la
+    sesión», Ctrl+K) reads as that address: the evidence is where the link points."""
+    found = contract.find_header(grid) if links else None
+    if found is None or EVIDENCE not in found[1]:
+        return
+    header, columns = found
+    column = columns[EVIDENCE]
+    for (row, at), url in links.items():
+        if at != column or row <= header or row >= len(grid) or column >= len(grid[row]):
+            continue
+        shown = grid[row][column]
+        if not (isinstance(shown, str) and shown.strip().lower().startswith(_WEB)):
+            grid[row][column] = url
 
 
 def _same_sheet(name: str, wanted: str) -> bool:

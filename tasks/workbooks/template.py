@@ -2,7 +2,7 @@
 
 openpyxl spent most of a workbook's 10 ms hashing styles and writing each sheet through a
 temporary file; 1,000 institutions took 9.6 s. A template (one workbook built and styled by
-``tasks.workbooks.request_workbook`` with openpyxl) is taken apart once per cycle and language; each
+``tasks.workbooks.building`` with openpyxl) is taken apart once per cycle and language; each
 institution's file is the template's zip with its three sheets' rows written directly, using the
 style ids openpyxl gave the template's cells. Everything else (styles, validations' texts,
 protection, print set-up, the workbook's structure) is the template's, byte for byte.
@@ -29,7 +29,8 @@ _TITLE = re.compile(r"(<dc:title[^>]*>)[^<]*(</dc:title>)")
 
 @dataclass(frozen=True)
 class Row:
-    """One row to write: its cells (value, style id) from column A, and its height if fixed."""
+    """One row to write: its cells (value, style id) from column A, and the height it opens
+    with, if not one line (never a custom height: the row grows as the liaison types)."""
 
     cells: Sequence[tuple[object, int | None]]
     height: float | None = None
@@ -114,7 +115,9 @@ class Template:
 
 
 def _row(number: int, row: Row) -> str:
-    height = f' ht="{row.height:g}" customHeight="1"' if row.height else ""
+    # Without customHeight, Excel and LibreOffice open the row at this height and fit it again
+    # when its text changes; with it, the row kept its height and cut what was typed.
+    height = f' ht="{row.height:g}"' if row.height else ""
     cells = "".join(
         _cell(f"{get_column_letter(index)}{number}", value, style)
         for index, (value, style) in enumerate(row.cells, start=1)
