@@ -279,7 +279,7 @@ def test_a_request_after_a_plan_change_uses_the_new_dates_and_leaves_out_a_withd
     from tasks.people.contacts import current_plan
     from tasks.plans.plan import load_plan
     from tasks.workbooks import contract
-    from tasks.workbooks import request_workbook as workbooks
+    from tasks.workbooks import layout as workbooks
 
     plan = load_plan(settings.plan)
     open_cycle_record(settings, plan, "2023-03", date(2023, 3, 1))
