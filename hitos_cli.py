@@ -17,6 +17,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from hitos_cli_mesa import print_papers as print_mesa_papers
 from hitos_cli_mesa import register as register_mesa
 from tasks.core.findings import Finding
 from tasks.plans.plan import Plan, load_plan
@@ -198,6 +199,7 @@ def demo(
         console.print(f"Report {name[7:]:<7} {Path(files[name]).resolve()}")
     board = home / "board" / plan.id / "index.html"
     console.print(f"Public board   {board}  (every published cycle)")
+    print_mesa_papers(files)
     console.print("The directorate's console on this workspace (first account, then the server):")
     console.print(f"  export HITOS_HOME={home}")
     hitos = "hitos" if shutil.which("hitos") else str(Path(sys.argv[0]).resolve())

@@ -333,6 +333,26 @@ def plan_history(plan_name: PlanOption = "") -> None:
     _cli().console.print(table)
 
 
+PAPERS = {
+    "communique_html": "communiqué",
+    "communique_markdown": "communiqué md",
+    "agenda_pdf": "agenda",
+    "deck_html": "pack (deck)",
+    "deck_pdf": "pack (PDF)",
+}
+"""The Mesa's papers the demo names, as its closing lines call them."""
+
+
+def print_papers(files: dict[str, str]) -> None:
+    """The demo's closing lines for the Mesa: where each session's communiqué, agenda and pack
+    are (``flows.demo`` returns them as ``mesa <cycle> <kind>``)."""
+    for key, path in files.items():
+        _, cycle, kind = key.split(" ") if key.startswith("mesa ") else ("", "", "")
+        if kind in PAPERS:
+            label = f"Mesa {cycle} {PAPERS[kind]}"
+            _cli().console.print(f"{label:<26} {Path(path).resolve()}", highlight=False)
+
+
 def register(app: typer.Typer, plan_app: typer.Typer) -> None:
     """Add the Mesa's commands to ``hitos`` (and ``change``, ``history`` to ``hitos plan``)."""
     app.add_typer(session_app, name="session")

@@ -15,12 +15,13 @@ from pathlib import Path
 
 from tasks.catalogues import language_of, text
 from tasks.core.calendar import add_business_days
+from tasks.core.states import Delivery
 from tasks.mesa import agreements, communique, invitations, sessions
 from tasks.mesa.agenda import build_agenda
 from tasks.mesa.assessments import DISAGREE, assess
 from tasks.mesa.pack import write_pack
 from tasks.mesa.plan_changes import change
-from tasks.plans.plan import Plan
+from tasks.plans.plan import Plan, load_plan
 from tasks.settings import Settings
 from tasks.storage.ledger import session
 from tasks.storage.queries import standing_files
@@ -95,9 +96,8 @@ def mesa_meets(settings: Settings, plan: Plan, cycle_id: str) -> dict[str, objec
     ]
     sessions.record_minutes(settings, plan, cycle_id, present, director)
     held = session_day(cycle_id)
-    missing = [
-        f.codigo for f in agenda.source.figures.institutions if f.estado_entrega == "missing"
-    ]
+    figures = agenda.source.figures
+    missing = [f.codigo for f in figures.institutions if f.estado_entrega == Delivery.NOT_DELIVERED]
     made = []
     for code in missing:
         recorded = agreements.add(
@@ -116,7 +116,7 @@ def mesa_meets(settings: Settings, plan: Plan, cycle_id: str) -> dict[str, objec
         first = late[0]
         change(
             settings,
-            plan,
+            load_plan(settings.plan),  # changes are recorded on the plan file's versions
             first.codigo_hito,
             cycle_id,
             text(language, "mesa.simulated.new_dates"),
@@ -144,6 +144,19 @@ def director_follows_up(settings: Settings, plan: Plan, cycle_id: str) -> list[s
             agreements.close(settings, plan, ref, note, plan.coordinator.director.email)
             closed.append(ref)
     return closed
+
+
+def the_mesa_meets(settings: Settings, plan: Plan, cycle_id: str) -> dict[str, str]:
+    """A cycle's whole session, once its report is published: the director convenes it, civil
+    society assesses, the Mesa meets, the director approves the communiqué; where the papers
+    are (``communique_html``, ``communique_markdown``, ``agenda_html``, ``deck_html``…)."""
+    director_convenes(settings, plan, cycle_id)
+    civil_society_assesses(settings, plan, cycle_id)
+    held = mesa_meets(settings, plan, cycle_id)
+    papers = dict(held["pack"])  # type: ignore[call-overload]
+    written = director_approves_communique(settings, plan, cycle_id)
+    papers.update({f"communique_{kind}": path for kind, path in written.items()})
+    return papers
 
 
 def director_approves_communique(settings: Settings, plan: Plan, cycle_id: str) -> dict[str, str]:
