@@ -819,10 +819,15 @@ def publish(cycle: CycleArg, by: ByOption = "", plan_name: PlanOption = "") -> N
 @users_app.command("add")
 def users_add(
     email: Annotated[str, typer.Argument(help="The person's email, their sign-in name.")],
-    role: Annotated[str, typer.Option(help="director or reviewer.")],
+    role: Annotated[str, typer.Option(help="director, reviewer or cso (civil society).")],
+    org: Annotated[
+        str, typer.Option(help="For --role cso: the Mesa's organisation it speaks for.")
+    ] = "",
 ) -> None:
     """Create a console account (or reset one); the password is read from standard input."""
-    settings, _ = settings_and_plan()
+    settings, plan = settings_and_plan()
+    from tasks.core.refusals import DecisionRefused
+    from tasks.mesa.accounts import add_member_account
     from tasks.people.accounts import AccountRefused, add_user
 
     if sys.stdin.isatty():
@@ -832,8 +837,12 @@ def users_add(
     else:
         password = sys.stdin.readline().rstrip("\r\n")
     try:
-        account = add_user(settings, email, role, password)
-    except AccountRefused as exc:
+        account = (
+            add_member_account(settings, plan, email, org, password)[0]
+            if role == "cso"
+            else add_user(settings, email, role, password)
+        )
+    except (AccountRefused, DecisionRefused) as exc:
         fail(str(exc))
         return
     console.print(f"{account.email} can sign in to the console as {account.role}.")

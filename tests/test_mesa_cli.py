@@ -106,3 +106,19 @@ def test_every_refusal_is_one_sentence_without_a_traceback(hitos, args, sentence
     assert result.exit_code == code
     assert sentence in " ".join(result.output.split())
     assert "Traceback" not in result.output
+
+
+def test_a_civil_society_account_is_added_for_an_organisation_of_the_mesa(hitos):
+    from tasks.mesa.accounts import organisation_of
+
+    added = CliRunner().invoke(
+        app, ["users", "add", "ana@red.example", "--role", "cso", "--org", "RED"],
+        input="una clave larga\n",
+    )  # fmt: skip
+    assert added.exit_code == 0, added.output
+    assert organisation_of(Settings(), "ana@red.example") == "RED"
+    refused = CliRunner().invoke(
+        app, ["users", "add", "x@sat.example", "--role", "cso", "--org", "SAT"],
+        input="una clave larga\n",
+    )  # fmt: skip
+    assert refused.exit_code == 2 and "not a civil-society organisation" in refused.output

@@ -1,0 +1,72 @@
+"""The Mesa's papers in a real Chromium: the deck's slides are 1280×720 and nothing spills out
+of them; the communiqué and the board's Mesa pages read on a phone (no sideways scrolling at
+390 px); nothing is loaded from outside."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from tasks.mesa import agreements, communique, sessions
+from tasks.mesa.assessments import assess
+from tasks.mesa.pack import write_pack
+from tasks.publication.board import build_board
+from tests.test_board_browser import browser  # noqa: F401 (a fixture)
+from tests.test_consolidation import CURRENT, PREVIOUS
+from tests.test_mesa import DIRECTOR, Mesa, mesa, published  # noqa: F401 (a fixture)
+
+SLIDE_OVERFLOW = """
+    Math.max(0, ...[...document.querySelectorAll(".slide")].map(s =>
+        Math.max(s.scrollWidth - s.clientWidth, s.scrollHeight - s.clientHeight)))
+"""
+"""How far the fullest slide's content runs past its own box, in px (0: everything shows)."""
+
+
+@pytest.fixture
+def papers(mesa: Mesa) -> dict[str, Path]:  # noqa: F811
+    s, p = mesa.settings, mesa.plan
+    sessions.schedule(s, p, CURRENT, date(2023, 3, 29), "10:00", "Salón de la Comisión")
+    published(mesa, PREVIOUS)
+    published(mesa, CURRENT)
+    note = "El portal no muestra los datos prometidos; pedimos el acta de entrega. " * 3
+    assess(s, p, CURRENT, "1.1", "disagree", "RED", note, evidence="https://red.example/a/1.1")
+    agreements.add(s, p, CURRENT, "Publicar el acta de entrega del portal", "MINGOB",
+                   date(2023, 4, 14), "1.1")  # fmt: skip
+    approved = communique.approve(s, p, CURRENT, DIRECTOR)
+    board = build_board(s, p).folder
+    return {
+        **write_pack(s, p, CURRENT),
+        **communique.write(s, approved),
+        "board_mesa": board / "mesa" / "index.html",
+        "board_communique": board / "mesa" / f"{CURRENT}.html",
+    }
+
+
+@pytest.mark.parametrize("mesa", ["sqlite"], indirect=True)
+def test_the_deck_is_1280_by_720_and_the_communique_reads_on_a_phone(
+    papers,
+    browser,  # noqa: F811
+):
+    requested: list[str] = []
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    context.route("**/*", lambda route: (requested.append(route.request.url), route.continue_()))
+    page = context.new_page()
+    page.goto(papers["deck_html"].as_uri())
+    sizes = page.evaluate(
+        "[...document.querySelectorAll('.slide')].map(s => [s.offsetWidth, s.offsetHeight])"
+    )
+    assert set(map(tuple, sizes)) == {(1280, 720)} and len(sizes) == 4 + 2
+    assert page.evaluate(SLIDE_OVERFLOW) == 0
+    assert page.evaluate("document.documentElement.scrollWidth") == 1280
+    context.close()
+
+    phone = browser.new_context(viewport={"width": 390, "height": 844})
+    phone.route("**/*", lambda route: (requested.append(route.request.url), route.continue_()))
+    page = phone.new_page()
+    for name in ("html", "agenda_html", "board_mesa", "board_communique"):
+        page.goto(papers[name].as_uri())
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390, name
+    phone.close()
+    assert [url for url in requested if not url.startswith("file://")] == []
