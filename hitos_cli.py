@@ -848,6 +848,19 @@ def users_add(
     console.print(f"{account.email} can sign in to the console as {account.role}.")
 
 
+@users_app.command("unlock")
+def users_unlock(
+    email: Annotated[str, typer.Argument(help="The account whose sign-in throttle to clear.")],
+    by: ByOption = "",
+) -> None:
+    """Clear an account's sign-in throttle: every address may try it again at once."""
+    settings, _ = settings_and_plan()
+    from tasks.people.accounts import unlock
+
+    forgiven = unlock(settings, email, actor(by))
+    console.print(f"{email}: sign-in throttle cleared ({forgiven} recent failures forgiven).")
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",

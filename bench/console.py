@@ -37,7 +37,7 @@ import httpx
 
 from bench.runner import free_port
 from bench.synthetic import CYCLE, write_plan
-from console.app import SESSION_COOKIE
+from console.site import SESSION_COOKIE
 from tasks.cycle.requests import open_cycle_record
 from tasks.people.accounts import add_user, sign_in
 from tasks.plans.plan import Plan, load_plan

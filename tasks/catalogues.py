@@ -20,14 +20,16 @@ key is a test failure instead of a silent fallback to the source language.
 
 from __future__ import annotations
 
+import math
 import re
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from functools import cache, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 import yaml
-from babel.dates import format_date
+from babel.dates import format_date, format_datetime, format_timedelta, get_timezone_location
 from babel.numbers import format_decimal
 from jinja2 import Environment, StrictUndefined, Template
 from markupsafe import Markup
@@ -170,12 +172,24 @@ def filters(language: str) -> dict[str, Any]:
     def _number(number: float | None, digits: int = 0) -> str:
         return decimal(number, digits, language)
 
+    def _local_time(moment: datetime | None, timezone: str) -> str:
+        return local_time(moment, timezone, language)
+
+    def _zone_name(timezone: str) -> str:
+        return zone_name(timezone, language)
+
+    def _duration(length: timedelta) -> str:
+        return duration(length, language)
+
     return {
         "long_date": _long_date,
         "month_year": _month_year,
         "short_date": _short_date,
         "percent": _percent,
         "number": _number,
+        "local_time": _local_time,
+        "zone_name": _zone_name,
+        "duration": _duration,
     }
 
 
@@ -215,3 +229,26 @@ def percent(number: float | None, digits: int = 0, language: str = SOURCE) -> st
     if number is None:
         return "—"
     return str(value(language, "formats.percent")).format(n=decimal(number, digits, language))
+
+
+def local_time(moment: datetime | None, timezone: str, language: str = SOURCE) -> str:
+    """A moment the ledger keeps in UTC, in the plan's time zone and the language's way:
+    «8 mar 2023, 10:05» (America/Guatemala), «8 Mar 2023, 10:05»."""
+    if moment is None:
+        return "—"
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    pattern = value(language, "times.date_time")
+    return format_datetime(aware, pattern, tzinfo=ZoneInfo(timezone), locale=language)
+
+
+def zone_name(timezone: str, language: str = SOURCE) -> str:
+    """A time zone as people name it: «hora de Guatemala», «Guatemala Time» (not its id)."""
+    return get_timezone_location(ZoneInfo(timezone), locale=language)
+
+
+def duration(length: timedelta, language: str = SOURCE) -> str:
+    """A wait the language's way, never shorter than it is: «4 segundos», «3 minutos»."""
+    seconds = max(1, math.ceil(length.total_seconds()))
+    if seconds > 60:
+        seconds = 60 * math.ceil(seconds / 60)
+    return format_timedelta(timedelta(seconds=seconds), threshold=1.0, locale=language)

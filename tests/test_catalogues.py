@@ -268,5 +268,7 @@ def test_every_catalogue_key_the_console_uses_exists(language):
     used = set()
     for template in CONSOLE.glob("*.html"):
         source = template.read_text()
-        used |= set(re.findall(r"""t\(["'](console\.[\w.-]*\w)["']\s*[,)]""", source))
+        used |= set(
+            re.findall(r"""t\(["']((?:console|console_\w+|times)\.[\w.-]*\w)["']\s*[,)]""", source)
+        )
     assert used and used - set(catalogues.messages(language)) == set()

@@ -20,12 +20,13 @@ from sqlalchemy import select, update
 from bench.console import PASSWORD as BENCH_PASSWORD
 from bench.console import workspace
 from bench.synthetic import CYCLE as BENCH_CYCLE
-from console.app import SESSION_COOKIE, create_app
+from console.app import create_app
 from console.dashboard import DashboardRows, digest
+from console.site import MAX_ID, SESSION_COOKIE
 from tasks.cycle.extensions import extend
 from tasks.cycle.requests import build_request, open_cycle_record
 from tasks.mail.local_server import local_smtp_server
-from tasks.people.accounts import MAX_FAILURES, add_user, sign_in
+from tasks.people.accounts import add_user, sign_in
 from tasks.people.review import approve, return_submission
 from tasks.plans.plan import Plan
 from tasks.publication.approval import consolidate_draft
@@ -35,6 +36,7 @@ from tasks.storage import filestore
 from tasks.storage.ledger import Cycle, Email, Submission, session
 from tests.conftest import SAMPLE_PLAN, RecordingHandler
 from tests.network import free_port
+from tests.test_console_submission import opened, sent
 from tests.test_ledger_backends import postgres_url  # noqa: F401 (a fixture)
 from tests.test_review import deliver
 
@@ -237,21 +239,6 @@ def test_a_wrong_password_is_refused_in_spanish(settings, plan):
     assert unknown.status_code == 401  # the same answer: it does not say who has an account
 
 
-def test_sign_in_is_refused_after_too_many_failures_even_with_the_right_password(settings, plan):
-    add_user(settings, DIRECTOR, "director", PASSWORD)
-    client = client_for(settings, plan)
-    token = csrf_of(client.get("/login").text)
-    for _ in range(MAX_FAILURES):
-        wrong = client.post("/login", data={"email": DIRECTOR, "password": "x", "csrf": token})
-        assert wrong.status_code == 401
-
-    answer = client.post("/login", data={"email": DIRECTOR, "password": PASSWORD, "csrf": token})
-
-    assert answer.status_code == 429
-    assert "Demasiados intentos" in answer.text
-    assert SESSION_COOKIE not in client.cookies
-
-
 def test_users_add_reads_the_password_from_stdin_and_hashes_it(settings, monkeypatch):
     from typer.testing import CliRunner
 
@@ -355,10 +342,16 @@ def test_the_dashboard_shows_fifty_institutions_a_page_filtered_by_state_or_name
     assert client.get(f"/ciclos/{BENCH_CYCLE}?pagina=x").status_code == 422
 
 
+def revised(settings: Settings, plan: Plan, code: str) -> int:
+    """The institution's fuller second file (the same file twice would be stored once)."""
+    request = build_request(settings, plan, opened(settings, plan, CYCLE), plan.institution(code))
+    return sent(settings, plan, code, filled_workbook(request, code, False, revised=True), "2.xlsx")
+
+
 def test_the_dashboard_awaits_review_of_the_newest_kept_file_only(settings, plan, smtp):
     first = deliver(settings, plan, "MINGOB")
     return_submission(settings, plan, first, REVIEWER, "La meta del hito 1 no cuadra.")
-    second = deliver(settings, plan, "MINGOB", attempt=2)
+    second = revised(settings, plan, "MINGOB")
     add_user(settings, DIRECTOR, "director", PASSWORD)
     client = signed_in(settings, plan, DIRECTOR)
 
@@ -421,6 +414,7 @@ def test_the_submission_page_links_its_data_docs_run_served_by_id_to_staff_only(
     client = signed_in(settings, plan, REVIEWER)
 
     assert f'href="/envios/{sub}/data-docs"' in client.get(f"/envios/{sub}").text
+    assert f'href="/ciclos/{CYCLE}/data-docs"' in client.get("/").text  # from the dashboard too
     docs = client.get(f"/envios/{sub}/data-docs")
     assert docs.status_code == 200 and "hitos_entrega" in docs.text
     assert "script-src 'self' 'unsafe-inline'" in docs.headers["content-security-policy"]
@@ -439,3 +433,107 @@ def test_the_submission_page_links_its_data_docs_run_served_by_id_to_staff_only(
         assert answer.status_code == 404, attempt
         assert b"root:" not in answer.content and b"SQLite" not in answer.content
     assert client.get("/envios/999/data-docs").status_code == 404
+
+
+OUT_OF_RANGE = ("99999999999999999999999", str(MAX_ID + 1), "0", "-1")
+EXAMPLES = {"cycle_id": CYCLE, "kind": "original", "name": "x.css"}
+
+
+def id_routes(app) -> list[tuple[str, str, list[str]]]:
+    """Every route with an integer in its path, as the app describes its own routes (OpenAPI):
+    (method, path, the integer parameters)."""
+    found = []
+    for path, operations in app.openapi()["paths"].items():
+        for method, operation in operations.items():
+            numbers = [
+                p["name"]
+                for p in operation.get("parameters", [])
+                if p["in"] == "path" and p["schema"].get("type") == "integer"
+            ]
+            found += [(method.upper(), path, numbers)] if numbers else []
+    return found
+
+
+def test_every_route_answers_404_to_an_id_out_of_range(world):
+    """An id too large for the ledger answered 500 (SQLite's integers overflowed, #22)."""
+    client = signed_in(world.settings, world.plan, DIRECTOR)
+    token = csrf_of(client.get("/").text)
+    routes = id_routes(client.app)
+    assert {path for _, path, _ in routes} >= {
+        "/envios/{submission_id}",
+        "/envios/{submission_id}/archivo/{kind}",
+        "/envios/{submission_id}/aprobar",
+        "/envios/{submission_id}/devolver",
+        "/envios/{submission_id}/data-docs",
+        "/ciclos/{cycle_id}/informes/{version}/{kind}",
+    }
+    for method, path, numbers in routes:
+        for number in OUT_OF_RANGE:
+            url = path.format(**EXAMPLES, **dict.fromkeys(numbers, number))
+            answer = client.request(method, url, data={"csrf": token, "note": "x"})
+            assert (method, url, answer.status_code) == (method, url, 404)
+            assert "No encontrado" in answer.text
+
+
+def test_the_root_filters_and_searches_the_newest_cycle_as_its_own_page_does(world):
+    client = signed_in(world.settings, world.plan, REVIEWER)
+    rows = re.compile(r"<strong>(\w+)</strong> · ")
+
+    for query in ("buscar=educacion", "estado=not-delivered", "estado=pending", "buscar=mingob"):
+        root, page = client.get(f"/?{query}").text, client.get(f"/ciclos/{CYCLE}?{query}").text
+        assert rows.findall(root) == rows.findall(page), query
+    assert rows.findall(client.get("/?buscar=educacion").text) == ["MINEDUC"]
+    missing = rows.findall(client.get("/?estado=not-delivered").text)
+    assert "MARN" in missing and "MINGOB" not in missing
+
+
+def test_every_cycle_page_switches_to_the_same_page_of_another_cycle(settings, plan):
+    for cycle_id in ("2023-03", "2023-08"):
+        opened(settings, plan, cycle_id)
+    add_user(settings, DIRECTOR, "director", PASSWORD)
+    client = signed_in(settings, plan, DIRECTOR)
+
+    for page in ("", "/historial", "/prorrogas", "/consolidacion"):
+        html = client.get(f"/ciclos/2023-08{page}").text
+        assert f'<a href="/ciclos/2023-03{page}">marzo 2023</a>' in html, page
+        assert f'<a href="/ciclos/2023-08{page}" aria-current="page">agosto 2023</a>' in html
+    assert 'aria-current="page">agosto 2023</a>' in client.get("/").text  # the newest
+
+
+def test_publishing_asks_for_a_confirmation_that_names_the_version(settings, plan, smtp):
+    sub = deliver(settings, plan, "MINGOB")
+    approve(settings, plan, sub, REVIEWER)
+    consolidate_draft(settings, plan, CYCLE)
+    add_user(settings, DIRECTOR, "director", PASSWORD)
+    add_user(settings, REVIEWER, "reviewer", PASSWORD)
+    director = signed_in(settings, plan, DIRECTOR)
+    assert (
+        f'href="/ciclos/{CYCLE}/publicar">Publicar la versión 1</a>'
+        in director.get(f"/ciclos/{CYCLE}/consolidacion").text
+    )
+
+    confirm = director.get(f"/ciclos/{CYCLE}/publicar").text
+    token = csrf_of(confirm)
+    for words in ("Publicar la versión 1", "Confirmo que publico la versión 1.", "tablero"):
+        assert words in confirm
+    unticked = director.post(f"/ciclos/{CYCLE}/publicar", data={"csrf": token, "version": "1"})
+    stale = director.post(
+        f"/ciclos/{CYCLE}/publicar", data={"csrf": token, "version": "2", "confirm": "2"}
+    )
+
+    assert unticked.status_code == 400 and "Marque la casilla" in unticked.text
+    assert stale.status_code == 409 and "ahora es la versión 1" in stale.text
+    assert "Aún no se publicó" in director.get(f"/ciclos/{CYCLE}/consolidacion").text
+    done = director.post(
+        f"/ciclos/{CYCLE}/publicar", data={"csrf": token, "version": "1", "confirm": "1"}
+    )
+    assert "Informe publicado" in done.text
+
+    dashboard = director.get("/").text
+    assert f'href="/ciclos/{CYCLE}/informes/1/html"' in dashboard
+    assert 'href="/tablero/"' in dashboard
+    board = director.get("/tablero/")
+    assert board.status_code == 200 and "MINGOB" in board.text
+    reviewer = signed_in(settings, plan, REVIEWER)
+    assert reviewer.get(f"/ciclos/{CYCLE}/informes/1/html").status_code == 200  # now public
+    assert reviewer.get("/tablero/..%2F..%2Fhitos.db").status_code == 404

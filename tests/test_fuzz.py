@@ -29,7 +29,7 @@ from tasks.mail.inbox import open_maildir, received
 from tasks.plans.plan import load_plan
 from tasks.settings import Settings
 from tasks.storage.ledger import InboundMessage, Submission, session
-from tasks.workbooks.contract import COLUMNS
+from tasks.workbooks import contract
 from tasks.workbooks.limits import Limits
 from tasks.workbooks.reading import UnreadableFile, read_submission
 from tests.conftest import SAMPLE_PLAN
@@ -93,21 +93,34 @@ CELL = (
 )
 
 
+HEADERS = [
+    contract.KEYS,
+    *([column.label(language) for column in contract.COLUMNS] for language in ("es", "en")),
+]
+"""The header rows a CSV may carry: the contract's keys, or its labels in either language."""
+
+
+def test_the_csv_headers_the_fuzzer_writes_are_the_contracts():
+    everything = {key: position for position, key in enumerate(contract.KEYS)}
+    for header in HEADERS:
+        assert contract.find_header([header]) == (0, everything), header
+
+
 @given(
     st.lists(st.lists(CELL, max_size=12), max_size=30),
     st.sampled_from([",", ";", "\t"]),
     st.sampled_from(["utf-8", "utf-8-sig", "cp1252", "latin-1", "utf-16"]),
     st.sampled_from(["\n", "\r\n", "\r"]),
     st.sampled_from([csv.QUOTE_MINIMAL, csv.QUOTE_ALL, csv.QUOTE_NONNUMERIC]),
-    st.booleans(),
+    st.sampled_from([None, *HEADERS]),
 )
 def test_csv_in_any_dialect_and_encoding_is_read_or_refused(
-    rows, delimiter, encoding, newline, quoting, with_header
+    rows, delimiter, encoding, newline, quoting, header
 ):
     out = io.StringIO()
     writer = csv.writer(out, delimiter=delimiter, lineterminator=newline, quoting=quoting)
-    if with_header:
-        writer.writerow(COLUMNS)
+    if header is not None:
+        writer.writerow(header)
     writer.writerows(rows)
     read_or_refuse(out.getvalue().encode(encoding, "replace"), "avances.csv")
 

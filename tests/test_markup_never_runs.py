@@ -218,3 +218,32 @@ def test_the_public_board_escapes_every_payload(hostile, plan):
         assert_escaped(page.read_text(encoding="utf-8"))
     for page in showing[:2]:
         assert '<b id="xss-' not in rendered_dom(page)
+
+
+def test_the_consoles_pages_escape_every_payload(hostile, plan, tmp_path):
+    """The reviewer's page shows what the institution typed (its values, its findings) and the
+    sign-in log what a stranger typed as an address: escaped, and inert in Chromium."""
+    from fastapi.testclient import TestClient
+
+    from console.app import create_app
+    from console.site import SESSION_COOKIE
+    from tasks.people.accounts import add_user, sign_in
+
+    settings, outcomes, _, _ = hostile
+    add_user(settings, "directora@gae.example", "director", "una clave larga de prueba")
+    _, token = sign_in(settings, "directora@gae.example", "una clave larga de prueba", "test")
+    with pytest.raises(PermissionError):
+        sign_in(settings, payload("email"), "x", payload("client"))
+    client = TestClient(create_app(settings, plan), base_url="https://testserver")
+    client.cookies.set(SESSION_COOKIE, token)
+    pages = {f"envio-{o.submission_id}": f"/envios/{o.submission_id}" for o in outcomes}
+
+    for name, url in {**pages, "ingresos": "/ingresos"}.items():
+        html = client.get(url).text
+        assert_escaped(html)
+        saved = tmp_path / f"{name}.html"
+        saved.write_text(html, encoding="utf-8")
+        assert '<b id="xss-' not in rendered_dom(saved), url
+    accepted = next(o for o in outcomes if o.outcome != "rejected")
+    shown = client.get(f"/envios/{accepted.submission_id}").text
+    assert "&lt;b id=&#34;xss-descripcion_avance&#34;&gt;A &amp; B" in shown

@@ -64,7 +64,7 @@ def extend(
             "unknown-institution", f"{institution} is not an institution asked in plan {plan.id}"
         )
     with session(settings.database) as db:
-        cycle = queries.require_cycle(db, plan.id, cycle_id)
+        cycle = queries.require_cycle(db, plan.id, cycle_id, for_update=True)
         if until <= cycle.deadline:
             raise ExtensionRefused(
                 "extension-not-later",

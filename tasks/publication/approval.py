@@ -63,21 +63,31 @@ def state_of(settings: Settings, plan: Plan, cycle_id: str) -> PublicationState:
         return publication_state(db, plan, cycle, local_today(plan.timezone))
 
 
-def publish_draft(settings: Settings, plan: Plan, cycle_id: str, actor: str) -> Publication:
+def publish_draft(
+    settings: Settings, plan: Plan, cycle_id: str, actor: str, version: int | None = None
+) -> Publication:
     """Make the cycle's draft public: copy it to ``latest/``, record who did it, tell the director.
 
-    Refused when there is no draft, or when the draft no longer matches the ledger (consolidate
-    again first): a director must publish exactly what they saw.
+    Refused when there is no draft, when the draft no longer matches the ledger (consolidate
+    again first), or when ``version`` (the draft the director looked at) is not the newest one:
+    a director must publish exactly what they saw. The cycle is held while deciding: of two
+    publications at once, one publishes and the other is refused.
     """
     with session(settings.database) as db:
         cycle = require_cycle(db, plan.id, cycle_id, for_update=True)
         latest = newest_report(db, plan.id, cycle_id)
         if latest is None or latest.state != ReportState.DRAFT:
-            version = f" (v{latest.version} is already published)" if latest else ""
+            shown = f" (v{latest.version} is already published)" if latest else ""
             raise PublicationRefused(
                 "no-draft",
-                f"cycle {cycle_id} has no draft to publish{version}: run hitos consolidate "
+                f"cycle {cycle_id} has no draft to publish{shown}: run hitos consolidate "
                 f"{cycle_id} first",
+            )
+        if version is not None and latest.version != version:
+            raise PublicationRefused(
+                "draft-replaced",
+                f"draft v{version} of cycle {cycle_id} was replaced by v{latest.version}: look "
+                f"at v{latest.version} before publishing it",
             )
         if latest.sources != publication_sources(db, plan, cycle, cycle.deadline).key:
             raise PublicationRefused(

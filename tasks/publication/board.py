@@ -13,15 +13,21 @@ The pages carry no script and load nothing from outside (one local stylesheet; t
 addresses are the institutions' own evidence links). Contacts and senders never reach them: the
 templates are given institution codes and names, never an ``Institution``.
 
-The folder is built beside the old one and swapped in, so a web server never serves half a
-board. It is derived data, rebuilt from the ledger at every publication, and so it is not kept
-in the file store; the report files it offers for download are read from it.
+The folder is built beside the old one, in a folder of its own per build, and swapped in by renaming
+a symbolic link (``board/<plan>`` points at the board being served), so a web server never serves
+half a board; builds of one plan on one workspace take turns. It is derived data, rebuilt from the
+ledger at every publication, and so it is not kept in the file store; the report files it offers for
+download are read from it.
 """
 
 from __future__ import annotations
 
+import fcntl
+import os
 import shutil
-from collections.abc import Iterable
+import tempfile
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
@@ -188,14 +194,31 @@ def _page(folder: Path, relative: str, template: str, language: str, **context: 
     path.write_text(page, "utf-8")
 
 
+@contextmanager
+def _one_build_at_a_time(root: Path, plan_id: str) -> Iterator[None]:
+    """Serialise the plan's board builds on this workspace (two ``hitos board`` at once, or a
+    publication during one): the second waits for the first, then builds from what it sees."""
+    with (root / f".{plan_id}.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 def _swap(built: Path, target: Path) -> None:
-    """Put the new board in place of the old one with two renames (no half board served)."""
-    old = target.with_name(f".{target.name}.old")
-    shutil.rmtree(old, ignore_errors=True)
-    if target.exists():
-        target.rename(old)
-    built.rename(target)
-    shutil.rmtree(old, ignore_errors=True)
+    """Point ``target`` (a symbolic link) at the new board in one atomic rename, then remove the
+    boards no link points at: a web server serves the old board or the new one, never half of
+    one, and never a missing folder in between."""
+    link = built.with_name(f".{target.name}.link-{os.getpid()}")
+    link.unlink(missing_ok=True)
+    link.symlink_to(built.name)
+    if target.is_dir() and not target.is_symlink():  # a board built before the links
+        target.rename(built.with_name(f".{target.name}-before-links"))
+    os.replace(link, target)
+    for old in target.parent.glob(f".{target.name}-*"):
+        if old.is_dir() and old.name != built.name:
+            shutil.rmtree(old, ignore_errors=True)
 
 
 def _size(folder: Path) -> tuple[int, int]:
@@ -210,18 +233,19 @@ def build_board(settings: Settings, plan: Plan) -> BoardResult:
     Called after each publication (and by ``hitos board``); safe to run at any time, it always
     rebuilds the whole folder from the ledger.
     """
-    target = settings.folder("board") / plan.id
-    built = settings.home / f".board-{plan.id}.partial"
-    shutil.rmtree(built, ignore_errors=True)
-    built.mkdir(parents=True)
-    with session(settings.database) as db:
-        cycles = published_cycles(db, plan)
-        offered = _copy_downloads(db, plan, cycles, built)
-    result = BoardResult(target, [p.cycle.id for p in cycles])
-    result.published = {p.cycle.id: p.report.version for p in cycles}
-    _write_pages(settings, plan, cycles, offered, built, result)
-    _swap(built, target)
-    result.files, result.size = _size(target)
+    root = settings.folder("board")
+    target = root / plan.id
+    with _one_build_at_a_time(root, plan.id):
+        built = Path(tempfile.mkdtemp(dir=root, prefix=f".{plan.id}-"))
+        built.chmod(0o755)  # mkdtemp's 0700 would hide the board from the web server
+        with session(settings.database) as db:
+            cycles = published_cycles(db, plan)
+            offered = _copy_downloads(db, plan, cycles, built)
+        result = BoardResult(target, [p.cycle.id for p in cycles])
+        result.published = {p.cycle.id: p.report.version for p in cycles}
+        _write_pages(settings, plan, cycles, offered, built, result)
+        result.files, result.size = _size(built)
+        _swap(built, target)
     return result
 
 

@@ -355,14 +355,22 @@ class ConsoleSession(Base):
     expires_at: Mapped[datetime] = mapped_column(DateTime)
 
 
-class LoginAttempt(Base):
-    """A failed sign-in, counted per address and per client to rate-limit guessing."""
+class SignInEvent(Base):
+    """One sign-in to the console, failed, refused, ended or cleared: the sign-in audit log, and
+    what the throttle counts (``tasks.people.accounts``). Never updated once decided.
 
-    __tablename__ = "login_attempts"
+    ``outcome``: ``attempt`` while the password is being checked (a crash leaves it, and it
+    counts as a failure), then ``signed-in``, ``wrong`` or ``throttled`` (refused unchecked);
+    ``signed-out``; ``unlocked`` (an operator, ``by``, cleared the account's throttle).
+    """
+
+    __tablename__ = "sign_in_events"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
     email: Mapped[str] = mapped_column(String(250), index=True)
     client: Mapped[str] = mapped_column(String(64), index=True)
-    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    outcome: Mapped[str] = mapped_column(String(12))
+    by: Mapped[str] = mapped_column(String(250), default="")
 
 
 # The Mesa Técnica (tasks/mesa/): its sessions, agreements, civil society's assessments, the

@@ -28,6 +28,7 @@ from tasks.core.delivery import (
 )
 from tasks.core.refusals import UnknownCycle
 from tasks.core.states import (
+    ACCEPTED,
     SETTLED,
     CycleState,
     EmailStatus,
@@ -38,11 +39,14 @@ from tasks.core.states import (
 from tasks.plans.plan import Institution, Plan
 from tasks.storage.ledger import (
     Cycle,
+    Decision,
     Email,
     Extension,
     MilestoneValue,
     Report,
+    SignInEvent,
     Submission,
+    hold,
     of_cycle,
 )
 
@@ -50,8 +54,12 @@ from tasks.storage.ledger import (
 
 
 def cycle_of(db: Session, plan_id: str, cycle_id: str, for_update: bool = False) -> Cycle | None:
-    """The plan's cycle, or None (locked until the transaction ends with ``for_update``)."""
-    return db.get(Cycle, (plan_id, cycle_id), with_for_update=for_update)
+    """The plan's cycle, or None; with ``for_update``, held until the transaction ends
+    (``tasks.storage.ledger.hold``: a second decision on the cycle waits for this one, on
+    PostgreSQL and on SQLite)."""
+    if for_update:
+        hold(db, Cycle, Cycle.plan_id == plan_id, Cycle.id == cycle_id)
+    return db.get(Cycle, (plan_id, cycle_id), populate_existing=for_update)
 
 
 def require_cycle(db: Session, plan_id: str, cycle_id: str, for_update: bool = False) -> Cycle:
@@ -365,3 +373,99 @@ def published_cycle_ids(db: Session, plan_id: str) -> list[str]:
             .order_by(Report.cycle_id)
         )
     )
+
+
+# What the console's pages read.
+
+
+def cycle_decisions(db: Session, plan_id: str, cycle_id: str) -> list[Decision]:
+    """Every human decision of the plan's cycle, newest first: the audit trail's page."""
+    return list(
+        db.scalars(
+            select(Decision)
+            .where(of_cycle(Decision, plan_id, cycle_id))
+            .order_by(Decision.id.desc())
+        )
+    )
+
+
+def submission_decisions(db: Session, submission_id: int) -> list[Decision]:
+    """The reviews of one file, newest first."""
+    return list(
+        db.scalars(
+            select(Decision)
+            .where(Decision.submission_id == submission_id)
+            .order_by(Decision.id.desc())
+        )
+    )
+
+
+def reported_values(db: Session, submission_id: int | None) -> dict[str, MilestoneValue]:
+    """Milestone code → what an accepted file reported for it, in the file's order (empty for
+    a file the rules did not accept, or for no file)."""
+    if submission_id is None:
+        return {}
+    return {
+        value.milestone: value
+        for value in db.scalars(
+            select(MilestoneValue)
+            .where(MilestoneValue.submission_id == submission_id)
+            .order_by(MilestoneValue.id)
+        )
+    }
+
+
+def same_message_files(db: Session, submission: Submission) -> list[Submission]:
+    """The other files that came in the same email as this one."""
+    if not submission.source_ref:
+        return []
+    return list(
+        db.scalars(
+            select(Submission)
+            .where(
+                Submission.source_ref == submission.source_ref,
+                Submission.id != submission.id,
+            )
+            .order_by(Submission.id)
+        )
+    )
+
+
+def report_version(db: Session, plan_id: str, cycle_id: str, version: int) -> Report | None:
+    """One version of the plan's cycle's report."""
+    return db.scalars(
+        select(Report).where(of_cycle(Report, plan_id, cycle_id), Report.version == version)
+    ).first()
+
+
+def previous_file(db: Session, submission: Submission) -> Submission | None:
+    """The institution's accepted file before this one in the same cycle, whatever its review:
+    what a reviewer compares a new file with (a returned file still says what was reported)."""
+    if submission.plan_id is None or submission.cycle_id is None:
+        return None
+    return db.scalars(
+        select(Submission)
+        .where(
+            of_cycle(Submission, submission.plan_id, submission.cycle_id),
+            Submission.institution == submission.institution,
+            Submission.outcome.in_(ACCEPTED),
+            Submission.version < submission.version,
+        )
+        .order_by(Submission.version.desc(), Submission.id.desc())
+        .limit(1)
+    ).first()
+
+
+def standing_before(db: Session, submission: Submission) -> Submission | None:
+    """The file that stood for the institution in the newest earlier cycle that has one."""
+    if submission.plan_id is None or submission.cycle_id is None or not submission.institution:
+        return None
+    found = standing_in_earlier_cycle(
+        db, submission.plan_id, submission.cycle_id, submission.institution
+    )
+    return db.get(Submission, found) if found is not None else None
+
+
+def recent_sign_ins(db: Session, limit: int) -> list[SignInEvent]:
+    """The newest ``limit`` rows of the sign-in audit log."""
+    return list(db.scalars(select(SignInEvent).order_by(SignInEvent.id.desc()).limit(limit)))

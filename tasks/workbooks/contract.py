@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Literal
@@ -223,6 +223,24 @@ def find_header(
                 columns.setdefault(name, position)
         if CODE in columns:
             return index, columns
+    return None
+
+
+def finding_cell(
+    header_row: int | None, positions: Mapping[str, int], row: int | None, column: str
+) -> tuple[int, int] | None:
+    """The cell (1-based row, column) a finding points at in its file, given the file's header
+    row and each column's 1-based position there (``find_header`` + 1): its row and column (the
+    first column when the file has none of that name), else its column's header, else None.
+
+    The one rule for "which cell": the marked copy marks it and the console names it, so the
+    cell a reviewer reads is the cell the liaison sees coloured.
+    """
+    position = positions.get(column)
+    if row is not None:
+        return row, position or 1
+    if position is not None and header_row is not None:
+        return header_row, position
     return None
 
 

@@ -83,13 +83,9 @@ def mark_findings(
 def _cell_of(
     sheet: Worksheet, header_row: int | None, positions: dict[str, int], item: Finding
 ) -> Cell:
-    """The cell a finding points at: its row and column, else its column's header, else A1."""
-    column = positions.get(item.column)
-    if item.row is not None:
-        return sheet.cell(item.row, column or 1)
-    if column is not None and header_row is not None:
-        return sheet.cell(header_row, column)
-    return sheet.cell(1, 1)
+    """The cell a finding points at (``contract.finding_cell``), else A1."""
+    found = contract.finding_cell(header_row, positions, item.row, item.column)
+    return sheet.cell(*found) if found is not None else sheet.cell(1, 1)
 
 
 def _clear_marks(sheet: Worksheet, header_row: int | None, positions: dict[str, int]) -> None:

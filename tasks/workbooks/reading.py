@@ -115,6 +115,11 @@ class ReadResult:
     rows: pd.DataFrame
     meta: dict[str, str] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
+    header_row: int | None = None
+    """The header's 1-based row in the sheet (None: no header found)."""
+    positions: dict[str, int] = field(default_factory=dict)
+    """Each contract column's 1-based position in the header row: with ``header_row``, where a
+    finding's cell is (``contract.finding_cell``)."""
 
 
 def read_submission(
@@ -376,7 +381,8 @@ def _result(grid: Grid, meta: dict[str, str], *, from_text: bool) -> ReadResult:
         values = {name: cells[at] for name, at in columns.items() if at < len(cells)}
         if any(_text(values.get(name)) for name in _REPORTED):
             records.append(_record(index + 1, values, from_text))
-    return ReadResult(_frame(records), meta, problems)
+    positions = {name: at + 1 for name, at in columns.items()}
+    return ReadResult(_frame(records), meta, problems, header + 1, positions)
 
 
 def _record(fila: int, values: dict[str, object], from_text: bool) -> dict[str, object]:
