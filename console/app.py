@@ -23,6 +23,7 @@ from console.routes import (
     data_docs,
     downloads,
     extensions,
+    mesa,
     publication,
     sign_in,
     submission,
@@ -36,7 +37,7 @@ from tasks.settings import Settings
 from tasks.storage.ledger import session
 from tasks.storage.queries import cycles_of
 
-ROUTERS = (sign_in, cycle, submission, extensions, publication, data_docs, downloads, board)
+ROUTERS = (sign_in, cycle, submission, extensions, publication, data_docs, downloads, board, mesa)
 
 
 def create_app(settings: Settings, plan: Plan) -> FastAPI:
