@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -50,8 +51,13 @@ def test_the_deck_is_1280_by_720_and_the_communique_reads_on_a_phone(
     browser,  # noqa: F811
 ):
     requested: list[str] = []
+
+    def record(route: Any) -> None:
+        requested.append(route.request.url)
+        route.continue_()
+
     context = browser.new_context(viewport={"width": 1280, "height": 720})
-    context.route("**/*", lambda route: (requested.append(route.request.url), route.continue_()))
+    context.route("**/*", record)
     page = context.new_page()
     page.goto(papers["deck_html"].as_uri())
     sizes = page.evaluate(
@@ -63,7 +69,7 @@ def test_the_deck_is_1280_by_720_and_the_communique_reads_on_a_phone(
     context.close()
 
     phone = browser.new_context(viewport={"width": 390, "height": 844})
-    phone.route("**/*", lambda route: (requested.append(route.request.url), route.continue_()))
+    phone.route("**/*", record)
     page = phone.new_page()
     for name in ("html", "agenda_html", "board_mesa", "board_communique"):
         page.goto(papers[name].as_uri())
