@@ -77,7 +77,8 @@ def publish(
     if draft is not None and confirm != version:
         return _confirmation(request, here, cycle, account, "confirm-needed", 400)
     try:
-        publish_draft(here.settings, here.plan, cycle.id, account.email)
+        named = int(version) if version.isdigit() else None
+        publish_draft(here.settings, here.plan, cycle.id, account.email, named)
     except PublicationRefused as exc:
         return redirect(f"/ciclos/{cycle.id}/consolidacion?error={exc.code}")
     return redirect(f"/ciclos/{cycle.id}/consolidacion?hecho=published")

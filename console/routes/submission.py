@@ -25,6 +25,7 @@ from console.site import (
     submission_or_404,
 )
 from tasks.checks.findings import Finding
+from tasks.core.states import Review
 from tasks.people.accounts import Account
 from tasks.people.review import ReviewRefused, approve, return_submission, review_list
 from tasks.storage import filestore
@@ -100,27 +101,45 @@ def _review(submission_id: int, account: Account, csrf: str, act: Callable[[], A
     return redirect(f"/ciclos/{done.cycle_id}?hecho={done.review}")
 
 
+def _seen(visto: str) -> Review:
+    """The review the page showed when the person decided (a file awaiting review when the form
+    does not say): someone else's decision in between refuses this one."""
+    return Review(visto) if visto in tuple(Review) else Review.PENDING
+
+
 @router.post("/envios/{submission_id}/aprobar")
 def approve_submission(
-    here: Here, submission_id: Id, account: Staff, csrf: Csrf = "", note: Text = ""
+    here: Here,
+    submission_id: Id,
+    account: Staff,
+    csrf: Csrf = "",
+    note: Text = "",
+    visto: Text = "",
 ) -> Response:
     return _review(
         submission_id,
         account,
         csrf,
-        lambda: approve(here.settings, here.plan, submission_id, account.email, note),
+        lambda: approve(here.settings, here.plan, submission_id, account.email, note, _seen(visto)),
     )
 
 
 @router.post("/envios/{submission_id}/devolver")
 def return_to_institution(
-    here: Here, submission_id: Id, account: Staff, csrf: Csrf = "", note: Text = ""
+    here: Here,
+    submission_id: Id,
+    account: Staff,
+    csrf: Csrf = "",
+    note: Text = "",
+    visto: Text = "",
 ) -> Response:
     return _review(
         submission_id,
         account,
         csrf,
-        lambda: return_submission(here.settings, here.plan, submission_id, account.email, note),
+        lambda: return_submission(
+            here.settings, here.plan, submission_id, account.email, note, _seen(visto)
+        ),
     )
 
 
