@@ -71,9 +71,9 @@ def settings_and_plan(plan: str = "") -> tuple[Settings, Plan]:
         fail(str(exc))
     settings.home.mkdir(parents=True, exist_ok=True)
     quiet_prefect(settings)
-    from tasks.people.contacts import with_current_contacts
+    from tasks.people.contacts import current_plan
 
-    return settings, with_current_contacts(settings, load_plan(settings.plan))
+    return settings, current_plan(settings)  # contacts and the Mesa's plan changes in force
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
