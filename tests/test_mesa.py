@@ -387,3 +387,17 @@ def test_a_civil_society_account_speaks_for_one_organisation_of_the_mesa(mesa):
     assert organisation_of(mesa.settings, DIRECTOR) == ""
     with pytest.raises(MesaRefused, match="not a civil-society organisation"):
         add_member_account(mesa.settings, mesa.plan, "x@sat.example", "SAT", "una clave larga")
+
+
+def test_an_approved_communique_keeps_the_next_session_it_announced_and_the_last_has_none(mesa):
+    s, p = mesa.settings, mesa.plan
+    sessions.schedule(s, p, PREVIOUS, date(2022, 8, 31), "10:00", "Sala GAE")
+    published(mesa, PREVIOUS)
+    published(mesa, CURRENT)
+    communique.approve(s, p, PREVIOUS, DIRECTOR)
+    sessions.schedule(s, p, CURRENT, date(2023, 3, 29), "10:00", "Sala GAE")
+
+    said = communique.draft(s, p, PREVIOUS).as_json()
+    assert said["next_session"] == {"cycle": CURRENT, "day": None}  # as approved, in August
+    ended = p.model_copy(update={"end": date(2023, 6, 30)})
+    assert communique.draft(s, ended, CURRENT).as_json()["next_session"] is None

@@ -62,7 +62,8 @@ class Communique:
     """The session's place in its year (1: «primera»)."""
     report: Report
     reporters: list[Reporter]
-    next_cycle: str
+    next_cycle: str | None
+    """The cycle after this one, None once the plan's period is over (no next session)."""
     next_session: MesaSession | None
     files: dict[str, Path]
     """``xlsx``, ``csv`` → this worker's copy of the published version's file."""
@@ -91,7 +92,9 @@ class Communique:
             "next_session": {
                 "cycle": self.next_cycle,
                 "day": scheduled.day.isoformat() if scheduled else None,
-            },
+            }
+            if self.next_cycle
+            else None,
             "files": [str(self.files[kind]) for kind in FILES if kind in self.files],
             "state": self.state,
             **({"written": {k: str(v) for k, v in paths.items()}} if paths else {}),
@@ -154,8 +157,14 @@ def draft(settings: Settings, plan: Plan, cycle_id: str) -> Communique:
     number = session_number_in_year(settings, plan.id, found)
     texts = default_texts(plan, found, number, language)
     texts.update({k: v for k, v in (row.texts if row else {}).items() if k in PROSE and v})
-    next_cycle = next_cycle_id(cycle_id)
-    upcoming = session_of(settings, plan.id, next_cycle)
+    following = next_cycle_id(cycle_id)
+    within = plan.end is None or f"{following}-01" <= plan.end.isoformat()
+    next_cycle = following if within else None  # no session after the plan's period
+    upcoming = session_of(settings, plan.id, next_cycle) if next_cycle else None
+    if upcoming is not None and row is not None and row.approved_at is not None:
+        # An approved communiqué says what was known when it was approved, however often the
+        # board is rebuilt: a session scheduled since then does not rewrite it.
+        upcoming = upcoming if upcoming.updated_at <= row.approved_at else None
     return Communique(
         plan=plan,
         cycle_id=cycle_id,
