@@ -144,9 +144,10 @@ def print_status(
         table.add_row(*(str(shown[c]) for c in headers))
     console.print(table)
     for row in rows:
-        if row["request_error"]:
+        for email in row["undelivered"]:
             console.print(
-                f"{row['institution']}: request {row['request']}: {row['request_error']}",
+                f"{row['institution']}: {email['kind']} {email['key']} {email['status']}: "
+                f"{email['error'] or 'no reason recorded'}",
                 markup=False,
                 highlight=False,
             )
@@ -906,8 +907,9 @@ def server_setup(
         fail("PREFECT_API_URL is not set: it must name the Prefect server (README, step 4).")
     from flows.automations import crash_silent_runs, default_grace, install
 
-    automation = crash_silent_runs(grace or default_grace())
-    outcome = install(automation)
+    grace = grace or default_grace()
+    outcome = install(crash_silent_runs(grace), grace)
+    automation = crash_silent_runs(grace)
     console.print(f"Automation {automation.name!r} {outcome}.", highlight=False)
 
 

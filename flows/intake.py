@@ -14,6 +14,7 @@ from tasks.mail.automatic import bounce_notices
 from tasks.mail.malformed import unanswered_messages
 from tasks.mail.outgoing import send_all
 from tasks.mail.replies import unanswered
+from tasks.operations.alerts import alert_refusals
 from tasks.people.contacts import current_plan
 from tasks.people.review import unsent_returns
 from tasks.plans.ledger_plans import plans_in_ledger
@@ -30,6 +31,7 @@ send_emails = step(send_all, "send-emails", retries=2)
 render_notices = step(delivery_notices, "render-notices")
 render_returns = step(unsent_returns, "render-unsent-returns")
 check_published = step(check_publications, "check-publications")
+alert_refused = step(alert_refusals, "alert-refused")
 
 
 @flow(name="hitos.intake", log_prints=True, **ALERTS)
@@ -61,6 +63,7 @@ def intake(plan: str = "") -> list[Outcome]:
     )
     for each in every_plan:
         check_published(settings, each)
+        alert_refused(settings, each)
     create_table_artifact(
         key="hitos-intake",
         table=[outcome.summary() for outcome in outcomes] or [{"resultado": "sin archivos nuevos"}],

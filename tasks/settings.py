@@ -80,8 +80,9 @@ class Settings(BaseSettings):
     )
     claim_timeout_minutes: float = Field(
         15,
-        description="Minutes after which a received file a validator took but never recorded "
-        "(a crashed worker) is taken by the next intake.",
+        description="Minutes after which work a crashed run left in doubt is taken by the next "
+        "run: a received file it was validating, an email it was sending (sent again with the "
+        "same Message-ID).",
     )
     close_after_days: int = Field(
         15,

@@ -34,7 +34,7 @@ SLIDE_OVERFLOW = """
 
 
 @pytest.fixture
-def papers(mesa: Mesa) -> dict[str, Path]:  # noqa: F811
+def papers(mesa: Mesa) -> dict[str, Path]:
     s, p = mesa.settings, mesa.plan
     sessions.schedule(s, p, CURRENT, date(2023, 3, 29), "10:00", "Salón de la Comisión")
     published(mesa, PREVIOUS)
@@ -56,7 +56,7 @@ def papers(mesa: Mesa) -> dict[str, Path]:  # noqa: F811
 @pytest.mark.parametrize("mesa", ["sqlite"], indirect=True)
 def test_the_deck_is_1280_by_720_and_the_communique_reads_on_a_phone(
     papers,
-    browser,  # noqa: F811
+    browser,
 ):
     requested: list[str] = []
 
@@ -87,7 +87,7 @@ def test_the_deck_is_1280_by_720_and_the_communique_reads_on_a_phone(
 
 
 @pytest.fixture
-def mesa_console(world: World) -> Iterator[str]:  # noqa: F811
+def mesa_console(world: World) -> Iterator[str]:
     """uvicorn serving the console of the Mesa's test world on a free loopback port."""
     port = free_port()
     server = uvicorn.Server(
@@ -107,9 +107,9 @@ def mesa_console(world: World) -> Iterator[str]:  # noqa: F811
 
 
 def test_civil_society_assesses_from_a_phone(
-    world,  # noqa: F811
+    world,
     mesa_console,
-    browser,  # noqa: F811
+    browser,
     tmp_path,
 ):
     shots = Path(os.environ.get("HITOS_MESA_SHOTS", tmp_path))

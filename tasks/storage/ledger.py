@@ -125,6 +125,11 @@ class Email(Base):
     error: Mapped[str] = mapped_column(Text, default="")
     claimed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+    kept: Mapped[str] = mapped_column(String(64), default="")
+    """File-store key of the message as it would be sent again, kept when it did not go out
+    (``tasks.mail.outgoing.retry``)."""
+    alerted_at: Mapped[datetime | None] = mapped_column(DateTime)
+    """When the operator was told this email was refused (``tasks.operations.alerts``)."""
 
 
 class InboundMessage(Base):
