@@ -164,3 +164,7 @@ def test_the_director_convenes_records_the_minutes_and_approves_the_communique(w
     assert approved.status_code == 200 and "Aprobado por directora@gae.example" in approved.text
     board = world.settings.home / "board" / world.plan.id / "mesa" / f"{CURRENT}.html"
     assert "Gracias a las instituciones." in board.read_text(encoding="utf-8")
+    trail = client.get(f"/ciclos/{CURRENT}/historial").text
+    for said in ("Convoca o cambia la sesión de la Mesa", "Registra un acuerdo de la Mesa",
+                 "Cierra un acuerdo de la Mesa", "Aprueba el comunicado"):  # fmt: skip
+        assert said in trail

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from tasks.catalogues import language_of, text
 from tasks.mail.outgoing import Outgoing, compose, send_all
+from tasks.mesa import audit
 from tasks.mesa.members import owner_addresses, owner_code, owner_name
 from tasks.mesa.refused import MesaRefused
 from tasks.mesa.sessions import CANCELLED
@@ -93,6 +94,7 @@ def add(
             )
             db.add(same)
             db.flush()
+            audit.decided(db, by, audit.AGREEMENT, plan.id, cycle_id, code, reference(same))
     sent = send_all(settings, [agreement_email(settings, plan, same)])
     return Recorded(same, sent)
 
@@ -148,6 +150,8 @@ def close(
         row = db.get(Agreement, found.id)
         assert row is not None
         row.state, row.note, row.closed_by, row.closed_at = state, note.strip(), by, utcnow()
+        what = f"{reference(row)}: {state}. {note.strip()}"
+        audit.decided(db, by, audit.AGREEMENT_CLOSED, plan.id, row.cycle_id, row.owner, what)
         return row
 
 

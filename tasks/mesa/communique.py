@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import select
 
 from tasks.catalogues import language_of, text
+from tasks.mesa import audit
 from tasks.mesa.agenda import Reporter, cycle_figures, reporters
 from tasks.mesa.pack import folder
 from tasks.mesa.refused import MesaRefused
@@ -245,6 +246,7 @@ def approve(settings: Settings, plan: Plan, cycle_id: str, by: str) -> Communiqu
         row = _row(db, plan.id, cycle_id)
         row.state, row.approved_by, row.approved_at = "approved", by, utcnow()
         row.report_version = current.report.version
+        audit.decided(db, by, audit.COMMUNIQUE, plan.id, cycle_id)
     build_board(settings, plan)
     return draft(settings, plan, cycle_id)
 

@@ -17,7 +17,7 @@ from tasks.catalogues import language_of
 from tasks.mesa.agenda import Agenda, build_agenda
 from tasks.mesa.assessments import VERDICTS
 from tasks.plans.plan import Plan
-from tasks.publication.report import _print
+from tasks.publication.report import print_pdf
 from tasks.rendering import render
 from tasks.settings import Settings
 
@@ -34,26 +34,33 @@ def context(agenda: Agenda) -> dict[str, Any]:
     return {"agenda": agenda, "plan": agenda.plan, "cycle": agenda.cycle, "verdicts": VERDICTS}
 
 
-def write_agenda(settings: Settings, plan: Plan, cycle_id: str) -> dict[str, Path]:
-    """The agenda as HTML and PDF (the PDF is what invitations attach); their paths."""
+PAPERS = {"agenda": ("mesa/agenda.html", AGENDA), "deck": ("mesa/deck.html", DECK)}
+"""Each paper: its template and its file name."""
+
+
+def write_papers(
+    settings: Settings, plan: Plan, cycle_id: str, kinds: tuple[str, ...] = ("agenda", "deck")
+) -> dict[str, Path]:
+    """The papers as HTML and PDF, from one reading of the ledger; ``<kind>_html`` and
+    ``<kind>_pdf`` → their paths."""
     language = language_of(settings, plan)
     agenda = build_agenda(settings, plan, cycle_id, language)
     target = folder(settings, plan, cycle_id)
-    html = render("mesa/agenda.html", language, **context(agenda))
-    paths = {"agenda_html": target / f"{AGENDA}.html", "agenda_pdf": target / f"{AGENDA}.pdf"}
-    paths["agenda_html"].write_text(html, "utf-8")
-    _print(html, paths["agenda_pdf"])
+    paths: dict[str, Path] = {}
+    for kind in kinds:
+        template, name = PAPERS[kind]
+        html, pdf = target / f"{name}.html", target / f"{name}.pdf"
+        html.write_text(render(template, language, **context(agenda)), "utf-8")
+        print_pdf(html, pdf)
+        paths[f"{kind}_html"], paths[f"{kind}_pdf"] = html, pdf
     return paths
+
+
+def write_agenda(settings: Settings, plan: Plan, cycle_id: str) -> dict[str, Path]:
+    """The agenda as HTML and PDF (the PDF is what invitations attach); their paths."""
+    return write_papers(settings, plan, cycle_id, ("agenda",))
 
 
 def write_pack(settings: Settings, plan: Plan, cycle_id: str) -> dict[str, Path]:
     """The agenda and the deck, each as HTML and PDF; their paths."""
-    paths = write_agenda(settings, plan, cycle_id)
-    language = language_of(settings, plan)
-    agenda = build_agenda(settings, plan, cycle_id, language)
-    target = folder(settings, plan, cycle_id)
-    deck = render("mesa/deck.html", language, **context(agenda))
-    paths["deck_html"], paths["deck_pdf"] = target / f"{DECK}.html", target / f"{DECK}.pdf"
-    paths["deck_html"].write_text(deck, "utf-8")
-    _print(deck, paths["deck_pdf"])
-    return paths
+    return write_papers(settings, plan, cycle_id)

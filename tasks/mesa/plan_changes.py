@@ -15,6 +15,7 @@ from functools import cached_property
 
 from sqlalchemy import func, select
 
+from tasks.mesa import audit
 from tasks.mesa.refused import MesaRefused
 from tasks.mesa.sessions import CANCELLED
 from tasks.plans.plan import Milestone, Plan
@@ -152,6 +153,8 @@ def change(
         )
         db.add(row)
         db.flush()
+        what = f"v{row.version}: {milestone} {kind}. {row.reason}"
+        audit.decided(db, by, audit.PLAN_CHANGE, plan.id, session_cycle, note=what)
         return row
 
 

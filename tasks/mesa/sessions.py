@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
+from tasks.mesa import audit
 from tasks.mesa.refused import MesaRefused
 from tasks.plans.plan import Plan
 from tasks.settings import Settings
@@ -88,13 +89,19 @@ def schedule(
             )
             db.add(found)
             db.flush()
+            audit.decided(db, by, audit.CONVENE, plan.id, cycle_id, note=_when(found))
             return Scheduled(found, True)
         if (found.day, found.starts, found.place, found.minutes_long, found.state) == wanted:
             return Scheduled(found, False)
         found.day, found.starts, found.place, found.minutes_long = wanted[:4]
         found.state, found.sequence, found.reason = SCHEDULED, found.sequence + 1, reason
         found.scheduled_by, found.updated_at = by, utcnow()
+        audit.decided(db, by, audit.CONVENE, plan.id, cycle_id, note=f"{_when(found)} ({reason})")
         return Scheduled(found, True)
+
+
+def _when(found: MesaSession) -> str:
+    return f"{found.day.isoformat()} {found.starts}, {found.place}"
 
 
 def cancel(settings: Settings, plan: Plan, cycle_id: str, reason: str, by: str = "") -> Scheduled:
@@ -107,6 +114,7 @@ def cancel(settings: Settings, plan: Plan, cycle_id: str, reason: str, by: str =
             return Scheduled(found, False)
         found.state, found.sequence, found.reason = CANCELLED, found.sequence + 1, reason
         found.scheduled_by, found.updated_at = by, utcnow()
+        audit.decided(db, by, audit.CANCEL, plan.id, cycle_id, note=reason)
         return Scheduled(found, True)
 
 
