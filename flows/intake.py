@@ -44,9 +44,7 @@ def intake(plan: str = "") -> list[Outcome]:
     settings = settings_on(plan)
     the_plan = current_plan(settings)  # the contacts in force today
     store_received(settings)
-    outcomes = validate_pending(
-        settings, the_plan, with_docs=True
-    )  # its checkpoint writes Data Docs
+    outcomes = validate_pending(settings, the_plan, with_docs=True)  # each file's Data Docs kept
     every_plan = find_plans(settings, the_plan).values()
     send_emails(
         settings,

@@ -23,8 +23,13 @@ from tasks.workbooks.layout import HEADER_ROW, header
 from tasks.workbooks.reading import read_submission
 
 ROOT = Path(__file__).resolve().parent.parent
-CODE_FILES = [*ROOT.glob("tasks/**/*.py"), *ROOT.glob("flows/*.py"), *ROOT.glob("bench/*.py")]
-SOURCES = [*sorted(p for p in CODE_FILES if p.name != "contract.py"), ROOT / "hitos_cli.py"]
+CODE_FILES = [
+    *ROOT.glob("tasks/**/*.py"),
+    *ROOT.glob("flows/*.py"),
+    *ROOT.glob("bench/*.py"),
+    *ROOT.glob("hitos_cli/*.py"),
+]
+SOURCES = sorted(p for p in CODE_FILES if p.name != "contract.py")
 
 
 def suite() -> dict[str, dict]:

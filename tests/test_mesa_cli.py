@@ -121,4 +121,4 @@ def test_a_civil_society_account_is_added_for_an_organisation_of_the_mesa(hitos)
         app, ["users", "add", "x@sat.example", "--role", "cso", "--org", "SAT"],
         input="una clave larga\n",
     )  # fmt: skip
-    assert refused.exit_code == 2 and "not a civil-society organisation" in refused.output
+    assert refused.exit_code == 1 and "not a civil-society organisation" in refused.output

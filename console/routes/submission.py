@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from openpyxl.utils import get_column_letter
 
-from console.data_docs import site_of
+from console.data_docs import has_run_page
 from console.reported import reported, tally
 from console.site import (
     ConsoleState,
@@ -87,8 +87,7 @@ def submission_page(
         item=item,
         error=error,
         marked=sub.outcome == "rejected",
-        data_docs=bool(sub.cycle_id)
-        and sub.id in site_of(here.settings, sub.cycle_id or "", here.plan.id).runs,
+        data_docs=has_run_page(here.settings, here.plan, sub.id),
     )
 
 

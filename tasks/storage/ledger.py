@@ -378,6 +378,44 @@ class SignInEvent(Base):
     by: Mapped[str] = mapped_column(String(250), default="")
 
 
+class ValidationRun(Base):
+    """A submission's part of the suite run that validated it (``tasks.checks.data_docs``): its
+    own Great Expectations result and, once someone asked for it, its Data Docs page, both in
+    the file store. A file validated again replaces its row."""
+
+    __tablename__ = "validation_runs"
+    __table_args__ = (_of_cycle(),)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), primary_key=True)
+    plan_id: Mapped[str] = mapped_column(String(40))
+    cycle_id: Mapped[str] = mapped_column(String(7))
+    run_time: Mapped[datetime] = mapped_column(DateTime)
+    """When the suite ran (UTC)."""
+    status: Mapped[str] = mapped_column(String(12))
+    """``succeeded``, ``warnings`` (only warning rules failed) or ``failed``."""
+    language: Mapped[str] = mapped_column(String(8))
+    """The language the result's rules are described in, and its page is written in."""
+    result: Mapped[str] = mapped_column(String(64))
+    """The file-store key of the result (Great Expectations' JSON)."""
+    page: Mapped[str | None] = mapped_column(String(64))
+    """The file-store key of its Data Docs page; None until someone asked for it."""
+
+
+class DocsFile(Base):
+    """A file of a cycle's Data Docs site that is no run's page: the index, the suite's page, a
+    static asset. ``name`` is its path in the site; ``source`` says what it was made from (the
+    runs the index lists, the suite and language of the suite's page), so a stale one is made
+    again."""
+
+    __tablename__ = "data_docs_files"
+    __table_args__ = (_of_cycle(),)
+    plan_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    cycle_id: Mapped[str] = mapped_column(String(7), primary_key=True)
+    name: Mapped[str] = mapped_column(String(250), primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(64), default="")
+    written_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
 # The Mesa Técnica (tasks/mesa/): its sessions, agreements, civil society's assessments, the
 # communiqué, the plan changes it approves and the console's civil-society accounts.
 

@@ -31,7 +31,6 @@ from tasks.core.states import (
     ACCEPTED,
     SETTLED,
     CycleState,
-    EmailStatus,
     Outcome,
     ReportState,
     Review,
@@ -275,17 +274,13 @@ def settled_email_keys(db: Session, kind: str | None = None) -> set[str]:
     return set(db.scalars(query))
 
 
-def unsent_since(db: Session, since: datetime, kinds: tuple[str, ...]) -> list[Email]:
-    """Emails of these kinds claimed since ``since`` that did not go out (failed, refused, or
-    still claimed), for a command to say so and exit non-zero."""
+def claimed_since(db: Session, since: datetime, kinds: tuple[str, ...]) -> list[Email]:
+    """Emails of these kinds claimed since ``since``, sent or not (failed, refused, still
+    claimed): a command counts what it sent and says, exiting non-zero, what did not go out."""
     return list(
         db.scalars(
             select(Email)
-            .where(
-                Email.kind.in_(kinds),
-                Email.claimed_at >= since,
-                Email.status != EmailStatus.SENT,
-            )
+            .where(Email.kind.in_(kinds), Email.claimed_at >= since)
             .order_by(Email.key)
         )
     )

@@ -1,89 +1,55 @@
-"""The Mesa Técnica's commands: sessions, agreements, assessments, the communiqué, plan changes.
+"""The Mesa Técnica: ``session``, ``agreement``, ``assess``, ``communique``, and ``plan change``,
+``plan history`` (registered on ``plans.plan_commands``).
 
-Registered on the ``hitos`` command by ``register`` (``hitos_cli``); every command calls the same
-functions as the console (``tasks.mesa``), and every refusal is one sentence and exit 2.
+Every command calls the same functions as the console (``tasks.mesa``); a refusal there is a
+``MesaRefused`` (exit 1), a mistake in what was asked a ``UserMistake`` (exit 2), both through the
+one error path (``hitos_cli.errors``).
 """
 
 from __future__ import annotations
 
-import functools
-import json
-from collections.abc import Callable
-from datetime import date
+from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from rich.table import Table
 
-session_app = typer.Typer(
+from hitos_cli.arguments import (
+    ByOption,
+    CycleArg,
+    JsonOption,
+    PlanOption,
+    actor,
+    day,
+    on_cycle,
+    workspace,
+)
+from hitos_cli.emails import sent_since
+from hitos_cli.output import echo_json, say, summary, table
+from hitos_cli.plans import plan_commands
+
+commands = typer.Typer()
+session_commands = typer.Typer(
     help="The Mesa Técnica's session of a cycle: schedule, cancel, minutes, pack.",
     no_args_is_help=True,
 )
-agreement_app = typer.Typer(help="The Mesa's agreements: add, close, list.", no_args_is_help=True)
-CycleArg = Annotated[str, typer.Argument(help="Cycle id, YYYY-MM (e.g. 2023-03).")]
-PlanOption = Annotated[
-    str, typer.Option("--plan", help="Plan id or plan file; default: HITOS_PLAN's plan.")
-]
-ByOption = Annotated[
-    str, typer.Option("--by", help="Who decides, for the audit trail (default: your login).")
-]
+agreement_commands = typer.Typer(
+    help="The Mesa's agreements: add, close, list.", no_args_is_help=True
+)
+commands.add_typer(session_commands, name="session")
+commands.add_typer(agreement_commands, name="agreement")
+
+INVITATIONS = ("mesa-invitation",)
+AGREEMENTS = ("agreement",)
 
 
-def _cli() -> Any:
-    import hitos_cli
+def _now() -> datetime:
+    from tasks.storage.ledger import utcnow
 
-    return hitos_cli
-
-
-def refuses(command: Callable[..., None]) -> Callable[..., None]:
-    """A command whose refusals end in one sentence, never a traceback: exit 2 for a mistake in
-    what was asked (``UserMistake``), 1 for a decision the ledger refuses (``MesaRefused``)."""
-
-    @functools.wraps(command)
-    def checked(*args: Any, **kwargs: Any) -> None:
-        from tasks.core.refusals import DecisionRefused, UserMistake
-
-        try:
-            command(*args, **kwargs)
-        except UserMistake as exc:
-            _cli().fail(str(exc))
-        except DecisionRefused as exc:
-            _cli().fail(str(exc), 1)
-
-    return checked
+    return utcnow()
 
 
-def _day(value: str, option: str) -> date:
-    from tasks.core.refusals import UserMistake
-
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise UserMistake(f"{option} {value!r} is not a date: write it as YYYY-MM-DD") from None
-
-
-def _setup(plan_name: str, cycle: str = "") -> tuple[Any, Any, str]:
-    """Settings, the plan in force and the checked cycle id (when given)."""
-    cli = _cli()
-    settings, _ = cli.settings_and_plan(plan_name)
-    from tasks.checks.boundaries import known_cycle
-    from tasks.people.contacts import current_plan
-
-    return settings, current_plan(settings), known_cycle(settings, cycle) if cycle else ""
-
-
-def _print_sent(sent: dict[str, str]) -> None:
-    cli = _cli()
-    for key, status in sent.items():
-        cli.console.print(f"{key}: {status}", highlight=False)
-    failed = [k for k, s in sent.items() if s in ("failed", "refused")]
-    if failed:
-        cli.fail(f"{len(failed)} email(s) not sent; run the command again to retry", 1)
-
-
-@session_app.command("schedule")
-@refuses
+@session_commands.command("schedule")
 def session_schedule(
     cycle: CycleArg,
     on: Annotated[str, typer.Option("--on", help="Day of the session, YYYY-MM-DD.")],
@@ -96,24 +62,22 @@ def session_schedule(
 ) -> None:
     """Record the cycle's session (or move it) and email every member the invitation (.ics) and
     the agenda; a change goes out under the same UID with a higher SEQUENCE."""
+    settings, plan, cycle_id = on_cycle(cycle, plan_name)
+    held = day(on, "--on")
     from tasks.mesa.invitations import invite
     from tasks.mesa.sessions import schedule
 
-    settings, plan, cycle_id = _setup(plan_name, cycle)
-    day = _day(on, "--on")
-    done = schedule(
-        settings, plan, cycle_id, day, at, place, _cli().actor(by), minutes, reason
-    ).session
-    _cli().console.print(
-        f"Session {plan.id}/{cycle_id}: {done.day} {done.starts} at {done.place} "
-        f"(UID {done.uid}, SEQUENCE {done.sequence})",
-        highlight=False,
+    started = _now()
+    found = schedule(settings, plan, cycle_id, held, at, place, actor(by), minutes, reason).session
+    invite(settings, plan, cycle_id)
+    sent = sent_since(settings, started, INVITATIONS, "invitation(s) were")
+    summary(
+        f"Session {plan.id}/{cycle_id}: {found.day} {found.starts} at {found.place} "
+        f"(UID {found.uid}, SEQUENCE {found.sequence}); {sent} invitation(s) sent."
     )
-    _print_sent(invite(settings, plan, cycle_id))
 
 
-@session_app.command("cancel")
-@refuses
+@session_commands.command("cancel")
 def session_cancel(
     cycle: CycleArg,
     reason: Annotated[str, typer.Option(help="Why, for the members.")],
@@ -121,17 +85,18 @@ def session_cancel(
     plan_name: PlanOption = "",
 ) -> None:
     """Cancel the cycle's session: every member's calendar gets the cancellation (same UID)."""
+    settings, plan, cycle_id = on_cycle(cycle, plan_name)
     from tasks.mesa.invitations import invite
     from tasks.mesa.sessions import cancel
 
-    settings, plan, cycle_id = _setup(plan_name, cycle)
-    done = cancel(settings, plan, cycle_id, reason, _cli().actor(by)).session
-    _cli().console.print(f"Session {plan.id}/{cycle_id} cancelled (SEQUENCE {done.sequence}).")
-    _print_sent(invite(settings, plan, cycle_id))
+    started = _now()
+    found = cancel(settings, plan, cycle_id, reason, actor(by)).session
+    invite(settings, plan, cycle_id)
+    sent = sent_since(settings, started, INVITATIONS, "cancellation(s) were")
+    summary(f"Session {plan.id}/{cycle_id} cancelled (SEQUENCE {found.sequence}); {sent} sent.")
 
 
-@session_app.command("minutes")
-@refuses
+@session_commands.command("minutes")
 def session_minutes(
     cycle: CycleArg,
     present: Annotated[str, typer.Option(help="Members present: codes, comma-separated.")],
@@ -139,27 +104,26 @@ def session_minutes(
     plan_name: PlanOption = "",
 ) -> None:
     """Record who was present at the cycle's session (agreements: `hitos agreement add`)."""
+    settings, plan, cycle_id = on_cycle(cycle, plan_name)
     from tasks.mesa.sessions import record_minutes
 
-    settings, plan, cycle_id = _setup(plan_name, cycle)
     codes = [c.strip() for c in present.split(",") if c.strip()]
-    done = record_minutes(settings, plan, cycle_id, codes, _cli().actor(by))
-    _cli().console.print(f"Present at {plan.id}/{cycle_id}: {', '.join(done.present)}")
+    found = record_minutes(settings, plan, cycle_id, codes, actor(by))
+    summary(f"Present at {plan.id}/{cycle_id}: {', '.join(found.present)}.")
 
 
-@session_app.command("pack")
-@refuses
+@session_commands.command("pack")
 def session_pack(cycle: CycleArg, plan_name: PlanOption = "") -> None:
     """Write the cycle's agenda and meeting pack (deck to project and its PDF); their paths."""
+    settings, plan, cycle_id = on_cycle(cycle, plan_name)
     from tasks.mesa.pack import write_pack
 
-    settings, plan, cycle_id = _setup(plan_name, cycle)
     for kind, path in write_pack(settings, plan, cycle_id).items():
-        _cli().console.print(f"{kind:<12} {path.resolve()}", highlight=False)
+        say(f"{kind:<12} {path.resolve()}")
+    summary(f"The Mesa's papers of {plan.id}/{cycle_id} are written.")
 
 
-@agreement_app.command("add")
-@refuses
+@agreement_commands.command("add")
 def agreement_add(
     cycle: CycleArg,
     text: Annotated[str, typer.Option(help="What was agreed.")],
@@ -170,18 +134,18 @@ def agreement_add(
     plan_name: PlanOption = "",
 ) -> None:
     """Record an agreement of the cycle's session; its owner is emailed it."""
+    settings, plan, cycle_id = on_cycle(cycle, plan_name)
+    until = day(due, "--due")
     from tasks.mesa.agreements import add, reference
 
-    settings, plan, cycle_id = _setup(plan_name, cycle)
-    recorded = add(
-        settings, plan, cycle_id, text, owner, _day(due, "--due"), milestone, _cli().actor(by)
-    )
-    _cli().console.print(f"Agreement {reference(recorded.agreement)} ({recorded.agreement.owner})")
-    _print_sent(recorded.sent)
+    started = _now()
+    recorded = add(settings, plan, cycle_id, text, owner, until, milestone, actor(by))
+    sent_since(settings, started, AGREEMENTS, "agreement email(s) were")
+    agreement = recorded.agreement
+    summary(f"Agreement {reference(agreement)} recorded; {agreement.owner} is told.")
 
 
-@agreement_app.command("close")
-@refuses
+@agreement_commands.command("close")
 def agreement_close(
     agreement: Annotated[str, typer.Argument(help="The agreement, CYCLE/NUMBER (2023-03/1).")],
     note: Annotated[str, typer.Option(help="How it was met (or why it is dropped).")],
@@ -190,25 +154,23 @@ def agreement_close(
     plan_name: PlanOption = "",
 ) -> None:
     """Close an agreement: done (or dropped), with how and by whom."""
+    settings, plan = workspace(plan_name)
     from tasks.mesa.agreements import DONE, DROPPED, close, reference
 
-    settings, plan, _ = _setup(plan_name)
-    state = DROPPED if dropped else DONE
-    closed = close(settings, plan, agreement, note, _cli().actor(by), state)
-    _cli().console.print(f"Agreement {reference(closed)}: {closed.state}.")
+    closed = close(settings, plan, agreement, note, actor(by), DROPPED if dropped else DONE)
+    summary(f"Agreement {reference(closed)}: {closed.state}.")
 
 
-@agreement_app.command("list")
+@agreement_commands.command("list")
 def agreement_list(
     only_open: Annotated[bool, typer.Option("--open", help="Only the open ones.")] = False,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: JsonOption = False,
     plan_name: PlanOption = "",
 ) -> None:
     """Every agreement of the plan's Mesa, with its owner, due date and state."""
+    settings, plan = workspace(plan_name)
     from tasks.mesa.agreements import agreements, reference
 
-    settings, plan, _ = _setup(plan_name)
-    found = agreements(settings, plan.id, only_open=only_open)
     rows = [
         {
             "agreement": reference(a),
@@ -219,20 +181,22 @@ def agreement_list(
             "state": a.state,
             "note": a.note,
         }
-        for a in found
+        for a in agreements(settings, plan.id, only_open=only_open)
     ]
     if as_json:
-        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        echo_json(rows)
         return
-    table = Table("agreement", "text", "owner", "due", "milestone", "state")
+    columns = ("agreement", "text", "owner", "due", "milestone", "state")
+    shown = table(*columns)
     for row in rows:
-        table.add_row(
-            *(row[k] for k in ("agreement", "text", "owner", "due", "milestone", "state"))
-        )
-    _cli().console.print(table)
+        shown.add_row(*(row[k] for k in columns))
+    from hitos_cli.output import console
+
+    console.print(shown)
+    summary(f"{len(rows)} agreement(s), {sum(r['state'] == 'open' for r in rows)} open.")
 
 
-@refuses
+@commands.command()
 def assess(
     cycle: CycleArg,
     milestone: Annotated[str, typer.Argument(help="Milestone code, e.g. 4.3.")],
@@ -245,19 +209,17 @@ def assess(
 ) -> None:
     """Record a civil-society organisation's assessment of a reported milestone; the next
     `hitos board` shows it beside the institution's self-report."""
+    settings, plan, cycle_id = on_cycle(cycle, plan_name)
     from tasks.mesa.assessments import assess as record
 
-    settings, plan, cycle_id = _setup(plan_name, cycle)
-    row = record(
-        settings, plan, cycle_id, milestone, verdict, org, note, evidence, _cli().actor(by)
-    )
-    _cli().console.print(f"{row.organisation} on {plan.id}/{cycle_id} {milestone}: {row.verdict}")
+    row = record(settings, plan, cycle_id, milestone, verdict, org, note, evidence, actor(by))
+    summary(f"{row.organisation} on {plan.id}/{cycle_id} {milestone}: {row.verdict}.")
 
 
-@refuses
+@commands.command()
 def communique(
     cycle: CycleArg,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: JsonOption = False,
     approve: Annotated[
         bool, typer.Option(help="Approve it as it reads now; the board publishes it.")
     ] = False,
@@ -266,23 +228,23 @@ def communique(
 ) -> None:
     """Draft the session's communiqué from the published version (HTML and Markdown); their
     paths, or with --json the institutions, commitments and milestones it names."""
+    settings, plan, cycle_id = on_cycle(cycle, plan_name)
     from tasks.mesa import communique as drafts
 
-    settings, plan, cycle_id = _setup(plan_name, cycle)
     if approve:
-        drafted = drafts.approve(settings, plan, cycle_id, _cli().actor(by))
+        drafted = drafts.approve(settings, plan, cycle_id, actor(by))
     else:
         drafted = drafts.draft(settings, plan, cycle_id)
     paths = drafts.write(settings, drafted)
     if as_json:
-        typer.echo(json.dumps(drafted.as_json(paths), ensure_ascii=False, indent=2))
+        echo_json(drafted.as_json(paths))
         return
     for kind, path in paths.items():
-        _cli().console.print(f"{kind:<9} {Path(path).resolve()}", highlight=False)
-    _cli().console.print(f"Communiqué {plan.id}/{cycle_id}: {drafted.state}.")
+        say(f"{kind:<9} {Path(path).resolve()}")
+    summary(f"Communiqué {plan.id}/{cycle_id}: {drafted.state}.")
 
 
-@refuses
+@plan_commands.command("change")
 def plan_change(
     milestone: Annotated[str, typer.Argument(help="Milestone code, e.g. 4.5.")],
     session: Annotated[str, typer.Option(help="Cycle of the session that approved it.")],
@@ -297,40 +259,49 @@ def plan_change(
 ) -> None:
     """Record a change the Mesa approved (new dates, wording or a withdrawal): the plan's next
     version; requests, rules, reports and the board use it from the session's day."""
+    from hitos_cli.arguments import well_formed_cycle
+
+    settings, _, session_cycle = on_cycle(well_formed_cycle(session), plan_name)
+    new_start = day(start, "--start") if start else None
+    new_end = day(end, "--end") if end else None
     from tasks.mesa.plan_changes import change
     from tasks.plans.plan import load_plan
 
-    settings, _, session_cycle = _setup(plan_name, session)
     made = change(
         settings,
-        load_plan(settings.plan),
+        load_plan(settings.plan),  # changes are versions of the plan file
         milestone,
         session_cycle,
         reason,
-        _cli().actor(by),
-        _day(start, "--start") if start else None,
-        _day(end, "--end") if end else None,
+        actor(by),
+        new_start,
+        new_end,
         description,
         expected,
         withdraw,
     )
-    _cli().console.print(
+    summary(
         f"Plan {made.plan_id} v{made.version}: {made.milestone} {made.kind}, in force from "
         f"{made.valid_from} (session {made.session_cycle})."
     )
 
 
+@plan_commands.command("history")
 def plan_history(plan_name: PlanOption = "") -> None:
     """Every change the Mesa approved to the plan, by version."""
+    settings, plan = workspace(plan_name)
     from tasks.mesa.plan_changes import changes
 
-    settings, plan, _ = _setup(plan_name)
-    table = Table("version", "milestone", "kind", "session", "in force from", "reason")
-    for c in changes(settings, plan.id):
-        table.add_row(
+    shown = table("version", "milestone", "kind", "session", "in force from", "reason")
+    found = changes(settings, plan.id)
+    for c in found:
+        shown.add_row(
             str(c.version), c.milestone, c.kind, c.session_cycle, str(c.valid_from), c.reason
         )
-    _cli().console.print(table)
+    from hitos_cli.output import console
+
+    console.print(shown)
+    summary(f"Plan {plan.id}: version {found[-1].version if found else 1} in force.")
 
 
 PAPERS = {
@@ -349,15 +320,4 @@ def print_papers(files: dict[str, str]) -> None:
     for key, path in files.items():
         _, cycle, kind = key.split(" ") if key.startswith("mesa ") else ("", "", "")
         if kind in PAPERS:
-            label = f"Mesa {cycle} {PAPERS[kind]}"
-            _cli().console.print(f"{label:<26} {Path(path).resolve()}", highlight=False)
-
-
-def register(app: typer.Typer, plan_app: typer.Typer) -> None:
-    """Add the Mesa's commands to ``hitos`` (and ``change``, ``history`` to ``hitos plan``)."""
-    app.add_typer(session_app, name="session")
-    app.add_typer(agreement_app, name="agreement")
-    app.command()(assess)
-    app.command()(communique)
-    plan_app.command("change")(plan_change)
-    plan_app.command("history")(plan_history)
+            say(f"{f'Mesa {cycle} {PAPERS[kind]}':<26} {Path(path).resolve()}")
