@@ -23,8 +23,7 @@ from tasks.settings import Settings
 from tasks.storage.ledger import Agreement, MesaSession, cycle_label, session, utcnow
 
 OPEN, DONE, DROPPED = "open", "done", "dropped"
-STATES = (OPEN, DONE, DROPPED)
-"""Labels per language: ``mesa.agreement_state.<code>``."""
+"""An agreement's states; labels per language: ``mesa.agreement_state.<state>``."""
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,6 @@ organisations' names reach public files, never who typed it.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
@@ -100,7 +99,3 @@ def by_milestone(rows: Iterable[Assessment]) -> dict[str, list[Assessment]]:
 def disputed(rows: Iterable[Assessment]) -> set[str]:
     """Milestones some organisation disagrees with."""
     return {row.milestone for row in rows if row.verdict == DISAGREE}
-
-
-def assessed_on(row: Assessment) -> datetime:
-    return row.recorded_at

@@ -14,7 +14,8 @@ from tasks.storage.ledger import Decision
 CONVENE, CANCEL = "mesa-convene", "mesa-cancel"
 AGREEMENT, AGREEMENT_CLOSED = "mesa-agreement", "mesa-agreement-done"
 COMMUNIQUE, PLAN_CHANGE = "mesa-communique", "plan-change"
-ACTIONS = (CONVENE, CANCEL, AGREEMENT, AGREEMENT_CLOSED, COMMUNIQUE, PLAN_CHANGE)
+"""Labels: ``console_mesa.actions.<action>`` (the history page names every ``mesa-*`` one and
+``plan-change``)."""
 
 
 def decided(

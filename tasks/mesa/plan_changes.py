@@ -23,8 +23,7 @@ from tasks.settings import Settings
 from tasks.storage.ledger import MesaSession, PlanChange, session
 
 DATES, WORDING, WITHDRAWAL = "dates", "wording", "withdrawal"
-KINDS = (DATES, WORDING, WITHDRAWAL)
-"""Labels per language: ``mesa.change_kind.<code>``."""
+"""The kinds of change; labels per language: ``mesa.change_kind.<kind>``."""
 
 
 def changes(settings: Settings, plan_id: str, on: date | None = None) -> list[PlanChange]:
