@@ -8,7 +8,9 @@ from prefect.artifacts import create_table_artifact
 
 from flows import ALERTS, settings_on, step
 from tasks.cycle.intake import Outcome, process, store_all
+from tasks.cycle.ledger_plans import plans_in_ledger
 from tasks.cycle.notices import delivery_notices
+from tasks.evidence.checking import check_new_links
 from tasks.mail.arrivals import missing_workbook_replies
 from tasks.mail.automatic import bounce_notices
 from tasks.mail.malformed import unanswered_messages
@@ -17,7 +19,6 @@ from tasks.mail.replies import unanswered
 from tasks.operations.alerts import alert_refusals
 from tasks.people.contacts import current_plan
 from tasks.people.review import unsent_returns
-from tasks.plans.ledger_plans import plans_in_ledger
 from tasks.publication.approval import check_publications
 
 store_received = step(store_all, "store-received")
@@ -45,6 +46,7 @@ def intake(plan: str = "") -> list[Outcome]:
     the_plan = current_plan(settings)  # the contacts in force today
     store_received(settings)
     outcomes = validate_pending(settings, the_plan, with_docs=True)  # each file's Data Docs kept
+    step(check_new_links, "check-evidence-links")(settings, the_plan)  # warnings reach the replies
     every_plan = find_plans(settings, the_plan).values()
     send_emails(
         settings,

@@ -19,6 +19,7 @@ GROUPS = (
     "demo",  # demo
     "cycles",  # cycle open/close, remind, status, extend
     "intake",  # intake, submit, findings
+    "evidence",  # evidence
     "review",  # review list/approve/return
     "publication",  # consolidate, publish, board
     "contacts",  # contacts, resend

@@ -9,7 +9,7 @@ from datetime import date
 import pytest
 from openpyxl import load_workbook
 
-from tasks.checks.findings import finding
+from tasks.core.findings import finding
 from tasks.cycle.intake import process, store
 from tasks.cycle.requests import build_request, open_cycle_record
 from tasks.mail.inbox import Attachment, Received

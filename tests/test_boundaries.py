@@ -54,6 +54,7 @@ def with_cycle(cycle: str) -> list[list[str]]:
         ["extend", cycle, "MARN", "--until", "2023-04-28", "--reason", "x"],
         ["submit", str(README), "--cycle", cycle],
         ["findings", cycle],
+        ["evidence", cycle],
         ["review", "list", cycle],
         ["consolidate", cycle],
         ["publish", cycle],

@@ -14,10 +14,10 @@ from sqlalchemy import inspect
 
 from tasks.catalogues import LANGUAGES
 from tasks.checks.validation import SUITE
+from tasks.core import contract
 from tasks.plans.plan import load_plan
 from tasks.settings import Settings
 from tasks.storage.ledger import MilestoneValue
-from tasks.workbooks import contract
 from tasks.workbooks.building import build_request_workbook
 from tasks.workbooks.layout import HEADER_ROW, header
 from tasks.workbooks.reading import read_submission

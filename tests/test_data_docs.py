@@ -30,6 +30,7 @@ from tasks.checks.data_docs.pages import local_time
 from tasks.checks.data_docs.results import SUITE_PAGE
 from tasks.checks.data_docs.store import INDEX, local_site, run_of, run_page, site_file
 from tasks.checks.validation import SUITE
+from tasks.core import contract
 from tasks.cycle.intake import outcome_of, process, store
 from tasks.cycle.requests import build_request, open_cycle_record
 from tasks.mail.inbox import Attachment, Received
@@ -37,7 +38,6 @@ from tasks.settings import Settings
 from tasks.simulation import CARELESS, filled_workbook
 from tasks.storage import filestore
 from tasks.storage.ledger import DocsFile, Submission, ValidationRun, session
-from tasks.workbooks import contract
 from tasks.workbooks.layout import header
 from tests.conftest import SAMPLE_PLAN
 from tests.test_ledger_backends import postgres_url  # noqa: F401 (a fixture)

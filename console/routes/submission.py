@@ -24,7 +24,8 @@ from console.site import (
     redirect,
     submission_or_404,
 )
-from tasks.checks.findings import Finding
+from tasks.core.contract import finding_cell
+from tasks.core.findings import Finding
 from tasks.core.states import Review
 from tasks.people.accounts import Account
 from tasks.people.review import ReviewRefused, approve, return_submission, review_list
@@ -37,7 +38,6 @@ from tasks.storage.queries import (
     standing_before,
     submission_decisions,
 )
-from tasks.workbooks.contract import finding_cell
 from tasks.workbooks.reading import UnreadableFile, read_submission
 
 router = APIRouter()

@@ -27,10 +27,9 @@ import pandas as pd
 from babel.numbers import get_decimal_symbol
 
 from tasks.catalogues import short_date, text
-from tasks.checks.findings import finding
-from tasks.core.findings import Finding, Severity
+from tasks.core import contract
+from tasks.core.findings import Finding, Severity, finding
 from tasks.plans.plan import Plan
-from tasks.workbooks import contract
 
 SUITE = Path(__file__).resolve().parents[2] / "expectations" / "hitos_entrega.json"
 logger = logging.getLogger(__name__)

@@ -19,6 +19,8 @@ import pandas as pd
 from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
+from tasks.core import contract
+from tasks.core.contract import COMPLETED, IN_PROGRESS, NOT_STARTED, STATE_CODES
 from tasks.core.delivery import FileFact
 from tasks.core.states import Delivery, Outcome, Review
 from tasks.plans.plan import Commitment, Milestone, Plan
@@ -32,8 +34,6 @@ from tasks.storage.queries import (
     previous_cycle,
     publishable_files,
 )
-from tasks.workbooks import contract
-from tasks.workbooks.contract import COMPLETED, IN_PROGRESS, NOT_STARTED, STATE_CODES
 
 NO_DATA = "no_data"
 """The state counted for a milestone nobody ever reported (its label: ``report.no_data``)."""

@@ -20,13 +20,13 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from tasks import catalogues
+from tasks.core import contract
 from tasks.core.states import Delivery
 from tasks.plans.plan import Plan
 from tasks.publication.consolidation import TEXT_COLUMNS
 from tasks.publication.irm import suggested_completion
 from tasks.publication.report import data_dictionary, published, write_csv
 from tasks.settings import Settings
-from tasks.workbooks import contract
 
 if TYPE_CHECKING:
     from tasks.publication.board import PublishedCycle

@@ -29,6 +29,7 @@ from openpyxl.styles.cell_style import StyleArray
 from openpyxl.utils import get_column_letter
 
 from tasks.catalogues import text
+from tasks.core import contract
 from tasks.core.states import Delivery
 from tasks.plans.plan import Plan
 from tasks.publication.consolidation import (
@@ -41,7 +42,6 @@ from tasks.publication.consolidation import (
 )
 from tasks.rendering import render
 from tasks.storage.ledger import Cycle
-from tasks.workbooks import contract
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 """Leading characters that make Excel, LibreOffice or Google Sheets evaluate a cell."""

@@ -7,6 +7,7 @@ done?" before doing anything again.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Date,
     DateTime,
     Float,
@@ -414,6 +416,44 @@ class DocsFile(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     source: Mapped[str] = mapped_column(String(64), default="")
     written_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class LinkCheck(Base):
+    """One check of an evidence link (``tasks.evidence``): whether it answered, when, and the
+    page as fetched (``sha256``: its file-store key) when it did.
+
+    A link's checks are facts about the web at a moment, shared by every file that names the
+    link: the newest one says where it stands (``tasks.storage.queries.link_states``).
+    """
+
+    __tablename__ = "link_checks"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    url: Mapped[str] = mapped_column(Text)
+    """As the liaison typed it (what ``MilestoneValue.evidencia_url`` holds)."""
+    url_key: Mapped[str] = mapped_column(String(64), index=True)
+    """``key_of(url)``: a link may be longer than PostgreSQL indexes text."""
+    checked_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    reachable: Mapped[bool] = mapped_column(Boolean)
+    status: Mapped[int | None] = mapped_column(Integer)
+    """The last HTTP status received, after redirects (None: no server answered)."""
+    problem: Mapped[str] = mapped_column(String(24), default="")
+    """``tasks.evidence.problems.Problem``, or empty."""
+    sha256: Mapped[str] = mapped_column(String(64), default="")
+    """The archived copy in the file store; empty when there is none."""
+    media_type: Mapped[str] = mapped_column(String(100), default="")
+
+    @staticmethod
+    def key_of(url: str) -> str:
+        return hashlib.sha256(url.encode("utf-8")).hexdigest()
+
+
+class LinksChecked(Base):
+    """An accepted file whose evidence links were checked after intake accepted it, its
+    unreachable links recorded as warnings: the check's "already done?"."""
+
+    __tablename__ = "links_checked"
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), primary_key=True)
+    checked_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
 # The Mesa Técnica (tasks/mesa/): its sessions, agreements, civil society's assessments, the

@@ -18,7 +18,7 @@ from babel.numbers import get_decimal_symbol
 
 from tasks.catalogues import text
 from tasks.checks.validation import ROW
-from tasks.workbooks import contract
+from tasks.core import contract
 
 OBSERVED = "hitos_observed"
 """Where a rule's result carries the sentence its page shows as what was observed
