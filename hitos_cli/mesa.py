@@ -155,7 +155,8 @@ def agreement_close(
 ) -> None:
     """Close an agreement: done (or dropped), with how and by whom."""
     settings, plan = workspace(plan_name)
-    from tasks.mesa.agreements import DONE, DROPPED, close, reference
+    from tasks.core.mesa import DONE, DROPPED
+    from tasks.mesa.agreements import close, reference
 
     closed = close(settings, plan, agreement, note, actor(by), DROPPED if dropped else DONE)
     summary(f"Agreement {reference(closed)}: {closed.state}.")

@@ -274,11 +274,11 @@ def test_a_request_after_a_plan_change_uses_the_new_dates_and_leaves_out_a_withd
 ):
     from openpyxl import load_workbook
 
+    from tasks.core import contract
     from tasks.cycle.requests import build_request, open_cycle_record
     from tasks.mesa.plan_changes import change, history, version_in_force
     from tasks.people.contacts import current_plan
     from tasks.plans.plan import load_plan
-    from tasks.workbooks import contract
     from tasks.workbooks import layout as workbooks
 
     plan = load_plan(settings.plan)

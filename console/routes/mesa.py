@@ -29,12 +29,13 @@ from console.site import (
     redirect,
     role,
 )
+from tasks.core.mesa import DONE, VERDICTS
 from tasks.core.refusals import DecisionRefused
 from tasks.mesa import agreements, communique, invitations, sessions
 from tasks.mesa.accounts import ROLE as CSO
 from tasks.mesa.accounts import organisation_of
 from tasks.mesa.agenda import build_agenda
-from tasks.mesa.assessments import VERDICTS, assess
+from tasks.mesa.assessments import assess
 from tasks.people.accounts import Account
 from tasks.storage.ledger import Cycle, session
 from tasks.storage.queries import cycles_of
@@ -191,7 +192,7 @@ def close_agreement(
     account: Director,
     csrf: Csrf = "",
     note: Text = "",
-    state: Text = agreements.DONE,
+    state: Text = DONE,
 ) -> Response:
     checked(account, csrf)
     cycle = cycle_or_404(here, cycle_id)

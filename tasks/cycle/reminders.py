@@ -13,7 +13,6 @@ from tasks.core.states import Outcome, Review
 from tasks.cycle.closing import closing_day
 from tasks.cycle.requests import build_request
 from tasks.mail.outgoing import Outgoing, compose, plan_subject
-from tasks.mesa.agreements import open_for
 from tasks.plans.plan import Institution, Plan
 from tasks.settings import Settings
 from tasks.storage import queries
@@ -98,6 +97,7 @@ def reminder_email(
     """The reminder due today for one institution, or None before the first reminder point."""
     with session(settings.database) as db:
         deadline = queries.deadline_of(db, cycle, institution.code)
+        agreements = queries.agreements_of(db, plan.id, institution.code, only_open=True)
     points = reminder_points(settings, plan, cycle, today, deadline)
     if not points:
         return None
@@ -138,5 +138,5 @@ def reminder_email(
         last_returned=returned,
         return_note=note,
         findings=findings,
-        agreements=open_for(settings, plan.id, institution.code),
+        agreements=agreements,  # the Mesa's, still open: listed until they are met
     )

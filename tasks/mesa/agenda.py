@@ -16,6 +16,7 @@ from types import SimpleNamespace
 import pandas as pd
 from sqlalchemy.orm import Session
 
+from tasks.core.contract import COMPLETED, IN_PROGRESS
 from tasks.mesa import assessments as voice
 from tasks.mesa.agreements import agreements
 from tasks.mesa.members import owner_name
@@ -34,7 +35,6 @@ from tasks.settings import Settings
 from tasks.storage.ledger import Agreement, Assessment, Cycle, MesaSession, Report
 from tasks.storage.ledger import session as ledger
 from tasks.storage.queries import cycle_of
-from tasks.workbooks.contract import COMPLETED, IN_PROGRESS
 
 REPORTED_STATES = (IN_PROGRESS, COMPLETED)
 """A milestone an institution reports on at the Mesa: begun or done (one not begun has no

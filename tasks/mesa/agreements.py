@@ -13,6 +13,7 @@ from datetime import date
 from sqlalchemy import func, select
 
 from tasks.catalogues import language_of, text
+from tasks.core.mesa import DONE, DROPPED
 from tasks.mail.outgoing import Outgoing, compose, send_all
 from tasks.mesa import audit
 from tasks.mesa.members import owner_addresses, owner_code, owner_name
@@ -21,9 +22,7 @@ from tasks.mesa.sessions import CANCELLED
 from tasks.plans.plan import Plan
 from tasks.settings import Settings
 from tasks.storage.ledger import Agreement, MesaSession, cycle_label, session, utcnow
-
-OPEN, DONE, DROPPED = "open", "done", "dropped"
-"""An agreement's states; labels per language: ``mesa.agreement_state.<state>``."""
+from tasks.storage.queries import agreements_of
 
 
 @dataclass(frozen=True)
@@ -161,17 +160,9 @@ def agreements(
     only_open: bool = False,
     before: str = "",
 ) -> list[Agreement]:
-    """The plan's agreements, oldest first: one owner's, only the open ones, or only those of
-    sessions before cycle ``before`` (what a session's agenda carries)."""
-    query = select(Agreement).where(Agreement.plan_id == plan_id)
-    if owner:
-        query = query.where(Agreement.owner == owner)
-    if only_open:
-        query = query.where(Agreement.state == OPEN)
-    if before:
-        query = query.where(Agreement.cycle_id < before)
+    """The plan's agreements, oldest first (``tasks.storage.queries.agreements_of``)."""
     with session(settings.database) as db:
-        return list(db.scalars(query.order_by(Agreement.cycle_id, Agreement.number)))
+        return agreements_of(db, plan_id, owner, only_open, before)
 
 
 def open_for(settings: Settings, plan_id: str, owner: str) -> list[Agreement]:

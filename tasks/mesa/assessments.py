@@ -11,19 +11,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tasks.core.mesa import DISAGREE, VERDICTS
 from tasks.mesa.members import organisation
 from tasks.mesa.refused import MesaRefused
 from tasks.plans.plan import Plan
 from tasks.settings import Settings
 from tasks.storage.ledger import Assessment, cycle_label, session
-from tasks.storage.queries import cycle_of
-
-AGREE, DISAGREE, CANNOT_VERIFY = "agree", "disagree", "cannot-verify"
-VERDICTS = (AGREE, DISAGREE, CANNOT_VERIFY)
-"""Labels per language: ``mesa.verdict.<code>`` in the catalogues."""
+from tasks.storage.queries import cycle_of, standing_assessments
 
 
 def assess(
@@ -71,21 +67,8 @@ def assess(
 
 
 def current(db: Session, plan_id: str, cycle_ids: Iterable[str] | None = None) -> list[Assessment]:
-    """The standing assessments: each organisation's newest on each milestone and cycle, in
-    cycle, milestone and organisation order."""
-    query = select(Assessment).where(Assessment.plan_id == plan_id)
-    if cycle_ids is not None:
-        query = query.where(Assessment.cycle_id.in_(list(cycle_ids)))
-    newest: dict[tuple[str, str, str], Assessment] = {}
-    for row in db.scalars(query.order_by(Assessment.id)):
-        newest[(row.cycle_id, row.milestone, row.organisation)] = row
-    return [newest[key] for key in sorted(newest, key=_milestone_order)]
-
-
-def _milestone_order(key: tuple[str, str, str]) -> tuple[str, int, int, str]:
-    cycle, code, org = key
-    number, n = code.split(".")
-    return cycle, int(number), int(n), org
+    """The standing assessments (``tasks.storage.queries.standing_assessments``)."""
+    return standing_assessments(db, plan_id, cycle_ids)
 
 
 def by_milestone(rows: Iterable[Assessment]) -> dict[str, list[Assessment]]:

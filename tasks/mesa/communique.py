@@ -238,26 +238,31 @@ def edit(settings: Settings, plan: Plan, cycle_id: str, texts: dict[str, str]) -
 
 
 def approve(settings: Settings, plan: Plan, cycle_id: str, by: str) -> Communique:
-    """The director approves the communiqué as it reads now; the board publishes it."""
+    """The director approves the communiqué as it reads now: its text is kept as approved and
+    the board publishes it, beside the session's files (``board/mesa/<cycle>.html``)."""
     from tasks.publication.board import build_board
 
     current = draft(settings, plan, cycle_id)
+    current.state = "approved"
     with session(settings.database) as db:
         row = _row(db, plan.id, cycle_id)
         row.state, row.approved_by, row.approved_at = "approved", by, utcnow()
         row.report_version = current.report.version
+        row.published_html = _on_board(settings, current)
         audit.decided(db, by, audit.COMMUNIQUE, plan.id, cycle_id)
     build_board(settings, plan)
     return draft(settings, plan, cycle_id)
 
 
-def approved_cycles(settings: Settings, plan_id: str) -> list[str]:
-    """The cycles whose communiqué the director approved, oldest first (what the board shows)."""
-    with session(settings.database) as db:
-        return list(
-            db.scalars(
-                select(CommuniqueRow.cycle_id)
-                .where(CommuniqueRow.plan_id == plan_id, CommuniqueRow.state == "approved")
-                .order_by(CommuniqueRow.cycle_id)
-            )
-        )
+def _on_board(settings: Settings, communique: Communique) -> str:
+    """The communiqué's text for its board page, ``mesa/<cycle>.html``: its files are the
+    version's downloads one folder up (``datos/<cycle>/v<n>/``, ``tasks.publication.board``)."""
+    report, plan = communique.report, communique.plan
+    folder = f"../datos/{report.cycle_id}/v{report.version}"
+    files = [
+        (kind, f"{folder}/{report_name(plan, report.cycle_id, kind)}")
+        for kind in FILES
+        if kind in report.files
+    ]
+    language = language_of(settings, plan)
+    return render("mesa/_communique_body.html", language, **context(communique, files))

@@ -20,10 +20,7 @@ def representatives(plan: Plan, member: Member) -> list[Contact]:
 
 def owner_name(plan: Plan, code: str) -> str:
     """The name of an agreement's owner: an institution of the plan or a member of the Mesa."""
-    try:
-        return plan.institution(code).name
-    except KeyError:
-        return plan.member(code).name
+    return plan.name_of(code)
 
 
 def owner_code(plan: Plan, given: str) -> str:

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from tasks.catalogues import language_of
+from tasks.core.mesa import VERDICTS
 from tasks.mesa.agenda import Agenda, build_agenda
-from tasks.mesa.assessments import VERDICTS
 from tasks.plans.plan import Plan
 from tasks.publication.report import print_pdf
 from tasks.rendering import render

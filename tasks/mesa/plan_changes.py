@@ -1,38 +1,34 @@
 """Changes to the plan that the Mesa approves: new dates, new wording, a withdrawn milestone.
 
 The plan file is version 1; each change the Mesa approves in a session is the plan's next
-version, recorded with that session and the reason, and in force from the session's day.
-``in_force`` is the plan every step uses (``tasks.people.contacts.current_plan``): requests ask for
-the dates in force, the rules judge against them, and the report and the board show them, with
-each milestone's history beside it, so a «completed» never comes from quietly moving the
-goalposts.
+version, recorded with that session and the reason, and in force from the session's day. The
+changes in force are applied by ``tasks.plans.versions`` for every step
+(``tasks.people.contacts.current_plan``): requests ask for the dates in force, the rules judge
+against them, and the report and the board show them, with each milestone's history beside it,
+so a «completed» never comes from quietly moving the goalposts.
 """
 
 from __future__ import annotations
 
 from datetime import date
-from functools import cached_property
 
 from sqlalchemy import func, select
 
 from tasks.mesa import audit
 from tasks.mesa.refused import MesaRefused
 from tasks.mesa.sessions import CANCELLED
-from tasks.plans.plan import Milestone, Plan
+from tasks.people.contacts import with_plan_changes
+from tasks.plans.plan import Plan
+from tasks.plans.versions import DATES, WITHDRAWAL, WORDING
 from tasks.settings import Settings
 from tasks.storage.ledger import MesaSession, PlanChange, session
-
-DATES, WORDING, WITHDRAWAL = "dates", "wording", "withdrawal"
-"""The kinds of change; labels per language: ``mesa.change_kind.<kind>``."""
+from tasks.storage.queries import plan_changes
 
 
 def changes(settings: Settings, plan_id: str, on: date | None = None) -> list[PlanChange]:
     """The plan's changes in version order (only those in force ``on`` that day when given)."""
-    query = select(PlanChange).where(PlanChange.plan_id == plan_id)
-    if on is not None:
-        query = query.where(PlanChange.valid_from <= on)
     with session(settings.database) as db:
-        return list(db.scalars(query.order_by(PlanChange.version)))
+        return plan_changes(db, plan_id, on)
 
 
 def version_in_force(settings: Settings, plan_id: str, on: date | None = None) -> int:
@@ -42,45 +38,9 @@ def version_in_force(settings: Settings, plan_id: str, on: date | None = None) -
 
 
 def in_force(settings: Settings, plan: Plan, on: date | None = None) -> Plan:
-    """The plan with every change in force ``on`` (all of them when None) applied; the plan
-    itself when there is none (no copy, no cost)."""
-    found = changes(settings, plan.id, on)
-    return applied(plan, found) if found else plan
-
-
-def applied(plan: Plan, found: list[PlanChange]) -> Plan:
-    """The plan with these changes applied, in order (a withdrawn milestone is left out)."""
-    by_code: dict[str, list[PlanChange]] = {}
-    for change in found:
-        by_code.setdefault(change.milestone, []).append(change)
-    commitments = []
-    for commitment in plan.commitments:
-        milestones = []
-        for milestone in commitment.milestones:
-            current: Milestone | None = milestone
-            for change in by_code.get(milestone.code, []):
-                current = _apply(current, change) if current is not None else None
-            if current is not None:
-                milestones.append(current)
-        commitments.append(commitment.model_copy(update={"milestones": milestones}))
-    changed = plan.model_copy(update={"commitments": commitments})
-    for name, attribute in vars(Plan).items():  # the copy's indexes are built again, from it
-        if isinstance(attribute, cached_property):
-            changed.__dict__.pop(name, None)
-    return changed
-
-
-def _apply(milestone: Milestone, change: PlanChange) -> Milestone | None:
-    if change.kind == WITHDRAWAL:
-        return None
-    if change.kind == DATES:
-        return milestone.model_copy(
-            update={"start": change.start or milestone.start, "end": change.end or milestone.end}
-        )
-    update = {"description": change.description or milestone.description}
-    if change.expected_result:
-        update["expected_result"] = change.expected_result
-    return milestone.model_copy(update=update)
+    """The plan with every change in force ``on`` (today) applied: what
+    ``tasks.people.contacts.current_plan`` gives every step."""
+    return with_plan_changes(settings, plan, on)
 
 
 def change(

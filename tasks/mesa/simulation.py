@@ -15,17 +15,18 @@ from pathlib import Path
 
 from tasks.catalogues import language_of, text
 from tasks.core.calendar import add_business_days
+from tasks.core.contract import COMPLETED, IN_PROGRESS
+from tasks.core.mesa import DISAGREE
 from tasks.core.states import Delivery
 from tasks.mesa import agreements, communique, invitations, sessions
 from tasks.mesa.agenda import build_agenda
-from tasks.mesa.assessments import DISAGREE, assess
+from tasks.mesa.assessments import assess
 from tasks.mesa.pack import write_pack
 from tasks.mesa.plan_changes import change
 from tasks.plans.plan import Plan, load_plan
 from tasks.settings import Settings
 from tasks.storage.ledger import session
 from tasks.storage.queries import standing_files
-from tasks.workbooks.contract import COMPLETED, IN_PROGRESS
 
 SESSION_TIME = "10:00"
 PLACE = "mesa.simulated.place"

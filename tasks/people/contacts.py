@@ -20,8 +20,10 @@ from sqlalchemy.orm import Session
 
 from tasks.core.refusals import UserMistake
 from tasks.plans.plan import Contact, Plan, load_plan
+from tasks.plans.versions import applied
 from tasks.settings import Settings
 from tasks.storage.ledger import ContactChange, session
+from tasks.storage.queries import plan_changes
 
 ROLES = ("liaison", "head")
 FROM_PLAN = "plan file"  # who "changed" the contacts a history starts with
@@ -62,10 +64,16 @@ def today_in(plan: Plan) -> date:
 def current_plan(settings: Settings, on: date | None = None) -> Plan:
     """The settings' plan with the contacts and the Mesa's plan changes in force ``on``
     (today): what every step uses."""
-    from tasks.mesa.plan_changes import in_force
-
     plan = load_plan(settings.plan)
-    return in_force(settings, with_current_contacts(settings, plan, on), on or today_in(plan))
+    return with_plan_changes(settings, with_current_contacts(settings, plan, on), on)
+
+
+def with_plan_changes(settings: Settings, plan: Plan, on: date | None = None) -> Plan:
+    """The plan in the version in force ``on`` (today): every change the Mesa approved by then
+    (``tasks.plans.versions``); the plan itself when there is none."""
+    with session(settings.database) as db:
+        changes = plan_changes(db, plan.id, on or today_in(plan))
+    return applied(plan, changes)
 
 
 def with_current_contacts(settings: Settings, plan: Plan, on: date | None = None) -> Plan:

@@ -167,6 +167,12 @@ class Plan(_Strict):
                 return member
         raise KeyError(f"{code!r} is not a member of the Mesa of plan {self.id}")
 
+    def name_of(self, code: str) -> str:
+        """The name of an institution of the plan or of a member of its Mesa (who may own an
+        agreement); KeyError names the unknown code."""
+        found = self._institutions_by_code.get(code)
+        return found.name if found is not None else self.member(code).name
+
     def civil_society(self) -> list[Member]:
         """The Mesa's civil-society organisations, in the plan's order."""
         return [m for m in self.mesa.members if m.kind == CIVIL_SOCIETY]

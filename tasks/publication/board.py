@@ -40,7 +40,6 @@ from sqlalchemy.orm import Session
 
 from tasks.catalogues import language_of, text
 from tasks.core.calendar import local_date
-from tasks.mesa.public import on_board
 from tasks.plans.plan import Plan
 from tasks.publication.consolidation import (
     COMMITMENT_FORMULA,
@@ -54,6 +53,7 @@ from tasks.publication.consolidation import (
 )
 from tasks.publication.datapackage import catalogue, write_package
 from tasks.publication.irm import IRM_LEVELS, SUBSTANTIAL_FROM, suggested_completion
+from tasks.publication.mesa_side import on_board
 from tasks.publication.report import page_rows, report_name
 from tasks.rendering import TEMPLATES, environment, render
 from tasks.settings import Settings
@@ -303,16 +303,9 @@ def _write_pages(
         ),
         ("mesa/index.html", "mesa.html", {"section": "mesa"}),
     ]
-    for cycle_id, c in common["mesa"].communiques.items():
-        files = offered.get((cycle_id, c.report.version), {})
-        links = [(kind, f"../{files[kind]}") for kind in ("xlsx", "csv") if kind in files]
-        pages.append(
-            (
-                f"mesa/{cycle_id}.html",
-                "communique.html",
-                {"section": "mesa", "c": c, "files": links},
-            )
-        )
+    for cycle_id, body in common["mesa"].communiques.items():
+        context = {"section": "mesa", "cycle_id": cycle_id, "body": body}
+        pages.append((f"mesa/{cycle_id}.html", "communique.html", context))
     if latest is not None:
         rows = page_rows(latest.table, language)
         by_commitment = _grouped(rows, "codigo_compromiso")

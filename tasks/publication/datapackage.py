@@ -291,7 +291,7 @@ def _cycle_tables(
 def assessment_schema(language: str) -> dict[str, Any]:
     """The Table Schema of civil society's assessments (``tasks.mesa.public``): organisations
     by code and name, never an address."""
-    from tasks.mesa.assessments import VERDICTS
+    from tasks.core.mesa import VERDICTS
 
     words = catalogues.value(language, "mesa.data.fields!")
     typed: dict[str, dict[str, Any]] = {

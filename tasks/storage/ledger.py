@@ -538,6 +538,9 @@ class CommuniqueRow(Base):
     report_version: Mapped[int | None] = mapped_column(Integer)
     """The published version it was approved on."""
     state: Mapped[str] = mapped_column(String(12), default="draft")  # or approved
+    published_html: Mapped[str] = mapped_column(Text, default="")
+    """Its text as approved, for the board (``board/mesa/<cycle>.html``): what the director
+    approved is what stays public, however often the board is rebuilt."""
     approved_by: Mapped[str] = mapped_column(String(250), default="")
     approved_at: Mapped[datetime | None] = mapped_column(DateTime)
 

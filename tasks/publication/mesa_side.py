@@ -1,30 +1,33 @@
-"""What the public board shows of the Mesa: civil society's assessments beside the
+"""What the public board shows of the Mesa Técnica: civil society's assessments beside the
 self-reports, the agreements with their state, the sessions and their approved communiqués, and
 the plan changes beside each milestone.
 
-Everything here is plain values with names and codes: no representative's or account's address
-ever leaves the ledger (``recorded_by`` stays behind).
+Read through the named queries (``tasks.storage.queries``) and the plan, never decided here: the
+Mesa's room (``tasks.mesa``) decides and records. Everything is plain values with names and codes:
+no representative's or account's address ever leaves the ledger (``recorded_by`` stays behind).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
+from markupsafe import Markup
 
-from tasks.mesa import assessments as voice
-from tasks.mesa.agreements import agreements
-from tasks.mesa.members import owner_name
-from tasks.mesa.plan_changes import history, version_in_force
-from tasks.mesa.sessions import SCHEDULED
+from tasks.core.mesa import DISAGREE
 from tasks.plans.plan import Plan
+from tasks.plans.versions import DATES
 from tasks.settings import Settings
-from tasks.storage.ledger import MesaSession, session
-
-if TYPE_CHECKING:
-    from tasks.mesa.communique import Communique
+from tasks.storage.ledger import session
+from tasks.storage.queries import (
+    agreements_of,
+    approved_communiques,
+    held_sessions,
+    plan_changes,
+    standing_assessments,
+)
 
 ASSESSMENT_COLUMNS = [
     "ciclo",
@@ -48,8 +51,8 @@ class MesaOnBoard:
     disputed: set[str]
     agreements: list[SimpleNamespace]
     sessions: list[SimpleNamespace]
-    communiques: dict[str, Communique] = field(default_factory=dict)
-    """Cycle → its approved communiqué."""
+    communiques: dict[str, Markup] = field(default_factory=dict)
+    """Cycle → its communiqué's text as the director approved it."""
     changes: dict[str, list[SimpleNamespace]] = field(default_factory=dict)
     version: int = 1
     assessments: pd.DataFrame = field(default_factory=pd.DataFrame)
@@ -60,58 +63,53 @@ def on_board(
     settings: Settings, plan: Plan, cycle_ids: list[str], latest: str | None
 ) -> MesaOnBoard:
     """The Mesa's public side for the published cycles (``latest``: the one the pages show)."""
-    from tasks.mesa.communique import approved_cycles, draft
-
     with session(settings.database) as db:
-        standing = voice.current(db, plan.id, cycle_ids)
-        held = list(
-            db.query(MesaSession)
-            .filter(MesaSession.plan_id == plan.id, MesaSession.state == SCHEDULED)
-            .order_by(MesaSession.cycle_id)
-        )
+        standing = standing_assessments(db, plan.id, cycle_ids)
+        held = held_sessions(db, plan.id)
+        agreed = agreements_of(db, plan.id)
+        approved = approved_communiques(db, plan.id)
+        changes = plan_changes(db, plan.id)
     names = {m.code: m.name for m in plan.mesa.members}
     current = [row for row in standing if row.cycle_id == latest]
-    voices = {
-        code: [_assessment(row, names) for row in rows]
-        for code, rows in voice.by_milestone(current).items()
-    }
-    approved = set(approved_cycles(settings, plan.id))
+    voices: dict[str, list[SimpleNamespace]] = {}
+    for row in current:
+        voices.setdefault(row.milestone, []).append(_assessment(row, names))
+    history: dict[str, list[SimpleNamespace]] = {}
+    for c in changes:
+        history.setdefault(c.milestone, []).append(
+            SimpleNamespace(
+                version=c.version,
+                kind=c.kind,
+                cycle_id=c.session_cycle,
+                reason=c.reason,
+                before=_before(c.kind, c.before),
+            )
+        )
     return MesaOnBoard(
         voices=voices,
-        disputed=voice.disputed(current),
+        disputed={row.milestone for row in current if row.verdict == DISAGREE},
         agreements=[
             SimpleNamespace(
                 ref=f"{a.cycle_id}/{a.number}",
                 cycle_id=a.cycle_id,
                 text=a.text,
                 owner=a.owner,
-                owner_name=owner_name(plan, a.owner),
+                owner_name=_name(plan, a.owner),
                 due=a.due,
                 milestone=a.milestone,
                 state=a.state,
                 note=a.note,
             )
-            for a in agreements(settings, plan.id)
+            for a in agreed
         ],
         sessions=[
             SimpleNamespace(cycle_id=s.cycle_id, day=s.day, starts=s.starts, place=s.place)
             for s in held
         ],
-        communiques={c: draft(settings, plan, c) for c in sorted(approved)},
-        changes={
-            code: [
-                SimpleNamespace(
-                    version=c.version,
-                    kind=c.kind,
-                    cycle_id=c.session_cycle,
-                    reason=c.reason,
-                    before=_before(c.kind, c.before),
-                )
-                for c in rows
-            ]
-            for code, rows in history(settings, plan.id).items()
-        },
-        version=version_in_force(settings, plan.id),
+        # Rendered by tasks.mesa.communique from our own templates, values escaped there.
+        communiques={c.cycle_id: Markup(c.published_html) for c in approved if c.published_html},
+        changes=history,
+        version=changes[-1].version if changes else 1,
         assessments=pd.DataFrame(
             [
                 {
@@ -131,6 +129,13 @@ def on_board(
     )
 
 
+def _name(plan: Plan, code: str) -> str:
+    try:
+        return plan.name_of(code)
+    except KeyError:  # an owner the plan no longer names: its code
+        return code
+
+
 def _assessment(row: Any, names: dict[str, str]) -> SimpleNamespace:
     return SimpleNamespace(
         organisation=row.organisation,
@@ -143,6 +148,6 @@ def _assessment(row: Any, names: dict[str, str]) -> SimpleNamespace:
 
 def _before(kind: str, before: dict[str, str]) -> str:
     """What a change replaced, in a few words: the dates, or nothing for wording."""
-    if kind == "dates":
+    if kind == DATES:
         return f"{before.get('start', '')} – {before.get('end', '')}"
     return ""
