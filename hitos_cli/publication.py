@@ -88,7 +88,7 @@ def board(as_json: JsonOption = False, plan_name: PlanOption = "") -> None:
     if as_json:
         echo_json(
             {
-                "folder": str(result.folder.resolve()),
+                "folder": str(result.folder.absolute()),
                 "cycles": result.published,
                 "pages": result.pages,
                 "files": result.files,
@@ -99,5 +99,5 @@ def board(as_json: JsonOption = False, plan_name: PlanOption = "") -> None:
     shown = ", ".join(f"{cycle} v{version}" for cycle, version in result.published.items())
     summary(
         f"Board: {result.pages} pages, {result.files} files, {result.size / 1e6:.1f} MB in "
-        f"{result.folder.resolve()} ({shown or 'no published report yet'})."
+        f"{result.folder.absolute()} ({shown or 'no published report yet'})."
     )

@@ -33,7 +33,7 @@ from tasks.publication.consolidation import (
     institution_figures,
     used_submissions,
 )
-from tasks.storage.ledger import Cycle, MilestoneValue, Submission, session
+from tasks.storage.ledger import Cycle, MilestoneValue, Report, Submission, session
 
 CURRENT = "2023-03"
 PREVIOUS = "2022-08"
@@ -339,3 +339,25 @@ def test_first_cycle_has_no_previous_values(ledger):
     assert result.changed == 0
     # Only 2022-08 files count: MINGOB v2 (1.1, 1.2) and SEGEPLAN (1.3, 2.1) reported.
     assert list(table["fuente"]) == ["reportado"] * 4 + ["sin_datos"] * 3
+
+
+def test_the_change_since_the_last_cycle_compares_with_what_was_published(ledger):
+    # 2022-08 was published with MINGOB's first file (1.1 at 10 %); its second file (50 %) was
+    # approved after. The public saw 10 %: the change since then is counted from 10, not 50.
+    with session(ledger.url) as db:
+        db.add(
+            Report(
+                plan_id="gt-prueba",
+                cycle_id=PREVIOUS,
+                version=1,
+                submissions=[ledger.ids[f"MINGOB-{PREVIOUS}-v1"]],
+                sources="publicado",
+                files={},
+                state="published",
+            )
+        )
+
+    table, _ = consolidate(ledger)
+
+    rows = by_code(table)
+    assert (rows["1.1"]["avance_anterior"], rows["1.1"]["cambio_pct"]) == (10.0, 90.0)

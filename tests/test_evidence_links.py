@@ -694,3 +694,17 @@ def test_the_intake_flow_checks_links_before_it_replies(
     ]
     [reply] = smtp.to(LIAISON)
     assert "código 404" in reply.get_body(("plain",)).get_content()
+
+
+def test_a_special_use_name_is_never_asked_of_the_systems_resolver(monkeypatch):
+    """The demo's links (``https://mineduc.example/…``) cost the resolver seconds each here."""
+    import socket
+
+    from tasks.evidence.addresses import system_resolver
+
+    def asked(*_: object, **__: object) -> None:
+        pytest.fail("the resolver was asked for a name that never resolves")
+
+    monkeypatch.setattr(socket, "getaddrinfo", asked)
+    for name in ("mineduc.example", "portal.gob.test", "x.invalid", "sitio.internal"):
+        assert system_resolver(name, 443) == []

@@ -47,8 +47,22 @@ def public(address: IPAddress) -> bool:
     return address.is_global and not address.is_multicast
 
 
+SPECIAL_USE = ("example", "invalid", "test", "local", "internal")
+"""Names that never resolve on the public Internet (RFC 2606, RFC 6761, RFC 6762, and
+ICANN's ``.internal``): not asked of the system's resolver, which here took seconds to give up
+on each of the demo's ``.example`` links."""
+
+
+def never_public(host: str) -> bool:
+    """A special-use name (``mineduc.example``): no public address, whatever a resolver says."""
+    return host.lower().rstrip(".").rsplit(".", 1)[-1] in SPECIAL_USE
+
+
 def system_resolver(host: str, port: int) -> list[IPAddress]:
-    """The addresses the machine's resolver gives for ``host``, each once, in its order."""
+    """The addresses the machine's resolver gives for ``host``, each once, in its order (none
+    for a special-use name, which is not asked)."""
+    if never_public(host):
+        return []
     found: list[IPAddress] = []
     for *_, sockaddr in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM):
         address = ip_address(str(sockaddr[0]).split("%")[0])  # an IPv6 scope (fe80::1%eth0)

@@ -30,9 +30,9 @@ from tasks.storage.queries import (
     deliveries,
     extensions_of,
     files_by_institution,
-    milestone_progress,
     previous_cycle,
     publishable_files,
+    published_report,
 )
 
 NO_DATA = "no_data"
@@ -131,20 +131,24 @@ def _sources(db: Session, plan: Plan, cycle: Cycle, files: Collection[int]) -> d
 
 
 def _previous_values(db: Session, plan: Plan, cycle: Cycle) -> dict[str, float]:
-    """Milestone code → progress in the previous cycle's publishable files (what its report
-    showed, or would show)."""
+    """Milestone code → progress in the previous cycle as the public saw it: its published
+    version's files (so a change since the last cycle compares with what was published, not with
+    files approved after it), else the files a consolidation of it would read."""
     previous = previous_cycle(db, plan.id, cycle.id)
     if previous is None:
         return {}
     owner = _owner(plan)
-    files = publishable_files(db, plan.id, [previous.id])
-    progress = milestone_progress(db, (f.id for f in files.values()))
-    return {
-        milestone: avance
-        for (_, institution), file in files.items()
-        for milestone, avance in progress.get(file.id, {}).items()
-        if owner.get(milestone) == institution
-    }
+    published = published_report(db, plan.id, previous.id)
+    files = (
+        published.submissions
+        if published is not None
+        else [f.id for f in publishable_files(db, plan.id, [previous.id]).values()]
+    )
+    values: dict[str, float] = {}
+    for value in _values_of(db, files):
+        if value.cycle_id == previous.id and owner.get(value.milestone) == value.institution:
+            values.setdefault(value.milestone, value.avance_pct)
+    return values
 
 
 def _row(
