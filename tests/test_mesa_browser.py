@@ -27,10 +27,15 @@ from tests.test_mesa import DIRECTOR, Mesa, mesa, published  # noqa: F401 (a fix
 from tests.test_mesa_console import PASSWORD, SOCIETY, World, world  # noqa: F401 (a fixture)
 
 SLIDE_OVERFLOW = """
-    Math.max(0, ...[...document.querySelectorAll(".slide")].map(s =>
-        Math.max(s.scrollWidth - s.clientWidth, s.scrollHeight - s.clientHeight)))
+    Math.max(0, ...[...document.querySelectorAll(".slide")].map(s => {
+        const foot = s.querySelector(".pie").getBoundingClientRect().top;
+        const last = [...s.children].filter(c => !c.classList.contains("pie")).pop();
+        return Math.max(s.scrollWidth - s.clientWidth, s.scrollHeight - s.clientHeight,
+                        last.getBoundingClientRect().bottom - foot);
+    }))
 """
-"""How far the fullest slide's content runs past its own box, in px (0: everything shows)."""
+"""How far the fullest slide's content runs past its own box or into its footer, in px (0:
+everything shows)."""
 
 
 @pytest.fixture

@@ -74,7 +74,25 @@ def assert_the_mesa_replays_the_seed(settings: Settings, files: dict[str, str]) 
     assert [a.verdict for a in standing] == ["disagree"]
     deck = Path(files["mesa 2023-08 deck_html"]).read_text(encoding="utf-8")
     assert deck.count("En disputa") >= 1
+    assert_every_slide_fits(Path(files["mesa 2023-08 deck_html"]))
     board = settings.home / "board" / "gt-pan5"
     assert (board / "mesa" / "2023-03.html").is_file() and (
         board / "mesa" / "2023-08.html"
     ).is_file()
+
+
+def assert_every_slide_fits(deck: Path) -> None:
+    """The sample plan's fullest slide (six milestones, one disputed) fits its 1280×720 box and
+    stays above its footer, in Chromium."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.test_mesa_browser import SLIDE_OVERFLOW
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium", args=["--no-sandbox"]
+        )
+        page = chromium.new_page(viewport={"width": 1280, "height": 720})
+        page.goto(deck.as_uri())
+        assert page.evaluate(SLIDE_OVERFLOW) <= 0
+        chromium.close()

@@ -17,6 +17,7 @@ from tasks.catalogues import language_of
 from tasks.core.mesa import VERDICTS
 from tasks.mesa.agenda import Agenda, build_agenda
 from tasks.plans.plan import Plan
+from tasks.publication.board.pages import evidence_host
 from tasks.publication.report import print_pdf
 from tasks.rendering import render
 from tasks.settings import Settings
@@ -31,7 +32,13 @@ def folder(settings: Settings, plan: Plan, cycle_id: str) -> Path:
 
 
 def context(agenda: Agenda) -> dict[str, Any]:
-    return {"agenda": agenda, "plan": agenda.plan, "cycle": agenda.cycle, "verdicts": VERDICTS}
+    return {
+        "agenda": agenda,
+        "plan": agenda.plan,
+        "cycle": agenda.cycle,
+        "verdicts": VERDICTS,
+        "host": evidence_host,  # the board's way to name an evidence link: «Evidencia (host)»
+    }
 
 
 PAPERS = {"agenda": ("mesa/agenda.html", AGENDA), "deck": ("mesa/deck.html", DECK)}
