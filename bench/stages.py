@@ -19,10 +19,12 @@ import resource
 import sys
 import time
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 CYCLE = "2023-03"
+OPENED = date(2023, 3, 1)  # the day the requests go out: the deadline counts from it
 
 
 class Clock:
@@ -82,7 +84,7 @@ def open_stage(workdir: Path, clock: Clock) -> dict[str, Any]:
 
     requests.build_request_workbook = timed_workbook  # type: ignore[assignment]
     started = time.perf_counter()
-    cycle = clock.timed("create-cycle", open_cycle_record, settings, plan, CYCLE)
+    cycle = clock.timed("create-cycle", open_cycle_record, settings, plan, CYCLE, OPENED)
     institutions = plan.reporting_institutions()
     paths = [clock.timed("build", build_request, settings, plan, cycle, i) for i in institutions]
     mails = [
@@ -98,7 +100,8 @@ def open_stage(workdir: Path, clock: Clock) -> dict[str, Any]:
 def intake_stage(workdir: Path, clock: Clock) -> dict[str, Any]:
     """The reader alone over the returned files, then intake: store and validate them all."""
     from tasks.checks.validation import checkpoint
-    from tasks.cycle.intake import process, store_all
+    from tasks.intake.process import process
+    from tasks.intake.store import store_all
     from tasks.settings import Settings
     from tasks.workbooks.reading import UnreadableFile, read_submission
 
@@ -135,14 +138,17 @@ def intake_stage(workdir: Path, clock: Clock) -> dict[str, Any]:
 
 
 def reply_stage(workdir: Path, clock: Clock) -> dict[str, Any]:
-    """intake's last step: the reply owed to each sender (rejections with the marked file)."""
+    """intake's last step: the reply owed to each sender (rejections with the marked file) and
+    the notice owed to each liaison whose file came from a stranger."""
+    from tasks.intake.replies import unanswered
+    from tasks.intake.strangers import stranger_notices
     from tasks.mail.outgoing import send_all
-    from tasks.mail.replies import unanswered
     from tasks.settings import Settings
 
     settings, plan = Settings(), _plan(workdir)
     started = time.perf_counter()
     mails = clock.timed("render", unanswered, settings, plan)
+    mails += clock.timed("render-notices", stranger_notices, settings, plan)
     statuses = clock.timed("send", send_all, settings, mails)
     wall = time.perf_counter() - started
     sent = sum(s == "sent" for s in statuses.values())

@@ -30,7 +30,8 @@ SILENT_SHARE = 0.05
 CARELESS_SHARE = 0.10
 """Answers with the mistakes liaisons make (Completado at 80 %, no evidence): rejected."""
 STRANGER_SHARE = 0.03
-"""Answers sent from an address not on the institution's contacts: a warning."""
+"""Answers sent from an address not on the institution's contacts: held for an operator, no
+reply, the liaison told once (``tasks.intake.senders``)."""
 UNREADABLE_SHARE = 0.01
 """Answers whose attachment is damaged (a truncated .xlsx)."""
 

@@ -7,15 +7,17 @@ from prefect import flow
 from prefect.artifacts import create_table_artifact
 
 from flows import ALERTS, settings_on, step
-from tasks.cycle.intake import Outcome, process, store_all
 from tasks.cycle.ledger_plans import plans_in_ledger
 from tasks.cycle.notices import delivery_notices
 from tasks.evidence.checking import check_new_links
-from tasks.mail.arrivals import missing_workbook_replies
+from tasks.intake.malformed import unanswered_messages
+from tasks.intake.process import process
+from tasks.intake.replies import missing_workbook_replies, unanswered
+from tasks.intake.results import IntakeResult
+from tasks.intake.store import store_all
+from tasks.intake.strangers import stranger_notices
 from tasks.mail.automatic import bounce_notices
-from tasks.mail.malformed import unanswered_messages
 from tasks.mail.outgoing import send_all
-from tasks.mail.replies import unanswered
 from tasks.operations.alerts import alert_refusals
 from tasks.people.contacts import current_plan
 from tasks.people.review import unsent_returns
@@ -25,6 +27,7 @@ store_received = step(store_all, "store-received")
 find_plans = step(plans_in_ledger, "find-plans")
 validate_pending = step(process, "validate-pending")
 render_replies = step(unanswered, "render-replies")
+render_stranger_notices = step(stranger_notices, "render-stranger-notices")
 render_bounce_notices = step(bounce_notices, "render-bounce-notices")
 render_missing_workbook = step(missing_workbook_replies, "render-missing-workbook")
 render_malformed = step(unanswered_messages, "render-malformed-replies")
@@ -36,7 +39,7 @@ alert_refused = step(alert_refusals, "alert-refused")
 
 
 @flow(name="hitos.intake", log_prints=True, **ALERTS)
-def intake(plan: str = "") -> list[Outcome]:
+def intake(plan: str = "") -> list[IntakeResult]:
     """Read the inbox and the drop folder, validate what came, reply with the outcome.
 
     One mailbox serves every plan of the ledger: each file goes to the plan its workbook or
@@ -56,6 +59,7 @@ def intake(plan: str = "") -> list[Outcome]:
             mail
             for each in every_plan
             for mail in render_replies(settings, each)
+            + render_stranger_notices(settings, each)
             + render_returns(settings, each)
             + render_bounce_notices(settings, each)
             + render_notices(settings, each)

@@ -1,5 +1,6 @@
 """What arrives: ``intake`` (the inbox and the drop folder), ``submit`` (one file by hand),
-``findings`` (every validation result of a cycle, for reviewers).
+``assign`` (an operator says whose a quarantined file is), ``findings`` (every validation result
+of a cycle, for reviewers).
 
 The CLI's own words are English, for operators; a finding is printed in the plan's language,
 as the institution read it in its reply (``HITOS_LANGUAGE`` or the plan's ``language:``).
@@ -7,7 +8,6 @@ as the institution read it in its reply (``HITOS_LANGUAGE`` or the plan's ``lang
 
 from __future__ import annotations
 
-import hashlib
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,9 +17,11 @@ import typer
 from rich.text import Text
 
 from hitos_cli.arguments import (
+    ByOption,
     CycleArg,
     JsonOption,
     PlanOption,
+    actor,
     cycle_option,
     institution,
     on_cycle,
@@ -30,13 +32,11 @@ from hitos_cli.output import STARTING, console, counted, echo_json, say, summary
 
 if TYPE_CHECKING:
     from tasks.core.findings import Finding
-    from tasks.cycle.intake import Outcome
+    from tasks.intake.results import IntakeResult
+    from tasks.plans.plan import Plan
     from tasks.settings import Settings
 
 commands = typer.Typer()
-
-ANSWERS = ("reply", "missing-workbook", "malformed", "bounce-notice")
-"""The kinds of email intake answers with."""
 
 EXIT_OF_OUTCOME = {"accepted": 0, "accepted_with_warnings": 0, "rejected": 1}
 """``hitos submit``'s exit code: 0 accepted, 1 rejected, 2 anything else (unreadable,
@@ -49,7 +49,7 @@ def outcome_words(outcome: str) -> str:
     return outcome.replace("_", " ")
 
 
-def whose(outcome: Outcome) -> str:
+def whose(outcome: IntakeResult) -> str:
     """« for MINGOB, gt-pan5/2023-03» with what intake could tell; empty when nothing."""
     cycle = f"{outcome.plan}/{outcome.cycle}" if outcome.plan and outcome.cycle else ""
     named = ", ".join(part for part in (outcome.institution or "", cycle) if part)
@@ -70,7 +70,7 @@ def print_findings(findings: Sequence[Finding], language: str) -> None:
 
 def print_malformed(settings: Settings, only: set[str] | None = None) -> None:
     """The messages intake could not take apart: kept raw, never marked done without saying."""
-    from tasks.mail.malformed import malformed_messages
+    from tasks.intake.malformed import malformed_messages
 
     messages = [m for m in malformed_messages(settings) if only is None or m.message_id in only]
     if not messages:
@@ -80,7 +80,9 @@ def print_malformed(settings: Settings, only: set[str] | None = None) -> None:
         say(f"  {m.received_at:%Y-%m-%d %H:%M} {m.sender or '?'} «{m.subject}»: {m.problem}")
 
 
-def intake_summary(outcomes: Sequence[Outcome], automatic: int, unread: int, answers: int) -> str:
+def intake_summary(
+    outcomes: Sequence[IntakeResult], automatic: int, unread: int, answers: int
+) -> str:
     """«3 files: 2 accepted, 1 rejected; 3 answers sent.»"""
     parts = []
     if outcomes:
@@ -102,8 +104,9 @@ def intake(plan_name: PlanOption = "") -> None:
     settings, _ = workspace(plan_name)
     with working("Intake: the inbox and the drop folder", first=STARTING):
         from flows.intake import intake as intake_flow
+        from tasks.intake.malformed import malformed_messages
+        from tasks.intake.replies import ANSWERS
         from tasks.mail.automatic import recorded_after
-        from tasks.mail.malformed import malformed_messages
         from tasks.storage.ledger import utcnow
 
         _, before = recorded_after(settings, None)
@@ -126,10 +129,19 @@ def intake(plan_name: PlanOption = "") -> None:
     summary(intake_summary(outcomes, len(automatic), len(unread), answers))
 
 
-def submit_summary(path: Path, outcome: Outcome) -> str:
+def submit_summary(path: Path, outcome: IntakeResult) -> str:
     """What happened to one submitted file and, when it was not accepted, what to do."""
+    from tasks.intake.senders import HELD
+
     found = severities(outcome.findings)
     said = f"{path.name}: {outcome_words(outcome.outcome)}"
+    if outcome.outcome == "quarantined" and any(f.rule == HELD for f in outcome.findings):
+        return (
+            f"{said}{whose(outcome)}: it came from {outcome.sender or '?'}, not one of "
+            f"{outcome.institution}'s addresses; if it is theirs: hitos assign "
+            f"{outcome.submission_id} --institution {outcome.institution} --cycle {outcome.cycle}"
+            " --why …"
+        )
     if outcome.outcome == "quarantined":
         given = {"institution": outcome.institution, "cycle": outcome.cycle}
         unknown = " and ".join(name for name, value in given.items() if not value) or "plan"
@@ -155,33 +167,50 @@ def submit(
         str, typer.Option("--institution", help="Institution code, if the file does not say.")
     ] = "",
     cycle: Annotated[str, cycle_option("Cycle id, if the file does not say.")] = "",
+    why: Annotated[str, typer.Option(help="Why it is theirs, for the audit trail.")] = "",
+    by: ByOption = "",
     as_json: JsonOption = False,
     plan_name: PlanOption = "",
 ) -> None:
-    """Run intake on one file; print outcome and findings (exit 0 accepted, 1 rejected, 2 other)."""
+    """Run intake on one file; print outcome and findings (exit 0 accepted, 1 rejected, 2 other).
+
+    With --institution and --cycle the operator says whose the file is, even when it is stored
+    already and was quarantined: recorded in the audit trail with --by and --why."""
     settings, plan, cycle = on_cycle(cycle, plan_name)
     code = institution(plan, code) if code else ""
     data = file.read_bytes()
     with working(f"Validating {file.name}", quiet=as_json):
-        from tasks.catalogues import language_of
-        from tasks.cycle.intake import outcome_of, process, store
-        from tasks.mail.inbox import Attachment, Received
+        from tasks.intake.assign import submit_file
 
-        received = Received(
-            message_id="cli:" + hashlib.sha256(data).hexdigest(),
-            channel="cli",
-            sender="",
-            attachments=[Attachment(file.name, data)],
-        )
-        store(
-            settings,
-            [received],
-            institution=code or None,
-            cycle_id=cycle or None,
-            plan_id=plan.id if code and cycle else None,
-        )
-        process(settings, plan, with_docs=True)
-        outcome = outcome_of(settings, hashlib.sha256(data).hexdigest())
+        outcome = submit_file(settings, plan, file.name, data, code, cycle, actor(by), why)
+    print_outcome(settings, plan, file, outcome, as_json)
+
+
+@commands.command()
+def assign(
+    submission: Annotated[int, typer.Argument(help="Submission id (hitos intake, the console).")],
+    code: Annotated[str, typer.Option("--institution", help="Institution code the file is for.")],
+    cycle: Annotated[str, cycle_option("Cycle id the file is for.")],
+    why: Annotated[str, typer.Option(help="Why it is theirs, for the audit trail.")] = "",
+    by: ByOption = "",
+    as_json: JsonOption = False,
+    plan_name: PlanOption = "",
+) -> None:
+    """Give a quarantined file (a stranger's, or one intake could not identify) to an
+    institution and cycle: it is validated and answered once, and the audit trail says so."""
+    settings, plan, cycle = on_cycle(cycle, plan_name)
+    code = institution(plan, code)
+    with working(f"Assigning submission {submission} to {code}", quiet=as_json):
+        from tasks.intake.assign import assign as assign_file
+
+        outcome = assign_file(settings, plan, submission, code, cycle, actor(by), why)
+    print_outcome(settings, plan, Path(outcome.filename), outcome, as_json)
+
+
+def print_outcome(
+    settings: Settings, plan: Plan, file: Path, outcome: IntakeResult, as_json: bool
+) -> None:
+    """A submitted or assigned file's outcome and findings; the exit code says which."""
     if as_json:
         echo_json(
             {
@@ -193,6 +222,8 @@ def submit(
             }
         )
     else:
+        from tasks.catalogues import language_of
+
         print_findings(outcome.findings, language_of(settings, plan))
         summary(submit_summary(file, outcome))
     raise typer.Exit(EXIT_OF_OUTCOME.get(outcome.outcome, 2))
@@ -202,7 +233,7 @@ def evidence_files(
     settings: Settings, submission_ids: list[int]
 ) -> dict[int, list[dict[str, object]]]:
     """Submission id → the evidence files that came with it (name, size, file-store key)."""
-    from tasks.mail.arrivals import evidence_of
+    from tasks.intake.arrivals import evidence_of
     from tasks.storage.ledger import session
 
     with session(settings.database) as db:
@@ -223,7 +254,7 @@ def findings(
     settings, plan, cycle = on_cycle(cycle, plan_name)
     code = institution(plan, code) if code else ""
     from tasks.catalogues import language_of
-    from tasks.cycle.intake import cycle_outcomes
+    from tasks.intake.results import cycle_outcomes
 
     outcomes = cycle_outcomes(settings, plan.id, cycle, code or None)
     evidence = evidence_files(settings, [o.submission_id for o in outcomes])

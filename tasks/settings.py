@@ -69,7 +69,10 @@ class Settings(BaseSettings):
     )
     signing_key: SecretStr = Field(
         SecretStr("hitos-demo-signing-key"),
-        description="Secret that signs request workbooks; set your own in production.",
+        description=(
+            "Secret that signs request workbooks and keys Hitos' Message-IDs; set your own in "
+            "production."
+        ),
     )
     deadline_business_days: int = Field(
         10, description="Business days from opening to the deadline (weekends, holidays skipped)."

@@ -12,11 +12,13 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from tasks.cycle import intake
-from tasks.cycle.intake import process, store_all
+from tasks.intake import record as intake_record
+from tasks.intake import store as intake_store
+from tasks.intake.process import process
+from tasks.intake.replies import unanswered
+from tasks.intake.store import store_all
 from tasks.mail import outgoing as mail
 from tasks.mail.outgoing import send_all
-from tasks.mail.replies import unanswered
 from tasks.plans.plan import load_plan
 from tasks.settings import Settings
 
@@ -25,8 +27,8 @@ BATCH = 3
 
 POINTS: dict[str, tuple[Any, str, bool]] = {
     # point: (module or class, function, die before the call instead of after it)
-    "stored": (intake, "store", False),  # a batch of messages stored, not yet marked done
-    "recorded": (intake, "record", False),  # a batch of outcomes committed
+    "stored": (intake_store, "store", False),  # a batch of messages stored, not yet marked done
+    "recorded": (intake_record, "record", False),  # a batch of outcomes committed
     "delivering": (mail.Mailer, "deliver", True),
 }
 
@@ -51,7 +53,7 @@ def die_at(point: str, calls: int) -> None:
 
 
 def main() -> None:
-    intake.STORE_BATCH = intake.RECORD_BATCH = BATCH
+    intake_store.STORE_BATCH = intake_record.RECORD_BATCH = BATCH
     if len(sys.argv) == 3:
         die_at(sys.argv[1], int(sys.argv[2]))
     settings = Settings()

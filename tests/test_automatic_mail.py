@@ -15,14 +15,14 @@ from email.message import Message
 import pytest
 from sqlalchemy import func, select
 
-from tasks.cycle.intake import process, store_all
 from tasks.cycle.requests import build_request, open_cycle_record, request_email
 from tasks.cycle.status import cycle_status
-from tasks.mail.arrivals import missing_workbook_replies
+from tasks.intake.process import process
+from tasks.intake.replies import missing_workbook_replies, unanswered
+from tasks.intake.store import store_all
 from tasks.mail.automatic import bounce_notices, recognise
 from tasks.mail.inbox import open_maildir, received
 from tasks.mail.outgoing import send_all
-from tasks.mail.replies import unanswered
 from tasks.plans.plan import Plan
 from tasks.settings import Settings
 from tasks.storage.ledger import AutomaticMessage, Email, InboundMessage, Submission, session

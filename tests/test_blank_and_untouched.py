@@ -10,8 +10,9 @@ import pytest
 from openpyxl import load_workbook
 
 from tasks.core.findings import finding
-from tasks.cycle.intake import process, store
 from tasks.cycle.requests import build_request, open_cycle_record
+from tasks.intake.process import process
+from tasks.intake.store import store
 from tasks.mail.inbox import Attachment, Received
 from tasks.workbooks.layout import header as workbook_header
 from tests.test_hostile_intake import LIAISON, filled

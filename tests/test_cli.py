@@ -16,8 +16,8 @@ from hitos_cli import app, output
 from hitos_cli.cycles import delivery_summary
 from hitos_cli.intake import intake_summary
 from tasks.checks.data_docs.store import site_file
-from tasks.cycle.intake import Outcome
 from tasks.cycle.requests import build_request, open_cycle_record
+from tasks.intake.results import IntakeResult
 from tasks.settings import Settings
 from tasks.simulation import CARELESS, filled_workbook
 
@@ -210,8 +210,9 @@ def test_the_delivery_summary_names_who_is_missing():
 
 
 def test_the_intake_summary_counts_files_by_outcome_and_the_answers_sent():
-    def outcome(kind: str) -> Outcome:
-        return Outcome(1, kind, "MINGOB", "2023-03", "a.xlsx", "e@mingob.example", [], "gt-pan5")
+    def outcome(kind: str) -> IntakeResult:
+        sender = "e@mingob.example"
+        return IntakeResult(1, kind, "MINGOB", "2023-03", "a.xlsx", sender, [], "gt-pan5")
 
     files = [outcome("accepted"), outcome("rejected"), outcome("accepted")]
 

@@ -19,8 +19,9 @@ import pytest
 from sqlalchemy import func, select
 
 from flows.open_cycle import build_requests
-from tasks.cycle.intake import claim_received, process, store, store_all
 from tasks.cycle.requests import open_cycle_record
+from tasks.intake.process import claim_received, process
+from tasks.intake.store import store, store_all
 from tasks.mail.inbox import open_maildir, sources
 from tasks.mail.local_server import local_smtp_server
 from tasks.mail.outgoing import send_all

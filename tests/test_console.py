@@ -390,7 +390,8 @@ def test_the_console_speaks_english_when_the_language_is_english(world):
 
 
 def test_the_submission_page_links_its_data_docs_run_served_by_id_to_staff_only(settings, plan):
-    from tasks.cycle.intake import process, store
+    from tasks.intake.process import process
+    from tasks.intake.store import store
     from tasks.mail.inbox import Attachment, Received
 
     cycle = open_cycle_record(settings, plan, CYCLE, date(2023, 3, 1))

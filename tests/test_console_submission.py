@@ -18,8 +18,9 @@ from openpyxl import load_workbook
 from console.app import create_app
 from console.site import SESSION_COOKIE
 from tasks.core import contract
-from tasks.cycle.intake import process, store
 from tasks.cycle.requests import build_request, open_cycle_record
+from tasks.intake.process import process
+from tasks.intake.store import store
 from tasks.mail.inbox import Attachment, Received
 from tasks.people.accounts import add_user, sign_in
 from tasks.plans.plan import Plan

@@ -9,12 +9,13 @@ from datetime import date
 from openpyxl import load_workbook
 
 from tasks.core.calendar import add_business_days
-from tasks.cycle.intake import process, store_all
 from tasks.cycle.reminders import reminder_email, waiting_institutions
 from tasks.cycle.requests import open_cycle_record
+from tasks.intake.process import process
+from tasks.intake.replies import unanswered
+from tasks.intake.store import store_all
 from tasks.mail.local_server import local_smtp_server
 from tasks.mail.outgoing import send_all
-from tasks.mail.replies import unanswered
 from tasks.people.review import approve, pending_reviews
 from tasks.publication.approval import consolidate_draft, publish_draft
 from tasks.simulation import CARELESS, SILENT, corrections, first_answers

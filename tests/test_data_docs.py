@@ -31,8 +31,10 @@ from tasks.checks.data_docs.results import SUITE_PAGE
 from tasks.checks.data_docs.store import INDEX, local_site, run_of, run_page, site_file
 from tasks.checks.validation import SUITE
 from tasks.core import contract
-from tasks.cycle.intake import outcome_of, process, store
 from tasks.cycle.requests import build_request, open_cycle_record
+from tasks.intake.process import process
+from tasks.intake.results import outcome_of
+from tasks.intake.store import store
 from tasks.mail.inbox import Attachment, Received
 from tasks.settings import Settings
 from tasks.simulation import CARELESS, filled_workbook

@@ -7,8 +7,9 @@ import time
 from datetime import date
 from pathlib import Path
 
-from tasks.cycle.intake import process, store_all
 from tasks.cycle.requests import open_cycle_record
+from tasks.intake.process import process
+from tasks.intake.store import store_all
 from tasks.mail.inbox import DROP_SETTLE_SECONDS
 from tasks.storage.ledger import Submission, session
 from tests.test_intake_corpus import Context, plain_xlsx

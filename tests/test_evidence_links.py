@@ -25,13 +25,14 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from hitos_cli import app
-from tasks.cycle.intake import process, store_all
 from tasks.cycle.requests import build_request, open_cycle_record
 from tasks.evidence.addresses import AllowList, public
 from tasks.evidence.checking import check_new_links, recheck_links
 from tasks.evidence.fetching import Bounds, fetch, fetch_all
+from tasks.intake.process import process
+from tasks.intake.replies import unanswered
+from tasks.intake.store import store_all
 from tasks.mail.outgoing import send_all
-from tasks.mail.replies import unanswered
 from tasks.settings import Settings
 from tasks.storage import filestore, queries
 from tasks.storage.ledger import Blob, FindingRow, LinkCheck, Submission, session

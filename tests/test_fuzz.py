@@ -24,8 +24,9 @@ from sqlalchemy import select
 
 from bench.heavy_files import big_xlsx
 from tasks.core import contract
-from tasks.cycle.intake import process, store_all
 from tasks.cycle.requests import build_request, open_cycle_record
+from tasks.intake.process import process
+from tasks.intake.store import store_all
 from tasks.mail.inbox import open_maildir, received
 from tasks.plans.plan import load_plan
 from tasks.settings import Settings

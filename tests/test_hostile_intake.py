@@ -20,17 +20,20 @@ from aiosmtpd.controller import Controller
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from tasks.cycle.intake import process, store_all
 from tasks.cycle.requests import build_request, open_cycle_record
+from tasks.intake.malformed import unanswered_messages
+from tasks.intake.process import process
+from tasks.intake.replies import unanswered
+from tasks.intake.store import store_all
 from tasks.mail.inbox import open_maildir
-from tasks.mail.malformed import unanswered_messages
 from tasks.mail.outgoing import send_all
-from tasks.mail.replies import unanswered
+from tasks.people.contacts import contact, set_contacts
 from tasks.storage.ledger import Email, InboundMessage, Submission, session
 from tasks.workbooks.layout import header as workbook_header
 from tests.conftest import RecordingHandler
 
 LIAISON = "enlace@mingob.example"
+NON_ASCII = "ñandú@gae.example"
 XLSX = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
@@ -65,6 +68,8 @@ def filled(template: bytes, progress: int) -> bytes:
 
 @pytest.fixture
 def workbooks(settings, plan) -> Workbooks:
+    # A contact with a non-ASCII address: Hitos answers only the people it knows.
+    set_contacts(settings, plan, "MINEDUC", liaison=contact("Ñandú", NON_ASCII))
     cycle = open_cycle_record(settings, plan, "2023-03", date(2023, 3, 1))
     template = build_request(settings, plan, cycle, plan.institution("MINGOB")).read_bytes()
     return Workbooks(filled(template, 40), filled(template, 100), filled(template, 0))
@@ -104,7 +109,7 @@ def batch(workbooks: Workbooks) -> list[bytes]:
         with_file(LIAISON, "<bueno@mingob.example>", "avances.xlsx", workbooks.good),
         with_file(LIAISON, "<nul@mingob.example>", "avances\x00x.xlsx", workbooks.rejected),
         with_file(LIAISON, "<largo@mingob.example>", "ñ" * 500 + ".xlsx", workbooks.also_rejected),
-        with_file("ñandú@gae.example", "<utf8@gae.example>", "utf8.csv", b"codigo_hito\n1.1\n"),
+        with_file(NON_ASCII, "<utf8@gae.example>", "utf8.csv", b"codigo_hito\n1.1\n"),
         undecodable_headers(b"codigo_hito,estado\n1.2,Iniciado\n"),
         no_boundary(LIAISON),
     ]

@@ -15,9 +15,10 @@ import pytest
 from imap_tools.errors import MailboxMoveError
 from sqlalchemy import func, select
 
-from tasks.cycle import intake
-from tasks.cycle.intake import process, store_all
 from tasks.cycle.requests import build_request, open_cycle_record
+from tasks.intake import store as intake_store
+from tasks.intake.process import process
+from tasks.intake.store import store_all
 from tasks.mail.local_server import local_smtp_server
 from tasks.simulation import CARELESS, SILENT, corrections, first_answers
 from tasks.storage import filestore
@@ -107,8 +108,8 @@ def test_moves_message_only_after_its_files_are_stored(imap, dovecot, monkeypatc
     for n in (1, 2, 3):
         dovecot.deliver(mail(f"archivo {n}".encode(), f"avances-{n}.csv", f"<m{n}@x.example>", n))
     seen: list[tuple[str, bool, bool]] = []
-    real_store = intake.store
-    monkeypatch.setattr(intake, "STORE_BATCH", 2)
+    real_store = intake_store.store
+    monkeypatch.setattr(intake_store, "STORE_BATCH", 2)
 
     def watching_store(settings, messages, *args, **kwargs):
         before = [m.message_id in dovecot.message_ids("INBOX") for m in messages]
@@ -117,7 +118,7 @@ def test_moves_message_only_after_its_files_are_stored(imap, dovecot, monkeypatc
         seen.extend(zip([m.message_id for m in messages], before, after, strict=True))
         return ids
 
-    monkeypatch.setattr(intake, "store", watching_store)
+    monkeypatch.setattr(intake_store, "store", watching_store)
 
     store_all(imap)
 
@@ -163,7 +164,7 @@ def test_crash_between_storing_and_moving_keeps_the_message_and_the_rerun_does_n
     server, so Dovecot itself refuses the MOVE. The only thing patched is a wrapper around the
     real ``store`` that deletes the folder at that moment; storing and moving run unmocked."""
     dovecot.deliver(mail(b"archivo", "avances.xlsx", "<crash@mineduc.example>"))
-    real_store = intake.store
+    real_store = intake_store.store
 
     def store_then_lose_the_done_folder(settings, messages, *args, **kwargs):
         ids = real_store(settings, messages, *args, **kwargs)
@@ -171,7 +172,7 @@ def test_crash_between_storing_and_moving_keeps_the_message_and_the_rerun_does_n
             box.folder.delete(imap.imap_done_folder)
         return ids
 
-    monkeypatch.setattr(intake, "store", store_then_lose_the_done_folder)
+    monkeypatch.setattr(intake_store, "store", store_then_lose_the_done_folder)
     with pytest.raises(MailboxMoveError):  # a real MOVE: intake uses the server's command
         store_all(imap)
     monkeypatch.undo()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tasks.cycle.intake import store
+from tasks.intake.store import store
 from tasks.mail.inbox import Attachment, Received
 from tasks.storage.ledger import InboundMessage, Submission, session
 

@@ -14,11 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from tasks.cycle.intake import process, store
 from tasks.cycle.requests import build_request, open_cycle_record, request_email
+from tasks.intake.process import process
+from tasks.intake.replies import unanswered
+from tasks.intake.store import store
 from tasks.mail.inbox import Attachment, Received
 from tasks.mail.outgoing import send_all
-from tasks.mail.replies import unanswered
 from tests.test_intake_corpus import Context, filled
 
 CHROMIUM = Path("/usr/bin/chromium")

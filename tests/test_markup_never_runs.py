@@ -22,11 +22,12 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from tasks.checks.data_docs.store import local_site
-from tasks.cycle.intake import process, store_all
 from tasks.cycle.requests import build_request, open_cycle_record
-from tasks.mail.malformed import unanswered_messages
+from tasks.intake.malformed import unanswered_messages
+from tasks.intake.process import process
+from tasks.intake.replies import unanswered
+from tasks.intake.store import store_all
 from tasks.mail.outgoing import send_all
-from tasks.mail.replies import unanswered
 from tasks.people.review import approve, pending_reviews
 from tasks.publication.approval import publish_draft
 from tasks.publication.publishing import consolidate

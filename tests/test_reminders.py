@@ -7,9 +7,10 @@ from datetime import date
 
 import pytest
 
-from tasks.cycle.intake import process, store
 from tasks.cycle.reminders import reminder_email, reminder_points, waiting_institutions
 from tasks.cycle.requests import build_request, open_cycle_record
+from tasks.intake.process import process
+from tasks.intake.store import store
 from tasks.mail.inbox import Attachment, Received
 from tasks.mail.outgoing import send_all
 from tasks.simulation import filled_workbook

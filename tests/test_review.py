@@ -15,9 +15,10 @@ from typer.testing import CliRunner
 
 from hitos_cli import app
 from tasks.core.states import Delivery
-from tasks.cycle.intake import process, store
 from tasks.cycle.reminders import reminder_email, waiting_institutions
 from tasks.cycle.requests import build_request, open_cycle_record
+from tasks.intake.process import process
+from tasks.intake.store import store
 from tasks.mail.inbox import Attachment, Received
 from tasks.people.notices import review_digest
 from tasks.people.review import return_submission

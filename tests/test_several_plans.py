@@ -22,10 +22,12 @@ from typer.testing import CliRunner
 
 from hitos_cli import app
 from tasks.checks.data_docs.store import run_of
-from tasks.cycle.intake import cycle_outcomes, process, store, store_all
 from tasks.cycle.reminders import reminder_email, waiting_institutions
 from tasks.cycle.requests import build_request, open_cycle_record, request_copy, request_email
 from tasks.cycle.status import cycle_status
+from tasks.intake.process import process
+from tasks.intake.results import cycle_outcomes
+from tasks.intake.store import store, store_all
 from tasks.mail.inbox import received
 from tasks.mail.local_server import local_smtp_server
 from tasks.mail.outgoing import send_all

@@ -1,1 +1,1 @@
-"""A reporting cycle's steps: opening, intake, reminders, deadlines, closing, status."""
+"""A reporting cycle's steps: opening, reminders, extensions, closing, status."""

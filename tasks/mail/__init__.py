@@ -1,1 +1,3 @@
-"""Mail in and out: sending, the inbox, what arrives, and what Hitos answers."""
+"""Mail in and out, and nothing else: compose and send once, receive (Maildir, IMAP, drop
+folder), read a message defensively, recognise mail nobody meant to send. What a received file
+means, and who is answered, is ``tasks.intake``'s."""

@@ -22,6 +22,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
+from tasks.mail.parts import raw_bytes, read_parts
 from tasks.settings import Settings, secret
 
 SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".csv")
@@ -45,17 +46,13 @@ class Received:
     attachments: list[Attachment] = field(default_factory=list)
     done: Callable[[], None] = lambda: None
     arrived: datetime | None = None  # when the mail server filed it (UTC); None: now
-    message: Message | None = None  # the email itself, for tasks.mail.arrivals (None: drop, CLI)
-    problem: str = (
-        ""  # why the message could not be taken apart (tasks.mail.malformed); "" if it could
-    )
+    message: Message | None = None  # the email itself, for tasks.intake.arrivals (None: drop, CLI)
+    problem: str = ""  # why the message could not be taken apart (tasks.mail.parts); "" if it could
     raw: bytes = b""  # the whole message, kept when it is malformed
 
 
 def received(message: Message, channel: str, raw: bytes = b"", **more: Any) -> Received:
-    """A message's fields and files read defensively (``tasks.mail.malformed``): never raises."""
-    from tasks.mail.malformed import read_parts
-
+    """A message's fields and files read defensively (``tasks.mail.parts``): never raises."""
     parts = read_parts(message, raw)
     return Received(
         message_id=parts.message_id,
@@ -103,8 +100,6 @@ def from_maildir(path: Path) -> Iterator[Received]:
 
 def raw_message(message: Message) -> bytes:
     """The message's bytes (what its digest and a malformed message's raw copy are made of)."""
-    from tasks.mail.malformed import raw_bytes
-
     return raw_bytes(message)
 
 

@@ -16,6 +16,7 @@ that owes it, a refusal only when an operator says so (``retry``), and both show
 from __future__ import annotations
 
 import hashlib
+import hmac
 import smtplib
 import ssl
 import time
@@ -145,10 +146,21 @@ def compose(
     )
 
 
-def message_id(key: str, sender: str) -> str:
-    """A Message-ID derived from the email's key: the same email always has the same id."""
-    digest = hashlib.sha256(key.encode()).hexdigest()[:32]
+def message_id(key: str, sender: str, secret: str = "") -> str:
+    """A Message-ID derived from the email's key: the same email always has the same id.
+
+    Keyed with the settings' secret (HMAC), so that nobody who has not seen an email can write
+    its id: answering in the thread of a request lets a file in from an address Hitos does not
+    know (``tasks.intake.senders``), and keys such as ``gt-pan5/2023-03/MINGOB/request/1`` are
+    easy to guess.
+    """
+    digest = hmac.new(secret.encode(), key.encode(), hashlib.sha256).hexdigest()[:32]
     return f"<{digest}@{sender.split('@')[-1]}>"
+
+
+def id_secret(settings: Settings) -> str:
+    """The secret Hitos' Message-IDs are keyed with: the one that signs request workbooks."""
+    return settings.signing_key.get_secret_value()
 
 
 class Mailer(yagmail.SMTP):
@@ -160,6 +172,7 @@ class Mailer(yagmail.SMTP):
 
     last_used = 0.0  # time.monotonic() of the connection's last command
     display_name = ""  # the directorate's name on From
+    id_secret = ""  # what keys the Message-IDs (``message_id``): the settings' signing key
 
     def login(self) -> None:
         """Reuse the open connection; check it with NOOP only after ``IDLE_CHECK`` unused.
@@ -195,7 +208,7 @@ class Mailer(yagmail.SMTP):
             None,
             self.encoding,
             prettify_html=False,
-            message_id=message_id(mail.key, sender),
+            message_id=message_id(mail.key, sender, self.id_secret),
             dkim=self.dkim,
         )
         headers(message, mail, sender, self.display_name)
@@ -273,6 +286,7 @@ def mailer(settings: Settings) -> Iterator[Mailer]:
         **({"context": context} if security == "ssl" else {}),
     )
     client.display_name = settings.sender_name
+    client.id_secret = id_secret(settings)
     try:
         yield client
     finally:
@@ -330,7 +344,7 @@ def claim(settings: Settings, mail: Outgoing, previous: SendResult | None = None
                     to=", ".join(mail.to),
                     cc=", ".join(mail.cc),
                     subject=mail.subject,
-                    message_id=message_id(mail.key, settings.sender),
+                    message_id=message_id(mail.key, settings.sender, id_secret(settings)),
                     claimed_at=now,
                 )
             )
@@ -509,6 +523,7 @@ def write_preview(mail: Outgoing, settings: Settings, folder: Path) -> Path:
     """The email as an .eml file, without sending (for dry runs)."""
     client = Mailer(user=settings.sender, smtp_skip_login=True, soft_email_validation=False)
     client.display_name = settings.sender_name
+    client.id_secret = id_secret(settings)
     _, raw = client.message(mail, settings.sender)
     path = folder / (mail.key.replace("/", "_") + ".eml")
     path.write_text(raw, encoding="utf-8")

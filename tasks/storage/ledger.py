@@ -148,7 +148,7 @@ class InboundMessage(Base):
     problem: Mapped[str] = mapped_column(Text, default="")
     raw_sha256: Mapped[str] = mapped_column(String(64), default="")
     references: Mapped[str] = mapped_column(Text, default="")  # its thread, for In-Reply-To
-    kind: Mapped[str] = mapped_column(String(16), default="files")  # see tasks.mail.arrivals
+    kind: Mapped[str] = mapped_column(String(16), default="files")  # see tasks.intake.arrivals
 
 
 class Submission(Base):
@@ -173,7 +173,7 @@ class Submission(Base):
     """An accepted file's review: ``pending``, ``approved`` or ``returned``
     (``tasks.people.review``)."""
     claim: Mapped[str] = mapped_column(String(32), default="")
-    """The validator run that took this file (``tasks.cycle.intake.claim_received``); empty:
+    """The validator run that took this file (``tasks.intake.process.claim_received``); empty:
     nobody."""
     claimed_at: Mapped[datetime | None] = mapped_column(DateTime)
     findings: Mapped[list[FindingRow]] = relationship(

@@ -1,34 +1,21 @@
-"""Messages intake cannot take apart: kept raw, shown to the operator, answered when possible.
+"""A received message taken apart defensively: sender, subject, Message-ID and attached files.
 
 A message whose MIME tree is broken (``multipart/mixed`` with no boundary, a part that does not
-decode) used to be marked seen with nothing stored: the liaison believed it delivered. Here its
-fields are read defensively, one failure never stops the batch, and a message with defects and
-no usable file is recorded as kind ``malformed``, its raw bytes in the file store, the
-reason in English for the operator, and a Spanish reply to a known contact.
+decode) must still be read as far as it can be, never raising: one failure never stops a batch.
+What intake then does with a message that gave no file is ``tasks.intake.malformed``'s business.
 """
 
 from __future__ import annotations
 
 import hashlib
-import logging
 from contextlib import suppress
 from dataclasses import dataclass, field
 from email.header import decode_header, make_header
 from email.message import Message
 from email.utils import parseaddr
 
-from sqlalchemy import select
-
-from tasks.catalogues import language_of, text
-from tasks.mail.outgoing import Outgoing, compose
-from tasks.plans.plan import Plan
-from tasks.settings import Settings
-from tasks.storage.ledger import Email, InboundMessage, session
 from tasks.workbooks.safe_names import printable, safe_filename
 
-logger = logging.getLogger(__name__)
-
-MALFORMED = "malformed"
 KEY_LIMIT = 250
 
 
@@ -84,9 +71,11 @@ def raw_bytes(message: Message) -> bytes:
 def read_parts(message: Message, raw: bytes = b"") -> Parts:
     """Sender, subject, Message-ID and attached files of a message, never raising.
 
-    A message with MIME defects and no file it could be read from is ``problem``-atic: the
-    defects name what broke. A message without defects and without files is not malformed
-    (what it is owed is decided elsewhere).
+    The sender is the ``From`` address, and only it: ``Reply-To`` and ``Sender`` are what the
+    writer asks for, not who wrote (``tasks.intake.senders`` says why). A message with MIME
+    defects and no file it could be read from is ``problem``-atic: the defects name what broke.
+    A message without defects and without files is not malformed (what it is owed is decided
+    elsewhere).
     """
     raw = raw or raw_bytes(message)
     sender = printable(parseaddr(header(message, "From"))[1].lower())
@@ -109,56 +98,3 @@ def read_parts(message: Message, raw: bytes = b"") -> Parts:
         if defects:
             parts.problem = "malformed MIME, no file could be taken out: " + ", ".join(defects)
     return parts
-
-
-def reply_key(message_id: str) -> str:
-    digest = hashlib.sha256(message_id.encode()).hexdigest()[:16]
-    return f"-/-/message/{digest}"
-
-
-def unanswered_messages(settings: Settings, plan: Plan) -> list[Outgoing]:
-    """A reply owed to each known contact whose message was malformed: their mail was not
-    lost, but nothing could be taken from it. Strangers (and bounces) get nothing."""
-    with session(settings.database) as db:
-        answered = set(db.scalars(select(Email.key).where(Email.status.in_(("sent", "refused")))))
-        messages = db.scalars(
-            select(InboundMessage)
-            .where(InboundMessage.kind == MALFORMED)
-            .order_by(InboundMessage.received_at)
-        ).all()
-    language = language_of(settings, plan)
-    mails = []
-    for message in messages:
-        institutions = plan.institutions_writing_from(message.sender)
-        if not institutions or reply_key(message.message_id) in answered:
-            continue
-        mails.append(
-            compose(
-                "malformed",
-                key=reply_key(message.message_id),
-                kind=MALFORMED,
-                to=[message.sender],
-                subject=text(language, "subject.malformed"),
-                institution_code=institutions[0],
-                language=language,
-                auto_submitted="auto-replied",
-                in_reply_to=message.message_id if message.message_id.startswith("<") else "",
-                references=message.message_id if message.message_id.startswith("<") else "",
-                plan=plan,
-                original_subject=message.subject,
-                received_at=message.received_at,
-            )
-        )
-    return mails
-
-
-def malformed_messages(settings: Settings) -> list[InboundMessage]:
-    """Every message recorded as malformed, newest first, for the operator."""
-    with session(settings.database) as db:
-        return list(
-            db.scalars(
-                select(InboundMessage)
-                .where(InboundMessage.kind == MALFORMED)
-                .order_by(InboundMessage.received_at.desc())
-            )
-        )

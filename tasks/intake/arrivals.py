@@ -5,7 +5,7 @@ Intake stores only workbooks as submissions. Evidence beside them (PDF, images, 
 documents, within the size limit) goes to the file store as evidence of that submission; a
 signature logo shown inside the body is part of the message, not a file sent. Automatic mail
 (``tasks.mail.automatic``) gives no files at all. A message from a known contact with no
-workbook is owed one reply saying so (``missing_workbook_replies``).
+workbook is owed one reply saying so (``tasks.intake.replies.missing_workbook_replies``).
 """
 
 from __future__ import annotations
@@ -19,15 +19,11 @@ from pathlib import PurePath
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tasks.catalogues import language_of
 from tasks.mail.automatic import Automatic, recognise, record
 from tasks.mail.inbox import Attachment, Received
-from tasks.mail.outgoing import Outgoing, compose, plan_subject
-from tasks.plans.plan import Plan
 from tasks.settings import Settings
 from tasks.storage import filestore
-from tasks.storage.ledger import Email, Evidence, InboundMessage, Submission, session
-from tasks.storage.queries import newest_open_cycle
+from tasks.storage.ledger import Evidence, InboundMessage, Submission
 
 EVIDENCE_SUFFIXES = (
     ".pdf",
@@ -50,7 +46,6 @@ EVIDENCE_SUFFIXES = (
 )
 """Files offices send as evidence: scans, photos, documents, slides."""
 MAIL_CHANNELS = ("mail", "imap")
-SETTLED = ("sent", "refused")  # an email in these states is never sent again
 THREAD_LIMIT = 10  # Message-IDs kept in a reply's References: the newest, as RFC 5322 advises
 
 
@@ -178,79 +173,3 @@ def thread(db: Session, message_id: str) -> tuple[str, str]:
     if inbound is None or message_id.startswith(("sha256:", "drop:", "cli:")):
         return "", ""
     return message_id, inbound.references or message_id
-
-
-def missing_key(message_id: str, institution: str) -> str:
-    """The reply's key: the message's digest decides, whatever the cycle or contacts are now."""
-    digest = hashlib.sha256(message_id.encode()).hexdigest()[:16]
-    return f"-/{institution}/missing-workbook/{digest}"
-
-
-def missing_workbook_replies(settings: Settings, plan: Plan) -> list[Outgoing]:
-    """One reply to each message from a known contact that carried no workbook (never two).
-
-    A message in a thread where Hitos already said the workbook is missing is not answered
-    again: that is an auto-responder Hitos did not recognise (answering it is a mail loop), or
-    a person answering the notice ("lo envío mañana").
-    """
-    with session(settings.database) as db:
-        told = db.execute(
-            select(Email.key, Email.message_id, Email.status).where(
-                Email.kind == "missing-workbook"
-            )
-        ).all()
-        answered = {key.rsplit("/", 1)[-1] for key, _, status in told if status in SETTLED}
-        notices = {message_id for _, message_id, _ in told}
-        cycle = newest_open_cycle(db, plan.id)
-        messages = db.scalars(
-            select(InboundMessage)
-            .where(InboundMessage.kind == "no-workbook")
-            .order_by(InboundMessage.received_at)
-        ).all()
-        owed = []
-        for message in messages:
-            institutions = plan.institutions_writing_from(message.sender)
-            if len(institutions) != 1 or notices & set(message.references.split()):
-                continue
-            key = missing_key(message.message_id, institutions[0])
-            if key.rsplit("/", 1)[-1] in answered:
-                continue
-            evidence = db.scalars(
-                select(Evidence.filename)
-                .where(Evidence.message_id == message.message_id)
-                .order_by(Evidence.id)
-            ).all()
-            owed.append(
-                (message, institutions[0], key, list(evidence), thread(db, message.message_id))
-            )
-    language = language_of(settings, plan)
-    mails = []
-    for message, code, key, evidence, threading in owed:
-        institution = plan.institution(code)
-        mails.append(
-            compose(
-                "missing_workbook",
-                key=key,
-                kind="missing-workbook",
-                to=[message.sender],
-                subject=plan_subject(
-                    plan,
-                    language,
-                    "missing_workbook",
-                    cycle_id=cycle.id if cycle else "",
-                    institution=code,
-                ),
-                language=language,
-                cycle_id=cycle.id if cycle else None,
-                institution_code=code,
-                auto_submitted="auto-replied",
-                plan=plan,
-                institution=institution,
-                cycle=cycle,
-                evidence=evidence,
-                their_subject=message.subject,
-                in_reply_to=threading[0],
-                references=threading[1],
-            )
-        )
-    return mails
