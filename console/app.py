@@ -23,20 +23,21 @@ from console.routes import (
     data_docs,
     downloads,
     extensions,
+    mesa,
     publication,
     sign_in,
     submission,
 )
 from console.site import ConsoleState, install_error_pages
 from tasks.catalogues import language_of
-from tasks.people.contacts import with_current_contacts
-from tasks.plans.plan import Plan, load_plan
+from tasks.people.contacts import current_plan
+from tasks.plans.plan import Plan
 from tasks.rendering import environment, render
 from tasks.settings import Settings
 from tasks.storage.ledger import session
 from tasks.storage.queries import cycles_of
 
-ROUTERS = (sign_in, cycle, submission, extensions, publication, data_docs, downloads, board)
+ROUTERS = (sign_in, cycle, submission, extensions, publication, data_docs, downloads, board, mesa)
 
 
 def create_app(settings: Settings, plan: Plan) -> FastAPI:
@@ -72,4 +73,4 @@ def from_environment() -> FastAPI:
     """The console as each worker of ``hitos serve`` builds it: the workspace and plan of the
     ``HITOS_`` settings in the environment, contacts as currently recorded."""
     settings = Settings()
-    return create_app(settings, with_current_contacts(settings, load_plan(settings.plan)))
+    return create_app(settings, current_plan(settings))  # contacts and plan changes in force

@@ -10,7 +10,7 @@ from flows import ALERTS, settings_on, step
 from tasks.catalogues import language_of
 from tasks.checks.boundaries import cycle_id as checked_cycle_id
 from tasks.core.cycles import cycle_label
-from tasks.plans.plan import load_plan
+from tasks.people.contacts import current_plan
 from tasks.publication.approval import consolidate_draft
 from tasks.publication.publishing import SCHEDULE, current_cycle, summary_markdown
 
@@ -25,7 +25,7 @@ def consolidate(cycle_id: str = "", plan: str = "", by: str = SCHEDULE) -> dict[
     awaits approval."""
     cycle_id = checked_cycle_id(cycle_id) if cycle_id else ""
     settings = settings_on(plan)
-    the_plan = load_plan(settings.plan)
+    the_plan = current_plan(settings)  # the plan's dates and wording in force
     cycle_id = cycle_id or find_cycle(settings)
     publication = build_draft(settings, the_plan, cycle_id, by)
     report = publication.report

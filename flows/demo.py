@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from prefect import flow
 
 from flows import settings_on, step
@@ -11,12 +13,16 @@ from flows.open_cycle import open_cycle
 from flows.remind import remind
 from tasks.cycle.requests import scheduled_opening
 from tasks.mail.local_server import local_smtp_server
+from tasks.mesa.simulation import director_follows_up, session_day, the_mesa_meets
+from tasks.people.contacts import current_plan
 from tasks.plans.plan import load_plan
 from tasks.simulation import (
+    AFTER_THE_SESSION,
     corrections,
     director_extends,
     director_publishes,
     first_answers,
+    late_answers,
     later_answers,
     returned_corrects,
     reviewers_review,
@@ -30,6 +36,9 @@ reviewers_decide = step(reviewers_review, "reviewers-review")
 returned_institution_corrects = step(returned_corrects, "returned-institution-corrects")
 director_grants_extension = step(director_extends, "director-extends")
 director_publishes_draft = step(director_publishes, "director-publishes")
+mesa_session = step(the_mesa_meets, "the-mesa-meets")
+institutions_answer_late = step(late_answers, "institutions-answer-after-the-session")
+director_follows_up_agreements = step(director_follows_up, "director-follows-up")
 
 LATER_CYCLE = "2023-08"
 """The demo's second cycle, so the public board shows history and change."""
@@ -40,7 +49,8 @@ def demo(
     cycle_id: str = "2023-03", later_cycle_id: str = LATER_CYCLE, plan: str = ""
 ) -> dict[str, str]:
     """Open, answer, intake, correct, review (one accepted file returned, then corrected),
-    remind the silent institution and extend its deadline, consolidate a draft, publish it;
+    remind the silent institution and extend its deadline, consolidate a draft, publish it; the
+    Mesa's session (convened, assessed, held, its communiqué approved), then the late answers;
     then a later cycle (empty ``later_cycle_id``: none) where institutions report progress,
     reviewed and published too (``plan`` empty: ``HITOS_PLAN``'s). The public files of the last
     cycle come back."""
@@ -54,7 +64,7 @@ def demo(
         settings.smtp_port,
     ):
         open_cycle(cycle_id, plan=on, opened_on=scheduled_opening(the_plan, cycle_id))
-        institutions_answer(settings, the_plan, cycle_id)
+        institutions_answer(settings, the_plan, cycle_id, AFTER_THE_SESSION)
         intake(plan=on)
         institution_corrects(settings, the_plan, cycle_id)
         intake(plan=on)
@@ -66,6 +76,12 @@ def demo(
         director_grants_extension(settings, the_plan, cycle_id)
         consolidate(cycle_id, plan=on)
         files = director_publishes_draft(settings, the_plan, cycle_id)
+        papers = {cycle_id: mesa_session(settings, current_plan(settings), cycle_id)}
+        after = session_day(cycle_id) + timedelta(days=1)
+        institutions_answer_late(settings, the_plan, cycle_id, after)
+        intake(plan=on)
+        reviewers_decide(settings, the_plan, cycle_id, return_one=False)
+        director_follows_up_agreements(settings, the_plan, cycle_id)
         if later_cycle_id:
             open_cycle(
                 later_cycle_id, plan=on, opened_on=scheduled_opening(the_plan, later_cycle_id)
@@ -75,8 +91,14 @@ def demo(
             reviewers_decide(settings, the_plan, later_cycle_id, return_one=False)
             remind(later_cycle_id, today=simulated_day(settings, the_plan, later_cycle_id), plan=on)
             consolidate(later_cycle_id, plan=on)
-            files = director_publishes_draft(settings, the_plan, later_cycle_id)
-        return files
+            in_force = current_plan(settings)  # the dates the Mesa changed in the first session
+            files = director_publishes_draft(settings, in_force, later_cycle_id)
+            papers[later_cycle_id] = mesa_session(settings, in_force, later_cycle_id)
+        return files | {
+            f"mesa {cycle} {kind}": path
+            for cycle, found in papers.items()
+            for kind, path in found.items()
+        }
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from tasks.cycle.requests import (
     request_email,
 )
 from tasks.mail.outgoing import Outgoing, send_all, write_preview
+from tasks.mesa.agreements import open_for
 from tasks.operations.alerts import alert_refusals
 from tasks.people.contacts import current_plan
 from tasks.plans.plan import Institution, Plan
@@ -33,7 +34,14 @@ def build_requests(
     """Each institution's workbook (recorded in the ledger) and its request email."""
     language = language_of(settings, plan)
     return [
-        request_email(plan, cycle, i, build_request(settings, plan, cycle, i), language)
+        request_email(
+            plan,
+            cycle,
+            i,
+            build_request(settings, plan, cycle, i),
+            language,
+            agreements=open_for(settings, plan.id, i.code),
+        )
         for i in institutions
     ]
 

@@ -27,6 +27,7 @@ GROUPS = (
     "accounts",  # users add, users unlock
     "server",  # serve, server setup
     "mail",  # retry
+    "mesa",  # session, agreement, assess, communique; plan change/history
 )
 """The command groups, in the order ``hitos --help`` lists them: a new group is one line here
 (its module ``hitos_cli/<name>.py`` defines ``commands = typer.Typer()``). A command joining an

@@ -18,10 +18,14 @@ commands.add_typer(users_commands, name="users")
 @users_commands.command("add")
 def users_add(
     email: Annotated[str, typer.Argument(help="The person's email, their sign-in name.")],
-    role: Annotated[str, typer.Option(help="director or reviewer.")],
+    role: Annotated[str, typer.Option(help="director, reviewer or cso (civil society).")],
+    org: Annotated[
+        str, typer.Option(help="For --role cso: the Mesa's organisation it speaks for.")
+    ] = "",
 ) -> None:
     """Create a console account (or reset one); the password is read from standard input."""
-    settings, _ = workspace()
+    settings, plan = workspace()
+    from tasks.mesa.accounts import ROLE, add_member_account
     from tasks.people.accounts import add_user
 
     if sys.stdin.isatty():
@@ -30,7 +34,10 @@ def users_add(
         password = getpass.getpass("Password: ")
     else:
         password = sys.stdin.readline().rstrip("\r\n")
-    account = add_user(settings, email, role, password)
+    if role == ROLE:  # civil society: the account speaks for one organisation of the Mesa
+        account = add_member_account(settings, plan, email, org, password)[0]
+    else:
+        account = add_user(settings, email, role, password)
     summary(f"{account.email} can sign in to the console as {account.role}.")
 
 

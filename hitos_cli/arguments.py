@@ -68,16 +68,15 @@ def quiet_prefect(settings: Settings) -> None:
 
 def workspace(plan: str = "") -> tuple[Settings, Plan]:
     """The settings on the plan ``--plan`` names (default ``HITOS_PLAN``), with Prefect pointed
-    at the workspace, and that plan with the contacts in force today."""
+    at the workspace, and that plan with the contacts and the Mesa's changes in force today."""
     from tasks.checks.boundaries import on_plan
-    from tasks.people.contacts import with_current_contacts
-    from tasks.plans.plan import load_plan
+    from tasks.people.contacts import current_plan
     from tasks.settings import Settings
 
     settings = on_plan(Settings(), plan)
     settings.home.mkdir(parents=True, exist_ok=True)
     quiet_prefect(settings)
-    return settings, with_current_contacts(settings, load_plan(settings.plan))
+    return settings, current_plan(settings)  # contacts and the Mesa's plan changes in force
 
 
 def known(settings: Settings, cycle: str) -> str:

@@ -11,6 +11,7 @@ import typer
 
 from hitos_cli.arguments import PlanOption, cycle_option, workspace
 from hitos_cli.cycles import delivery_summary, print_status
+from hitos_cli.mesa import print_papers
 from hitos_cli.output import STARTING, heading, say, summary, working
 
 commands = typer.Typer()
@@ -48,6 +49,7 @@ def demo(
     for name in ("latest_html", "latest_pdf", "latest_xlsx", "latest_csv"):
         say(f"Report {name[7:]:<7} {Path(files[name]).resolve()}")
     say(f"Public board   {home / 'board' / plan.id / 'index.html'}  (every published cycle)")
+    print_papers(files)  # the Mesa's: each session's agenda, pack and communiqué
     say("The directorate's console on this workspace (first account, then the server):")
     say(f"  export HITOS_HOME={home}")
     hitos = "hitos" if shutil.which("hitos") else str(Path(sys.argv[0]).resolve())

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import random
+from collections.abc import Collection
 from datetime import date, datetime, time
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -31,10 +32,17 @@ CARELESS = "MINEDUC"
 
 
 def filled_workbook(
-    request: Path, institution: str, careless: bool, language: str = "es", revised: bool = False
+    request: Path,
+    institution: str,
+    careless: bool,
+    language: str = "es",
+    revised: bool = False,
+    on: date | None = None,
 ) -> bytes:
     """The request workbook filled in plausibly; ``careless`` adds the mistakes liaisons make,
     ``revised`` the fuller descriptions a liaison writes after a reviewer returned the file.
+    Filled ``on`` a day, a milestone whose planned start is later is not started and every other
+    one is under way or done (a liaison reports what has begun); without it, any state.
 
     Like a liaison, it finds the columns by their labels and picks states from the dropdown's
     list, in the workbook's language.
@@ -49,6 +57,13 @@ def filled_workbook(
         code = sheet.cell(row, header[contract.CODE]).value
         state = rng.choice([waiting, started, started, done, done])
         progress = {waiting: 0, started: rng.randrange(10, 95, 5), done: 100}[state]
+        if on is not None:
+            begins = sheet.cell(row, header["fecha_inicio"]).value
+            begins = begins.date() if isinstance(begins, datetime) else begins
+            if isinstance(begins, date) and begins > on:
+                state, progress = waiting, 0
+            elif state == waiting:
+                state, progress = started, 10 * (1 + number % 9)
         if careless and number == 0:
             state, progress = done, 80
         evidence = f"https://{institution.lower()}.example/gobierno-abierto/{code}"
@@ -169,32 +184,51 @@ def simulated_day(settings: Settings, plan: Plan, cycle_id: str) -> date:
     return add_business_days(recorded_cycle(settings, plan, cycle_id).deadline, -2, plan.country)
 
 
-def first_answers(settings: Settings, plan: Plan, cycle_id: str) -> list[str]:
-    """Every institution but the silent one answers, three business days after opening."""
+def first_answers(
+    settings: Settings, plan: Plan, cycle_id: str, later: Collection[str] = ()
+) -> list[str]:
+    """Every institution but the silent one and those answering ``later`` answers, three
+    business days after opening, reporting what has begun by then."""
     answered = []
     on = answer_time(settings, plan, cycle_id, 3)
     for institution in plan.reporting_institutions():
-        if institution.code == SILENT:
+        if institution.code == SILENT or institution.code in later:
             continue
         request = request_copy(settings, plan, cycle_id, institution.code)
         careless = institution.code == CARELESS
-        send_back(
-            settings,
-            plan,
-            institution.code,
-            filled_workbook(request, institution.code, careless, language_of(settings, plan)),
-            1,
-            on,
-        )
+        language = language_of(settings, plan)
+        data = filled_workbook(request, institution.code, careless, language, on=on.date())
+        send_back(settings, plan, institution.code, data, 1, on)
         answered.append(institution.code)
+    return answered
+
+
+AFTER_THE_SESSION = ("GAE", "MSPAS", "CoST")
+"""Institutions whose first cycle's answer arrives after the Mesa's session (the seed's session
+heard seven institutions; these three, with the silent one, were not among them)."""
+
+
+def late_answers(settings: Settings, plan: Plan, cycle_id: str, on: date) -> list[str]:
+    """The institutions of ``AFTER_THE_SESSION`` answer at last, at ten in the morning ``on``."""
+    moment = datetime.combine(on, time(10), ZoneInfo(plan.timezone))
+    answered = []
+    for code in AFTER_THE_SESSION:
+        if code not in {i.code for i in plan.reporting_institutions()}:
+            continue
+        request = request_copy(settings, plan, cycle_id, code)
+        language = language_of(settings, plan)
+        data = filled_workbook(request, code, False, language, on=on)
+        send_back(settings, plan, code, data, 1, moment)
+        answered.append(code)
     return answered
 
 
 def corrections(settings: Settings, plan: Plan, cycle_id: str) -> list[str]:
     """The careless institution reads the reply and sends a corrected workbook, days later."""
     request = request_copy(settings, plan, cycle_id, CARELESS)
-    corrected = filled_workbook(request, CARELESS, False, language_of(settings, plan))
-    send_back(settings, plan, CARELESS, corrected, 2, answer_time(settings, plan, cycle_id, 6))
+    on = answer_time(settings, plan, cycle_id, 6)
+    corrected = filled_workbook(request, CARELESS, False, language_of(settings, plan), on=on.date())
+    send_back(settings, plan, CARELESS, corrected, 2, on)
     return [CARELESS]
 
 
@@ -246,10 +280,10 @@ def reviewers_review(
 def returned_corrects(settings: Settings, plan: Plan, cycle_id: str) -> list[str]:
     """The careless institution reads the reviewer's comment and sends a fuller workbook."""
     request = request_copy(settings, plan, cycle_id, CARELESS)
-    revised = filled_workbook(
-        request, CARELESS, careless=False, language=language_of(settings, plan), revised=True
-    )
-    send_back(settings, plan, CARELESS, revised, 3, answer_time(settings, plan, cycle_id, 7))
+    on = answer_time(settings, plan, cycle_id, 7)
+    language = language_of(settings, plan)
+    revised = filled_workbook(request, CARELESS, False, language, revised=True, on=on.date())
+    send_back(settings, plan, CARELESS, revised, 3, on)
     return [CARELESS]
 
 

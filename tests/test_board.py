@@ -352,7 +352,7 @@ def test_data_package_describes_every_table_with_licence_version_and_keys(board)
     assert descriptor["sources"]
     assert set(resources) == {
         "hitos", "compromisos", "instituciones", "historial", "avance_compromisos", "entregas",
-        f"ciclo-{PREVIOUS}-v1", f"ciclo-{CURRENT}-v1",
+        "valoraciones", f"ciclo-{PREVIOUS}-v1", f"ciclo-{CURRENT}-v1",
     }  # fmt: skip
     fields = {f["name"]: f for f in resources["historial"]["schema"]["fields"]}
     assert fields["estado"]["constraints"]["enum"] == ["No iniciado", "Iniciado", "Completado"]

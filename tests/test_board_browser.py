@@ -71,7 +71,7 @@ def test_no_page_is_wider_than_a_phone_and_nothing_is_loaded_from_outside(board,
             page.screenshot(path=str(shots / f"{name}-{width}.png"), full_page=True)
         context.close()
 
-    assert len(widths) == 2 * 10
+    assert len(widths) == 2 * 11  # ten pages and the Mesa's
     assert {page: w for (page, width), w in widths.items() if w > width} == {}
     assert {key: px for key, px in overflow.items() if px > 1} == {}
     assert [url for url in requested if not url.startswith("file://")] == []

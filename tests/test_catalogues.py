@@ -164,6 +164,11 @@ TYPED = {
     "days": 2,
     "count": 3,
     "warnings": 2,
+    "due": date(2023, 4, 14),
+    "end": date(2023, 2, 28),
+    "before": 50,
+    "now": 40,
+    "number": 1,
 }
 
 

@@ -119,7 +119,8 @@ def test_board_command_rebuilds_the_public_board_and_says_what_it_wrote(workspac
     assert result.exit_code == 0, result.stdout
     summary = json.loads(result.stdout)
     assert summary["cycles"] == {"2023-03": 1}
-    assert summary["pages"] == 4 + len(plan.commitments) + len(plan.reporting_institutions())
+    # home, milestones, OGP view, downloads, the Mesa's page; one per commitment and institution
+    assert summary["pages"] == 5 + len(plan.commitments) + len(plan.reporting_institutions())
     assert (settings.home / "board" / "gt-pan5" / "index.html").exists()
 
 

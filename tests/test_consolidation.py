@@ -157,9 +157,9 @@ def _submit(
     ids[f"{institution}-{cycle}-v{version}"] = submission.id
 
 
-def build_ledger(tmp_path: Path) -> Ledger:
-    """The ledger described in this module's docstring."""
-    url = f"sqlite:///{tmp_path / 'hitos.db'}"
+def build_ledger(tmp_path: Path, url: str = "") -> Ledger:
+    """The ledger described in this module's docstring (SQLite in ``tmp_path`` unless ``url``)."""
+    url = url or f"sqlite:///{tmp_path / 'hitos.db'}"
     ids: dict[str, int] = {}
     with session(url) as db:
         db.add(Cycle(id=PREVIOUS, plan_id="gt-prueba", opened_on=date(2022, 8, 1),

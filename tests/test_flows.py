@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from tasks.mail.inbox import open_maildir
 from tasks.storage.ledger import Cycle, Email, Request, session
+from tests.test_mesa_demo import assert_the_mesa_replays_the_seed
 
 
 @pytest.fixture
@@ -38,6 +39,7 @@ def test_demo_flow_runs_a_cycle_and_reruns_send_nothing_twice(prefect_server, en
     assert set(again.values()) == {"skipped"}
     assert len(list(open_maildir(outbox))) == sent
     assert_board_shows_both_cycles_of_a_milestone(settings.home / "board" / "gt-pan5", files)
+    assert_the_mesa_replays_the_seed(settings, files)
 
 
 def assert_board_shows_both_cycles_of_a_milestone(board: Path, files: dict[str, str]) -> None:

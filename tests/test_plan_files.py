@@ -90,7 +90,8 @@ def test_import_round_trips_the_sample_plan(tmp_path):
 
     assert result.exit_code == 0, result.output
     assert "44 milestones" in result.output
-    assert load_plan(written).model_dump() == plan.model_dump()
+    # The table has no sheet for the Mesa's members yet: they stay in the YAML (docs/mesa.md).
+    assert load_plan(written).model_dump(exclude={"mesa"}) == plan.model_dump(exclude={"mesa"})
     assert "- code: '1.1'\n" in written.read_text(encoding="utf-8")  # codes stay text
 
 
@@ -98,7 +99,8 @@ def test_import_reads_an_english_table_too():
     plan = load_plan(SAMPLE)
     imported = import_plan(export_plan(plan, "en"))
     assert imported.problems == []
-    assert Plan.model_validate(imported.data).model_dump() == plan.model_dump()
+    again = Plan.model_validate(imported.data)
+    assert again.model_dump(exclude={"mesa"}) == plan.model_dump(exclude={"mesa"})
 
 
 def test_a_plans_short_name_goes_through_the_table_and_may_be_left_empty():

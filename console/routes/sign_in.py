@@ -55,7 +55,7 @@ def login(
     if not expected or not secrets.compare_digest(expected, csrf):
         raise Refused(403, "csrf")
     try:
-        _, token = sign_in(here.settings, email, password, client_of(request))
+        account, token = sign_in(here.settings, email, password, client_of(request))
     except Throttled as exc:
         return page(
             request,
@@ -69,7 +69,7 @@ def login(
         )
     except PermissionError:
         return page(request, "login.html", None, 401, csrf=csrf, error="wrong", email=email)
-    response = redirect("/")
+    response = redirect("/mesa" if account.role == "cso" else "/")  # civil society: the Mesa
     response.set_cookie(
         SESSION_COOKIE, token, max_age=12 * 3600, secure=True, httponly=True, samesite="lax"
     )

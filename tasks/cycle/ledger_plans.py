@@ -12,7 +12,7 @@ import logging
 
 from sqlalchemy import select
 
-from tasks.people.contacts import with_current_contacts
+from tasks.people.contacts import with_current_contacts, with_plan_changes
 from tasks.plans.plan import Plan, load_plan
 from tasks.settings import Settings
 from tasks.storage.ledger import Cycle, session
@@ -31,5 +31,7 @@ def plans_in_ledger(settings: Settings, plan: Plan) -> dict[str, Plan]:
         if not path.is_file():
             logger.warning("plan %s has cycles in the ledger but no file %s", plan_id, path)
             continue
-        found[plan_id] = with_current_contacts(settings, load_plan(path))
+        found[plan_id] = with_plan_changes(
+            settings, with_current_contacts(settings, load_plan(path))
+        )
     return found

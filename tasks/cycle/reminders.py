@@ -97,6 +97,7 @@ def reminder_email(
     """The reminder due today for one institution, or None before the first reminder point."""
     with session(settings.database) as db:
         deadline = queries.deadline_of(db, cycle, institution.code)
+        agreements = queries.agreements_of(db, plan.id, institution.code, only_open=True)
     points = reminder_points(settings, plan, cycle, today, deadline)
     if not points:
         return None
@@ -137,4 +138,5 @@ def reminder_email(
         last_returned=returned,
         return_note=note,
         findings=findings,
+        agreements=agreements,  # the Mesa's, still open: listed until they are met
     )

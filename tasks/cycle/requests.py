@@ -17,6 +17,7 @@ from tasks.plans.plan import Institution, Plan
 from tasks.settings import Settings
 from tasks.storage import filestore
 from tasks.storage.ledger import (
+    Agreement,
     Cycle,
     MilestoneValue,
     Request,
@@ -186,9 +187,11 @@ def request_email(
     workbook: Path,
     language: str = "es",
     sequence: int = 1,
+    agreements: list[Agreement] | None = None,
 ) -> Outgoing:
     """The request email to the institution's liaison, with its workbook attached (``sequence``
-    2 and on: sent again after the first did not arrive, see ``tasks.cycle.resend``)."""
+    2 and on: sent again after the first did not arrive, see ``tasks.cycle.resend``), listing
+    the Mesa's ``agreements`` still open for the institution."""
     subject = plan_subject(
         plan, language, "request", cycle_id=cycle.id, institution=institution.code
     )
@@ -206,4 +209,5 @@ def request_email(
         institution=institution,
         cycle=cycle,
         milestones=plan.milestones_of(institution.code),
+        agreements=agreements or [],
     )

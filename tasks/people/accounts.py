@@ -37,7 +37,9 @@ from tasks.core.refusals import UserMistake
 from tasks.settings import Settings
 from tasks.storage.ledger import ConsoleSession, ConsoleUser, SignInEvent, session, utcnow
 
-ROLES = ("director", "reviewer")
+ROLES = ("director", "reviewer", "cso")
+"""``cso``: a civil-society organisation of the Mesa (``tasks.mesa.accounts``): reads the
+cycle and assesses milestones; never reviews files or publishes."""
 SESSION_LIFETIME = timedelta(hours=12)
 MIN_PASSWORD = 10
 HASHER = PasswordHasher()

@@ -20,8 +20,10 @@ from sqlalchemy.orm import Session
 
 from tasks.core.refusals import UserMistake
 from tasks.plans.plan import Contact, Plan, load_plan
+from tasks.plans.versions import applied
 from tasks.settings import Settings
 from tasks.storage.ledger import ContactChange, session
+from tasks.storage.queries import plan_changes
 
 ROLES = ("liaison", "head")
 FROM_PLAN = "plan file"  # who "changed" the contacts a history starts with
@@ -60,8 +62,18 @@ def today_in(plan: Plan) -> date:
 
 
 def current_plan(settings: Settings, on: date | None = None) -> Plan:
-    """The settings' plan with the contacts in force ``on`` (today): what every step uses."""
-    return with_current_contacts(settings, load_plan(settings.plan), on)
+    """The settings' plan with the contacts and the Mesa's plan changes in force ``on``
+    (today): what every step uses."""
+    plan = load_plan(settings.plan)
+    return with_plan_changes(settings, with_current_contacts(settings, plan, on), on)
+
+
+def with_plan_changes(settings: Settings, plan: Plan, on: date | None = None) -> Plan:
+    """The plan in the version in force ``on`` (today): every change the Mesa approved by then
+    (``tasks.plans.versions``); the plan itself when there is none."""
+    with session(settings.database) as db:
+        changes = plan_changes(db, plan.id, on or today_in(plan))
+    return applied(plan, changes)
 
 
 def with_current_contacts(settings: Settings, plan: Plan, on: date | None = None) -> Plan:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -68,6 +69,32 @@ class Coordinator(_Strict):
     director: Contact
 
 
+PUBLIC, CIVIL_SOCIETY = "public", "civil_society"
+"""The two halves of the Mesa Técnica: the State's institutions and civil society."""
+
+
+class Member(_Strict):
+    """A member of the Mesa Técnica: a public institution or a civil-society organisation.
+
+    A member that is also an institution of the plan takes its name from there, and, without
+    representatives of its own, is represented by its liaison in force
+    (``tasks.mesa.members``). Representatives' contacts never reach a public file.
+    """
+
+    code: str
+    kind: Literal["public", "civil_society"]
+    name: str = ""
+    representatives: list[Contact] = Field(default_factory=list)
+    sample: bool = False
+
+
+class Mesa(_Strict):
+    """The body that meets twice a year about the plan: its name and its members."""
+
+    name: str = "Mesa Técnica de Gobierno Abierto"
+    members: list[Member] = Field(default_factory=list)
+
+
 class Plan(_Strict):
     """An action plan as loaded and checked; read-only afterwards (its indexes are built once,
     on first use, so a plan changed in place would answer from stale ones)."""
@@ -87,11 +114,13 @@ class Plan(_Strict):
     coordinator: Coordinator
     institutions: list[Institution]
     commitments: list[Commitment]
+    mesa: Mesa = Field(default_factory=Mesa)
 
     @model_validator(mode="after")
     def _link_and_check(self) -> Plan:
         """Give each milestone its commitment and refuse references to unknown institutions."""
         known = {i.code for i in self.institutions}
+        self._check_members(known)
         codes: set[str] = set()
         for commitment in self.commitments:
             for lead in commitment.leads:
@@ -112,6 +141,41 @@ class Plan(_Strict):
                     raise ValueError(f"milestone {milestone.code} appears twice")
                 codes.add(milestone.code)
         return self
+
+    def _check_members(self, known: set[str]) -> None:
+        """Members named once; a public member is an institution of the plan; every member has a
+        name and someone to invite (its own representatives, or the liaison of its institution)."""
+        seen: set[str] = set()
+        for member in self.mesa.members:
+            if member.code.lower() in seen:
+                raise ValueError(f"member {member.code} of the Mesa appears twice")
+            seen.add(member.code.lower())
+            if member.kind == PUBLIC and member.code not in known:
+                raise ValueError(f"public member {member.code!r} is not an institution of the plan")
+            if not member.name:
+                if member.code not in known:
+                    raise ValueError(f"member {member.code!r} of the Mesa needs a name")
+                member.name = next(i.name for i in self.institutions if i.code == member.code)
+            if not member.representatives and member.code not in known:
+                raise ValueError(f"member {member.code!r} of the Mesa needs representatives")
+
+    def member(self, code: str) -> Member:
+        """The Mesa's member by code or name, in any case; KeyError names the unknown one."""
+        wanted = code.strip().lower()
+        for member in self.mesa.members:
+            if wanted in (member.code.lower(), member.name.lower()):
+                return member
+        raise KeyError(f"{code!r} is not a member of the Mesa of plan {self.id}")
+
+    def name_of(self, code: str) -> str:
+        """The name of an institution of the plan or of a member of its Mesa (who may own an
+        agreement); KeyError names the unknown code."""
+        found = self._institutions_by_code.get(code)
+        return found.name if found is not None else self.member(code).name
+
+    def civil_society(self) -> list[Member]:
+        """The Mesa's civil-society organisations, in the plan's order."""
+        return [m for m in self.mesa.members if m.kind == CIVIL_SOCIETY]
 
     @cached_property
     def milestones(self) -> list[Milestone]:

@@ -288,6 +288,28 @@ def _cycle_tables(
     }
 
 
+def assessment_schema(language: str) -> dict[str, Any]:
+    """The Table Schema of civil society's assessments (``tasks.mesa.public``): organisations
+    by code and name, never an address."""
+    from tasks.core.mesa import VERDICTS
+
+    words = catalogues.value(language, "mesa.data.fields!")
+    typed: dict[str, dict[str, Any]] = {
+        "ciclo": CONSOLIDATED_TYPES["ciclo"],
+        "codigo_hito": CONSOLIDATED_TYPES["codigo_hito"],
+        "organizacion": {"constraints": REQUIRED},
+        "valoracion": {"constraints": {"required": True, "enum": list(VERDICTS)}},
+        "nota": {"constraints": REQUIRED},
+        "fecha": {"type": "date", "constraints": REQUIRED},
+    }
+    return {
+        "fields": [_field(name, words[name], **typed.get(name, {})) for name in words],
+        "missingValues": [""],
+        "primaryKey": ["ciclo", "codigo_hito", "organizacion"],
+        "foreignKeys": [_reference("codigo_hito", "hitos")],
+    }
+
+
 def _resource(
     name: str, path: str, title: str, description: str, schema: dict[str, Any]
 ) -> dict[str, Any]:
@@ -311,6 +333,7 @@ def write_package(
     cycles: list[PublishedCycle],
     offered: dict[tuple[str, int], dict[str, str]],
     folder: Path,
+    assessments: pd.DataFrame | None = None,
 ) -> Path:
     """Write the board's CSVs and ``datapackage.json`` describing them into ``folder``; its path.
 
@@ -320,10 +343,12 @@ def write_package(
     words = catalogue(language)["datapackage"]
     titles = words["resources"]
     tables = {**_plan_tables(plan, language), **_cycle_tables(cycles, language)}
+    if assessments is not None:
+        tables["valoraciones"] = (assessments, assessment_schema(language))
     resources = []
     for name, (table, schema) in tables.items():
         write_csv(table, folder / f"{name}.csv")
-        text = titles[name]
+        text = titles[name] if name in titles else catalogues.value(language, f"mesa.data.{name}!")
         resources.append(_resource(name, f"{name}.csv", text["title"], text["description"], schema))
     for (cycle_id, version), files in offered.items():
         if "csv" not in files:

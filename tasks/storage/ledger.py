@@ -456,6 +456,131 @@ class LinksChecked(Base):
     checked_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
+# The Mesa Técnica (tasks/mesa/): its sessions, agreements, civil society's assessments, the
+# communiqué, the plan changes it approves and the console's civil-society accounts.
+
+
+class MesaSession(Base):
+    """The Mesa's session of a cycle: when and where (local time of the plan), and its minutes.
+
+    ``uid`` and ``sequence`` are the invitation's iCalendar UID and SEQUENCE: a change or a
+    cancellation is sent again under the same UID with a higher SEQUENCE.
+    """
+
+    __tablename__ = "mesa_sessions"
+    __table_args__ = (UniqueConstraint("plan_id", "cycle_id"), _of_cycle())
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    plan_id: Mapped[str] = mapped_column(String(40))
+    cycle_id: Mapped[str] = mapped_column(String(7))
+    uid: Mapped[str] = mapped_column(String(120), unique=True)
+    day: Mapped[date] = mapped_column(Date)
+    starts: Mapped[str] = mapped_column(String(5))  # HH:MM, the plan's local time
+    minutes_long: Mapped[int] = mapped_column(Integer, default=120)
+    place: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(12), default="scheduled")  # or cancelled
+    sequence: Mapped[int] = mapped_column(Integer, default=0)
+    reason: Mapped[str] = mapped_column(Text, default="")  # why it was changed or cancelled
+    present: Mapped[list[str]] = mapped_column(JSON, default=list)
+    """Codes of the members present, once the minutes are recorded."""
+    minutes_by: Mapped[str] = mapped_column(String(250), default="")
+    scheduled_by: Mapped[str] = mapped_column(String(250), default="")
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Agreement(Base):
+    """An agreement (*acuerdo*) of a session: a tracked item with an owner and a due date."""
+
+    __tablename__ = "mesa_agreements"
+    __table_args__ = (UniqueConstraint("plan_id", "cycle_id", "number"), _of_cycle())
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    plan_id: Mapped[str] = mapped_column(String(40))
+    cycle_id: Mapped[str] = mapped_column(String(7))
+    """The cycle of the session that made it."""
+    number: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    owner: Mapped[str] = mapped_column(String(40))  # an institution or a member of the Mesa
+    due: Mapped[date] = mapped_column(Date)
+    milestone: Mapped[str] = mapped_column(String(20), default="")
+    state: Mapped[str] = mapped_column(String(12), default="open")  # open, done, dropped
+    note: Mapped[str] = mapped_column(Text, default="")  # how it was closed
+    recorded_by: Mapped[str] = mapped_column(String(250), default="")
+    recorded_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    closed_by: Mapped[str] = mapped_column(String(250), default="")
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class Assessment(Base):
+    """A civil-society organisation's view of a reported milestone; the newest one counts."""
+
+    __tablename__ = "mesa_assessments"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    plan_id: Mapped[str] = mapped_column(String(40))
+    cycle_id: Mapped[str] = mapped_column(String(7))
+    milestone: Mapped[str] = mapped_column(String(20))
+    organisation: Mapped[str] = mapped_column(String(40))  # the member's code
+    verdict: Mapped[str] = mapped_column(String(16))  # agree, disagree, cannot-verify
+    note: Mapped[str] = mapped_column(Text)
+    evidence_url: Mapped[str] = mapped_column(Text, default="")
+    recorded_by: Mapped[str] = mapped_column(String(250), default="")
+    recorded_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class CommuniqueRow(Base):
+    """A cycle's communiqué: the director's own words and whether it is approved for the board."""
+
+    __tablename__ = "mesa_communiques"
+    __table_args__ = (UniqueConstraint("plan_id", "cycle_id"), _of_cycle())
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    plan_id: Mapped[str] = mapped_column(String(40))
+    cycle_id: Mapped[str] = mapped_column(String(7))
+    texts: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    """The paragraphs the director edited (``context``, ``presented``, ``closing``)."""
+    report_version: Mapped[int | None] = mapped_column(Integer)
+    """The published version it was approved on."""
+    state: Mapped[str] = mapped_column(String(12), default="draft")  # or approved
+    published_html: Mapped[str] = mapped_column(Text, default="")
+    """Its text as approved, for the board (``board/mesa/<cycle>.html``): what the director
+    approved is what stays public, however often the board is rebuilt."""
+    approved_by: Mapped[str] = mapped_column(String(250), default="")
+    approved_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class PlanChange(Base):
+    """A change to a milestone the Mesa approved in a session: the plan's next version.
+
+    ``kind``: ``dates``, ``wording`` or ``withdrawal``; the new values are in the columns the
+    kind uses. In force from ``valid_from`` (the session's day) on.
+    """
+
+    __tablename__ = "plan_changes"
+    __table_args__ = (UniqueConstraint("plan_id", "version"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    plan_id: Mapped[str] = mapped_column(String(40))
+    version: Mapped[int] = mapped_column(Integer)
+    milestone: Mapped[str] = mapped_column(String(20))
+    kind: Mapped[str] = mapped_column(String(12))
+    start: Mapped[date | None] = mapped_column(Date)
+    end: Mapped[date | None] = mapped_column(Date)
+    description: Mapped[str] = mapped_column(Text, default="")
+    expected_result: Mapped[str] = mapped_column(Text, default="")
+    before: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    """The milestone's values just before this change (what the history shows it replaced)."""
+    session_cycle: Mapped[str] = mapped_column(String(7))
+    """The cycle whose session approved it."""
+    valid_from: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(Text)
+    recorded_by: Mapped[str] = mapped_column(String(250), default="")
+    recorded_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class CivilSocietyAccount(Base):
+    """A console account of the civil-society role: the member organisation it speaks for."""
+
+    __tablename__ = "civil_society_accounts"
+    email: Mapped[str] = mapped_column(ForeignKey("console_users.email"), primary_key=True)
+    organisation: Mapped[str] = mapped_column(String(40))
+
+
 SCHEMA_LOCK = 0x48_69_74_6F_73
 """PostgreSQL advisory lock held while the tables are created: two workers starting on a fresh
 ledger at once would otherwise both issue CREATE TABLE, and one would fail."""

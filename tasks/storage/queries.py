@@ -27,6 +27,7 @@ from tasks.core.delivery import (
     publishable_file,
     standing_file,
 )
+from tasks.core.mesa import OPEN
 from tasks.core.refusals import UnknownCycle
 from tasks.core.states import (
     ACCEPTED,
@@ -38,12 +39,17 @@ from tasks.core.states import (
 )
 from tasks.plans.plan import Institution, Plan
 from tasks.storage.ledger import (
+    Agreement,
+    Assessment,
+    CommuniqueRow,
     Cycle,
     Decision,
     Email,
     Extension,
     LinkCheck,
+    MesaSession,
     MilestoneValue,
+    PlanChange,
     Report,
     SignInEvent,
     Submission,
@@ -579,3 +585,73 @@ def evidence_links(db: Session, submission_ids: Iterable[int]) -> list[EvidenceL
         EvidenceLink(submission, str(institution or ""), milestone, url, states.get(url))
         for submission, institution, milestone, url in rows
     ]
+
+
+# The Mesa Técnica's questions (tasks/mesa/): what the rooms below it (requests, reminders, the
+# plan in force, the board) ask of its records without deciding anything.
+
+
+def plan_changes(db: Session, plan_id: str, on: date | None = None) -> list[PlanChange]:
+    """The plan's changes the Mesa approved, in version order (those in force ``on`` when
+    given)."""
+    query = select(PlanChange).where(PlanChange.plan_id == plan_id)
+    if on is not None:
+        query = query.where(PlanChange.valid_from <= on)
+    return list(db.scalars(query.order_by(PlanChange.version)))
+
+
+def agreements_of(
+    db: Session, plan_id: str, owner: str = "", only_open: bool = False, before: str = ""
+) -> list[Agreement]:
+    """The plan's agreements, oldest first: one owner's, only the open ones, or only those of
+    sessions before cycle ``before`` (what a session's agenda carries)."""
+    query = select(Agreement).where(Agreement.plan_id == plan_id)
+    if owner:
+        query = query.where(Agreement.owner == owner)
+    if only_open:
+        query = query.where(Agreement.state == OPEN)
+    if before:
+        query = query.where(Agreement.cycle_id < before)
+    return list(db.scalars(query.order_by(Agreement.cycle_id, Agreement.number)))
+
+
+def standing_assessments(
+    db: Session, plan_id: str, cycle_ids: Iterable[str] | None = None
+) -> list[Assessment]:
+    """Each organisation's newest assessment of each milestone and cycle, in cycle, milestone
+    and organisation order."""
+    query = select(Assessment).where(Assessment.plan_id == plan_id)
+    if cycle_ids is not None:
+        query = query.where(Assessment.cycle_id.in_(list(cycle_ids)))
+    newest: dict[tuple[str, str, str], Assessment] = {}
+    for row in db.scalars(query.order_by(Assessment.id)):
+        newest[(row.cycle_id, row.milestone, row.organisation)] = row
+
+    def order(key: tuple[str, str, str]) -> tuple[str, int, int, str]:
+        cycle, code, organisation = key
+        number, n = code.split(".")
+        return cycle, int(number), int(n), organisation
+
+    return [newest[key] for key in sorted(newest, key=order)]
+
+
+def held_sessions(db: Session, plan_id: str) -> list[MesaSession]:
+    """The plan's sessions of the Mesa that were not cancelled, oldest first."""
+    return list(
+        db.scalars(
+            select(MesaSession)
+            .where(MesaSession.plan_id == plan_id, MesaSession.state == "scheduled")
+            .order_by(MesaSession.cycle_id)
+        )
+    )
+
+
+def approved_communiques(db: Session, plan_id: str) -> list[CommuniqueRow]:
+    """The communiqués the director approved, oldest first, with the page each was approved as."""
+    return list(
+        db.scalars(
+            select(CommuniqueRow)
+            .where(CommuniqueRow.plan_id == plan_id, CommuniqueRow.state == "approved")
+            .order_by(CommuniqueRow.cycle_id)
+        )
+    )

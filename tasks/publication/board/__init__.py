@@ -35,6 +35,7 @@ from tasks.publication.board.downloads import DOWNLOADS, copy_downloads, copy_ev
 from tasks.publication.board.pages import write_pages
 from tasks.publication.board.swap import one_build_at_a_time, swap
 from tasks.publication.datapackage import write_package
+from tasks.publication.mesa_side import on_board
 from tasks.settings import Settings
 from tasks.storage.ledger import session
 
@@ -85,11 +86,17 @@ def build_board(settings: Settings, plan: Plan) -> BoardResult:
             verified = copy_evidence(db, cycles, built)
         result = BoardResult(target, [p.cycle.id for p in cycles])
         result.published = {p.cycle.id: p.report.version for p in cycles}
+        # The Mesa's side: civil society's voice, agreements, sessions, communiqués, plan changes.
+        latest = cycles[-1].cycle.id if cycles else None
+        mesa = on_board(settings, plan, [p.cycle.id for p in cycles], latest)
         package = None
         if cycles:
-            package = write_package(settings, plan, language, cycles, offered, built / "datos")
+            folder = built / "datos"
+            package = write_package(
+                settings, plan, language, cycles, offered, folder, mesa.assessments
+            )
         result.pages = write_pages(
-            settings, plan, language, cycles, offered, verified, package, built
+            settings, plan, language, cycles, offered, verified, package, built, mesa
         )
         result.files, result.size = _size(built)
         swap(built, target)

@@ -41,6 +41,7 @@ from tasks.publication.irm import (
     milestone_count,
     suggested_completion,
 )
+from tasks.publication.mesa_side import MesaOnBoard
 from tasks.publication.report import page_rows, state_label
 from tasks.rendering import TEMPLATES, environment, render
 from tasks.settings import Settings
@@ -109,6 +110,7 @@ def write_pages(
     verified: Verified,
     package: Path | None,
     folder: Path,
+    mesa: MesaOnBoard,
 ) -> int:
     """Write every page of the board into ``folder``; how many pages."""
     for name in STATIC:
@@ -142,6 +144,8 @@ def write_pages(
         "verified": verified,
         "copy_name": evidence_copy_name,
         "choices": _choices(plan, language),
+        "mesa": mesa,
+        "commitment_milestones": {c.code: [m.code for m in c.milestones] for c in plan.commitments},
     }
     published_on = {r.id: published_at(r) for p in cycles for r in p.versions}
     pages: list[tuple[str, str, dict[str, Any]]] = [
@@ -158,6 +162,10 @@ def write_pages(
             },
         ),
     ]
+    pages.append(("mesa/index.html", "mesa.html", {"section": "mesa"}))
+    for cycle_id, body in mesa.communiques.items():
+        said = {"section": "mesa", "cycle_id": cycle_id, "body": body}
+        pages.append((f"mesa/{cycle_id}.html", "communique.html", said))
     rows = page_rows(latest.table, language) if latest is not None else []
     pages.append(("hitos.html", "milestones.html", {"section": "hitos", "rows": rows}))
     if latest is not None:
