@@ -19,6 +19,7 @@ import resource
 import sys
 import time
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -82,7 +83,8 @@ def open_stage(workdir: Path, clock: Clock) -> dict[str, Any]:
 
     requests.build_request_workbook = timed_workbook  # type: ignore[assignment]
     started = time.perf_counter()
-    cycle = clock.timed("create-cycle", open_cycle_record, settings, plan, CYCLE)
+    opened_on = date(2023, 3, 1)  # the day the synthetic cycle's requests go out
+    cycle = clock.timed("create-cycle", open_cycle_record, settings, plan, CYCLE, opened_on)
     institutions = plan.reporting_institutions()
     paths = [clock.timed("build", build_request, settings, plan, cycle, i) for i in institutions]
     mails = [
@@ -185,7 +187,11 @@ def consolidate_stage(workdir: Path, clock: Clock) -> dict[str, Any]:
     """consolidate's body: the report (table, figures, HTML, PDF, XLSX, CSV) and the director's
     email; then, outside the timing, the report's parts once more to say which dominates."""
     from tasks.mail.outgoing import send_all
-    from tasks.publication.consolidation import consolidated_table, figures
+    from tasks.publication.consolidation import (
+        consolidated_table,
+        institution_figures,
+        report_figures,
+    )
     from tasks.publication.notices import report_email
     from tasks.publication.publishing import consolidate
     from tasks.publication.report import write_report
@@ -205,9 +211,10 @@ def consolidate_stage(workdir: Path, clock: Clock) -> dict[str, Any]:
         cycle = db.get(Cycle, (plan.id, CYCLE))
         assert cycle is not None
         table = breakdown.timed("table", consolidated_table, db, plan, cycle)
-        numbers = breakdown.timed("figures", figures, db, plan, cycle, table)
+        institutions = breakdown.timed("deliveries", institution_figures, db, plan, cycle)
+        numbers = breakdown.timed("figures", report_figures, db, plan, cycle, table, institutions)
     folder = workdir / "report-breakdown"
-    breakdown.timed("write-files", write_report, plan, cycle, table, numbers, folder, 1, [])
+    breakdown.timed("write-files", write_report, plan, cycle, table, numbers, folder, 1)
     return {"wall": wall, "items": rows, "approved": approved, "breakdown": breakdown.parts}
 
 

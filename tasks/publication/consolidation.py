@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Collection, Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import pandas as pd
@@ -20,9 +20,9 @@ from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
 from tasks.core.delivery import FileFact
-from tasks.core.states import Delivery, Outcome, Review
+from tasks.core.states import Delivery, Outcome, ReportState, Review
 from tasks.plans.plan import Commitment, Milestone, Plan
-from tasks.storage.ledger import Cycle, MilestoneValue, Submission
+from tasks.storage.ledger import Cycle, MilestoneValue, Report, Submission
 from tasks.storage.queries import (
     cycles_of,
     deliveries,
@@ -220,6 +220,21 @@ class CommitmentFigures:
     completado: int
     sin_datos: int
     avance_pct: float
+    avance_anterior: float | None = None
+    """Its progress in the earlier cycle the report compares with (``Figures.previous``)."""
+
+    @property
+    def with_data(self) -> bool:
+        """Whether any of its milestones was ever reported: without, its 0 % is no figure at all
+        (shown as «sin datos», never as 0 %)."""
+        return self.sin_datos < self.no_iniciado + self.iniciado + self.completado + self.sin_datos
+
+    @property
+    def cambio_pct(self) -> float | None:
+        """Change since the compared cycle, in percentage points; None without both figures."""
+        if self.avance_anterior is None or not self.with_data:
+            return None
+        return round(self.avance_pct - self.avance_anterior, 2)
 
 
 @dataclass(frozen=True)
@@ -237,6 +252,20 @@ class InstitutionFigures:
 
 
 @dataclass(frozen=True)
+class CycleFigures:
+    """An earlier cycle as its public report showed it: what a later report charts and compares
+    with."""
+
+    cycle_id: str
+    version: int
+    milestones: int
+    headline: float
+    counts: dict[str, int]
+    commitments: dict[str, float | None]
+    """Commitment code → its progress; None when none of its milestones had data."""
+
+
+@dataclass(frozen=True)
 class Figures:
     """What the report summarises: headline, states, commitments, institutions."""
 
@@ -250,6 +279,21 @@ class Figures:
     overdue: int
     changed: int
     """Milestones whose progress differs from the previous cycle's."""
+    history: list[CycleFigures] = field(default_factory=list)
+    """The plan's earlier published cycles, oldest first (``report_figures``); empty otherwise."""
+    source_cycles: dict[int, str] = field(default_factory=dict)
+    """Submission id → its cycle, for the files the table shows (``report_figures``): where
+    a value carried over from an earlier cycle comes from."""
+
+    @property
+    def previous(self) -> CycleFigures | None:
+        """The published cycle the report compares with: the newest earlier one."""
+        return self.history[-1] if self.history else None
+
+    @property
+    def headline_change(self) -> float | None:
+        """Change of the headline since ``previous``, in percentage points."""
+        return round(self.headline - self.previous.headline, 2) if self.previous else None
 
     @property
     def delivered(self) -> int:
@@ -347,4 +391,74 @@ def figures(plan: Plan, table: pd.DataFrame, institutions: list[InstitutionFigur
         institutions=institutions,
         overdue=int(table["vencido"].sum()),
         changed=int((change.notna() & (change != 0)).sum()),
+    )
+
+
+def earlier_cycles(db: Session, plan: Plan, cycle: Cycle) -> list[CycleFigures]:
+    """The plan's cycles before ``cycle`` that the public has seen, oldest first, each as its
+    newest public version showed it (rebuilt from that version's submissions, as the board
+    does); a cycle never published is left out, so a report never shows unpublished figures."""
+    shown: dict[str, Report] = {}
+    for report in db.scalars(
+        select(Report)
+        .where(
+            Report.plan_id == plan.id,
+            Report.cycle_id < cycle.id,
+            Report.state.in_((ReportState.PUBLISHED, ReportState.SUPERSEDED)),
+        )
+        .order_by(Report.cycle_id, Report.version)
+    ):
+        shown[report.cycle_id] = report  # the newest public version wins
+    found = []
+    for earlier in cycles_of(db, plan.id):
+        public = shown.get(earlier.id)
+        if public is None:
+            continue
+        table = consolidated_table(db, plan, earlier, public.submissions)
+        counts = _state_counts(table)
+        total = len(table)
+        found.append(
+            CycleFigures(
+                cycle_id=earlier.id,
+                version=public.version,
+                milestones=total,
+                headline=round(100 * counts[COMPLETED] / total, 2) if total else 0.0,
+                counts=counts,
+                commitments={
+                    c.codigo: c.avance_pct if c.with_data else None
+                    for c in _commitments(plan, table)
+                },
+            )
+        )
+    return found
+
+
+def _source_cycles(db: Session, submissions: Collection[int]) -> dict[int, str]:
+    if not submissions:
+        return {}
+    rows = db.execute(
+        select(Submission.id, Submission.cycle_id).where(Submission.id.in_(list(submissions)))
+    )
+    return {row.id: str(row.cycle_id) for row in rows}
+
+
+def report_figures(
+    db: Session,
+    plan: Plan,
+    cycle: Cycle,
+    table: pd.DataFrame,
+    institutions: list[InstitutionFigures],
+) -> Figures:
+    """``figures`` with what the report adds: the earlier published cycles (its chart across
+    cycles, the change of the headline and of each commitment) and the cycle of each file used."""
+    history = earlier_cycles(db, plan, cycle)
+    numbers = figures(plan, table, institutions)
+    previous = history[-1].commitments if history else {}
+    return replace(
+        numbers,
+        commitments=[
+            replace(c, avance_anterior=previous.get(c.codigo)) for c in numbers.commitments
+        ],
+        history=history,
+        source_cycles=_source_cycles(db, used_submissions(table)),
     )
