@@ -21,12 +21,12 @@ from pathlib import Path
 from sqlalchemy import update
 
 from bench.synthetic import write_plan
+from tasks.core.contract import COMPLETED, IN_PROGRESS, NOT_STARTED
 from tasks.plans.plan import load_plan
 from tasks.publication.board import build_board
 from tasks.publication.publishing import consolidate
 from tasks.settings import Settings
 from tasks.storage.ledger import Cycle, MilestoneValue, Report, Submission, session
-from tasks.workbooks.contract import COMPLETED, IN_PROGRESS, NOT_STARTED
 
 TARGET_SECONDS = 10.0
 CYCLES = ("2022-03", "2022-08", "2023-03", "2023-08")

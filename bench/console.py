@@ -38,12 +38,12 @@ import httpx
 from bench.runner import free_port
 from bench.synthetic import CYCLE, write_plan
 from console.site import SESSION_COOKIE
+from tasks.core.contract import IN_PROGRESS
 from tasks.cycle.requests import open_cycle_record
 from tasks.people.accounts import add_user, sign_in
 from tasks.plans.plan import Plan, load_plan
 from tasks.settings import Settings
 from tasks.storage.ledger import FindingRow, MilestoneValue, Submission, session
-from tasks.workbooks.contract import IN_PROGRESS
 
 PASSWORD = "una clave de carga larga"
 

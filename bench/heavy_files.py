@@ -18,7 +18,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from tasks.workbooks.contract import KEYS as COLUMNS
+from tasks.core.contract import KEYS as COLUMNS
 
 ROOT = Path(__file__).resolve().parent.parent
 

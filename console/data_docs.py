@@ -1,72 +1,98 @@
-"""The cycle's Great Expectations Data Docs (``tasks.checks.data_docs`` builds them), served by id.
+"""The cycle's Great Expectations Data Docs, served by id from the shared store.
 
-A submission's validation page is found by its submission id (the site's ``envios/<id>.html``
-pointers, ``tasks.checks.data_docs.run_pages``), the site's index and suite pages by cycle id,
-its static files by their name in a listing of the site's ``static/`` folder: the request never
-names a path on disk. The pages link to each other and to ``static/`` with relative paths; here
-those links become the console's own routes.
+A submission's run page is found by its submission id, the site's index and suite pages by
+cycle id, its static files by their name in the site (``tasks.checks.data_docs.store``, which
+makes a page the first time anyone asks for it): the request never names a path, and the
+pages come from the ledger, whichever worker validated the files. The pages link to each other
+and to ``static/`` with relative paths; here those links become the console's own routes.
 """
 
 from __future__ import annotations
 
+import posixpath
 import re
-from dataclasses import dataclass
-from pathlib import Path
 from urllib.parse import unquote
 
-from tasks.checks.data_docs import run_pages, site_folder
-from tasks.checks.validation import SUITE_NAME
+from tasks.checks.data_docs.results import SUITE_PAGE
+from tasks.checks.data_docs.store import (
+    INDEX,
+    STATIC,
+    has_runs,
+    run_of,
+    run_page,
+    runs,
+    site_file,
+)
+from tasks.plans.plan import Plan
 from tasks.settings import Settings
+from tasks.storage.ledger import session
 
-_LINK = re.compile(r"(?P<attr>(?:href|src)=\")(?P<target>[^\"#:]+)(?=[\"#])")
-
-
-@dataclass(frozen=True)
-class Site:
-    """What one cycle's site holds, as the console's routes address it."""
-
-    cycle_id: str
-    root: Path
-    runs: dict[int, Path]
-    """Submission id → the page of the suite run that checked it."""
-    static: dict[str, Path]
-    """Name under ``static/`` → the file."""
+_LINK = re.compile(
+    r"(?P<before>(?:href|src)=\"|'_table_row_link_path': ')(?P<target>[^\"'#:]+)(?=[\"'#])"
+)
+"""A relative link: an attribute's, or a clickable row's of the index (its table's data)."""
 
 
-def site_of(settings: Settings, cycle_id: str, plan_id: str) -> Site:
-    """The cycle's site as it is on disk now (a few folders: cheap enough per request)."""
-    root = site_folder(settings, cycle_id, plan_id).resolve()
-    pages = run_pages(settings, cycle_id, plan_id)
-    runs = {sub_id: page.resolve() for sub_id, page in pages.items()}
-    static_root = root / "static"
-    static = {
-        path.relative_to(static_root).as_posix(): path
-        for path in static_root.rglob("*")
-        if path.is_file()
-    }
-    return Site(cycle_id, root, runs, static)
+def has_site(settings: Settings, plan: Plan, cycle_id: str) -> bool:
+    """Whether any run of the cycle kept Data Docs (its index can be shown)."""
+    with session(settings.database) as db:
+        return has_runs(db, plan.id, cycle_id)
 
 
-def page_html(site: Site, page: Path) -> str:
-    """A page of the site with its relative links pointed at the console's routes."""
-    runs_by_page = {path: sub_id for sub_id, path in sorted(site.runs.items(), reverse=True)}
-    base = f"/ciclos/{site.cycle_id}/data-docs"
+def has_run_page(settings: Settings, plan: Plan, submission_id: int) -> bool:
+    """Whether a run of the plan kept a submission's Data Docs (its page can be shown)."""
+    return run_of(settings, plan, submission_id) is not None
+
+
+def run_page_html(settings: Settings, plan: Plan, submission_id: int) -> str | None:
+    """A submission's run page, its links pointed at the console; None when it has none."""
+    found = run_page(settings, plan, submission_id)
+    if found is None:
+        return None
+    run, data = found
+    return routed(data.decode(), run.page_name, run.cycle_id, {})
+
+
+def site_page_html(
+    settings: Settings, plan: Plan, cycle_id: str, suite: bool = False
+) -> str | None:
+    """The cycle's index (or, with ``suite``, the suite's page), its links pointed at the
+    console; None before any run of the cycle kept Data Docs."""
+    name = SUITE_PAGE if suite else INDEX
+    data = site_file(settings, plan, cycle_id, name)
+    if data is None:
+        return None
+    with session(settings.database) as db:
+        pages = {run.page_name: run.submission_id for run in runs(db, plan.id, cycle_id)}
+    return routed(data.decode(), name, cycle_id, pages)
+
+
+def static_file(settings: Settings, plan: Plan, cycle_id: str, name: str) -> bytes | None:
+    """A file of the site's ``static/`` by its name there; None for any other name."""
+    if ".." in name.split("/") or name.startswith("/"):
+        return None
+    return site_file(settings, plan, cycle_id, STATIC + name)
+
+
+def routed(html: str, name: str, cycle_id: str, pages: dict[str, int]) -> str:
+    """A page of the site (``name``: its path there) with its relative links pointed at the
+    console's routes; ``pages`` names each run's page by its submission."""
+    base = f"/ciclos/{cycle_id}/data-docs"
 
     def route(match: re.Match[str]) -> str:
-        target = (page.parent / unquote(match.group("target"))).resolve()
-        if not target.is_relative_to(site.root):
-            return match.group(0)
-        name = target.relative_to(site.root).as_posix()
-        if name == "index.html":
+        target = posixpath.normpath(
+            posixpath.join(posixpath.dirname(name), unquote(match["target"]))
+        )
+        if target == INDEX:
             url = base
-        elif name == f"expectations/{SUITE_NAME}.html":
+        elif target == SUITE_PAGE:
             url = f"{base}/reglas"
-        elif name.startswith("static/"):
-            url = f"{base}/estatico/{name.removeprefix('static/')}"
-        elif target in runs_by_page:
-            url = f"/envios/{runs_by_page[target]}/data-docs"
+        elif target.startswith(STATIC):
+            url = f"{base}/estatico/{target.removeprefix(STATIC)}"
+        elif target in pages:
+            url = f"/envios/{pages[target]}/data-docs"
         else:
             return match.group(0)
-        return match.group("attr") + url
+        return match["before"] + url
 
-    return _LINK.sub(route, page.read_text(encoding="utf-8"))
+    return _LINK.sub(route, html)

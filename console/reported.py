@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from tasks.core.contract import STATE_CODES
 from tasks.publication.report import evidence_link
 from tasks.storage.ledger import MilestoneValue
-from tasks.workbooks.contract import STATE_CODES
 
 COMPARED = ("estado", "avance_pct", "descripcion_avance", "evidencia_url", "observaciones")
 """The values a milestone's row compares (the institution fills them: ``VALUE_COLUMNS``)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 from collections.abc import Callable, Sequence
@@ -24,6 +25,10 @@ and each run's name still says which institutions it covers.
 """
 
 T = TypeVar("T")
+
+PROGRESS = logging.getLogger("hitos.progress")
+"""Each step announces its name here as it starts (INFO); ``hitos`` shows it on its status line
+(nothing listens otherwise, and Prefect's logging drops INFO outside a run's logger)."""
 
 
 def embedded_server_off_hitos_ports(settings: Settings) -> None:
@@ -68,6 +73,7 @@ class Step:
         self.task = task
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        PROGRESS.info(self.task.name)
         return self.task(
             *(_opaque(a) for a in args), **{name: _opaque(v) for name, v in kwargs.items()}
         )

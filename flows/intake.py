@@ -8,15 +8,17 @@ from prefect.artifacts import create_table_artifact
 
 from flows import ALERTS, settings_on, step
 from tasks.cycle.intake import Outcome, process, store_all
+from tasks.cycle.ledger_plans import plans_in_ledger
 from tasks.cycle.notices import delivery_notices
+from tasks.evidence.checking import check_new_links
 from tasks.mail.arrivals import missing_workbook_replies
 from tasks.mail.automatic import bounce_notices
 from tasks.mail.malformed import unanswered_messages
 from tasks.mail.outgoing import send_all
 from tasks.mail.replies import unanswered
+from tasks.operations.alerts import alert_refusals
 from tasks.people.contacts import current_plan
 from tasks.people.review import unsent_returns
-from tasks.plans.ledger_plans import plans_in_ledger
 from tasks.publication.approval import check_publications
 
 store_received = step(store_all, "store-received")
@@ -30,6 +32,7 @@ send_emails = step(send_all, "send-emails", retries=2)
 render_notices = step(delivery_notices, "render-notices")
 render_returns = step(unsent_returns, "render-unsent-returns")
 check_published = step(check_publications, "check-publications")
+alert_refused = step(alert_refusals, "alert-refused")
 
 
 @flow(name="hitos.intake", log_prints=True, **ALERTS)
@@ -42,9 +45,8 @@ def intake(plan: str = "") -> list[Outcome]:
     settings = settings_on(plan)
     the_plan = current_plan(settings)  # the contacts in force today
     store_received(settings)
-    outcomes = validate_pending(
-        settings, the_plan, with_docs=True
-    )  # its checkpoint writes Data Docs
+    outcomes = validate_pending(settings, the_plan, with_docs=True)  # each file's Data Docs kept
+    step(check_new_links, "check-evidence-links")(settings, the_plan)  # warnings reach the replies
     every_plan = find_plans(settings, the_plan).values()
     send_emails(
         settings,
@@ -61,6 +63,7 @@ def intake(plan: str = "") -> list[Outcome]:
     )
     for each in every_plan:
         check_published(settings, each)
+        alert_refused(settings, each)
     create_table_artifact(
         key="hitos-intake",
         table=[outcome.summary() for outcome in outcomes] or [{"resultado": "sin archivos nuevos"}],

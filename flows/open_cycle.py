@@ -20,6 +20,7 @@ from tasks.cycle.requests import (
     request_email,
 )
 from tasks.mail.outgoing import Outgoing, send_all, write_preview
+from tasks.operations.alerts import alert_refusals
 from tasks.people.contacts import current_plan
 from tasks.plans.plan import Institution, Plan
 from tasks.settings import Settings
@@ -55,6 +56,7 @@ plan_cycle = step(planned_cycle, "plan-cycle", "plan-cycle-{cycle_id}")
 build_and_render = step(build_requests, "build-requests", batch_run_name("requests"))
 preview_batch = step(preview_requests, "preview-requests", batch_run_name("preview"))
 send_emails = step(send_all, "send-emails", retries=2)
+alert_refused = step(alert_refusals, "alert-refused")
 
 
 def current_cycle_id(today: date) -> str:
@@ -93,7 +95,9 @@ def open_cycle(
         for institutions in batches(the_plan.reporting_institutions())
         for mail in build_and_render(settings, the_plan, cycle, institutions)
     ]
-    return send_emails(settings, mails)
+    sent = send_emails(settings, mails)
+    alert_refused(settings, the_plan)
+    return sent
 
 
 def preview_cycle(settings: Settings, plan: Plan, cycle_id: str, opened_on: date) -> dict[str, str]:

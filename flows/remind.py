@@ -9,10 +9,12 @@ from prefect import flow
 
 from flows import ALERTS, batch_run_name, batches, settings_on, step
 from tasks.checks.boundaries import cycle_id as checked_cycle_id
+from tasks.core.calendar import local_today
 from tasks.core.states import CycleState
 from tasks.cycle.closing import close_due_cycles
 from tasks.cycle.reminders import reminder_email, waiting_institutions
 from tasks.mail.outgoing import Outgoing, send_all
+from tasks.operations.alerts import alert_refusals
 from tasks.people.contacts import current_plan
 from tasks.people.notices import review_digest
 from tasks.plans.plan import Institution, Plan
@@ -35,6 +37,7 @@ select_waiting = step(waiting_institutions, "select-waiting", "waiting-{cycle_id
 render_batch = step(render_reminders, "render-reminders", batch_run_name("reminders"))
 send_emails = step(send_all, "send-emails", retries=2)
 render_digest = step(review_digest, "render-digest")
+alert_refused = step(alert_refusals, "alert-refused")
 
 
 def open_cycles(settings: Settings, plan: Plan, cycle_id: str) -> list[Cycle]:
@@ -53,7 +56,7 @@ def remind(cycle_id: str = "", today: date | None = None, plan: str = "") -> dic
     cycle_id = checked_cycle_id(cycle_id) if cycle_id else ""
     settings = settings_on(plan)
     the_plan = current_plan(settings)  # the contacts in force today
-    today = today or date.today()
+    today = today or local_today(the_plan.timezone)
     close_due(settings, the_plan, today)
     sent: dict[str, str] = {}
     for cycle in open_cycles(settings, the_plan, cycle_id):
@@ -66,6 +69,7 @@ def remind(cycle_id: str = "", today: date | None = None, plan: str = "") -> dic
     digest = render_digest(settings, the_plan, today)
     if digest is not None:
         sent.update(send_emails(settings, [digest]))
+    alert_refused(settings, the_plan)
     return sent
 
 

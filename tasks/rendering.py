@@ -24,7 +24,7 @@ from jinja2.nodes import EvalContext
 
 from tasks import catalogues
 from tasks.catalogues import SOURCE, TEMPLATES
-from tasks.workbooks import contract
+from tasks.core import contract
 
 __all__ = ["TEMPLATES", "environment", "long_date", "month_year", "percent", "render", "short_date"]
 

@@ -6,7 +6,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -80,8 +80,9 @@ class Settings(BaseSettings):
     )
     claim_timeout_minutes: float = Field(
         15,
-        description="Minutes after which a received file a validator took but never recorded "
-        "(a crashed worker) is taken by the next intake.",
+        description="Minutes after which work a crashed run left in doubt is taken by the next "
+        "run: a received file it was validating, an email it was sending (sent again with the "
+        "same Message-ID).",
     )
     close_after_days: int = Field(
         15,
@@ -112,11 +113,30 @@ class Settings(BaseSettings):
         description="Licence (SPDX id) of the public board's open data, in its datapackage.json.",
     )
 
+    evidence_allow_hosts: str = Field(
+        "",
+        description="Hosts (`host:port`, comma-separated) whose evidence links may be fetched "
+        "even at a private, loopback or link-local address: an intranet, or a test server.",
+    )
+    evidence_timeout_seconds: float = Field(
+        15.0, description="Seconds one evidence link's check may take, redirects included."
+    )
+    evidence_max_mb: int = Field(
+        20, description="Largest evidence page archived, in MB (a larger one is only checked)."
+    )
+
     console_url: str = Field(
         "",
         description="Address of the directorate's console (`hitos serve`), linked in reviewers' "
         "and the director's notices; empty: the notices say to open it.",
     )
+
+    @field_validator("evidence_allow_hosts")
+    @classmethod
+    def _hosts_and_ports(cls, value: str) -> str:
+        """Refused at start-up, with the sentence to fix it, rather than at the first check."""
+        hosts_and_ports(value)
+        return value
 
     @cached_property
     def plan_id(self) -> str:
@@ -144,6 +164,27 @@ class Settings(BaseSettings):
         path = self.home.joinpath(*parts)
         path.mkdir(parents=True, exist_ok=True)
         return path
+
+
+def hosts_and_ports(setting: str) -> set[tuple[str, int]]:
+    """``HITOS_EVIDENCE_ALLOW_HOSTS`` as (host, port) pairs: ``"intranet.gob.gt:443, [::1]:8080"``
+    → the host lower-cased, an IPv6 address unbracketed; ValueError with the one sentence an
+    operator needs when an entry is not ``host:port``."""
+    pairs = set()
+    for entry in (e.strip() for e in setting.split(",")):
+        if not entry:
+            continue
+        host, _, port = entry.rpartition(":")
+        host = host.strip().lower()
+        if host.startswith("[") and host.endswith("]"):
+            host = host[1:-1]
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError(
+                f"HITOS_EVIDENCE_ALLOW_HOSTS: {entry!r} is not host:port "
+                "(e.g. intranet.gob.gt:443, 127.0.0.1:8080, [::1]:8080)"
+            )
+        pairs.add((host, int(port)))
+    return pairs
 
 
 def secret(name: str, value: SecretStr) -> str:

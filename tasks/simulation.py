@@ -15,15 +15,16 @@ from zoneinfo import ZoneInfo
 from openpyxl import load_workbook
 
 from tasks.catalogues import language_of, text
+from tasks.core import contract
 from tasks.core.calendar import add_business_days
+from tasks.core.contract import COMPLETED, IN_PROGRESS, NOT_STARTED
 from tasks.cycle.requests import request_copy
 from tasks.mail.outgoing import Mailer, Outgoing
 from tasks.plans.plan import Plan
 from tasks.settings import Settings
 from tasks.storage.ledger import Cycle, session
 from tasks.storage.queries import require_cycle
-from tasks.workbooks import contract, layout
-from tasks.workbooks.contract import COMPLETED, IN_PROGRESS, NOT_STARTED
+from tasks.workbooks import layout
 
 SILENT = "MARN"
 CARELESS = "MINEDUC"

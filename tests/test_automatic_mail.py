@@ -262,6 +262,7 @@ def test_hitos_intake_runs_the_flow_and_says_what_automatic_mail_it_recorded(
     assert "auto-reply from enlace@mineduc.example: Auto-Submitted: auto-replied" in said
     assert "Nothing new." not in result.output
     assert [r for r, _ in smtp.messages[before:]] == [[DIRECTOR]]
+    assert result.output.splitlines()[-1] == "2 automatic messages recorded; 1 answer sent."
 
 
 def test_a_bounce_in_an_unknown_charset_is_still_recognised():

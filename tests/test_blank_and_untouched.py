@@ -9,6 +9,7 @@ from datetime import date
 import pytest
 from openpyxl import load_workbook
 
+from tasks.core.findings import finding
 from tasks.cycle.intake import process, store
 from tasks.cycle.requests import build_request, open_cycle_record
 from tasks.mail.inbox import Attachment, Received
@@ -89,6 +90,13 @@ def test_the_request_sent_straight_back_is_unchanged_from_request(settings, plan
     [unchanged] = [f for f in outcome.findings if f.rule == "unchanged-from-request"]
     assert unchanged.severity == "warning"
     assert unchanged.message.startswith("El archivo es igual a la plantilla que le enviamos")
+
+
+@pytest.mark.parametrize(("language", "column"), [("es", "«Observaciones»"), ("en", "«Notes»")])
+def test_unchanged_from_request_names_the_notes_column_as_the_workbook_labels_it(language, column):
+    message = finding("unchanged-from-request", "warning", language=language).message
+
+    assert message.endswith(f"{column}.")
 
 
 def test_the_request_saved_again_without_a_change_is_unchanged_too(settings, plan, template):

@@ -20,20 +20,21 @@ from pathlib import Path
 import pytest
 from frictionless import Package
 from pypdf import PdfReader
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from tasks import catalogues
 from tasks.cycle.extensions import extend
 from tasks.mail.local_server import local_smtp_server
+from tasks.plans.plan import Plan
 from tasks.publication.approval import publish_draft
 from tasks.publication.board import BoardResult, build_board
 from tasks.publication.consolidation import CommitmentFigures
 from tasks.publication.irm import suggested_completion
 from tasks.publication.publishing import consolidate
 from tasks.settings import Settings
-from tasks.storage.ledger import InboundMessage, MilestoneValue, Submission, session
+from tasks.storage.ledger import InboundMessage, MilestoneValue, Report, Submission, session
 from tests.network import free_port
-from tests.test_consolidation import CURRENT, PREVIOUS, Ledger, build_ledger
+from tests.test_consolidation import CURRENT, PLAN, PREVIOUS, Ledger, build_ledger
 
 
 @dataclass
@@ -50,10 +51,13 @@ class Built:
         return (self.folder / relative).read_text(encoding="utf-8")
 
 
-def published_board(tmp_path: Path) -> Built:
+def published_board(tmp_path: Path, plan: Plan | None = None) -> Built:
     """Both cycles of the ledger consolidated and published by the director (a report each,
-    the director's emails to a local SMTP server), then the board built."""
+    the director's emails to a local SMTP server), then the board built (of ``plan``, the
+    ledger's own by default)."""
     ledger = build_ledger(tmp_path)
+    if plan is not None:
+        ledger = Ledger(ledger.url, plan, ledger.ids)
     settings = Settings(home=tmp_path / "ws", database_url=ledger.url, smtp_port=free_port())
     mail = settings.folder("mail", "outbox")  # what the director was sent
     with local_smtp_server(mail, mail, settings.sender, settings.smtp_port):
@@ -111,12 +115,52 @@ def test_home_shows_the_headline_every_commitment_and_the_last_publication(board
 
     assert "2 de 7 hitos completados (28,57 %)" in home  # 1.1 and 2.3
     assert "C01 GT0101 Transparencia en seguridad 56,67 %" in home
-    assert "C02 GT0102 Datos abiertos 25,00 %" in home
-    assert "informe del ciclo 2023-03, versión 1, publicado el" in home
+    assert "C02 GT0102 Datos abiertos 25,00 % 2 hitos sin datos (cuentan como 0 %)" in home
+    assert "con el informe de marzo 2023, versión 1." in home
     assert "<svg" in board.page("index.html")
     assert "2022-08: 0,00 % de los hitos completados. 2023-03: 28,57 %" in board.page("index.html")
     assert "Avance del compromiso = suma del avance (%) de sus hitos" in home  # the formula's text
     assert "report.formula" not in home
+
+
+def published_moment(built: Built) -> datetime:
+    with session(built.ledger.url) as db:
+        moment = db.scalar(select(func.max(Report.published_at)))
+    assert moment is not None
+    return moment
+
+
+def test_every_page_says_first_when_it_was_updated_in_the_plans_time_and_language(board):
+    moment = catalogues.local_time(published_moment(board), "America/Guatemala", "es")
+    expected = f"Actualizado el {moment} (hora de Guatemala), con el informe de marzo 2023"
+
+    for path in sorted(board.folder.rglob("*.html")):
+        main = Text.of(path.read_text("utf-8").split('<main id="contenido">')[1])
+        assert main.strip().startswith(expected), path.name
+
+
+def test_the_update_reads_in_english_on_an_english_board(tmp_path):
+    built = published_board(tmp_path)
+    settings = built.settings.model_copy(update={"language": "en"})
+
+    build_board(settings, built.ledger.plan)
+
+    moment = catalogues.local_time(published_moment(built), "America/Guatemala", "en")
+    home = Text.of(built.page("index.html"))
+    assert f"Updated {moment} (Guatemala Time), with the report of March 2023, version 1." in home
+
+
+def test_the_plans_headline_is_charted_across_the_published_cycles(board):
+    page = board.page("index.html")
+    chart = page.split('<figure class="grafico-titular">')[1].split("</figure>")[0]
+    points = re.findall(r'<circle cx="([\d.]+)" cy="([\d.]+)"', chart)
+
+    assert len(points) == 2 and float(points[0][0]) < float(points[1][0])  # oldest on the left
+    assert float(points[0][1]) > float(points[1][1])  # 0 % below 28.57 %
+    assert re.search(r"<polyline [^>]*points=", chart)
+    labels = Text.of(chart)
+    assert "0,00 %" in labels and "28,57 %" in labels
+    assert labels.index("2022-08") < labels.index("2023-03")
 
 
 def test_commitment_page_gives_each_milestone_with_its_history_across_cycles(board):
@@ -124,14 +168,39 @@ def test_commitment_page_gives_each_milestone_with_its_history_across_cycles(boa
     text = Text.of(page)
     row = Text.of(page.split('id="hito-1.1"')[1].split("</tr>")[0])
 
-    assert "Instituciones responsables: Ministerio de Gobernación (MINGOB)" in text
-    assert "GT0101" in text
-    assert "01/01/2022" in row and "31/12/2022" in row
+    assert "Instituciones responsables Ministerio de Gobernación (MINGOB)" in text
+    others = "También responden por alguno de sus hitos Secretaría de Planificación (SEGEPLAN)"
+    assert others in text
+    assert "Fechas de sus hitos del 01/01/2022 al 30/06/2023" in text
+    assert "Id. OGP GT0101" in text
+    assert "Fechas planificadas del 01/01/2022 al 31/12/2022" in row
     assert "Completado" in row and "Avances de 1.1." not in row
-    assert "https://mingob.example/1.1" in row
+    assert "Evidencia (mingob.example)" in row
     assert "2022-08: Iniciado, 50 % 2023-03: Completado, 100 %" in row
-    stale = Text.of(page.split('id="hito-1.3"')[1].split("</tr>")[0])
+    stale = Text.of(page.split('id="hito-1.3"')[1].split("</article>")[0])
     assert "2023-03: Iniciado, 40 % (último conocido)" in stale
+
+
+def test_evidence_is_a_link_named_by_its_site_never_a_raw_address(board):
+    page = board.page("compromisos/C01.html")
+    card = page.split('id="hito-1.2"')[1].split("</article>")[0]
+
+    links = re.findall(r'<a class="evidencia" href="([^"]+)"[^>]*>(.*?)</a>', card, re.S)
+    assert [(href, Text.of(text).strip()) for href, text in links] == [
+        ("https://mingob.example/evidencia?a=1&amp;b=2", "Evidencia (mingob.example)")
+    ]
+    assert "https://" not in Text.of(card)
+    assert 'href="javascript:' not in board.page("compromisos/C02.html")  # 2.3's is text
+
+
+def test_a_milestone_nobody_reported_reads_sin_datos_not_zero(board):
+    card = board.page("compromisos/C02.html").split('id="hito-2.2"')[1].split("</article>")[0]
+    row = board.page("hitos.html").split('data-institucion="MSPAS"')[1].split("</tr>")[0]
+    card, line = Text.of(card), Text.of(row)
+
+    assert "Sin datos" in card and "0 %" not in card
+    assert "2022-08: Sin datos 2023-03: Sin datos" in card
+    assert "Sin datos Sin datos" in line and "0 %" not in line
 
 
 def test_institution_page_gives_its_milestones_and_delivery_in_each_cycle(board):
@@ -140,7 +209,7 @@ def test_institution_page_gives_its_milestones_and_delivery_in_each_cycle(board)
     assert "Secretaría de Planificación (SEGEPLAN)" in text
     assert "2023-03 24/03/2023 Sin entregar 1 1 31/03/2023" in text  # rejected; extended
     assert "2022-08 12/08/2022 A tiempo 1 0 —" in text
-    assert "1.3" in text and "2.1" in text and "1.1" not in text.split("Sus hitos")[1]
+    assert "Hito 1.3" in text and "Hito 2.1" in text and "1.1" not in text.split("Sus hitos")[1]
 
 
 def test_board_shows_what_was_published_not_files_accepted_after(tmp_path):
@@ -159,6 +228,60 @@ def test_board_shows_what_was_published_not_files_accepted_after(tmp_path):
     history = {r["codigo_hito"]: r for r in csv_rows(built.folder / "datos" / "historial.csv")}
     assert history["2.2"]["fuente"] == "sin_datos"
     assert "2 de 7 hitos completados" in Text.of(built.page("index.html"))
+
+
+UNREPORTED = {
+    "number": 3,
+    "ogp_id": "GT0103",
+    "title": "Salud abierta",
+    "leads": ["MSPAS"],
+    "milestones": [
+        {"code": "3.1", "institution": "MSPAS", "description": "Publicar compras.",
+         "start": "2022-01-01", "end": "2023-12-31"},
+    ],
+}  # fmt: skip
+"""A commitment whose only institution never reported anything (like MARN's C06 in the demo)."""
+
+
+@pytest.fixture(scope="module")
+def unreported(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    plan = Plan.model_validate({**PLAN, "commitments": [*PLAN["commitments"], UNREPORTED]})
+    return published_board(tmp_path_factory.mktemp("sin-datos"), plan)
+
+
+def test_a_commitment_nobody_reported_reads_sin_datos_on_every_page_never_zero(unreported):
+    home = Text.of(unreported.page("index.html").split('id="lista-compromisos"')[1])
+    ogp = Text.of(unreported.page("ogp.html").split('id="lista-ogp"')[1])
+    page = Text.of(unreported.page("compromisos/C03.html"))
+
+    assert "C03 GT0103 Salud abierta Sin datos 0 de 1" in home
+    assert "C03 GT0103 Salud abierta — Sin datos 0 de 1 Sin evidencia (sugerido)" in ogp
+    assert "Sin datos de avance en el ciclo 2023-03: ninguno de sus hitos fue reportado" in page
+    assert "2023-03 Sin datos 0 0 0 1" in page and "2022-08 Sin datos 0 0 0 1" in page
+    assert "0,00 %" not in page
+
+
+def test_open_data_leave_a_missing_progress_empty_and_say_what_empty_means(unreported):
+    data = unreported.folder / "datos"
+    figures = {
+        (r["ciclo"], r["codigo_compromiso"]): r for r in csv_rows(data / "avance_compromisos.csv")
+    }
+    descriptor = json.loads((data / "datapackage.json").read_text("utf-8"))
+    fields = {
+        f["name"]: f
+        for r in descriptor["resources"]
+        if r["name"] == "avance_compromisos"
+        for f in r["schema"]["fields"]
+    }
+
+    assert figures[(CURRENT, "C03")]["avance_pct"] == ""
+    assert figures[(CURRENT, "C03")]["nivel_mri_sugerido"] == "sin-evidencia"
+    assert figures[(CURRENT, "C02")]["avance_pct"] == "25"
+    assert "vacío si ninguno de sus hitos tiene datos" in fields["avance_pct"]["description"]
+    assert errors(data / "datapackage.json") == []
+    dictionary = Text.of(unreported.page("datos/index.html").split('id="diccionario"')[1])
+    assert "avance_pct Número (%) Avance del compromiso" in dictionary
+    assert "nunca significa 0" in dictionary
 
 
 @pytest.mark.parametrize(
@@ -351,7 +474,8 @@ def test_the_board_is_built_in_the_language_setting_from_the_same_templates(tmp_
     assert "Progress board of the action plan" in Text.of(home)
     assert "2022-08: 0.00% of the milestones completed. 2023-03: 28.57%" in home
     commitment = built.page("compromisos/C01.html")
-    assert 'data-label="Milestone"' in commitment and '<th scope="col">History</th>' in commitment
+    assert "<dt>Planned dates</dt>" in commitment and "<dt>History</dt>" in commitment
+    assert 'data-label="Milestone"' in built.page("hitos.html")
     assert "Deliveries by cycle" in Text.of(built.page("instituciones/SEGEPLAN.html"))
     assert "This is a suggestion, not the IRM's assessment." in Text.of(built.page("ogp.html"))
     # no word of the Spanish board is left on any English page

@@ -11,7 +11,7 @@ from jinja2 import meta, nodes
 
 from tasks import catalogues, rendering
 from tasks.catalogues import LANGUAGES, SOURCE, TEMPLATES, UnknownLanguage, language_of
-from tasks.checks.findings import finding
+from tasks.core.findings import finding
 from tasks.plans.plan import load_plan
 from tasks.rendering import render
 from tasks.settings import Settings

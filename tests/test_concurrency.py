@@ -75,7 +75,7 @@ def count(settings: Settings, model: Any) -> int:
 
 
 @pytest.fixture
-def pg(settings, postgres_url) -> Settings:  # noqa: F811
+def pg(settings, postgres_url) -> Settings:
     return settings.model_copy(update={"database_url": postgres_url})
 
 

@@ -17,6 +17,7 @@ from openpyxl import load_workbook
 
 from console.app import create_app
 from console.site import SESSION_COOKIE
+from tasks.core import contract
 from tasks.cycle.intake import process, store
 from tasks.cycle.requests import build_request, open_cycle_record
 from tasks.mail.inbox import Attachment, Received
@@ -25,7 +26,6 @@ from tasks.plans.plan import Plan
 from tasks.settings import Settings
 from tasks.simulation import filled_workbook
 from tasks.storage.ledger import Cycle
-from tasks.workbooks import contract
 from tasks.workbooks.layout import header
 
 PASSWORD = "una clave larga de prueba"

@@ -362,6 +362,28 @@ def test_first_cycle_has_no_previous_values(ledger):
     assert list(table["fuente"]) == ["reportado"] * 4 + ["sin_datos"] * 3
 
 
+def test_the_change_since_the_last_cycle_compares_with_what_was_published(ledger):
+    # 2022-08 was published with MINGOB's first file (1.1 at 10 %); its second file (50 %) was
+    # approved after. The public saw 10 %: the change since then is counted from 10, not 50.
+    with session(ledger.url) as db:
+        db.add(
+            Report(
+                plan_id="gt-prueba",
+                cycle_id=PREVIOUS,
+                version=1,
+                submissions=[ledger.ids[f"MINGOB-{PREVIOUS}-v1"]],
+                sources="publicado",
+                files={},
+                state="published",
+            )
+        )
+
+    table, _ = consolidate(ledger)
+
+    rows = by_code(table)
+    assert (rows["1.1"]["avance_anterior"], rows["1.1"]["cambio_pct"]) == (10.0, 90.0)
+
+
 def test_a_report_compares_with_the_previous_cycle_as_its_published_version_showed_it(ledger):
     record_report(ledger, PREVIOUS, 1, ReportState.PUBLISHED)
     table, _ = consolidate(ledger)

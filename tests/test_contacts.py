@@ -153,7 +153,10 @@ def test_status_prints_why_a_request_did_not_arrive(settings, plan, smtp, cli):
     shown = " ".join(cli("status", "2023-03", "--today", "2023-03-03").output.split())
     as_json = json.loads(cli("status", "2023-03", "--json", "--today", "2023-03-03").stdout)
 
-    assert "MARN: request bounced: enlace@marn.example: 550 5.1.1" in shown
+    assert (
+        "MARN: request gt-pan5/2023-03/MARN/request/1 bounced: enlace@marn.example: 550 5.1.1"
+        in shown
+    )
     marn = next(r for r in as_json if r["institution"] == "MARN")
     assert marn["request"] == "bounced" and "User unknown" in marn["request_error"]
 
@@ -172,8 +175,12 @@ def test_resend_of_a_delivered_request_sends_nothing(settings, plan, smtp, cli):
 @pytest.mark.parametrize(
     ("args", "says"),
     [
-        (("contacts", "set", "XYZ", "--liaison", NEW), "institution 'XYZ' is not in plan"),
-        (("contacts", "set", "MARN", "--liaison", "no-es-correo"), "is not an email address"),
+        (("contacts", "set", "XYZ", "--liaison", NEW), "institution 'XYZ' is not one of plan"),
+        (
+            ("contacts", "set", "MARN", "--liaison", "no-es-correo"),
+            "error: 'no-es-correo' is not an",
+        ),
+        (("contacts", "set", "MARN", "--liaison", NEW, "--from", "mañana"), "--from 'mañana' is"),
         (("contacts", "set", "MARN"), "usage: hitos contacts set CODE"),
         (("resend", "2023-03", "MARN"), "cycle gt-pan5/2023-03 does not exist"),
     ],

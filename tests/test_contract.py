@@ -14,17 +14,22 @@ from sqlalchemy import inspect
 
 from tasks.catalogues import LANGUAGES
 from tasks.checks.validation import SUITE
+from tasks.core import contract
 from tasks.plans.plan import load_plan
 from tasks.settings import Settings
 from tasks.storage.ledger import MilestoneValue
-from tasks.workbooks import contract
 from tasks.workbooks.building import build_request_workbook
 from tasks.workbooks.layout import HEADER_ROW, header
 from tasks.workbooks.reading import read_submission
 
 ROOT = Path(__file__).resolve().parent.parent
-CODE_FILES = [*ROOT.glob("tasks/**/*.py"), *ROOT.glob("flows/*.py"), *ROOT.glob("bench/*.py")]
-SOURCES = [*sorted(p for p in CODE_FILES if p.name != "contract.py"), ROOT / "hitos_cli.py"]
+CODE_FILES = [
+    *ROOT.glob("tasks/**/*.py"),
+    *ROOT.glob("flows/*.py"),
+    *ROOT.glob("bench/*.py"),
+    *ROOT.glob("hitos_cli/*.py"),
+]
+SOURCES = sorted(p for p in CODE_FILES if p.name != "contract.py")
 
 
 def suite() -> dict[str, dict]:

@@ -56,7 +56,7 @@ def assert_board_shows_both_cycles_of_a_milestone(board: Path, files: dict[str, 
     assert after > before  # the demo's institutions report progress in the second cycle
     assert float(published["2023-08"]["cambio_pct"]) == after - before
     page = (board / "compromisos" / "C01.html").read_text(encoding="utf-8")
-    row = page.split('id="hito-1.2"')[1].split("</tr>")[0]
+    row = page.split('id="hito-1.2"')[1].split("</article>")[0]
     for cycle, values in published.items():
         assert f"{cycle}: {values['estado']}, {values['avance_pct']} %" in row
     assert Path(files["latest_csv"]).name == "gt-pan5-2023-08.csv"

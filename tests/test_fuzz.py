@@ -23,13 +23,13 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from bench.heavy_files import big_xlsx
+from tasks.core import contract
 from tasks.cycle.intake import process, store_all
 from tasks.cycle.requests import build_request, open_cycle_record
 from tasks.mail.inbox import open_maildir, received
 from tasks.plans.plan import load_plan
 from tasks.settings import Settings
 from tasks.storage.ledger import InboundMessage, Submission, session
-from tasks.workbooks import contract
 from tasks.workbooks.limits import Limits
 from tasks.workbooks.reading import UnreadableFile, read_submission
 from tests.conftest import SAMPLE_PLAN

@@ -20,6 +20,8 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook, load_workbook
 
+from tasks.core.contract import FILLED_BY_INSTITUTION
+from tasks.core.contract import KEYS as COLUMNS
 from tasks.cycle.intake import Outcome, process, store, store_all
 from tasks.cycle.requests import build_request, open_cycle_record
 from tasks.mail.inbox import Attachment, Received, open_maildir
@@ -27,8 +29,6 @@ from tasks.plans.plan import Plan
 from tasks.settings import Settings
 from tasks.storage import filestore
 from tasks.storage.ledger import Submission, session
-from tasks.workbooks.contract import FILLED_BY_INSTITUTION
-from tasks.workbooks.contract import KEYS as COLUMNS
 from tasks.workbooks.layout import HEADER_ROW
 from tasks.workbooks.layout import header as workbook_header
 from tests.conftest import SAMPLE_PLAN, free_port

@@ -14,8 +14,8 @@ import pytest
 from openpyxl import Workbook
 
 from bench.heavy_files import big_csv, big_xlsx
-from tasks.checks.findings import finding
-from tasks.workbooks.contract import KEYS as COLUMNS
+from tasks.core.contract import KEYS as COLUMNS
+from tasks.core.findings import finding
 from tasks.workbooks.limits import Limits, bounded
 from tasks.workbooks.reading import UnreadableFile, read_submission
 from tasks.workbooks.safe_names import safe_filename, safe_stem

@@ -21,7 +21,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from tasks.checks.data_docs import site_folder
+from tasks.checks.data_docs.store import local_site
 from tasks.cycle.intake import process, store_all
 from tasks.cycle.requests import build_request, open_cycle_record
 from tasks.mail.malformed import unanswered_messages
@@ -98,7 +98,7 @@ def hostile(tmp_path_factory, plan):
     )
     with smtp_server(settings, smtputf8=False) as handler:
         store_all(settings)
-        outcomes = process(settings, plan, with_docs=True)  # its checkpoint writes Data Docs
+        outcomes = process(settings, plan, with_docs=True)  # each file's Data Docs kept
         send_all(settings, unanswered(settings, plan) + unanswered_messages(settings, plan))
     with smtp_server(settings, smtputf8=False):  # reviewers approve, the director publishes
         for item in pending_reviews(settings):
@@ -192,12 +192,12 @@ def test_the_report_page_escapes_every_payload(hostile):
     assert '<b id="xss-' not in dom and "<title>xss-" not in dom
 
 
-def test_data_docs_never_carry_markup_a_browser_would_run(hostile):
+def test_data_docs_never_carry_markup_a_browser_would_run(hostile, plan):
     settings, _, _, _ = hostile
-    site = site_folder(settings, "2023-03")
+    site = local_site(settings, plan, "2023-03")
     pages = [site / "index.html", *sorted((site / "validations").rglob("*.html"))]
 
-    assert len(pages) == 2
+    assert len(pages) == 3  # the index, and each file's run page
     for page in pages:
         assert_escaped(page.read_text(encoding="utf-8"))
         dom = rendered_dom(page)

@@ -6,12 +6,13 @@ from io import BytesIO
 from pathlib import Path
 
 import openpyxl
+import pytest
 import yaml
 from typer.testing import CliRunner
 
 from hitos_cli import app
 from tasks.plans.check import check_data, check_file
-from tasks.plans.plan import Plan, load_plan
+from tasks.plans.plan import Plan, PlanFileTooLarge, load_plan
 from tasks.plans.spreadsheet import export_plan, import_plan
 
 SAMPLE = Path(__file__).resolve().parents[1] / "plans" / "gt-pan5.yaml"
@@ -151,3 +152,31 @@ def test_a_milestone_outside_its_leads_is_caught_after_import():
     problems = import_plan(edited(reassign)).problems
 
     assert codes(problems) == [("institution-not-a-lead", "milestone 1.1")]
+
+
+def test_check_names_an_unknown_key_and_the_known_one_it_resembles(tmp_path):
+    data = sample_data()
+    data["institutions"][1]["liasion"] = data["institutions"][1].pop("liaison")
+    data["commitments"][0]["objetivo"] = "Un campo que el plan no tiene."
+
+    problems = {(p.code, p.where): p.message for p in check_data(data)}
+
+    assert "did you mean 'liaison'" in problems["unknown-key", "institutions.1"]
+    assert "unknown key 'objetivo'" in problems["unknown-key", "commitments.0"]
+    path = tmp_path / "plan.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(ValueError, match="liasion"):
+        load_plan(path)  # never loaded with the key silently dropped
+
+
+def test_a_plan_whose_aliases_expand_beyond_the_bound_is_refused(tmp_path):
+    laughs = ["lol0: &l0 [x, x, x, x, x, x, x, x, x, x]"]
+    laughs += [f"lol{i}: &l{i} [{', '.join(f'*l{i - 1}' for _ in range(10))}]" for i in range(1, 9)]
+    path = tmp_path / "laughs.yaml"
+    path.write_text("\n".join(["id: gt-risa", *laughs, "bomba: *l8"]) + "\n", encoding="utf-8")
+
+    [problem] = check_file(path)
+    assert problem.code == "yaml-too-large" and "aliases expand" in problem.message
+    with pytest.raises(PlanFileTooLarge):
+        load_plan(path)
+    assert CliRunner().invoke(app, ["plan", "check", str(path)]).exit_code == 1

@@ -6,10 +6,10 @@ from datetime import date
 
 from openpyxl import load_workbook
 
+from tasks.core.contract import state_code
 from tasks.cycle.requests import build_request, open_cycle_record
 from tasks.storage.ledger import MilestoneValue, session
 from tasks.storage.queries import standing_files
-from tasks.workbooks.contract import state_code
 from tasks.workbooks.layout import header
 from tasks.workbooks.reading import read_submission
 from tests.test_reminders import hand_in

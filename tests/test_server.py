@@ -108,7 +108,7 @@ def machines(ledger: Settings, dovecot: Dovecot, folder: Path) -> dict[str, tupl
 
 
 @pytest.fixture
-def site(prefect_api, settings, postgres_url, smtp, dovecot, tmp_path) -> Iterator[Site]:  # noqa: F811
+def site(prefect_api, settings, postgres_url, smtp, dovecot, tmp_path) -> Iterator[Site]:
     ledger = settings.model_copy(update={"database_url": postgres_url})
     engine(ledger.database)  # the tables, before two workers race to make them
     with workers(prefect_api, machines(ledger, dovecot, tmp_path)) as running:

@@ -194,3 +194,34 @@ def test_server_setup_refuses_without_a_server_address(monkeypatch):
 
     assert result.exit_code == 2
     assert "PREFECT_API_URL" in result.output
+
+
+@pytest.mark.slow
+def test_server_setup_again_keeps_its_trigger_and_marks_runs_already_silent(prefect_server):
+    """`hitos server setup` run again (as the README says to, whenever the heartbeat changes):
+    an unchanged automation keeps its trigger; a changed one crashes the runs already silent
+    instead of forgetting them."""
+    import time
+
+    from prefect import flow
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.objects import StateType
+    from prefect.states import Running
+
+    from flows.automations import crash_silent_runs, install
+
+    @flow(name="hitos.test-silent")
+    def silent() -> None:
+        """A run whose worker will be "killed": it reaches Running and is never heard again."""
+
+    assert install(crash_silent_runs(600), 600) in ("created", "unchanged", "updated")
+    assert install(crash_silent_runs(600), 600) == "unchanged"
+    with get_client(sync_client=True) as client:
+        run = client.create_flow_run(silent)
+        client.set_flow_run_state(run.id, Running(), force=True)
+        time.sleep(11)  # Prefect's shortest grace for a proactive trigger is 10 s
+
+        assert install(crash_silent_runs(10), 10) == "updated (1 silent run(s) marked Crashed)"
+        crashed = client.read_flow_run(run.id)
+        assert crashed.state is not None and crashed.state.type == StateType.CRASHED
+        assert install(crash_silent_runs(10), 10) == "unchanged"

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from hitos_cli import app
-from tasks.checks.data_docs import run_page, site_folder
+from tasks.checks.data_docs.store import run_of
 from tasks.cycle.intake import cycle_outcomes, process, store, store_all
 from tasks.cycle.reminders import reminder_email, waiting_institutions
 from tasks.cycle.requests import build_request, open_cycle_record, request_copy, request_email
@@ -125,10 +125,12 @@ def test_two_plans_run_2023_08_in_one_ledger_without_seeing_each_other(two_plans
         open_and_answer(sixth, plan6)
         store_all(fifth)
         outcomes = process(fifth, plan5, with_docs=True)  # one intake, one mailbox, both plans
+        plans = {plan5.id: plan5, plan6.id: plan6}
         for outcome in outcomes:  # each plan's files in its own plan's Data Docs site
-            page = run_page(fifth, outcome.submission_id)
-            assert page is not None, outcome
-            assert page.is_relative_to(site_folder(fifth, CYCLE, str(outcome.plan)))
+            run = run_of(fifth, plans[str(outcome.plan)], outcome.submission_id)
+            assert run is not None and run.plan_id == outcome.plan, outcome
+            other = plan6 if outcome.plan == plan5.id else plan5
+            assert run_of(fifth, other, outcome.submission_id) is None
         corrections(fifth, plan5, CYCLE)  # only the 5th plan's careless liaison corrects
         store_all(fifth)
         outcomes += process(fifth, plan5)

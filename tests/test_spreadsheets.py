@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook, load_workbook
 
+from tasks.core.contract import KEYS as CONTRACT_COLUMNS
+from tasks.core.contract import column_key as contract_column
 from tasks.plans.plan import load_plan
 from tasks.workbooks.building import build_request_workbook
-from tasks.workbooks.contract import KEYS as CONTRACT_COLUMNS
-from tasks.workbooks.contract import column_key as contract_column
 from tasks.workbooks.layout import header
 from tasks.workbooks.reading import (
     ReadResult,

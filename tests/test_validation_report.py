@@ -14,10 +14,10 @@ import pytest
 from openpyxl import load_workbook
 
 from tasks.checks.validation import SUITE, prepare, suite, validate
+from tasks.core import contract
 from tasks.plans.plan import load_plan
 from tasks.settings import Settings
 from tasks.simulation import filled_workbook
-from tasks.workbooks import contract
 from tasks.workbooks.building import build_request_workbook
 from tasks.workbooks.layout import header
 from tasks.workbooks.reading import read_submission

@@ -12,11 +12,11 @@ import pandas as pd
 import pytest
 from openpyxl.worksheet.worksheet import Worksheet
 
-from tasks.checks.findings import finding
+from tasks.core.contract import FILLED_BY_INSTITUTION, column_key
+from tasks.core.contract import KEYS as COLUMNS
+from tasks.core.findings import finding
 from tasks.plans.plan import Plan
 from tasks.workbooks.building import build_request_workbook
-from tasks.workbooks.contract import FILLED_BY_INSTITUTION, column_key
-from tasks.workbooks.contract import KEYS as COLUMNS
 from tasks.workbooks.layout import HEADER_ROW
 from tasks.workbooks.marking import mark_findings, marked_name
 from tasks.workbooks.reading import read_submission

@@ -18,7 +18,8 @@ BOARD_CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; frame-ancestors 'none'; "
     "form-action 'none'"
 )
-"""The board carries no script and loads nothing from outside (``tasks.publication.board``)."""
+"""The board loads nothing from outside: its stylesheet and its one script (``tablero.js``, search,
+filters and sort) are its own files (``tasks.publication.board``)."""
 
 router = APIRouter()
 

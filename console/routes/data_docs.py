@@ -1,4 +1,4 @@
-"""Great Expectations' Data Docs of a cycle (built by intake), served by id to staff only."""
+"""Great Expectations' Data Docs of a cycle, kept in the ledger by intake, served by id to staff."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import mimetypes
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
 
-from console.data_docs import page_html, site_of
+from console.data_docs import has_site, run_page_html, site_page_html, static_file
 from console.site import (
     SECURITY_HEADERS,
     ConsoleState,
@@ -18,23 +18,21 @@ from console.site import (
     cycle_or_404,
     submission_or_404,
 )
-from tasks.checks.data_docs import site_folder
-from tasks.checks.validation import SUITE_NAME
 
 DOCS_CSP = (
     "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
     "img-src 'self' data:; frame-ancestors 'none'; form-action 'none'"
 )
 """Data Docs pages run one inline script of Great Expectations' (their tables); every value an
-institution typed is escaped in them (``tasks.checks.data_docs.inert``)."""
+institution typed is escaped in them (``tasks.checks.data_docs.shown``)."""
 
 router = APIRouter()
 
 
 def has_docs(here: ConsoleState, cycle_id: str) -> bool:
-    """Whether intake has built the cycle's Data Docs (its index page; cheap enough for the
-    dashboard, unlike listing every run)."""
-    return (site_folder(here.settings, cycle_id, here.plan.id) / "index.html").is_file()
+    """Whether intake kept Data Docs for any file of the cycle (one row looked up: cheap
+    enough for the dashboard)."""
+    return has_site(here.settings, here.plan, cycle_id)
 
 
 def _docs_page(html: str) -> HTMLResponse:
@@ -43,38 +41,36 @@ def _docs_page(html: str) -> HTMLResponse:
 
 @router.get("/envios/{submission_id}/data-docs")
 def submission_docs(here: Here, submission_id: Id, account: Staff) -> Response:
-    sub = submission_or_404(here, submission_id)
-    site = site_of(here.settings, sub.cycle_id or "", here.plan.id) if sub.cycle_id else None
-    if site is None or sub.id not in site.runs:
+    html = run_page_html(here.settings, here.plan, submission_or_404(here, submission_id).id)
+    if html is None:
         raise Refused(404, "not-found")
-    return _docs_page(page_html(site, site.runs[sub.id]))
+    return _docs_page(html)
 
 
 @router.get("/ciclos/{cycle_id}/data-docs")
 def cycle_docs(here: Here, cycle_id: str, account: Staff) -> Response:
-    site = site_of(here.settings, cycle_or_404(here, cycle_id).id, here.plan.id)
-    if not (site.root / "index.html").is_file():
+    html = site_page_html(here.settings, here.plan, cycle_or_404(here, cycle_id).id)
+    if html is None:
         raise Refused(404, "not-found")
-    return _docs_page(page_html(site, site.root / "index.html"))
+    return _docs_page(html)
 
 
 @router.get("/ciclos/{cycle_id}/data-docs/reglas")
 def suite_docs(here: Here, cycle_id: str, account: Staff) -> Response:
-    site = site_of(here.settings, cycle_or_404(here, cycle_id).id, here.plan.id)
-    suite = site.root / "expectations" / f"{SUITE_NAME}.html"
-    if not suite.is_file():
+    html = site_page_html(here.settings, here.plan, cycle_or_404(here, cycle_id).id, suite=True)
+    if html is None:
         raise Refused(404, "not-found")
-    return _docs_page(page_html(site, suite))
+    return _docs_page(html)
 
 
 @router.get("/ciclos/{cycle_id}/data-docs/estatico/{name:path}")
 def docs_static(here: Here, cycle_id: str, name: str, account: Staff) -> Response:
-    found = site_of(here.settings, cycle_or_404(here, cycle_id).id, here.plan.id).static.get(name)
+    found = static_file(here.settings, here.plan, cycle_or_404(here, cycle_id).id, name)
     if found is None:
         raise Refused(404, "not-found")
-    media = mimetypes.guess_type(found.name)[0] or "application/octet-stream"
+    media = mimetypes.guess_type(name)[0] or "application/octet-stream"
     return Response(
-        found.read_bytes(),
+        found,
         media_type=media,
         headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "private, max-age=3600"},
     )

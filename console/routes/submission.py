@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from openpyxl.utils import get_column_letter
 
-from console.data_docs import site_of
+from console.data_docs import has_run_page
 from console.reported import reported, tally
 from console.site import (
     ConsoleState,
@@ -24,7 +24,8 @@ from console.site import (
     redirect,
     submission_or_404,
 )
-from tasks.checks.findings import Finding
+from tasks.core.contract import finding_cell
+from tasks.core.findings import Finding
 from tasks.core.states import Review
 from tasks.people.accounts import Account
 from tasks.people.review import ReviewRefused, approve, return_submission, review_list
@@ -37,7 +38,6 @@ from tasks.storage.queries import (
     standing_before,
     submission_decisions,
 )
-from tasks.workbooks.contract import finding_cell
 from tasks.workbooks.reading import UnreadableFile, read_submission
 
 router = APIRouter()
@@ -87,8 +87,7 @@ def submission_page(
         item=item,
         error=error,
         marked=sub.outcome == "rejected",
-        data_docs=bool(sub.cycle_id)
-        and sub.id in site_of(here.settings, sub.cycle_id or "", here.plan.id).runs,
+        data_docs=has_run_page(here.settings, here.plan, sub.id),
     )
 
 

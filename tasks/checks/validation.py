@@ -3,10 +3,11 @@
 Many submissions are validated in one Great Expectations run per cycle (their rows stacked,
 each tagged with its submission key), so the set-up cost is paid once per batch, not per file.
 The suite's rules carry Great Expectations' own ``severity`` (critical rejects the file, warning
-does not); it runs as the validation definition of a checkpoint whose actions write the
-cycle's Data Docs when a site is given (``tasks.checks.data_docs``). ``validate`` returns a
-report object: the findings, and the runs behind them. Templates and reports never see Great
-Expectations objects: only findings and that report leave this module.
+does not); it runs as the validation definition of a checkpoint. Given a Data Docs site, each run
+is handed to it once it is done (``tasks.checks.data_docs`` keeps each submission's part in the
+shared store). ``validate`` returns a report object: the findings, and the runs behind them.
+Templates and reports never see Great Expectations objects: only findings and that report leave
+this module.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +27,9 @@ import pandas as pd
 from babel.numbers import get_decimal_symbol
 
 from tasks.catalogues import short_date, text
-from tasks.checks.findings import finding
-from tasks.core.findings import Finding, Severity
+from tasks.core import contract
+from tasks.core.findings import Finding, Severity, finding
 from tasks.plans.plan import Plan
-from tasks.workbooks import contract
 
 SUITE = Path(__file__).resolve().parents[2] / "expectations" / "hitos_entrega.json"
 logger = logging.getLogger(__name__)
@@ -202,19 +203,11 @@ SUITE_NAME = "hitos_entrega"
 
 @dataclass(frozen=True)
 class DocsSite:
-    """A Data Docs site the checkpoint's actions write (``tasks.checks.data_docs.site``).
-
-    ``config`` is the site as the context's ``data_docs_sites`` holds it; ``results`` is the
-    folder of the validation results store the site is built from (kept, so every run of the
-    cycle stays in its index); ``after`` are the actions run once the site is updated;
-    ``filed`` is told of each run once its pages exist (each submission's link to them).
-    """
+    """A cycle's Data Docs site (``tasks.checks.data_docs.site``): ``filed`` is told of each suite
+    run of the cycle once it is done, and keeps what reviewers will read of it."""
 
     name: str
-    config: dict[str, Any] = field(hash=False, compare=False)
-    results: Path
-    after: tuple[Any, ...] = field(default=(), hash=False, compare=False)
-    filed: Callable[[SuiteRun], None] | None = field(default=None, hash=False, compare=False)
+    filed: Callable[[SuiteRun], None] = field(hash=False, compare=False)
 
 
 @dataclass
@@ -225,6 +218,14 @@ class SuiteRun:
     """Great Expectations' ``CheckpointResult``."""
     frame: pd.DataFrame
     cycle: str = ""
+
+    @cached_property
+    def documents(self) -> list[dict[str, Any]]:
+        """Each validation result of the run as plain JSON (no numpy scalars), made once: the
+        findings and the Data Docs both read it (``to_json_dict`` is a third of a large run)."""
+        return [
+            json.loads(json.dumps(result.to_json_dict(), default=str)) for result in self.results()
+        ]
 
     @property
     def success(self) -> bool:
@@ -272,18 +273,15 @@ def suite(language: str) -> Any:
     return gx.ExpectationSuite(name=data["name"], expectations=expectations, meta=data["meta"])
 
 
-_CHECKPOINTS: dict[tuple[str, DocsSite | None], Any] = {}
+_CHECKPOINTS: dict[str, Any] = {}
 
 
-def checkpoint(language: str, site: DocsSite | None = None) -> Any:
+def checkpoint(language: str) -> Any:
     """The checkpoint of the suite's validation definition over a whole-dataframe batch, in an
-    ephemeral context; with a site, its results are kept in the site's store and its actions
-    write the Data Docs (``UpdateDataDocsAction``), then ``site.after``. Built once per process."""
-    key = (language, site)
-    if key in _CHECKPOINTS:
-        return _CHECKPOINTS[key]
+    ephemeral context. Built once per process and language."""
+    if language in _CHECKPOINTS:
+        return _CHECKPOINTS[language]
     import great_expectations as gx
-    from great_expectations.checkpoint import UpdateDataDocsAction
     from great_expectations.data_context.types.base import (
         DataContextConfig,
         InMemoryStoreBackendDefaults,
@@ -294,17 +292,6 @@ def checkpoint(language: str, site: DocsSite | None = None) -> Any:
     config = DataContextConfig(
         store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False)
     )
-    actions: list[Any] = []
-    if site is not None:
-        config.stores["validation_results_store"] = {  # type: ignore[index]
-            "class_name": "ValidationResultsStore",
-            "store_backend": {
-                "class_name": "TupleFilesystemStoreBackend",
-                "base_directory": str(site.results),
-            },
-        }
-        config.data_docs_sites = {site.name: site.config}
-        actions = [UpdateDataDocsAction(name="data-docs", site_names=[site.name]), *site.after]
     context = gx.get_context(project_config=config, mode="ephemeral")
     context.variables.progress_bars = {"globally": False}  # type: ignore[assignment]
     asset = context.data_sources.add_pandas("hitos").add_dataframe_asset("entregas")
@@ -314,11 +301,10 @@ def checkpoint(language: str, site: DocsSite | None = None) -> Any:
             name=SUITE_NAME, data=batches, suite=context.suites.add(suite(language))
         )
     )
-    _CHECKPOINTS[key] = context.checkpoints.add(
+    _CHECKPOINTS[language] = context.checkpoints.add(
         gx.Checkpoint(
             name="hitos-intake",
             validation_definitions=[definition],
-            actions=actions,
             result_format={
                 "result_format": "COMPLETE",
                 "unexpected_index_column_names": [ROW],
@@ -326,7 +312,7 @@ def checkpoint(language: str, site: DocsSite | None = None) -> Any:
             },
         )
     )
-    return _CHECKPOINTS[key]
+    return _CHECKPOINTS[language]
 
 
 def run_suite(
@@ -336,7 +322,7 @@ def run_suite(
     run_name: str = "",
     cycle: str = "",
 ) -> SuiteRun:
-    """The checkpoint run over a frame (and, with a site, its Data Docs written).
+    """The checkpoint run over a frame (and, with a site, handed to it).
 
     The suite takes no parameters: a value set as large as the plan (20,000 keys at 1,000
     institutions) was re-serialised by Great Expectations for every metric it planned, most of
@@ -345,33 +331,22 @@ def run_suite(
     from great_expectations.core.run_identifier import RunIdentifier
 
     run_id = RunIdentifier(run_name=run_name or None, run_time=datetime.now(UTC))
-    try:
-        result = checkpoint(language, site).run(
-            batch_parameters={"dataframe": frame}, run_id=run_id
-        )
-    except Exception:
-        if site is None:
-            raise
-        # Data Docs are for reviewers; findings must not wait on them. Logged, then without.
-        logger.exception("writing the Data Docs of %s failed; validating without them", site.name)
-        return SuiteRun(
-            checkpoint(language).run(batch_parameters={"dataframe": frame}, run_id=run_id),
-            frame,
-            cycle,
-        )
+    result = checkpoint(language).run(batch_parameters={"dataframe": frame}, run_id=run_id)
     run = SuiteRun(result, frame, cycle)
-    if site is not None and site.filed is not None:
-        site.filed(run)
+    if site is not None:
+        try:
+            site.filed(run)
+        except Exception:
+            # Data Docs are for reviewers; findings must not wait on them. Logged, then without.
+            logger.exception(
+                "keeping the Data Docs of %s failed; validating without them", site.name
+            )
     return run
 
 
 def as_json(run: SuiteRun) -> list[dict[str, Any]]:
     """Every expectation's result of a run as plain JSON (no numpy scalars)."""
-    return [
-        item
-        for result in run.results()
-        for item in json.loads(json.dumps(result.to_json_dict(), default=str))["results"]
-    ]
+    return [item for document in run.documents for item in document["results"]]
 
 
 def shown_value(row: dict[str, Any], column: str, language: str = "es") -> str:
@@ -399,7 +374,7 @@ def validate(
     """Findings per submission key, from one checkpoint run per cycle over its submissions.
 
     ``sites`` gives a cycle's Data Docs site (``tasks.checks.data_docs.site``); without it the
-    run writes no docs (tests, benchmarks of validation alone).
+    run keeps no docs (tests, benchmarks of validation alone).
     """
     findings: dict[str, list[Finding]] = {p.key: list(p.findings) for p in prepared}
     if not prepared:

@@ -75,6 +75,8 @@ class EmailStatus(_Labelled):
 
 SETTLED = (EmailStatus.SENT, EmailStatus.REFUSED)
 """An email in one of these states is never sent again by the step that owes it."""
+UNDELIVERED = (EmailStatus.REFUSED, EmailStatus.FAILED, EmailStatus.BOUNCED)
+"""An email that did not reach its recipient: ``hitos status`` shows it, with why."""
 
 
 class CycleState(_Labelled):

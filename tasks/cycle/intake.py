@@ -18,15 +18,15 @@ from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from tasks.catalogues import language_of
-from tasks.checks.findings import finding
 from tasks.checks.validation import DocsSite, Prepared, prepare, validate
+from tasks.core import contract
 from tasks.core.cycles import cycle_label
-from tasks.core.findings import Finding, has_errors
+from tasks.core.findings import Finding, finding, has_errors
 from tasks.core.states import ACCEPTED
+from tasks.cycle.ledger_plans import plans_in_ledger
 from tasks.mail.arrivals import Arrival, keep, sort_out
 from tasks.mail.inbox import Received, sources
 from tasks.mail.malformed import MALFORMED
-from tasks.plans.ledger_plans import plans_in_ledger
 from tasks.plans.plan import Plan
 from tasks.settings import Settings
 from tasks.storage import claims, filestore
@@ -44,7 +44,6 @@ from tasks.storage.ledger import (
 )
 from tasks.storage.queries import newest_open_cycle as ledger_open_cycle
 from tasks.storage.queries import standing_values
-from tasks.workbooks import contract
 from tasks.workbooks.limits import Limits, bounded
 from tasks.workbooks.reading import DAMAGED, ReadResult, UnreadableFile, read_submission
 from tasks.workbooks.safe_names import printable, safe_filename
@@ -373,7 +372,7 @@ def process(
     cycle's Data Docs (``tasks.checks.data_docs``).
 
     ``plan`` is the settings' plan; a file may belong to any plan with a cycle in the ledger
-    (``tasks.plans.ledger_plans``): one mailbox serves them all.
+    (``tasks.cycle.ledger_plans``): one mailbox serves them all.
     """
     with claims.hold(settings.database) as claim:
         claimed = claim_received(settings, claim, submission_ids)

@@ -8,6 +8,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from tasks.catalogues import language_of
+from tasks.core import contract
 from tasks.core.calendar import cycle_deadline, first_business_day, local_today
 from tasks.core.cycles import cycle_label
 from tasks.core.states import CycleState
@@ -25,7 +26,6 @@ from tasks.storage.ledger import (
     utcnow,
 )
 from tasks.storage.queries import cycle_of, standing_in_earlier_cycle
-from tasks.workbooks import contract
 from tasks.workbooks.building import build_request_workbook
 from tasks.workbooks.signing import signature
 from tasks.workbooks.untouched import request_digest

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from tasks.catalogues import language_of
 from tasks.core.cycles import cycle_label
+from tasks.core.refusals import UserMistake
 from tasks.cycle.requests import build_request, request_email
 from tasks.mail.outgoing import send_all
 from tasks.plans.plan import Plan
@@ -30,17 +31,17 @@ def resend_request(
 ) -> tuple[str, str]:
     """Send the request again (``plan`` with the current contacts); its key and status.
 
-    ValueError, in an operator's words, when there is nothing to resend, or when the liaison is
+    ``UserMistake``, in an operator's words, when there is nothing to resend, or when the liaison is
     still the address that did not take it (unless ``same_address``: a full mailbox, say).
     """
     try:
         institution = plan.institution(code)
     except KeyError:
-        raise ValueError(f"institution {code!r} is not in plan {plan.id}") from None
+        raise UserMistake(f"institution {code!r} is not in plan {plan.id}") from None
     with session(settings.database) as db:
         cycle = cycle_of(db, plan.id, cycle_id)
         if cycle is None:
-            raise ValueError(
+            raise UserMistake(
                 f"cycle {cycle_label(plan.id, cycle_id)} does not exist: open it with "
                 f"`hitos cycle open {cycle_id} --plan {plan.id}`"
             )
@@ -52,17 +53,17 @@ def resend_request(
             )
         ).all()
     if not sent:
-        raise ValueError(
+        raise UserMistake(
             f"{code} was never sent the {cycle_id} request: `hitos cycle open {cycle_id}` sends it"
         )
     latest = max(sent, key=lambda e: sequence(e.key))
     if latest.status not in UNDELIVERED:
-        raise ValueError(
+        raise UserMistake(
             f"the {cycle_id} request to {code} ({latest.to}) is {latest.status}: "
             "only a refused or bounced request is sent again"
         )
     if not same_address and institution.liaison.email.lower() in latest.to.lower():
-        raise ValueError(
+        raise UserMistake(
             f"{code}'s liaison is still {institution.liaison.email}, where the request was "
             f"{latest.status}: correct it first with `hitos contacts set {code} --liaison EMAIL`, "
             "or pass --same-address to try that address again"

@@ -13,7 +13,7 @@ from typing import Any
 
 from tasks.core.calendar import local_today
 from tasks.core.delivery import awaiting_review
-from tasks.core.states import ACCEPTED, Delivery, EmailStatus
+from tasks.core.states import ACCEPTED, UNDELIVERED, Delivery, EmailStatus
 from tasks.plans.plan import Plan
 from tasks.settings import Settings
 from tasks.storage.ledger import session
@@ -50,6 +50,8 @@ class InstitutionStatus:
     file: int | None
     """The file the row is about: the newest accepted, else the newest received."""
     extension: dict[str, str] | None
+    undelivered: list[dict[str, str]]
+    """Its emails of the cycle that did not reach it (refused, failed, bounced), with why."""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -99,6 +101,11 @@ def cycle_status(
                 extension={"until": extension.until.isoformat(), "reason": extension.reason}
                 if extension
                 else None,
+                undelivered=[
+                    {"key": key, "kind": kind, "status": status, "error": error}
+                    for kind, key, status, error in sorted(emails, key=lambda e: e[1])
+                    if status in UNDELIVERED
+                ],
             )
         )
     return rows

@@ -157,7 +157,7 @@ def from_imap(settings: Settings, size: int) -> Iterator[list[Received]]:
 
             def done(uid: str | None = uid) -> None:
                 if uid:
-                    box.move(uid, settings.imap_done_folder)
+                    moved_elsewhere(box.move, uid, settings.imap_done_folder)
 
             batch.append(
                 received(
@@ -173,6 +173,23 @@ def from_imap(settings: Settings, size: int) -> Iterator[list[Received]]:
                 batch = []
         if batch:
             yield batch
+
+
+def moved_elsewhere(move: Callable[[str, str], Any], uid: str, folder: str) -> None:
+    """Move a message, or find that another intake on the same mailbox (another worker, an
+    operator's run during a scheduled one) already moved it: done either way. Dovecot answers
+    ``NO [EXPUNGEISSUED]`` for a message another session expunged."""
+    from imap_tools.errors import MailboxMoveError
+
+    try:
+        move(uid, folder)
+    except MailboxMoveError as exc:
+        if b"EXPUNGEISSUED" not in b" ".join(_bytes(d) for d in exc.command_result[1]):
+            raise
+
+
+def _bytes(value: object) -> bytes:
+    return value if isinstance(value, bytes) else str(value).encode()
 
 
 def filed_at(client: Any) -> dict[str, datetime]:
@@ -246,13 +263,14 @@ def from_drop_folder(path: Path) -> Iterator[Received]:
 
 
 def sources(settings: Settings, size: int) -> Iterator[list[Received]]:
-    """All configured sources in batches of up to ``size`` messages: the mailbox (Maildir or
-    IMAP), then the drop folder."""
+    """All configured sources in batches of up to ``size`` messages: the drop folder first (a
+    mail server that fails the run must not leave the folder unread), then the mailbox
+    (Maildir or IMAP)."""
+    yield from batches(from_drop_folder(settings.folder("drop")), size)
     if settings.inbox == "imap":
         yield from from_imap(settings, size)
     else:
         yield from batches(from_maildir(settings.folder("mail", "inbox")), size)
-    yield from batches(from_drop_folder(settings.folder("drop")), size)
 
 
 def batches(messages: Iterator[Received], size: int) -> Iterator[list[Received]]:

@@ -4,8 +4,13 @@ Every email has a deterministic key (cycle, institution, kind, sequence). It is 
 ledger before it is sent and marked sent after, so re-running a flow after a crash, or running it
 twice at once, sends nothing already sent. The one unavoidable window (the SMTP server accepted the
 message, the ledger was not yet updated) falls on the side of sending again: a claim left in
-"sending" longer than ``STALE_CLAIM`` is retried with the same Message-ID, which mail clients use
-to fold duplicates. A lost request is worse than a duplicate one.
+"sending" longer than ``claim_timeout_minutes`` is retried with the same Message-ID, which mail
+clients use to fold duplicates. A lost request is worse than a duplicate one.
+
+An email that did not go out is never silent: the message as it would be sent again is kept in
+the file store (``Email.kept``); a temporary failure is sent again by the next run of the step
+that owes it, a refusal only when an operator says so (``retry``), and both show in
+``hitos status``.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import hashlib
 import smtplib
 import ssl
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -22,6 +27,7 @@ from email.message import Message
 from email.mime.text import MIMEText
 from email.policy import compat32
 from email.utils import format_datetime, formataddr
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -34,14 +40,15 @@ from yagmail.headers import resolve_addresses
 from yagmail.message import prepare_message
 
 from tasks.catalogues import text
+from tasks.core.states import EmailStatus
 from tasks.rendering import render
 from tasks.settings import Settings, secret
+from tasks.storage import filestore
 from tasks.storage.ledger import Email, session, utcnow
 
 if TYPE_CHECKING:
     from tasks.plans.plan import Plan
 
-STALE_CLAIM = timedelta(minutes=15)
 WIRE = compat32.clone(linesep="\r\n")
 SMTP_TIMEOUT = 60
 IDLE_CHECK = 10.0  # seconds a connection may sit unused before it is checked with NOOP
@@ -211,6 +218,10 @@ class Mailer(yagmail.SMTP):
         for when the server offers it, else ``Undeliverable`` before anything is sent.
         """
         recipients, raw = self.message(mail, sender)
+        return self.send_raw(recipients, raw)
+
+    def send_raw(self, recipients: list[str], raw: str) -> dict[str, tuple[int, bytes]]:
+        """Send a message already built (``deliver``'s, or one kept for ``retry``)."""
         self.login()
         options = []
         if not all(address.isascii() for address in [self.user, *recipients]):
@@ -269,34 +280,36 @@ def mailer(settings: Settings) -> Iterator[Mailer]:
 
 
 @dataclass(frozen=True)
-class Outcome:
+class SendResult:
     """How delivering one email ended, to be written to the ledger."""
 
     key: str
     status: str
     error: str = ""
+    raw: str = ""
+    """The message as it would be sent again, kept when it did not go out."""
 
 
-def _record(db: Session, outcome: Outcome) -> None:
-    sent_at = {"sent_at": utcnow()} if outcome.status == "sent" else {}
-    db.execute(
-        update(Email)
-        .where(Email.key == outcome.key)
-        .values(status=outcome.status, error=outcome.error, **sent_at)
-    )
+def _record(db: Session, result: SendResult) -> None:
+    values: dict[str, Any] = {"status": result.status, "error": result.error}
+    if result.status == EmailStatus.SENT:
+        values["sent_at"] = utcnow()
+    elif result.raw:
+        values["kept"] = filestore.put(db, result.raw.encode("utf-8"))
+    db.execute(update(Email).where(Email.key == result.key).values(**values))
 
 
-def record(settings: Settings, key: str, status: str, error: str = "") -> None:
+def record(settings: Settings, result: SendResult) -> None:
     """Write one email's outcome in its own transaction."""
     with session(settings.database) as db:
-        _record(db, Outcome(key, status, error))
+        _record(db, result)
 
 
-def claim(settings: Settings, mail: Outgoing, previous: Outcome | None = None) -> bool:
+def claim(settings: Settings, mail: Outgoing, previous: SendResult | None = None) -> bool:
     """Reserve the email's key; False when it was sent, refused, or is being sent right now.
 
     A failed email (the server never took it) is claimed again at once; one left "sending"
-    only after ``STALE_CLAIM``, since the server may have taken it before a crash.
+    only after ``claim_timeout_minutes``, since the server may have taken it before a crash.
     ``previous``, the outcome of the email delivered just before, is written in the same
     transaction: one commit per email instead of two, and still at most one email in doubt.
     """
@@ -306,7 +319,7 @@ def claim(settings: Settings, mail: Outgoing, previous: Outcome | None = None) -
             if previous is not None:
                 _record(db, previous)
             if db.get(Email, mail.key) is not None:
-                return _reclaim(db, mail.key, now)
+                return _reclaim(db, mail.key, now, _in_doubt(settings))
             db.add(
                 Email(
                     key=mail.key,
@@ -324,23 +337,32 @@ def claim(settings: Settings, mail: Outgoing, previous: Outcome | None = None) -
         return True
     except IntegrityError:  # another run inserted the key between our read and our insert
         if previous is not None:
-            record(settings, previous.key, previous.status, previous.error)
+            record(settings, previous)
         with session(settings.database) as db:
-            return _reclaim(db, mail.key, now)
+            return _reclaim(db, mail.key, now, _in_doubt(settings))
 
 
-def _reclaim(db: Session, key: str, now: datetime) -> bool:
-    """Take over an existing key when it failed, or when its claim is stale."""
+def _in_doubt(settings: Settings) -> timedelta:
+    """How long a claim may sit in "sending" before a crashed run's email is sent again. Shorter
+    means a slow SMTP server's email may go out twice (with the same Message-ID)."""
+    return timedelta(minutes=settings.claim_timeout_minutes)
+
+
+def _reclaim(
+    db: Session, key: str, now: datetime, in_doubt: timedelta, statuses: tuple[str, ...] = ()
+) -> bool:
+    """Take over an existing key when it failed (or is in ``statuses``), or when its claim is
+    stale."""
     stale = db.execute(
         update(Email)
         .where(
             Email.key == key,
             or_(
-                Email.status == "failed",
-                and_(Email.status == "sending", Email.claimed_at < now - STALE_CLAIM),
+                Email.status.in_((EmailStatus.FAILED, *statuses)),
+                and_(Email.status == EmailStatus.SENDING, Email.claimed_at < now - in_doubt),
             ),
         )
-        .values(claimed_at=now, status="sending")
+        .values(claimed_at=now, status=EmailStatus.SENDING)
     )
     return bool(getattr(stale, "rowcount", 0))
 
@@ -355,7 +377,7 @@ def send_all(settings: Settings, mails: list[Outgoing]) -> dict[str, str]:
     statuses: dict[str, str] = {}
     interval = 60 / settings.smtp_per_minute if settings.smtp_per_minute else 0.0
     unreachable = False
-    pending: Outcome | None = None
+    pending: SendResult | None = None
     try:
         with mailer(settings) as client:
             for mail in mails:
@@ -364,8 +386,10 @@ def send_all(settings: Settings, mails: list[Outgoing]) -> dict[str, str]:
                     statuses[mail.key] = "skipped"
                     continue
                 if unreachable:
-                    pending = Outcome(mail.key, "failed", "not attempted: SMTP server unreachable")
-                    statuses[mail.key] = "failed"
+                    not_tried = "not attempted: SMTP server unreachable"
+                    raw = kept(client, mail, settings.sender)
+                    pending = SendResult(mail.key, EmailStatus.FAILED, not_tried, raw)
+                    statuses[mail.key] = EmailStatus.FAILED
                     continue
                 started = time.monotonic()
                 pending = deliver_with_retries(settings, client, mail)
@@ -373,23 +397,48 @@ def send_all(settings: Settings, mails: list[Outgoing]) -> dict[str, str]:
                 unreachable = pending.status == "failed" and bool(client.is_closed)
                 wait = interval - (time.monotonic() - started)
                 if wait > 0:  # rate-limited: record now rather than after the pause
-                    record(settings, pending.key, pending.status, pending.error)
+                    record(settings, pending)
                     pending = None
                     time.sleep(wait)
     finally:
         if pending is not None:
-            record(settings, pending.key, pending.status, pending.error)
+            record(settings, pending)
     return statuses
 
 
-def deliver_with_retries(settings: Settings, client: Mailer, mail: Outgoing) -> Outcome:
-    """Deliver, retrying temporary refusals (4xx) with growing delays; the outcome."""
+def kept(client: Mailer, mail: Outgoing, sender: str) -> str:
+    """The message as it would be sent again (for ``retry``); empty if it cannot be built."""
+    try:
+        return client.message(mail, sender)[1]
+    except Exception:  # an email that cannot even be built has nothing to keep
+        return ""
+
+
+def deliver_with_retries(settings: Settings, client: Mailer, mail: Outgoing) -> SendResult:
+    """Deliver, retrying temporary refusals (4xx) with growing delays; the outcome (with the
+    message kept when it did not go out)."""
+    recipients = len(mail.to + mail.cc)
+    result = _delivered(settings, client, mail.key, recipients, partial(client.deliver, mail))
+    if result.status == EmailStatus.SENT:
+        return result
+    return SendResult(result.key, result.status, result.error, kept(client, mail, settings.sender))
+
+
+def _delivered(
+    settings: Settings,
+    client: Mailer,
+    key: str,
+    recipients: int,
+    send: Callable[[str], dict[str, tuple[int, bytes]]],
+) -> SendResult:
+    """One email through ``send`` (given the envelope sender), classified: sent, refused for
+    good (5xx, or it cannot be built), or failed for now (4xx, the server unreachable)."""
     error = ""
     for attempt in range(settings.smtp_retries):
         try:
-            refused = client.deliver(mail, settings.sender)
+            refused = send(settings.sender)
         except Undeliverable as exc:
-            return Outcome(mail.key, "refused", f"undeliverable: {exc}")
+            return SendResult(key, EmailStatus.REFUSED, f"undeliverable: {exc}")
         except smtplib.SMTPRecipientsRefused as exc:
             refused = exc.recipients
         except smtplib.SMTPResponseException as exc:
@@ -397,7 +446,7 @@ def deliver_with_retries(settings: Settings, client: Mailer, mail: Outgoing) -> 
                 error = f"{exc.smtp_code} {exc.smtp_error!r}"
                 time.sleep(0.2 * 2**attempt)
                 continue
-            return Outcome(mail.key, "refused", f"{exc.smtp_code} {exc.smtp_error!r}")
+            return SendResult(key, EmailStatus.REFUSED, f"{exc.smtp_code} {exc.smtp_error!r}")
         except (smtplib.SMTPException, OSError) as exc:
             error = f"{type(exc).__name__}: {exc}"
             client.is_closed = True
@@ -405,18 +454,55 @@ def deliver_with_retries(settings: Settings, client: Mailer, mail: Outgoing) -> 
             continue
         except Exception as exc:  # building or encoding this one email: never the whole batch
             client.is_closed = True  # the SMTP dialogue may be mid-transaction: start afresh
-            return Outcome(mail.key, "refused", f"undeliverable: {type(exc).__name__}: {exc}")
+            failure = f"undeliverable: {type(exc).__name__}: {exc}"
+            return SendResult(key, EmailStatus.REFUSED, failure)
         temporary = {r: c for r, c in refused.items() if 400 <= c[0] < 500}
-        if temporary and len(temporary) == len(refused) == len(mail.to + mail.cc):
+        if temporary and len(temporary) == len(refused) == recipients:
             error = "; ".join(f"{r}: {c[0]}" for r, c in temporary.items())
             time.sleep(0.2 * 2**attempt)
             continue
-        if refused and len(refused) == len(mail.to + mail.cc):
+        if refused and len(refused) == recipients:
             detail = "; ".join(f"{r}: {c[0]} {c[1]!r}" for r, c in refused.items())
-            return Outcome(mail.key, "refused", detail)
+            return SendResult(key, EmailStatus.REFUSED, detail)
         detail = "; ".join(f"{r}: {c[0]} {c[1]!r}" for r, c in refused.items())
-        return Outcome(mail.key, "sent", detail)
-    return Outcome(mail.key, "failed", error)
+        return SendResult(key, EmailStatus.SENT, detail)
+    return SendResult(key, EmailStatus.FAILED, error)
+
+
+def retry(settings: Settings, keys: list[str]) -> dict[str, str]:
+    """Send again, exactly as kept (the same Message-ID, which mail clients fold), emails that
+    did not go out: failed ones (the next run of their step would too) and refused ones, which
+    only an operator sends again (after fixing what the server refused). The status of each
+    key: its new status, or ``skipped`` when it went out meanwhile or was never kept."""
+    statuses: dict[str, str] = {}
+    with mailer(settings) as client:
+        for key in keys:
+            with session(settings.database) as db:
+                email = db.get(Email, key)
+                again = email is not None and bool(email.kept)
+                again = again and _reclaim(
+                    db, key, utcnow(), _in_doubt(settings), (EmailStatus.REFUSED,)
+                )
+                raw = filestore.get(db, email.kept).decode() if again and email is not None else ""
+                recipients = _addresses(email) if email is not None else []
+            if not again:
+                statuses[key] = "skipped"
+                continue
+            send = partial(_send_kept, client, recipients, raw)
+            result = _delivered(settings, client, key, len(recipients), send)
+            record(settings, result)
+            statuses[key] = result.status
+    return statuses
+
+
+def _send_kept(
+    client: Mailer, recipients: list[str], raw: str, sender: str
+) -> dict[str, tuple[int, bytes]]:
+    return client.send_raw(recipients, raw)
+
+
+def _addresses(email: Email) -> list[str]:
+    return [a.strip() for a in f"{email.to},{email.cc}".split(",") if a.strip()]
 
 
 def write_preview(mail: Outgoing, settings: Settings, folder: Path) -> Path:

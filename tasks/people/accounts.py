@@ -33,6 +33,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import ColumnElement, and_, delete, func, select, update
 from sqlalchemy.orm import Session
 
+from tasks.core.refusals import UserMistake
 from tasks.settings import Settings
 from tasks.storage.ledger import ConsoleSession, ConsoleUser, SignInEvent, session, utcnow
 
@@ -60,8 +61,8 @@ FAILED = ("wrong", "attempt")
 """What the counters count: wrong passwords, and checks a crash left unfinished."""
 
 
-class AccountRefused(ValueError):
-    """An account that cannot be made; one sentence for operators."""
+class AccountRefused(UserMistake):
+    """An account that cannot be made; one sentence for operators (exit 2)."""
 
 
 class Throttled(PermissionError):

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tasks.core.refusals import UserMistake
 from tasks.plans.plan import Contact, Plan, load_plan
 from tasks.settings import Settings
 from tasks.storage.ledger import ContactChange, session
@@ -145,11 +146,12 @@ def set_contacts(
 
 
 def contact(name: str, email: str) -> Contact:
-    """A checked contact; ValueError with an operator's sentence when the address is not one."""
+    """A checked contact; ``UserMistake`` (one sentence for the operator) when the address is
+    not one."""
     try:
         return Contact(name=name or email, email=email.strip())
     except ValidationError:
-        raise ValueError(f"{email!r} is not an email address") from None
+        raise UserMistake(f"{email!r} is not an email address") from None
 
 
 def history(settings: Settings, plan: Plan, code: str | None = None) -> list[ContactLine]:

@@ -8,6 +8,7 @@ addresses, code patterns).
 
 from __future__ import annotations
 
+import difflib
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date
@@ -15,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
-from tasks.plans.plan import Plan
+from tasks.plans.plan import Plan, PlanFileTooLarge, read_plan_yaml
 
 
 @dataclass(frozen=True)
@@ -32,15 +33,12 @@ class PlanProblem:
         return f"{self.where}: {self.message}" if self.where else self.message
 
 
-def load_raw(path: Path) -> Any:
-    with path.open(encoding="utf-8") as handle:
-        return yaml.safe_load(handle)
-
-
 def check_file(path: Path) -> list[PlanProblem]:
     """The problems of a plan file; an empty list when cycles can run on it."""
     try:
-        data = load_raw(path)
+        data = read_plan_yaml(path)
+    except PlanFileTooLarge as exc:
+        return [PlanProblem("yaml-too-large", "", str(exc))]
     except (OSError, yaml.YAMLError) as exc:
         return [PlanProblem("unreadable", str(path), f"cannot be read as YAML ({exc})")]
     return check_data(data)
@@ -58,11 +56,52 @@ def check_data(data: Any) -> list[PlanProblem]:
             if not error["loc"]:  # the model's own link check: reported above, all at once
                 continue
             where = ".".join(str(part) for part in error["loc"])
+            if error["type"] == "extra_forbidden":
+                problems.append(_unknown_key(error["loc"]))
+                continue
             problems.append(PlanProblem("invalid-field", where, str(error["msg"])))
     except ValueError as exc:  # a link problem raised outside pydantic's error list
         if not problems:
             problems.append(PlanProblem("invalid-plan", "", str(exc)))
     return problems
+
+
+def _unknown_key(location: tuple[int | str, ...]) -> PlanProblem:
+    """A key the plan's model does not know, with the nearest known one when it looks misspelt
+    (an unknown key is never ignored: ``liasion:`` would leave an institution without liaison)."""
+    *parent, key = location
+    model = _model_at(tuple(parent))
+    known = sorted(model.model_fields) if model is not None else []
+    near = difflib.get_close_matches(str(key), known, n=1)
+    hint = f" (did you mean {near[0]!r}?)" if near else f" (known: {', '.join(known)})"
+    where = ".".join(str(part) for part in parent)
+    return PlanProblem("unknown-key", where, f"unknown key {str(key)!r}{hint}")
+
+
+def _model_at(location: tuple[int | str, ...]) -> type[BaseModel] | None:
+    """The plan model that holds the value at ``location`` (list indexes skipped)."""
+    model: type[BaseModel] = Plan
+    for part in location:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(str(part))
+        if field is None:
+            return None
+        inner = _model_of(field.annotation)
+        if inner is None:
+            return None
+        model = inner
+    return model
+
+
+def _model_of(annotation: Any) -> type[BaseModel] | None:
+    """The model a field holds, directly or as a list's items."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for argument in getattr(annotation, "__args__", ()):
+        if (found := _model_of(argument)) is not None:
+            return found
+    return None
 
 
 def _list(value: Any) -> list[Any]:

@@ -7,15 +7,30 @@ from functools import cached_property
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+MAX_YAML_NODES = 2_000_000
+"""Most values a plan file may hold once its aliases are expanded: the largest plan measured
+(the bench's 1,000 institutions, 20,000 milestones) holds about 335,000; a "billion laughs" of
+nested aliases would hold billions and make every reader of the plan walk them."""
 
 
-class Contact(BaseModel):
+class PlanFileTooLarge(ValueError):
+    """A plan file whose aliases expand beyond ``MAX_YAML_NODES`` values."""
+
+
+class _Strict(BaseModel):
+    """A key the model does not know is a mistake (``liasion:``), named, never ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Contact(_Strict):
     name: str
     email: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
-class Institution(BaseModel):
+class Institution(_Strict):
     code: str
     name: str
     liaison: Contact
@@ -23,7 +38,7 @@ class Institution(BaseModel):
     sample: bool = False
 
 
-class Milestone(BaseModel):
+class Milestone(_Strict):
     code: str = Field(pattern=r"^\d+\.\d+$", description="Plan numbering, kept as text: 1.10")
     institution: str
     description: str
@@ -33,7 +48,7 @@ class Milestone(BaseModel):
     commitment: int = 0
 
 
-class Commitment(BaseModel):
+class Commitment(_Strict):
     number: int
     ogp_id: str
     title: str
@@ -48,12 +63,12 @@ class Commitment(BaseModel):
         return f"C{self.number:02d}"
 
 
-class Coordinator(BaseModel):
+class Coordinator(_Strict):
     institution: str
     director: Contact
 
 
-class Plan(BaseModel):
+class Plan(_Strict):
     """An action plan as loaded and checked; read-only afterwards (its indexes are built once,
     on first use, so a plan changed in place would answer from stale ones)."""
 
@@ -156,8 +171,41 @@ class Plan(BaseModel):
         return list(self._senders.get(address.lower(), []))
 
 
-def load_plan(path: Path) -> Plan:
-    """The plan in a YAML file, checked (libyaml's loader when present: 4× faster, same types)."""
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+def read_plan_yaml(path: Path) -> object:
+    """A plan file's data, refused (``PlanFileTooLarge``) when its aliases expand beyond
+    ``MAX_YAML_NODES``; libyaml's loader when present (4× faster, same types)."""
     with path.open(encoding="utf-8") as handle:
-        return Plan.model_validate(yaml.load(handle, Loader=loader))
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(handle)
+        try:
+            node = loader.get_single_node()
+            if node is None:
+                return None
+            size = _expanded_size(node, {})
+            if size > MAX_YAML_NODES:
+                raise PlanFileTooLarge(
+                    f"{path}: its aliases expand to {size:,} values (at most "
+                    f"{MAX_YAML_NODES:,}): write the values out, or remove the aliases"
+                )
+            return loader.construct_document(node)
+        finally:
+            loader.dispose()
+
+
+def _expanded_size(node: yaml.Node, seen: dict[int, int]) -> int:
+    """How many values a node stands for once every alias is expanded (each node counted
+    once per place it appears, computed once per node)."""
+    if id(node) in seen:
+        return seen[id(node)]
+    seen[id(node)] = 1  # a node that contains itself counts once more, not for ever
+    size = 1
+    if isinstance(node, yaml.SequenceNode):
+        size += sum(_expanded_size(item, seen) for item in node.value)
+    elif isinstance(node, yaml.MappingNode):
+        size += sum(_expanded_size(k, seen) + _expanded_size(v, seen) for k, v in node.value)
+    seen[id(node)] = size
+    return size
+
+
+def load_plan(path: Path) -> Plan:
+    """The plan in a YAML file, checked."""
+    return Plan.model_validate(read_plan_yaml(path))

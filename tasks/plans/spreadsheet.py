@@ -20,9 +20,9 @@ from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from tasks.catalogues import LANGUAGES, text
+from tasks.core.contract import words
 from tasks.plans.check import PlanProblem, check_data
 from tasks.plans.plan import Plan
-from tasks.workbooks.contract import words
 
 PLAN_FIELDS = [
     "id",

@@ -15,6 +15,7 @@ from tasks.catalogues import language_of
 from tasks.core.calendar import local_today
 from tasks.core.refusals import DecisionRefused
 from tasks.core.states import CycleState, ReportState
+from tasks.evidence.checking import recheck_links
 from tasks.mail.outgoing import Outgoing, send_all
 from tasks.plans.plan import Plan
 from tasks.publication.board import build_board
@@ -121,6 +122,7 @@ def publish_draft(
         data = filestore.get_many(db, set(latest.files.values()))
     paths = local_copies(settings, plan, latest, data)  # now with latest/: the public files
     publication = Publication(latest, cycle, numbers, paths, links(settings, latest, paths))
+    recheck_links(settings, latest.submissions)  # the board says when each link last answered
     build_board(settings, plan)  # whatever else the public sees, rebuilt from the published
     send_all(settings, [report_email(plan, publication, language_of(settings, plan))])
     return publication

@@ -19,21 +19,21 @@ import pandas as pd
 from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
+from tasks.core import contract
+from tasks.core.contract import COMPLETED, IN_PROGRESS, NOT_STARTED, STATE_CODES
 from tasks.core.delivery import FileFact
-from tasks.core.states import Delivery, Outcome, ReportState, Review
+from tasks.core.states import Delivery, Outcome, Review
 from tasks.plans.plan import Commitment, Milestone, Plan
-from tasks.storage.ledger import Cycle, MilestoneValue, Report, Submission
+from tasks.storage.ledger import Cycle, MilestoneValue, Submission
 from tasks.storage.queries import (
     cycles_of,
     deliveries,
     extensions_of,
     files_by_institution,
-    milestone_progress,
     previous_cycle,
     publishable_files,
+    published_report,
 )
-from tasks.workbooks import contract
-from tasks.workbooks.contract import COMPLETED, IN_PROGRESS, NOT_STARTED, STATE_CODES
 
 NO_DATA = "no_data"
 """The state counted for a milestone nobody ever reported (its label: ``report.no_data``)."""
@@ -131,20 +131,24 @@ def _sources(db: Session, plan: Plan, cycle: Cycle, files: Collection[int]) -> d
 
 
 def _previous_values(db: Session, plan: Plan, cycle: Cycle) -> dict[str, float]:
-    """Milestone code → progress in the previous cycle's publishable files (what its report
-    showed, or would show)."""
+    """Milestone code → progress in the previous cycle as the public saw it: its published
+    version's files (so a change since the last cycle compares with what was published, not with
+    files approved after it), else the files a consolidation of it would read."""
     previous = previous_cycle(db, plan.id, cycle.id)
     if previous is None:
         return {}
     owner = _owner(plan)
-    files = publishable_files(db, plan.id, [previous.id])
-    progress = milestone_progress(db, (f.id for f in files.values()))
-    return {
-        milestone: avance
-        for (_, institution), file in files.items()
-        for milestone, avance in progress.get(file.id, {}).items()
-        if owner.get(milestone) == institution
-    }
+    published = published_report(db, plan.id, previous.id)
+    files = (
+        published.submissions
+        if published is not None
+        else [f.id for f in publishable_files(db, plan.id, [previous.id]).values()]
+    )
+    values: dict[str, float] = {}
+    for value in _values_of(db, files):
+        if value.cycle_id == previous.id and owner.get(value.milestone) == value.institution:
+            values.setdefault(value.milestone, value.avance_pct)
+    return values
 
 
 def _row(
@@ -396,22 +400,11 @@ def figures(plan: Plan, table: pd.DataFrame, institutions: list[InstitutionFigur
 
 def earlier_cycles(db: Session, plan: Plan, cycle: Cycle) -> list[CycleFigures]:
     """The plan's cycles before ``cycle`` that the public has seen, oldest first, each as its
-    newest public version showed it (rebuilt from that version's submissions, as the board
-    does); a cycle never published is left out, so a report never shows unpublished figures."""
-    shown: dict[str, Report] = {}
-    for report in db.scalars(
-        select(Report)
-        .where(
-            Report.plan_id == plan.id,
-            Report.cycle_id < cycle.id,
-            Report.state.in_((ReportState.PUBLISHED, ReportState.SUPERSEDED)),
-        )
-        .order_by(Report.cycle_id, Report.version)
-    ):
-        shown[report.cycle_id] = report  # the newest public version wins
+    published version showed it (rebuilt from that version's submissions, as the board does); a
+    cycle never published is left out, so a report never shows unpublished figures."""
     found = []
     for earlier in cycles_of(db, plan.id):
-        public = shown.get(earlier.id)
+        public = published_report(db, plan.id, earlier.id) if earlier.id < cycle.id else None
         if public is None:
             continue
         table = consolidated_table(db, plan, earlier, public.submissions)

@@ -4,9 +4,9 @@
 commitments and institutions, the whole history, the per-commitment figures and deliveries of
 every published cycle, and the CSV of each report version) with a Table Schema: types, units,
 enumerations of states, primary keys and the foreign keys that tie them together. The CSVs are
-written by ``tasks.publication.report.write_csv``, typed as the schema says. Texts are in the
-message
-catalogues (``board!`` in ``templates/messages/<language>.yaml``).
+written by ``tasks.publication.report.write_csv``, typed as the schema says; a value nobody
+reported is empty, never 0, and each field's description says what its empty means. Texts are in
+the message catalogues (``board!`` in ``templates/messages/<language>.yaml``).
 """
 
 from __future__ import annotations
@@ -20,16 +20,16 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from tasks import catalogues
+from tasks.core import contract
 from tasks.core.states import Delivery
 from tasks.plans.plan import Plan
 from tasks.publication.consolidation import TEXT_COLUMNS
-from tasks.publication.irm import suggested_completion
+from tasks.publication.irm import commitment_progress, suggested_completion
 from tasks.publication.report import data_dictionary, published, write_csv
 from tasks.settings import Settings
-from tasks.workbooks import contract
 
 if TYPE_CHECKING:
-    from tasks.publication.board import PublishedCycle
+    from tasks.publication.board.cycles import PublishedCycle
 
 SOURCES = ("reportado", "ultimo_conocido", "sin_datos")
 PERCENT = {"minimum": 0, "maximum": 100}
@@ -209,7 +209,7 @@ def _cycle_tables(
                 "iniciado": c.iniciado,
                 "completado": c.completado,
                 "sin_datos": c.sin_datos,
-                "avance_pct": c.avance_pct,
+                "avance_pct": commitment_progress(c),  # empty when no milestone has data
                 "nivel_mri_sugerido": levels[suggested_completion(c)]["code"],
             }
             for p in cycles

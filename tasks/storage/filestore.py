@@ -35,6 +35,19 @@ def put(db: Session, data: bytes) -> str:
     return key
 
 
+def put_many(db: Session, files: list[bytes]) -> list[str]:
+    """Store many files in one statement (a batch's Data Docs results); their sha256, in order."""
+    keys = [digest(data) for data in files]
+    if files:
+        now = utcnow()
+        rows = {
+            k: {"sha256": k, "size": len(d), "data": d, "created_at": now}
+            for k, d in zip(keys, files, strict=True)
+        }
+        db.execute(insert_or_ignore(db, Blob, "sha256"), list(rows.values()))
+    return keys
+
+
 def get(db: Session, sha256: str) -> bytes:
     """The stored bytes; KeyError when nothing is stored under that key."""
     data = db.scalar(select(Blob.data).where(Blob.sha256 == sha256))

@@ -7,6 +7,7 @@ done?" before doing anything again.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Date,
     DateTime,
     Float,
@@ -125,6 +127,11 @@ class Email(Base):
     error: Mapped[str] = mapped_column(Text, default="")
     claimed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+    kept: Mapped[str] = mapped_column(String(64), default="")
+    """File-store key of the message as it would be sent again, kept when it did not go out
+    (``tasks.mail.outgoing.retry``)."""
+    alerted_at: Mapped[datetime | None] = mapped_column(DateTime)
+    """When the operator was told this email was refused (``tasks.operations.alerts``)."""
 
 
 class InboundMessage(Base):
@@ -371,6 +378,82 @@ class SignInEvent(Base):
     client: Mapped[str] = mapped_column(String(64), index=True)
     outcome: Mapped[str] = mapped_column(String(12))
     by: Mapped[str] = mapped_column(String(250), default="")
+
+
+class ValidationRun(Base):
+    """A submission's part of the suite run that validated it (``tasks.checks.data_docs``): its
+    own Great Expectations result and, once someone asked for it, its Data Docs page, both in
+    the file store. A file validated again replaces its row."""
+
+    __tablename__ = "validation_runs"
+    __table_args__ = (_of_cycle(),)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), primary_key=True)
+    plan_id: Mapped[str] = mapped_column(String(40))
+    cycle_id: Mapped[str] = mapped_column(String(7))
+    run_time: Mapped[datetime] = mapped_column(DateTime)
+    """When the suite ran (UTC)."""
+    status: Mapped[str] = mapped_column(String(12))
+    """``succeeded``, ``warnings`` (only warning rules failed) or ``failed``."""
+    language: Mapped[str] = mapped_column(String(8))
+    """The language the result's rules are described in, and its page is written in."""
+    result: Mapped[str] = mapped_column(String(64))
+    """The file-store key of the result (Great Expectations' JSON)."""
+    page: Mapped[str | None] = mapped_column(String(64))
+    """The file-store key of its Data Docs page; None until someone asked for it."""
+
+
+class DocsFile(Base):
+    """A file of a cycle's Data Docs site that is no run's page: the index, the suite's page, a
+    static asset. ``name`` is its path in the site; ``source`` says what it was made from (the
+    runs the index lists, the suite and language of the suite's page), so a stale one is made
+    again."""
+
+    __tablename__ = "data_docs_files"
+    __table_args__ = (_of_cycle(),)
+    plan_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    cycle_id: Mapped[str] = mapped_column(String(7), primary_key=True)
+    name: Mapped[str] = mapped_column(String(250), primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(64), default="")
+    written_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class LinkCheck(Base):
+    """One check of an evidence link (``tasks.evidence``): whether it answered, when, and the
+    page as fetched (``sha256``: its file-store key) when it did.
+
+    A link's checks are facts about the web at a moment, shared by every file that names the
+    link: the newest one says where it stands (``tasks.storage.queries.link_states``).
+    """
+
+    __tablename__ = "link_checks"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    url: Mapped[str] = mapped_column(Text)
+    """As the liaison typed it (what ``MilestoneValue.evidencia_url`` holds)."""
+    url_key: Mapped[str] = mapped_column(String(64), index=True)
+    """``key_of(url)``: a link may be longer than PostgreSQL indexes text."""
+    checked_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    reachable: Mapped[bool] = mapped_column(Boolean)
+    status: Mapped[int | None] = mapped_column(Integer)
+    """The last HTTP status received, after redirects (None: no server answered)."""
+    problem: Mapped[str] = mapped_column(String(24), default="")
+    """``tasks.evidence.problems.Problem``, or empty."""
+    sha256: Mapped[str] = mapped_column(String(64), default="")
+    """The archived copy in the file store; empty when there is none."""
+    media_type: Mapped[str] = mapped_column(String(100), default="")
+
+    @staticmethod
+    def key_of(url: str) -> str:
+        return hashlib.sha256(url.encode("utf-8")).hexdigest()
+
+
+class LinksChecked(Base):
+    """An accepted file whose evidence links were checked after intake accepted it, its
+    unreachable links recorded as warnings: the check's "already done?"."""
+
+    __tablename__ = "links_checked"
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), primary_key=True)
+    checked_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
 SCHEMA_LOCK = 0x48_69_74_6F_73

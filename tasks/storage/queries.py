@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import mimetypes
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tasks.core.cycles import cycle_label
@@ -31,7 +32,6 @@ from tasks.core.states import (
     ACCEPTED,
     SETTLED,
     CycleState,
-    EmailStatus,
     Outcome,
     ReportState,
     Review,
@@ -42,6 +42,7 @@ from tasks.storage.ledger import (
     Decision,
     Email,
     Extension,
+    LinkCheck,
     MilestoneValue,
     Report,
     SignInEvent,
@@ -275,17 +276,13 @@ def settled_email_keys(db: Session, kind: str | None = None) -> set[str]:
     return set(db.scalars(query))
 
 
-def unsent_since(db: Session, since: datetime, kinds: tuple[str, ...]) -> list[Email]:
-    """Emails of these kinds claimed since ``since`` that did not go out (failed, refused, or
-    still claimed), for a command to say so and exit non-zero."""
+def claimed_since(db: Session, since: datetime, kinds: tuple[str, ...]) -> list[Email]:
+    """Emails of these kinds claimed since ``since``, sent or not (failed, refused, still
+    claimed): a command counts what it sent and says, exiting non-zero, what did not go out."""
     return list(
         db.scalars(
             select(Email)
-            .where(
-                Email.kind.in_(kinds),
-                Email.claimed_at >= since,
-                Email.status != EmailStatus.SENT,
-            )
+            .where(Email.kind.in_(kinds), Email.claimed_at >= since)
             .order_by(Email.key)
         )
     )
@@ -469,3 +466,116 @@ def standing_before(db: Session, submission: Submission) -> Submission | None:
 def recent_sign_ins(db: Session, limit: int) -> list[SignInEvent]:
     """The newest ``limit`` rows of the sign-in audit log."""
     return list(db.scalars(select(SignInEvent).order_by(SignInEvent.id.desc()).limit(limit)))
+
+
+# Evidence links (tasks.evidence): where each link of a file stands, for `hitos evidence`, the
+# check before a publication and the board's «verificado el <fecha>».
+
+
+@dataclass(frozen=True)
+class LinkState:
+    """Where one evidence link stands: its newest check, and its newest archived copy (which
+    may be older, when the link stopped answering since)."""
+
+    url: str
+    checked_at: datetime
+    reachable: bool
+    status: int | None
+    problem: str
+    """``tasks.evidence.problems.Problem`` of the newest check, or empty."""
+    archived_at: datetime | None
+    """When the newest archived copy was fetched (None: never archived)."""
+    sha256: str
+    """That copy's file-store key, or empty."""
+    media_type: str
+    """That copy's media type (``text/html``, ``application/pdf``)."""
+
+    @property
+    def file_name(self) -> str:
+        """The copy's file name wherever it is written (the workspace's ``archive/``, the
+        board): ``<sha256>.html``, ``<sha256>.pdf``…, a name a browser opens by its type; empty
+        when there is no copy."""
+        if not self.sha256:
+            return ""
+        extension = mimetypes.guess_extension(self.media_type) if self.media_type else None
+        return self.sha256 + (extension or ".bin")
+
+
+@dataclass(frozen=True)
+class EvidenceLink:
+    """One milestone's evidence link in one accepted file, and where it stands."""
+
+    submission_id: int
+    institution: str
+    milestone: str
+    url: str
+    state: LinkState | None
+    """None: never checked."""
+
+
+LINKS_PER_QUERY = 1000
+"""Links asked about per statement: a cycle of 1,000 institutions names some 20,000 links, more
+than SQLite lets one statement bind."""
+
+
+def link_states(db: Session, urls: Iterable[str]) -> dict[str, LinkState]:
+    """Link → its newest check and newest archived copy (links never checked are left out)."""
+    keys = {LinkCheck.key_of(url): url for url in urls}
+    newest: dict[str, LinkCheck] = {}
+    archived: dict[str, LinkCheck] = {}
+    chunks = list(keys)
+    for start in range(0, len(chunks), LINKS_PER_QUERY):
+        part = chunks[start : start + LINKS_PER_QUERY]
+        for found, latest in (
+            (newest, select(func.max(LinkCheck.id)).where(LinkCheck.url_key.in_(part))),
+            (
+                archived,
+                select(func.max(LinkCheck.id)).where(
+                    LinkCheck.url_key.in_(part), LinkCheck.sha256 != ""
+                ),
+            ),
+        ):
+            ids = latest.group_by(LinkCheck.url_key).scalar_subquery()
+            for check in db.scalars(select(LinkCheck).where(LinkCheck.id.in_(ids))):
+                found[check.url_key] = check
+    states = {}
+    for key, check in newest.items():
+        copy = archived.get(key)
+        states[keys[key]] = LinkState(
+            url=keys[key],
+            checked_at=check.checked_at,
+            reachable=check.reachable,
+            status=check.status,
+            problem=check.problem,
+            archived_at=copy.checked_at if copy else None,
+            sha256=copy.sha256 if copy else "",
+            media_type=copy.media_type if copy else "",
+        )
+    return states
+
+
+def evidence_links(db: Session, submission_ids: Iterable[int]) -> list[EvidenceLink]:
+    """Every evidence link the files report (by institution, file, then the file's order), each
+    with where it stands.
+
+    The board asks it with a published version's ``Report.submissions`` and shows, beside each
+    milestone the version takes from file F, the link of ``(F, milestone)``: «verificado el» its
+    ``state.archived_at`` linking the copy ``state.sha256``.
+    """
+    ids = list(submission_ids)
+    rows = db.execute(
+        select(
+            MilestoneValue.submission_id,
+            Submission.institution,
+            MilestoneValue.milestone,
+            MilestoneValue.evidencia_url,
+        )
+        .join(Submission, Submission.id == MilestoneValue.submission_id)
+        .where(MilestoneValue.submission_id.in_(ids), MilestoneValue.evidencia_url != "")
+        .order_by(Submission.institution, MilestoneValue.submission_id, MilestoneValue.id)
+    ).all()
+    states = link_states(db, {url for *_, url in rows})
+    return [
+        EvidenceLink(submission, str(institution or ""), milestone, url, states.get(url))
+        for submission, institution, milestone, url in rows
+    ]

@@ -1,6 +1,6 @@
 """Building the request workbook an institution receives for a cycle.
 
-The workbook is the contract with the institutions (``tasks.workbooks.contract``): the
+The workbook is the contract with the institutions (``tasks.core.contract``): the
 milestones' sheet (``Hitos``) with the institution, cycle and deadline above a header of labels
 in the plan's language and one row per milestone, the cells to fill white and bordered, the rest
 grey and locked; the instructions' sheet and a hidden, signed ``_meta``
@@ -32,9 +32,9 @@ from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl.writer.excel import ExcelWriter
 
 from tasks.catalogues import text
+from tasks.core import contract
 from tasks.plans.plan import Institution, Milestone, Plan
 from tasks.rendering import render
-from tasks.workbooks import contract
 from tasks.workbooks.layout import (
     CENTRED,
     FIRST_ROW,

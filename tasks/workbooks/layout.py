@@ -3,7 +3,7 @@
 Where the header is, how a cell to fill and a locked cell look, how tall a row of wrapped text
 is, how a sheet prints, and where the contract's columns are on a sheet (found with the reader's
 own header matcher). The columns themselves, their order and widths, are the contract's
-(``tasks.workbooks.contract``).
+(``tasks.core.contract``).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Si
 from openpyxl.worksheet.page import PageMargins
 from openpyxl.worksheet.worksheet import Worksheet
 
-from tasks.workbooks import contract
+from tasks.core import contract
 
 HEADER_ROW = 6
 """The header's row: the institution, cycle and deadline are written above it."""

@@ -15,8 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from zipfile import ZipFile
 
-from tasks.checks.findings import finding
-from tasks.core.findings import Finding
+from tasks.core.findings import Finding, finding
 
 if TYPE_CHECKING:
     from tasks.settings import Settings

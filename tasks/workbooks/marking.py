@@ -18,8 +18,8 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from tasks.catalogues import text
-from tasks.checks.findings import Finding
-from tasks.workbooks import contract
+from tasks.core import contract
+from tasks.core.findings import Finding
 from tasks.workbooks.layout import (
     ERROR_FILL,
     HEADER_FILL,

@@ -34,10 +34,8 @@ from python_calamine import (
 )
 
 from tasks.catalogues import text
-from tasks.checks.findings import finding
-from tasks.core.findings import Finding
-from tasks.workbooks import contract
-from tasks.workbooks.contract import (
+from tasks.core import contract
+from tasks.core.contract import (
     CODE,
     EVIDENCE,
     HEADER_SEARCH_ROWS,
@@ -45,6 +43,7 @@ from tasks.workbooks.contract import (
     PROGRESS,
     STATE,
 )
+from tasks.core.findings import Finding, finding
 from tasks.workbooks.hyperlinks import web_links
 from tasks.workbooks.limits import Budget, LimitExceeded, Limits
 

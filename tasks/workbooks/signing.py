@@ -10,8 +10,8 @@ import hashlib
 import hmac
 from collections.abc import Mapping
 
+from tasks.core import contract
 from tasks.plans.plan import Institution, Plan
-from tasks.workbooks import contract
 
 TEMPLATE_VERSION = "1"
 META = contract.META_SHEET

@@ -15,12 +15,11 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tasks.checks.findings import finding
-from tasks.core.findings import Finding
+from tasks.core import contract
+from tasks.core.findings import Finding, finding
 from tasks.settings import Settings
 from tasks.storage import filestore
 from tasks.storage.ledger import Request, of_cycle, session
-from tasks.workbooks import contract
 from tasks.workbooks.reading import ReadResult, UnreadableFile, read_submission
 
 FILLED = [contract.CODE, *contract.FILLED_BY_INSTITUTION]

@@ -22,7 +22,13 @@ from tasks.core.calendar import local_today
 from tasks.plans.plan import Plan
 from tasks.publication.consolidation import Figures
 from tasks.publication.report.open_data import data_dictionary, neutralise, published, write_csv
-from tasks.publication.report.page import evidence_link, page_context, page_rows, render_page
+from tasks.publication.report.page import (
+    evidence_link,
+    page_context,
+    page_rows,
+    render_page,
+    state_label,
+)
 from tasks.publication.report.pdf import everything, print_page, print_pdf, printable
 from tasks.publication.report.xlsx import write_xlsx
 from tasks.storage.ledger import Cycle
@@ -36,6 +42,7 @@ __all__ = [
     "print_pdf",
     "published",
     "report_name",
+    "state_label",
     "write_csv",
     "write_report",
 ]

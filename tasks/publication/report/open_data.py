@@ -19,8 +19,8 @@ from typing import Any
 import pandas as pd
 
 from tasks.catalogues import text
+from tasks.core import contract
 from tasks.publication.consolidation import COLUMNS
-from tasks.workbooks import contract
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 """Leading characters that make Excel, LibreOffice or Google Sheets evaluate a cell."""

@@ -18,6 +18,8 @@ from urllib.parse import urlsplit
 import pandas as pd
 
 from tasks.catalogues import text
+from tasks.core import contract
+from tasks.core.contract import COMPLETED, IN_PROGRESS, NOT_STARTED
 from tasks.plans.plan import Plan
 from tasks.publication.consolidation import (
     COMMITMENT_FORMULA,
@@ -26,8 +28,6 @@ from tasks.publication.consolidation import (
 )
 from tasks.rendering import render
 from tasks.storage.ledger import Cycle
-from tasks.workbooks import contract
-from tasks.workbooks.contract import COMPLETED, IN_PROGRESS, NOT_STARTED
 
 SOURCES = ("sin_datos", "ultimo_conocido", "reportado")
 """A row's ``fuente``, weakest first."""

@@ -35,6 +35,7 @@ from openpyxl.worksheet.dimensions import RowDimension
 from openpyxl.worksheet.page import PageMargins
 
 from tasks.catalogues import month_year, text
+from tasks.core import contract
 from tasks.core.states import Delivery
 from tasks.plans.plan import Plan
 from tasks.publication.consolidation import COLUMNS, COMMITMENT_FORMULA, Figures
@@ -46,7 +47,6 @@ from tasks.publication.report.open_data import (
 )
 from tasks.publication.report.page import CHART_STATES, SOURCES, sample_commitments, state_label
 from tasks.storage.ledger import Cycle
-from tasks.workbooks import contract
 
 MAX_WIDTH = 40
 """Widest column, in characters; longer text wraps onto more lines."""
