@@ -413,7 +413,7 @@ def test_a_report_compares_with_the_previous_cycle_as_its_published_version_show
     }
 
 
-def test_a_cycle_never_published_is_not_compared_with(ledger):
+def test_a_cycle_never_published_is_compared_with_as_its_milestones_are_but_not_charted(ledger):
     record_report(ledger, PREVIOUS, 1, ReportState.DRAFT)
     cycle = ledger.cycle()
     with session(ledger.url) as db:
@@ -423,8 +423,11 @@ def test_a_cycle_never_published_is_not_compared_with(ledger):
             db, ledger.plan, cycle, table, institution_figures(db, ledger.plan, cycle)
         )
 
-    assert result.previous is None and result.headline_change is None
-    assert [c.cambio_pct for c in result.commitments] == [None, None]
+    # As each milestone's avance_anterior: what consolidating 2022-08 reads (the same files).
+    assert result.history == []
+    assert result.previous is not None and result.previous.version is None
+    assert (result.previous.headline, result.headline_change) == (0.0, 28.57)
+    assert [c.cambio_pct for c in result.commitments] == [26.67, 25.0]
 
 
 def test_the_newest_public_version_of_an_earlier_cycle_is_the_one_compared_with(ledger):

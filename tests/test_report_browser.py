@@ -4,7 +4,8 @@ At 390 px the page may not be wider than the screen (``scrollWidth``, the measur
 scrolling) and the chart's words must stay legible; at 1280 px nothing sticks out either. The
 page is the one ``test_report`` writes from its hand-computed ledger, or any report named by
 ``HITOS_REPORT_PAGE`` (the demo's, for the screenshots in ``docs/report/``); screenshots of
-both widths are kept in the test's folder, or in ``HITOS_REPORT_SHOTS``.
+both widths (the first screen, the commitments, the first milestones) are kept in the test's
+folder, or in ``HITOS_REPORT_SHOTS``.
 """
 
 from __future__ import annotations
@@ -71,7 +72,7 @@ def test_the_page_fits_a_phone_and_a_desk_without_sideways_scrolling(page_path, 
         widths[width] = page.evaluate("document.documentElement.scrollWidth")
         reach[width] = page.evaluate(WIDEST_ELEMENT)
         chart_text[width] = page.evaluate(SMALLEST_CHART_TEXT)
-        page.screenshot(path=str(shots / f"page-{width}.png"), full_page=True)
+        _shoot(page, shots, width)
         context.close()
 
     assert {w: px for w, px in widths.items() if px > w} == {}
@@ -79,6 +80,19 @@ def test_the_page_fits_a_phone_and_a_desk_without_sideways_scrolling(page_path, 
     # the charts' words on a phone: legible (12 px and more), not a thumbnail of the desk's
     assert chart_text[390] >= 11
     assert [url for url in requested if url != page_path.as_uri()] == []
+
+
+def _shoot(page: object, shots: Path, width: int) -> None:
+    """The first screen, the commitments' section, and the first 1,000 px of the milestones: what
+    docs/report.md shows (a whole page is 10,000 to 40,000 px tall)."""
+    page.screenshot(path=str(shots / f"page-{width}-top.png"))  # type: ignore[attr-defined]
+    commitments = page.locator("section.nueva-pagina")  # type: ignore[attr-defined]
+    commitments.screenshot(path=str(shots / f"page-{width}-commitments.png"))
+    top = page.evaluate(  # type: ignore[attr-defined]
+        "document.querySelector('table.hitos').getBoundingClientRect().top + window.scrollY"
+    )
+    clip = {"x": 0, "y": top - 40, "width": width, "height": 1000}
+    page.screenshot(path=str(shots / f"page-{width}-milestones.png"), full_page=True, clip=clip)  # type: ignore[attr-defined]
 
 
 def _only_the_page(route: object, requested: list[str]) -> None:

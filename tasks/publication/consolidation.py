@@ -24,7 +24,7 @@ from tasks.core.contract import COMPLETED, IN_PROGRESS, NOT_STARTED, STATE_CODES
 from tasks.core.delivery import FileFact
 from tasks.core.states import Delivery, Outcome, Review
 from tasks.plans.plan import Commitment, Milestone, Plan
-from tasks.storage.ledger import Cycle, MilestoneValue, Submission
+from tasks.storage.ledger import Cycle, MilestoneValue, Report, Submission
 from tasks.storage.queries import (
     cycles_of,
     deliveries,
@@ -261,7 +261,9 @@ class CycleFigures:
     with."""
 
     cycle_id: str
-    version: int
+    version: int | None
+    """The published version shown; None for a cycle never published (as consolidating it
+    would read it: what its milestones' ``avance_anterior`` compare with too)."""
     milestones: int
     headline: float
     counts: dict[str, int]
@@ -285,14 +287,13 @@ class Figures:
     """Milestones whose progress differs from the previous cycle's."""
     history: list[CycleFigures] = field(default_factory=list)
     """The plan's earlier published cycles, oldest first (``report_figures``); empty otherwise."""
+    previous: CycleFigures | None = None
+    """The previous cycle, which the headline and each commitment compare with (as each
+    milestone's ``avance_anterior`` does: its published version, else what consolidating it
+    would read); None for a first cycle or without ``report_figures``."""
     source_cycles: dict[int, str] = field(default_factory=dict)
     """Submission id → its cycle, for the files the table shows (``report_figures``): where
     a value carried over from an earlier cycle comes from."""
-
-    @property
-    def previous(self) -> CycleFigures | None:
-        """The published cycle the report compares with: the newest earlier one."""
-        return self.history[-1] if self.history else None
 
     @property
     def headline_change(self) -> float | None:
@@ -398,31 +399,32 @@ def figures(plan: Plan, table: pd.DataFrame, institutions: list[InstitutionFigur
     )
 
 
+def _as_shown(db: Session, plan: Plan, cycle: Cycle, version: Report | None) -> CycleFigures:
+    """A cycle's figures as ``version`` published them, or as consolidating it would read."""
+    table = consolidated_table(db, plan, cycle, version.submissions if version else None)
+    counts = _state_counts(table)
+    total = len(table)
+    return CycleFigures(
+        cycle_id=cycle.id,
+        version=version.version if version else None,
+        milestones=total,
+        headline=round(100 * counts[COMPLETED] / total, 2) if total else 0.0,
+        counts=counts,
+        commitments={
+            c.codigo: c.avance_pct if c.with_data else None for c in _commitments(plan, table)
+        },
+    )
+
+
 def earlier_cycles(db: Session, plan: Plan, cycle: Cycle) -> list[CycleFigures]:
     """The plan's cycles before ``cycle`` that the public has seen, oldest first, each as its
     published version showed it (rebuilt from that version's submissions, as the board does); a
-    cycle never published is left out, so a report never shows unpublished figures."""
+    cycle never published is left out, so a chart never shows unpublished figures."""
     found = []
     for earlier in cycles_of(db, plan.id):
         public = published_report(db, plan.id, earlier.id) if earlier.id < cycle.id else None
-        if public is None:
-            continue
-        table = consolidated_table(db, plan, earlier, public.submissions)
-        counts = _state_counts(table)
-        total = len(table)
-        found.append(
-            CycleFigures(
-                cycle_id=earlier.id,
-                version=public.version,
-                milestones=total,
-                headline=round(100 * counts[COMPLETED] / total, 2) if total else 0.0,
-                counts=counts,
-                commitments={
-                    c.codigo: c.avance_pct if c.with_data else None
-                    for c in _commitments(plan, table)
-                },
-            )
-        )
+        if public is not None:
+            found.append(_as_shown(db, plan, earlier, public))
     return found
 
 
@@ -443,15 +445,20 @@ def report_figures(
     institutions: list[InstitutionFigures],
 ) -> Figures:
     """``figures`` with what the report adds: the earlier published cycles (its chart across
-    cycles, the change of the headline and of each commitment) and the cycle of each file used."""
+    cycles), the previous cycle (the change of the headline and of each commitment) and the
+    cycle of each file used."""
     history = earlier_cycles(db, plan, cycle)
+    before = previous_cycle(db, plan.id, cycle.id)
+    previous = None
+    if before is not None:
+        shown = history[-1] if history and history[-1].cycle_id == before.id else None
+        previous = shown or _as_shown(db, plan, before, None)  # never published
     numbers = figures(plan, table, institutions)
-    previous = history[-1].commitments if history else {}
+    then = previous.commitments if previous else {}
     return replace(
         numbers,
-        commitments=[
-            replace(c, avance_anterior=previous.get(c.codigo)) for c in numbers.commitments
-        ],
+        commitments=[replace(c, avance_anterior=then.get(c.codigo)) for c in numbers.commitments],
         history=history,
+        previous=previous,
         source_cycles=_source_cycles(db, used_submissions(table)),
     )

@@ -105,9 +105,15 @@ def _institution_data(rows: list[SimpleNamespace]) -> dict[str, InstitutionData]
     return {r.institucion: InstitutionData(r.fuente, r.ciclo_dato) for r in weakest_last}
 
 
-def sample_commitments(plan: Plan) -> list[str]:
-    """Codes of the commitments whose contents are sample data (``sample: true`` in the plan)."""
-    return [c.code for c in plan.commitments if c.sample]
+def sample_notice(plan: Plan) -> tuple[str, dict[str, str]] | None:
+    """The catalogue key and values of the notice that the plan holds sample data (commitments
+    marked ``sample: true``), or None for a plan of checked data."""
+    sample = [c.code for c in plan.commitments if c.sample]
+    if not sample:
+        return None
+    if len(sample) == len(plan.commitments):
+        return "report.sample.all", {}
+    return "report.sample.some", {"codes": ", ".join(sample)}
 
 
 def timeline(cycle: Cycle, figures: Figures, version: int) -> list[SimpleNamespace]:
@@ -135,7 +141,6 @@ def page_context(
 ) -> dict[str, Any]:
     """What ``report.html`` shows, computed once for the page and for the PDF."""
     rows = page_rows(table, language, figures.source_cycles)
-    sample = sample_commitments(plan)
     return {
         "plan": plan,
         "cycle": cycle,
@@ -147,8 +152,7 @@ def page_context(
         "version": version,
         "made_on": made_on,
         "sources": _institution_data(rows),
-        "sample": sample,
-        "all_sample": bool(sample) and len(sample) == len(plan.commitments),
+        "sample": sample_notice(plan),
         "chart_states": CHART_STATES,
         "timeline": timeline(cycle, figures, version),
     }

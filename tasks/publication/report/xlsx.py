@@ -45,7 +45,7 @@ from tasks.publication.report.open_data import (
     neutralise,
     neutralised_text,
 )
-from tasks.publication.report.page import CHART_STATES, SOURCES, sample_commitments, state_label
+from tasks.publication.report.page import CHART_STATES, SOURCES, sample_notice, state_label
 from tasks.storage.ledger import Cycle
 
 MAX_WIDTH = 40
@@ -296,9 +296,10 @@ def _summary(
         [label("version"), version],
         [label("made_on"), made_on],
     ]
-    sample = sample_commitments(plan)
-    if sample:
-        rows.append([label("sample"), _sample_text(plan, sample, language)])
+    sample = sample_notice(plan)
+    if sample is not None:
+        key, values = sample
+        rows.append([label("sample"), text(language, key, **values)])
     rows += [[label("milestones"), figures.milestones], [label("headline"), figures.headline]]
     previous = figures.previous
     if previous is not None:
@@ -321,12 +322,6 @@ def _summary(
         Column(text(language, "report.headers.value"), "auto", 60),
     ]
     _table_sheet(workbook, text(language, "report.sheets.summary"), columns, rows, language)
-
-
-def _sample_text(plan: Plan, sample: list[str], language: str) -> str:
-    if len(sample) == len(plan.commitments):
-        return text(language, "report.sample.all")
-    return text(language, "report.sample.some", codes=", ".join(sample))
 
 
 def _charts(workbook: Workbook, cycle: Cycle, figures: Figures, language: str) -> None:
