@@ -191,7 +191,11 @@ def consolidate_stage(workdir: Path, clock: Clock) -> dict[str, Any]:
     """consolidate's body: the report (table, figures, HTML, PDF, XLSX, CSV) and the director's
     email; then, outside the timing, the report's parts once more to say which dominates."""
     from tasks.mail.outgoing import send_all
-    from tasks.publication.consolidation import consolidated_table, figures
+    from tasks.publication.consolidation import (
+        consolidated_table,
+        institution_figures,
+        report_figures,
+    )
     from tasks.publication.notices import report_email
     from tasks.publication.publishing import consolidate
     from tasks.publication.report import write_report
@@ -211,9 +215,10 @@ def consolidate_stage(workdir: Path, clock: Clock) -> dict[str, Any]:
         cycle = db.get(Cycle, (plan.id, CYCLE))
         assert cycle is not None
         table = breakdown.timed("table", consolidated_table, db, plan, cycle)
-        numbers = breakdown.timed("figures", figures, db, plan, cycle, table)
+        institutions = breakdown.timed("deliveries", institution_figures, db, plan, cycle)
+        numbers = breakdown.timed("figures", report_figures, db, plan, cycle, table, institutions)
     folder = workdir / "report-breakdown"
-    breakdown.timed("write-files", write_report, plan, cycle, table, numbers, folder, 1, [])
+    breakdown.timed("write-files", write_report, plan, cycle, table, numbers, folder, 1)
     return {"wall": wall, "items": rows, "approved": approved, "breakdown": breakdown.parts}
 
 

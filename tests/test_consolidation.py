@@ -21,7 +21,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from tasks.core.states import Delivery
+from tasks.core.states import Delivery, ReportState
 from tasks.plans.plan import Plan
 from tasks.publication.consolidation import (
     PUBLISHED_COLUMNS,
@@ -29,8 +29,10 @@ from tasks.publication.consolidation import (
     Figures,
     InstitutionFigures,
     consolidated_table,
+    earlier_cycles,
     figures,
     institution_figures,
+    report_figures,
     used_submissions,
 )
 from tasks.storage.ledger import Cycle, MilestoneValue, Report, Submission, session
@@ -191,6 +193,25 @@ def build_ledger(tmp_path: Path, url: str = "") -> Ledger:
                 {"2.3": ("Completado", 100)},
                 evidencia={"2.3": "javascript:alert(1)"})  # fmt: skip
     return Ledger(url, Plan.model_validate(PLAN), ids)
+
+
+def record_report(ledger: Ledger, cycle_id: str, version: int, state: ReportState) -> None:
+    """A report version of the cycle as consolidation records it, made from the files a
+    consolidation reads now, in ``state`` (files are not needed to read its figures back)."""
+    cycle = ledger.cycle(cycle_id)
+    with session(ledger.url) as db:
+        used = used_submissions(consolidated_table(db, ledger.plan, cycle))
+        db.add(
+            Report(
+                plan_id=ledger.plan.id,
+                cycle_id=cycle_id,
+                version=version,
+                submissions=used,
+                sources=f"{cycle_id}-v{version}",
+                state=state,
+                files={},
+            )
+        )
 
 
 @pytest.fixture
@@ -361,3 +382,67 @@ def test_the_change_since_the_last_cycle_compares_with_what_was_published(ledger
 
     rows = by_code(table)
     assert (rows["1.1"]["avance_anterior"], rows["1.1"]["cambio_pct"]) == (10.0, 90.0)
+
+
+def test_a_report_compares_with_the_previous_cycle_as_its_published_version_showed_it(ledger):
+    record_report(ledger, PREVIOUS, 1, ReportState.PUBLISHED)
+    table, _ = consolidate(ledger)
+    cycle = ledger.cycle()
+    with session(ledger.url) as db:
+        result = report_figures(
+            db, ledger.plan, cycle, table, institution_figures(db, ledger.plan, cycle)
+        )
+
+    # 2022-08: 1.1 Iniciado 50, 1.2 No iniciado 0 (MINGOB v2), 1.3 Iniciado 40, 2.1 No iniciado
+    # 0 (SEGEPLAN); 2.2, 2.3 and 2.10 without data. Nothing completed.
+    [previous] = result.history
+    assert (previous.cycle_id, previous.version, previous.milestones) == (PREVIOUS, 1, 7)
+    assert previous.counts == {"not_started": 2, "started": 2, "completed": 0, "no_data": 3}
+    assert previous.headline == 0.0
+    assert previous.commitments == {"C01": 30.0, "C02": 0.0}  # (50 + 0 + 40) / 3; 2.1 said 0
+    assert result.previous == previous
+    assert result.headline_change == 28.57  # 28.57 − 0
+    c01, c02 = result.commitments
+    assert (c01.avance_anterior, c01.cambio_pct) == (30.0, 26.67)  # 56.67 − 30
+    assert (c02.avance_anterior, c02.cambio_pct) == (0.0, 25.0)
+    # Where each value shown comes from: SEGEPLAN's are last known, from 2022-08.
+    assert result.source_cycles == {
+        ledger.ids["MINGOB-2023-03-v3"]: CURRENT,
+        ledger.ids["SEGEPLAN-2022-08-v1"]: PREVIOUS,
+        ledger.ids["SAT-2023-03-v2"]: CURRENT,
+    }
+
+
+def test_a_cycle_never_published_is_compared_with_as_its_milestones_are_but_not_charted(ledger):
+    record_report(ledger, PREVIOUS, 1, ReportState.DRAFT)
+    cycle = ledger.cycle()
+    with session(ledger.url) as db:
+        assert earlier_cycles(db, ledger.plan, cycle) == []
+        table = consolidated_table(db, ledger.plan, cycle)
+        result = report_figures(
+            db, ledger.plan, cycle, table, institution_figures(db, ledger.plan, cycle)
+        )
+
+    # As each milestone's avance_anterior: what consolidating 2022-08 reads (the same files).
+    assert result.history == []
+    assert result.previous is not None and result.previous.version is None
+    assert (result.previous.headline, result.headline_change) == (0.0, 28.57)
+    assert [c.cambio_pct for c in result.commitments] == [26.67, 25.0]
+
+
+def test_the_newest_public_version_of_an_earlier_cycle_is_the_one_compared_with(ledger):
+    record_report(ledger, PREVIOUS, 1, ReportState.SUPERSEDED)
+    record_report(ledger, PREVIOUS, 2, ReportState.PUBLISHED)
+    record_report(ledger, PREVIOUS, 3, ReportState.DRAFT)
+    with session(ledger.url) as db:
+        [previous] = earlier_cycles(db, ledger.plan, ledger.cycle())
+
+    assert previous.version == 2
+
+
+def test_a_commitment_without_any_data_has_no_progress_and_no_change():
+    never = CommitmentFigures(6, "C06", "GT0114", "Ambiente", 0, 0, 0, 3, 0.0, avance_anterior=0.0)
+    reported_zero = CommitmentFigures(6, "C06", "GT0114", "Ambiente", 3, 0, 0, 0, 0.0, 0.0)
+
+    assert not never.with_data and never.cambio_pct is None
+    assert reported_zero.with_data and reported_zero.cambio_pct == 0.0

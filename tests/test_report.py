@@ -8,8 +8,11 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import os
 import re
 import threading
+import zipfile
+from dataclasses import replace
 from datetime import date, datetime
 from html.parser import HTMLParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -20,19 +23,22 @@ from openpyxl import load_workbook
 from pypdf import PdfReader
 
 from tasks import catalogues
+from tasks.core.states import ReportState
 from tasks.mail.outgoing import send_all
+from tasks.plans.plan import Plan
+from tasks.publication import report
 from tasks.publication.approval import publish_draft
 from tasks.publication.consolidation import (
     PUBLISHED_COLUMNS,
     consolidated_table,
-    figures,
     institution_figures,
-    used_submissions,
+    report_figures,
 )
 from tasks.publication.notices import report_email
 from tasks.publication.publishing import Publication, summary_markdown
 from tasks.publication.publishing import consolidate as publish_cycle
 from tasks.publication.report import data_dictionary, neutralise, print_pdf, write_report
+from tasks.publication.report.xlsx import write_xlsx
 from tasks.settings import Settings
 from tasks.storage.ledger import Report, session
 from tests.test_consolidation import (
@@ -43,25 +49,31 @@ from tests.test_consolidation import (
     PREVIOUS,
     Ledger,
     build_ledger,
+    record_report,
 )
+
+MADE_ON = date(2023, 3, 27)
 
 
 @pytest.fixture(scope="module")
 def ledger(tmp_path_factory: pytest.TempPathFactory) -> Ledger:
-    """One ledger for the module: the tests only read it (a PDF takes a second to print)."""
-    return build_ledger(tmp_path_factory.mktemp("ledger"))
+    """One ledger for the module: the tests only read it (a PDF takes a second to print).
+    Its 2022-08 cycle was published (version 1), so 2023-03's report compares with it."""
+    built = build_ledger(tmp_path_factory.mktemp("ledger"))
+    record_report(built, PREVIOUS, 1, ReportState.PUBLISHED)
+    return built
 
 
 def publish(
     ledger: Ledger, folder: Path, version: int = 1, cycle_id: str = CURRENT, language: str = "es"
 ) -> dict[str, Path]:
-    """Consolidate a cycle from the ledger and write the report."""
+    """Consolidate a cycle from the ledger and write the report, dated 27 March 2023."""
     cycle = ledger.cycle(cycle_id)
     with session(ledger.url) as db:
         table = consolidated_table(db, ledger.plan, cycle)
-        result = figures(ledger.plan, table, institution_figures(db, ledger.plan, cycle))
-        used = used_submissions(table)
-    return write_report(ledger.plan, cycle, table, result, folder, version, used, language)
+        institutions = institution_figures(db, ledger.plan, cycle)
+        result = report_figures(db, ledger.plan, cycle, table, institutions)
+    return write_report(ledger.plan, cycle, table, result, folder, version, language, MADE_ON)
 
 
 @pytest.fixture(scope="module")
@@ -167,11 +179,12 @@ def test_xlsx_stores_dates_as_real_dates(written):
     workbook = load_workbook(written["xlsx"])
     header = [c.value for c in workbook["Hitos"][1]]
     first = workbook["Hitos"][2]
-    start = first[header.index("fecha_inicio")]
-    deadline = dict(workbook["Resumen"].iter_rows(min_row=2, values_only=True))["Fecha límite"]
+    start = first[header.index("Fecha inicio")]
+    summary = dict(workbook["Resumen"].iter_rows(min_row=2, values_only=True))
 
     assert isinstance(start.value, datetime) and start.number_format == "DD/MM/YYYY"
-    assert isinstance(deadline, datetime) and deadline.date() == date(2023, 3, 24)
+    assert summary["Fecha límite"].date() == date(2023, 3, 24)
+    assert summary["Fecha de esta versión"].date() == MADE_ON
 
 
 def test_neutralise_prefixes_only_text_that_a_spreadsheet_would_evaluate():
@@ -192,9 +205,9 @@ def test_xlsx_stores_institution_formulas_as_text(written):
     milestones = workbook["Hitos"]
     header = [c.value for c in milestones[1]]
     row = next(
-        r for r in milestones.iter_rows(min_row=2) if r[header.index("codigo_hito")].value == "1.2"
+        r for r in milestones.iter_rows(min_row=2) if r[header.index("Código hito")].value == "1.2"
     )
-    cell = row[header.index("observaciones")]
+    cell = row[header.index("Observaciones")]
 
     assert cell.value == "'" + INJECTED_FORMULA
     assert cell.data_type == "s"
@@ -207,20 +220,24 @@ def test_xlsx_has_formatted_sheets_and_the_data_dictionary(written):
 
     assert workbook.sheetnames == [
         "Resumen",
+        "Gráficos",
         "Compromisos",
         "Hitos",
         "Instituciones",
         "Diccionario",
     ]
     for sheet in workbook:
-        assert sheet.freeze_panes == "A2"
-        assert all(cell.font.bold for cell in sheet[1])
+        if sheet.title != "Gráficos":
+            assert sheet.freeze_panes == "A2"
+            assert all(cell.font.bold for cell in sheet[1])
         assert sheet.column_dimensions["A"].width > 0
-    dictionary = [tuple(r) for r in workbook["Diccionario"].iter_rows(min_row=2, values_only=True)]
-    assert dictionary == data_dictionary("es")
-    assert [column for column, _ in dictionary] == PUBLISHED_COLUMNS
+    dictionary = list(workbook["Diccionario"].iter_rows(min_row=2, values_only=True))
+    assert [(key, meaning) for key, _, meaning in dictionary] == data_dictionary("es")
+    assert [key for key, _, _ in dictionary] == PUBLISHED_COLUMNS
+    # each stable CSV key beside the header people read in the Hitos sheet
+    assert [label for _, label, _ in dictionary] == [c.value for c in workbook["Hitos"][1]]
     commitments = list(workbook["Compromisos"].iter_rows(values_only=True))
-    assert commitments[1][-1] == 56.67  # C01: (100 + 30 + 40) / 3
+    assert commitments[1][7] == 56.67  # C01: (100 + 30 + 40) / 3
     assert workbook["Hitos"].max_row == 1 + 7
 
 
@@ -242,7 +259,7 @@ def test_page_links_only_to_http_evidence_and_loads_nothing_external(page):
     ]
     assert "javascript:alert(1)" in page  # shown as text, not as a link
     assert 'href="javascript' not in page
-    style = "".join(re.findall(r"<style>(.*?)</style>", page, re.DOTALL))
+    style = "".join(re.findall(r"<style[^>]*>(.*?)</style>", page, re.DOTALL))
     assert "url(" not in style
     assert "@import" not in style
     for loader in ("<script", "<link", "<img", "<iframe", "<object", "<embed", " src="):
@@ -252,7 +269,7 @@ def test_page_links_only_to_http_evidence_and_loads_nothing_external(page):
 
 def test_page_is_in_spanish_and_readable_without_colour(page):
     assert '<html lang="es">' in page
-    for label in ("Completado", "Iniciado", "No iniciado", "Sin datos", "Último conocido"):
+    for label in ("Completado", "Iniciado", "No iniciado", "Sin datos", "Reportado en este ciclo"):
         assert f">{label}<" in page
     assert '<span class="vencido">Vencido</span>' in page
     assert "+50 p. p." in page
@@ -276,12 +293,52 @@ def test_english_page_is_the_same_template_with_english_words_and_numbers(ledger
     assert [word for word in spanish if f">{word}<" in page] == []
 
 
-def test_page_states_the_formula_the_submissions_used_and_the_version(ledger, page):
+def test_page_states_the_formula_the_version_and_its_date(page):
     assert "suma del avance (%) de sus hitos ÷ número de hitos" in page
-    assert "versión 1 del informe" in page
-    assert f"Envío n.º {ledger.ids['MINGOB-2023-03-v3']} — MINGOB (reportado)" in page
-    assert f"Envío n.º {ledger.ids['SEGEPLAN-2022-08-v1']} — SEGEPLAN (último conocido)" in page
+    assert "versión 1 del informe, del lunes 27 de marzo de 2023" in page
+    assert "Versión 1 del informe del ciclo de marzo 2023, preparada el lunes 27 de marzo" in page
     assert "Tarde" in page and "A tiempo" in page and "Sin entregar" in page
+
+
+def test_page_says_where_each_value_comes_from_without_internal_ids(page):
+    milestones = {row[0]: row for row in cell_texts(section(page, "Hitos"))}
+
+    assert milestones["1.1"][6] == "Reportado en este ciclo"
+    assert milestones["1.3"][6] == "Último conocido, de agosto 2022"  # SEGEPLAN's 2022-08 file
+    assert milestones["2.2"][6] == "Sin datos"
+    institutions = {row[0]: row[-1] for row in cell_texts(section(page, "Instituciones"))}
+    assert institutions == {
+        "MINGOB": "Reportados en este ciclo",
+        "SEGEPLAN": "Últimos conocidos, de agosto 2022",
+        "MSPAS": "Sin datos",
+        "SAT": "Reportados en este ciclo",
+    }
+    assert "n.º" not in page and "envío n" not in page.lower()  # no submission number
+
+
+def test_page_names_the_time_zone_as_people_do_and_keeps_spreadsheet_advice_out(page):
+    assert "(hora de Guatemala)" in page
+    assert "America/Guatemala" not in page
+    # Formula injection is the data users' concern: said in the data dictionary, not here.
+    assert "apóstrofo" not in page and "hoja de cálculo" not in page
+
+
+def test_data_dictionary_tells_data_users_about_the_apostrophe():
+    dictionary = dict(data_dictionary("es"))
+    assert "lleva delante un apóstrofo (')" in dictionary["descripcion_avance"]
+    assert "apóstrofo" in dictionary["observaciones"] and "apóstrofo" in dictionary["evidencia_url"]
+
+
+def test_page_gives_the_change_since_the_previous_published_cycle(page):
+    summary = section(page, "Resumen")
+    # 2022-08 was published with nothing completed: 0,00 % → 28,57 %.
+    assert "+28,57 p. p. desde agosto 2022 (0,00 %)" in summary
+    cycles = cell_texts(section(page, "Avance a lo largo del plan"))
+    assert cycles == [
+        ["2022-08", "1", "0", "2", "2", "3", "0,00 %"],
+        ["2023-03 (este informe)", "1", "2", "2", "1", "2", "28,57 %"],
+    ]
+    assert '<title id="cycles-title">Hitos por estado en cada ciclo</title>' in page
 
 
 def test_published_files_never_include_contacts(written):
@@ -311,11 +368,14 @@ def test_page_shows_the_hand_computed_figures(page):
     assert "<strong>2</strong> vencidos" in summary  # 1.3 and 2.2
     assert "<strong>2</strong> con cambio de avance" in summary  # 1.1 and 1.2
 
+    # 2022-08: C01 (50 + 0 + 40) / 3 = 30; C02 (0 + 0 + 0 + 0) / 4 = 0, with 2.1 reported at 0.
     assert cell_texts(section(page, "Avance por compromiso")) == [
-        ["C01", "GT0101", "Transparencia en seguridad", "0", "2", "1", "0", "56,67 %"],
-        ["C02", "GT0102", "Datos abiertos", "1", "0", "1", "2", "25,00 %"],
-    ]
-    assert cell_texts(section(page, "Instituciones")) == [
+        ["C01", "GT0101", "Transparencia en seguridad", "0", "2", "1", "0", "56,67 %", "30,00 %",
+         "+26,67 p. p."],
+        ["C02", "GT0102", "Datos abiertos", "1", "0", "1", "2", "25,00 %", "0,00 %",
+         "+25,00 p. p."],
+    ]  # fmt: skip
+    assert [row[:7] for row in cell_texts(section(page, "Instituciones"))] == [
         ["MINGOB", "Ministerio de Gobernación", "2", "A tiempo", "3", "1", "—"],
         ["SEGEPLAN", "Secretaría de Planificación", "2", "Sin entregar", "1", "1", "—"],
         ["MSPAS", "Ministerio de Salud", "2", "Sin entregar", "0", "0", "—"],
@@ -335,6 +395,125 @@ def test_page_of_a_first_cycle_says_there_is_nothing_to_compare(ledger, tmp_path
     first = publish(ledger, tmp_path / "first", cycle_id=PREVIOUS)["html"].read_text("utf-8")
 
     assert "no hay con qué comparar" in section(first, "Cambios desde el ciclo anterior")
+
+
+# A plan with a third commitment, sample data, whose only milestone is MSPAS's: never reported.
+SILENT_PLAN = {
+    **PLAN,
+    "commitments": [
+        *PLAN["commitments"],
+        {
+            "number": 3,
+            "ogp_id": "GT0103",
+            "title": "Salud abierta",
+            "leads": ["MSPAS"],
+            "sample": True,
+            "milestones": [
+                {
+                    "code": "3.1",
+                    "institution": "MSPAS",
+                    "description": "Abrir datos de salud.",
+                    "start": "2022-01-01",
+                    "end": "2024-12-31",
+                }
+            ],
+        },
+    ],
+}
+
+
+@pytest.fixture(scope="module")
+def silent(ledger: Ledger, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The report of the plan with C03, a commitment nobody ever reported on."""
+    plan = Plan.model_validate(SILENT_PLAN)
+    return publish(replace(ledger, plan=plan), tmp_path_factory.mktemp("silent"))
+
+
+def test_a_commitment_without_data_reads_sin_datos_never_zero(silent):
+    page = silent["html"].read_text(encoding="utf-8")
+    rows = cell_texts(section(page, "Avance por compromiso"))
+
+    assert rows[2][:8] == ["C03", "GT0103", "Salud abierta", "0", "0", "0", "1", "Sin datos"]
+    chart = re.search(r"<svg class=\"chart\".*?</svg>", page, re.DOTALL)
+    assert chart
+    c03 = re.search(r"<g>\s*<title>C03 .*?</g>", chart.group(0), re.DOTALL)
+    assert c03 and "Salud abierta: Sin datos" in c03.group(0)
+    assert "0,00 %" not in c03.group(0) and "sin datos" in c03.group(0)
+    workbook = load_workbook(silent["xlsx"])
+    commitments = {r[0]: r for r in workbook["Compromisos"].iter_rows(min_row=2, values_only=True)}
+    assert commitments["C03"][7] == "Sin datos"
+    assert workbook["Compromisos"]["H4"].font.italic
+    charted = {r[0]: r[1] for r in workbook["Gráficos"].iter_rows(values_only=True) if r and r[0]}
+    assert "C03 (sin datos)" in charted and charted["C03 (sin datos)"] is None  # no bar, not 0
+    assert charted["C01"] == 56.67
+
+
+def test_a_plan_with_sample_data_says_so(silent, page):
+    sampled = silent["html"].read_text(encoding="utf-8")
+
+    assert "<b>Datos de ejemplo.</b> Los compromisos C03 contienen datos de ejemplo" in sampled
+    summary = dict(load_workbook(silent["xlsx"])["Resumen"].iter_rows(min_row=2, values_only=True))
+    assert summary["Datos de ejemplo"].startswith("Datos de ejemplo. Los compromisos C03")
+    assert "Datos de ejemplo" not in page  # the test plan itself holds no sample data
+
+
+def test_xlsx_has_charts_of_the_cycles_and_of_each_commitment(written):
+    with zipfile.ZipFile(written["xlsx"]) as package:
+        charts = sorted(n for n in package.namelist() if n.startswith("xl/charts/chart"))
+        xml = [package.read(name).decode() for name in charts]
+
+    assert len(charts) == 2
+    states, commitments = xml
+    assert "Hitos por estado en cada ciclo" in states and 'grouping val="stacked"' in states
+    assert "'Gráficos'!$A$3:$A$4" in states  # 2022-08 and 2023-03
+    assert "Avance por compromiso (%)" in commitments
+    rows = list(load_workbook(written["xlsx"])["Gráficos"].iter_rows(values_only=True))
+    header = next(r for r in rows if r[0] == "Compromiso")
+    assert header[1:3] == ("Avance en marzo 2023 (%)", "Avance en agosto 2022 (%)")
+    assert "$B$" in commitments and "$C$" in commitments  # this cycle's bars and the previous
+
+
+def test_xlsx_prints_one_page_wide_with_its_header_row_on_every_page(written):
+    workbook = load_workbook(written["xlsx"])
+
+    for sheet in workbook:
+        setup = sheet.page_setup
+        assert (setup.orientation, setup.paperSize, setup.fitToWidth) == ("landscape", 9, 1)
+        assert sheet.sheet_properties.pageSetUpPr.fitToPage
+        assert sheet.print_area
+        if sheet.title != "Gráficos":
+            assert sheet.print_title_rows.replace("$", "") == "1:1"
+            assert setup.fitToHeight == 0
+
+
+def test_xlsx_wraps_long_text_in_rows_tall_enough_and_keeps_cells_at_the_top(written):
+    milestones = load_workbook(written["xlsx"])["Hitos"]
+    header = [c.value for c in milestones[1]]
+    row = 3  # 1.2, whose description is an institution's long sentence
+    description = milestones.cell(row, header.index("Descripción del avance") + 1)
+    code = milestones.cell(row, header.index("Código hito") + 1)
+
+    assert code.value == "1.2"
+    assert description.alignment.wrap_text and description.alignment.vertical == "top"
+    assert milestones.row_dimensions[row].height >= 30  # two lines or more
+    assert code.alignment.vertical == "top"  # the workbook's default cell format
+    assert milestones.row_dimensions[row].alignment.vertical == "top"  # LibreOffice's
+
+
+def test_xlsx_headers_are_in_the_language_and_the_csv_keeps_its_keys(ledger, tmp_path):
+    english = publish(ledger, tmp_path, language="en")
+    workbook = load_workbook(english["xlsx"])
+
+    assert workbook.sheetnames[:2] == ["Summary", "Charts"]
+    header = [c.value for c in workbook["Milestones"][1]]
+    assert header[:6] == ["Cycle", "Commitment code", "OGP id", "Commitment", "Milestone code",
+                          "Milestone"]  # fmt: skip
+    assert "Progress %" in header and "Change (pp)" in header
+    overdue = {r[4]: r[13] for r in workbook["Milestones"].iter_rows(min_row=2, values_only=True)}
+    assert (overdue["1.3"], overdue["1.1"]) == ("Yes", "No")
+    # The CSV is open data: its column keys are the data package's stable names in any language.
+    assert list(csv_rows(english["csv"])[0]) == PUBLISHED_COLUMNS
+    assert csv_rows(english["csv"])[0]["estado"] == "Completed"
 
 
 def test_xlsx_summary_sheet_shows_the_hand_computed_figures(written):
@@ -357,10 +536,14 @@ def test_pdf_is_the_page_printed_on_numbered_a4_landscape_pages(written, pdf_pag
         assert (round(width), round(height)) == (842, 595)  # A4 landscape, in points
     for number, text in enumerate(pdf_pages, start=1):
         assert f"Página {number} de {len(pdf_pages)}" in text
-    first = pdf_pages[0]
+        assert "Ciclo 2023-03 · versión 1 del informe, del 27/03/2023" in text
+    first = " ".join(pdf_pages[0].split())
     assert "Informe de avance del Plan de prueba" in first
-    for figure in ("28,57 %", "56,67 %", "25,00 %"):
-        assert figure in first
+    assert "28,57 %" in first and "+28,57 p. p. desde agosto 2022" in first
+    # the commitments start a page of their own: the chart is as tall as half a page
+    [commitments] = [text for text in pdf_pages if "Avance por compromiso" in text]
+    for figure in ("56,67 %", "25,00 %", "+26,67 p. p."):
+        assert figure in commitments
     assert written["pdf"].read_bytes() == written["latest_pdf"].read_bytes()
 
 
@@ -528,3 +711,36 @@ def test_prefect_artifact_summarises_the_figures_and_names_the_files(fresh, sett
     assert "| MINGOB | A tiempo | 3 | 1 |" in markdown
     assert "| SAT | Tarde | 2 | 1 |" in markdown
     assert f"`{PUBLIC}gt-prueba/2023-03/latest/gt-prueba-2023-03.pdf`" in markdown
+
+
+# A large plan's XLSX is written in a forked process beside the page and the PDF.
+
+
+def test_a_large_plans_xlsx_is_written_in_a_process_of_its_own(ledger, tmp_path, monkeypatch):
+    writers: list[int] = []
+
+    def recording(*args, **kwargs) -> None:
+        writers.append(os.getpid())
+        (tmp_path / "writer").write_text(str(os.getpid()))
+        write_xlsx(*args, **kwargs)
+
+    monkeypatch.setattr(report, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(report, "write_xlsx", recording)
+    paths = publish(ledger, tmp_path / "reports")
+
+    child = int((tmp_path / "writer").read_text())
+    assert child != os.getpid() and writers == []  # written by the child, not here
+    summary = dict(load_workbook(paths["xlsx"])["Resumen"].iter_rows(min_row=2, values_only=True))
+    assert summary["Hitos completados (%)"] == 28.57
+    assert paths["latest_xlsx"].read_bytes() == paths["xlsx"].read_bytes()
+
+
+def test_a_failure_in_the_xlsx_process_is_raised_with_its_reason(ledger, tmp_path, monkeypatch):
+    def failing(*args, **kwargs) -> None:
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(report, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(report, "write_xlsx", failing)
+
+    with pytest.raises(RuntimeError, match=r"(?s)XLSX could not be written.*No space left"):
+        publish(ledger, tmp_path / "reports")

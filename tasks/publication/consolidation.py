@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Collection, Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import pandas as pd
@@ -24,7 +24,7 @@ from tasks.core.contract import COMPLETED, IN_PROGRESS, NOT_STARTED, STATE_CODES
 from tasks.core.delivery import FileFact
 from tasks.core.states import Delivery, Outcome, Review
 from tasks.plans.plan import Commitment, Milestone, Plan
-from tasks.storage.ledger import Cycle, MilestoneValue, Submission
+from tasks.storage.ledger import Cycle, MilestoneValue, Report, Submission
 from tasks.storage.queries import (
     cycles_of,
     deliveries,
@@ -224,6 +224,21 @@ class CommitmentFigures:
     completado: int
     sin_datos: int
     avance_pct: float
+    avance_anterior: float | None = None
+    """Its progress in the earlier cycle the report compares with (``Figures.previous``)."""
+
+    @property
+    def with_data(self) -> bool:
+        """Whether any of its milestones was ever reported: without, its 0 % is no figure at all
+        (shown as «sin datos», never as 0 %)."""
+        return self.sin_datos < self.no_iniciado + self.iniciado + self.completado + self.sin_datos
+
+    @property
+    def cambio_pct(self) -> float | None:
+        """Change since the compared cycle, in percentage points; None without both figures."""
+        if self.avance_anterior is None or not self.with_data:
+            return None
+        return round(self.avance_pct - self.avance_anterior, 2)
 
 
 @dataclass(frozen=True)
@@ -241,6 +256,22 @@ class InstitutionFigures:
 
 
 @dataclass(frozen=True)
+class CycleFigures:
+    """An earlier cycle as its public report showed it: what a later report charts and compares
+    with."""
+
+    cycle_id: str
+    version: int | None
+    """The published version shown; None for a cycle never published (as consolidating it
+    would read it: what its milestones' ``avance_anterior`` compare with too)."""
+    milestones: int
+    headline: float
+    counts: dict[str, int]
+    commitments: dict[str, float | None]
+    """Commitment code → its progress; None when none of its milestones had data."""
+
+
+@dataclass(frozen=True)
 class Figures:
     """What the report summarises: headline, states, commitments, institutions."""
 
@@ -254,6 +285,20 @@ class Figures:
     overdue: int
     changed: int
     """Milestones whose progress differs from the previous cycle's."""
+    history: list[CycleFigures] = field(default_factory=list)
+    """The plan's earlier published cycles, oldest first (``report_figures``); empty otherwise."""
+    previous: CycleFigures | None = None
+    """The previous cycle, which the headline and each commitment compare with (as each
+    milestone's ``avance_anterior`` does: its published version, else what consolidating it
+    would read); None for a first cycle or without ``report_figures``."""
+    source_cycles: dict[int, str] = field(default_factory=dict)
+    """Submission id → its cycle, for the files the table shows (``report_figures``): where
+    a value carried over from an earlier cycle comes from."""
+
+    @property
+    def headline_change(self) -> float | None:
+        """Change of the headline since ``previous``, in percentage points."""
+        return round(self.headline - self.previous.headline, 2) if self.previous else None
 
     @property
     def delivered(self) -> int:
@@ -351,4 +396,69 @@ def figures(plan: Plan, table: pd.DataFrame, institutions: list[InstitutionFigur
         institutions=institutions,
         overdue=int(table["vencido"].sum()),
         changed=int((change.notna() & (change != 0)).sum()),
+    )
+
+
+def _as_shown(db: Session, plan: Plan, cycle: Cycle, version: Report | None) -> CycleFigures:
+    """A cycle's figures as ``version`` published them, or as consolidating it would read."""
+    table = consolidated_table(db, plan, cycle, version.submissions if version else None)
+    counts = _state_counts(table)
+    total = len(table)
+    return CycleFigures(
+        cycle_id=cycle.id,
+        version=version.version if version else None,
+        milestones=total,
+        headline=round(100 * counts[COMPLETED] / total, 2) if total else 0.0,
+        counts=counts,
+        commitments={
+            c.codigo: c.avance_pct if c.with_data else None for c in _commitments(plan, table)
+        },
+    )
+
+
+def earlier_cycles(db: Session, plan: Plan, cycle: Cycle) -> list[CycleFigures]:
+    """The plan's cycles before ``cycle`` that the public has seen, oldest first, each as its
+    published version showed it (rebuilt from that version's submissions, as the board does); a
+    cycle never published is left out, so a chart never shows unpublished figures."""
+    found = []
+    for earlier in cycles_of(db, plan.id):
+        public = published_report(db, plan.id, earlier.id) if earlier.id < cycle.id else None
+        if public is not None:
+            found.append(_as_shown(db, plan, earlier, public))
+    return found
+
+
+def _source_cycles(db: Session, submissions: Collection[int]) -> dict[int, str]:
+    if not submissions:
+        return {}
+    rows = db.execute(
+        select(Submission.id, Submission.cycle_id).where(Submission.id.in_(list(submissions)))
+    )
+    return {row.id: str(row.cycle_id) for row in rows}
+
+
+def report_figures(
+    db: Session,
+    plan: Plan,
+    cycle: Cycle,
+    table: pd.DataFrame,
+    institutions: list[InstitutionFigures],
+) -> Figures:
+    """``figures`` with what the report adds: the earlier published cycles (its chart across
+    cycles), the previous cycle (the change of the headline and of each commitment) and the
+    cycle of each file used."""
+    history = earlier_cycles(db, plan, cycle)
+    before = previous_cycle(db, plan.id, cycle.id)
+    previous = None
+    if before is not None:
+        shown = history[-1] if history and history[-1].cycle_id == before.id else None
+        previous = shown or _as_shown(db, plan, before, None)  # never published
+    numbers = figures(plan, table, institutions)
+    then = previous.commitments if previous else {}
+    return replace(
+        numbers,
+        commitments=[replace(c, avance_anterior=then.get(c.codigo)) for c in numbers.commitments],
+        history=history,
+        previous=previous,
+        source_cycles=_source_cycles(db, used_submissions(table)),
     )

@@ -9,14 +9,15 @@ from tempfile import TemporaryDirectory
 from sqlalchemy import func, select
 
 from tasks.catalogues import language_of
+from tasks.core.calendar import local_date
 from tasks.core.states import ReportState
 from tasks.plans.plan import Plan
 from tasks.publication.consolidation import (
     Figures,
     consolidated_table,
-    figures,
     from_snapshot,
     institution_figures,
+    report_figures,
     snapshot,
     used_submissions,
 )
@@ -24,7 +25,7 @@ from tasks.publication.report import KINDS, report_name, write_report
 from tasks.rendering import render
 from tasks.settings import Settings
 from tasks.storage import filestore
-from tasks.storage.ledger import Cycle, Decision, Report, of_cycle, session
+from tasks.storage.ledger import Cycle, Decision, Report, of_cycle, session, utcnow
 from tasks.storage.queries import cycles_of, publication_sources, require_cycle
 
 
@@ -123,7 +124,7 @@ def consolidate(
             if report is not None and report.institutions
             else institution_figures(db, plan, cycle)
         )
-        numbers = figures(plan, table, institutions)
+        numbers = report_figures(db, plan, cycle, table, institutions)
         complete = (
             report is not None
             and set(KINDS) <= report.files.keys()  # a version from before the PDF is rebuilt
@@ -155,8 +156,9 @@ def consolidate(
                 )
             with TemporaryDirectory(prefix="hitos-report-") as folder:
                 language = language_of(settings, plan)
+                made_on = local_date(report.created_at or utcnow(), plan.timezone)
                 written = write_report(
-                    plan, cycle, table, numbers, Path(folder), report.version, used, language
+                    plan, cycle, table, numbers, Path(folder), report.version, language, made_on
                 )
                 report.files = {k: filestore.put(db, written[k].read_bytes()) for k in KINDS}
             # a draft: tasks.publication.approval publishes it (and marks the cycle consolidated)
