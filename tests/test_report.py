@@ -657,7 +657,7 @@ def published(configured: Settings, plan) -> Publication:
 def test_director_gets_public_links_and_the_pdf_and_xlsx_attached(fresh, settings, smtp):
     configured = settings_for(fresh, settings, PUBLIC)
     publication = published(configured, fresh.plan)
-    send_all(configured, [report_email(fresh.plan, publication)])
+    send_all(configured, [report_email(configured, fresh.plan, publication)])
 
     [message] = smtp.to("directora@gae.example")
     files = publication.paths
@@ -680,7 +680,7 @@ def test_director_gets_public_links_and_the_pdf_and_xlsx_attached(fresh, setting
 def test_without_a_public_address_the_email_names_the_files(fresh, settings, smtp):
     configured = settings_for(fresh, settings)
     publication = published(configured, fresh.plan)
-    send_all(configured, [report_email(fresh.plan, publication)])
+    send_all(configured, [report_email(configured, fresh.plan, publication)])
 
     text = body(smtp.to("directora@gae.example")[0], "plain")
     assert f"PDF: {publication.paths['latest_pdf']}" in text
