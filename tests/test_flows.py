@@ -81,6 +81,8 @@ def assert_board_shows_both_cycles_of_a_milestone(board: Path, files: dict[str, 
     row = page.split('id="hito-1.2"')[1].split("</article>")[0]
     for cycle, values in published.items():
         assert f"{cycle}: {values['estado']}, {values['avance_pct']} %" in row
+    # The Mesa's change of 1.1's dates, in its history, dated as the rest of the page is.
+    assert "(antes: 01/09/2021 – 28/02/2022)" in page
     assert Path(files["latest_csv"]).name == "gt-pan5-2023-08.csv"
 
 
