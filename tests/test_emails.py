@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping
 from datetime import date
 from email.message import EmailMessage, Message
+from pathlib import Path
 from types import SimpleNamespace
 
 import typer.main
@@ -35,6 +36,7 @@ from tasks.simulation import filled_workbook, reviewers_review
 from tasks.storage.ledger import session
 from tests.test_intake_corpus import Context, filled
 
+CHROMIUM = Path("/usr/bin/chromium")
 CYCLE = "2023-03"
 DIRECTOR = "director@gae.example"
 REVIEWER = "revisora@gae.example"
@@ -178,7 +180,7 @@ def test_every_email_greets_with_one_greeting_and_signs_as_the_directorate(setti
     assert "Atentamente,<br>Dirección de Gobierno Abierto" in parts(report)[1]
 
 
-def test_the_draft_and_the_report_name_who_did_not_deliver(settings, plan, smtp):
+def test_the_draft_and_the_report_name_who_did_not_deliver(settings, plan, smtp, tmp_path):
     a_whole_cycle(settings, plan)
 
     [draft] = [m for m in smtp.to(DIRECTOR) if "Borrador" in str(m["Subject"])]
@@ -192,11 +194,31 @@ def test_the_draft_and_the_report_name_who_did_not_deliver(settings, plan, smtp)
     )
     assert not any("MINGOB" in line for line in named)
     assert "<li>MARN (Ministerio de Ambiente y Recursos Naturales)</li>" in html
+    assert width_at(html, tmp_path, 390) == 390  # its links wrap on a phone
     [report] = [m for m in smtp.to(DIRECTOR) if "Informe consolidado" in str(m["Subject"])]
     assert "Sin entregar (10):" in parts(report)[0]
 
 
-def test_a_file_with_warnings_is_told_they_do_not_block_it_grouped_by_kind(settings, plan, smtp):
+def width_at(html: str, folder: Path, width: int) -> int:
+    """How wide the HTML part lays out in Chromium at ``width`` px (no sideways scroll: equal)."""
+    from playwright.sync_api import sync_playwright
+
+    page_file = folder / f"email-{width}.html"
+    page_file.write_text(html, encoding="utf-8")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": width, "height": 800})
+            page.goto(page_file.as_uri())
+            page.screenshot(path=str(folder / f"email-{width}.png"), full_page=True)
+            return int(page.evaluate("document.documentElement.scrollWidth"))
+        finally:
+            browser.close()
+
+
+def test_a_file_with_warnings_is_told_they_do_not_block_it_grouped_by_kind(
+    settings, plan, smtp, tmp_path
+):
     # In August 2023 most of MINGOB's milestones are past their end date: all under way.
     under_way = {
         code.replace(".", "_"): {
@@ -226,6 +248,7 @@ def test_a_file_with_warnings_is_told_they_do_not_block_it_grouped_by_kind(setti
     assert "explique el atraso y la nueva fecha prevista en «Observaciones»" in plain
     assert "debía terminar" not in plain  # one sentence for the group, not one per milestone
     assert plain.startswith("Estimado/a Enlace de Gobierno Abierto del MINGOB:")
+    assert width_at(html, tmp_path, 390) == 390  # read on a phone without scrolling sideways
 
 
 def test_institutions_take_their_article_and_cycles_read_as_spanish_dates(settings, plan, smtp):
