@@ -127,7 +127,8 @@ def test_refused_request_is_resent_after_the_address_is_corrected(settings, plan
     resent = cli("resend", "2023-03", "MARN")
 
     assert resent.exit_code == 0, resent.output
-    assert len(smtp.to(NEW)) == 1
+    welcome, request = smtp.to(NEW)  # the handover's welcome (tests/test_portal.py), then it
+    assert "Bienvenida" in str(welcome["Subject"]) and "Solicitud" in str(request["Subject"])
     assert status_of(settings, plan, "MARN")["request"] == "sent"
 
 
