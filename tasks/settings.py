@@ -139,6 +139,11 @@ class Settings(BaseSettings):
     portal_files_per_hour: int = Field(
         10, description="Most files one personal link may upload in any hour."
     )
+    demo_site_port: int = Field(
+        8026,
+        description="Port of the institutions' websites `hitos demo` runs on loopback (the "
+        "demo's evidence links).",
+    )
 
     console_url: str = Field(
         "",
