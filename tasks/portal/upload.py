@@ -1,7 +1,8 @@
 """The portal's door to intake: a file uploaded on the liaison's page is stored, read,
 validated, recorded, reviewed and answered exactly as a mailed one — one path, two doors.
 
-A file without errors is thereby sent (nothing else to click); one with errors is recorded as
+Its evidence links are checked as intake checks them (``tasks.evidence``). A file without
+errors is thereby sent (nothing else to click); one with errors is recorded as
 a rejected file, as a mailed one would be, and its findings and marked copy are shown at once.
 The door is bounded like the mailbox: the settings' file size, and a count and a rate per link.
 """
@@ -9,10 +10,11 @@ The door is bounded like the mailbox: the settings' file size, and a count and a
 from __future__ import annotations
 
 import hashlib
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
+from tasks.evidence.checking import check_new_links
 from tasks.intake.arrivals import PORTAL_CHANNEL
 from tasks.intake.process import process
 from tasks.intake.replies import digest, unanswered
@@ -56,12 +58,18 @@ def message_id_of(link: PortalLink, data: bytes) -> str:
 
 
 def send_through_portal(
-    settings: Settings, plan: Plan, link: PortalLink, filename: str, data: bytes
+    settings: Settings,
+    plan: Plan,
+    link: PortalLink,
+    filename: str,
+    data: bytes,
+    arrived: datetime | None = None,
 ) -> IntakeResult:
     """Take one uploaded workbook as the link's institution's file for its cycle, through
     intake; its result (a file uploaded again: the result it already had).
 
-    The reply email that a mailed file gets goes out now, to the link's liaison.
+    The reply email that a mailed file gets goes out now, to the link's liaison. ``arrived``:
+    now (only the demo, replaying a past cycle, names another moment).
     """
     within_bounds(settings, link, len(data))
     sha = hashlib.sha256(data).hexdigest()
@@ -82,6 +90,7 @@ def send_through_portal(
         channel=PORTAL_CHANNEL,
         sender=link.email,
         attachments=[Attachment(filename, data)],
+        arrived=arrived,
     )
     stored = store(
         settings,
@@ -91,6 +100,7 @@ def send_through_portal(
         plan_id=link.plan_id,
     )
     process(settings, plan, stored, with_docs=True)
+    check_new_links(settings, plan)  # as intake does: an unreachable link is in the reply
     owed = [m for m in unanswered(settings, plan) if m.key.endswith(f"/{digest(message_id)}")]
     send_all(settings, owed)
     with session(settings.database) as db:
