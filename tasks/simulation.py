@@ -300,7 +300,10 @@ def correction_on_the_page(settings: Settings, plan: Plan, cycle_id: str) -> lis
         return []
     if not path.exists():
         language = language_of(settings, plan)
-        path.write_bytes(filled_workbook(request, CARELESS, False, language, on=on.date()))
+        corrected = filled_workbook(
+            request, CARELESS, False, language, on=on.date(), site=demo_site(settings)
+        )
+        path.write_bytes(corrected)
     with session(settings.database) as db:
         link = opened(db, settings, personal_token(settings, plan, CARELESS)).link
     send_through_portal(
