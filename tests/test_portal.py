@@ -20,6 +20,7 @@ from console.app import create_app
 from flows.open_cycle import build_requests
 from tasks.cycle.extensions import extend
 from tasks.cycle.requests import build_request, open_cycle_record
+from tasks.cycle.resend import resend_request
 from tasks.mail.outgoing import send_all
 from tasks.people.contacts import contact, current_plan, set_contacts
 from tasks.people.review import approve, review_list
@@ -137,6 +138,24 @@ def test_a_fresh_link_revokes_the_one_before(settings, plan, smtp):
     web = client(settings, plan)
     assert web.get(f"/enlace/{old}").status_code == 403
     assert web.get(new.split("8000", 1)[1]).status_code == 200
+
+
+def test_hitos_resend_sends_a_fresh_link_and_the_lost_one_stops(settings, plan, smtp):
+    liaison = plan.institution(CODE).liaison.email
+    smtp.refused.add(liaison)
+    cycle = opened(settings, plan)
+    [lost] = build_requests(settings, plan, cycle, [plan.institution(CODE)])
+    send_all(settings, [lost])
+    smtp.refused.clear()
+
+    resend_request(settings, plan, CYCLE, CODE, same_address=True)
+
+    [resent] = smtp.to(liaison)
+    web = client(settings, plan)
+    old = TOKEN.search(lost.text)
+    assert old is not None and old.group(1) != token_in(resent)
+    assert web.get(f"/enlace/{old.group(1)}").status_code == 403
+    assert web.get(f"/enlace/{token_in(resent)}").status_code == 200
 
 
 # The upload door.
