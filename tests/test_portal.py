@@ -25,11 +25,11 @@ from tasks.mail.outgoing import send_all
 from tasks.people.contacts import contact, current_plan, set_contacts
 from tasks.people.review import approve, review_list
 from tasks.portal.handover import hand_over
-from tasks.portal.notices import tell_liaisons
+from tasks.portal.notices import NEWS_DAYS, tell_liaisons
 from tasks.portal.upload import UploadRefused, send_through_portal
 from tasks.simulation import filled_workbook
 from tasks.storage import links
-from tasks.storage.ledger import Cycle, PortalLink, Submission, session
+from tasks.storage.ledger import Cycle, Decision, Extension, PortalLink, Submission, session
 from tasks.storage.ledger import utcnow as ledger_now
 
 CYCLE = "2023-03"
@@ -249,6 +249,28 @@ def test_an_approval_after_review_is_told_to_the_liaison_once(settings, plan, sm
 
     assert len(smtp.to(liaison)) == before + 1
     assert "aprobado" in str(smtp.to(liaison)[-1]["Subject"]).lower()
+
+
+def test_decisions_older_than_the_news_window_are_not_mailed_on_an_upgrade(settings, plan, smtp):
+    """A ledger from before these notices: its extensions and approvals are not news any more."""
+    token = requested(settings, plan, smtp)
+    result = send_through_portal(
+        settings, plan, link_row(settings, token), "a.xlsx", workbook(settings, plan, False)
+    )
+    approve(settings, plan, result.submission_id, "revisora@gae.example")
+    cycle = opened(settings, plan)
+    director = plan.coordinator.director.email
+    extend(settings, plan, CYCLE, "MARN", cycle.deadline + timedelta(days=3), "Cambio.", director)
+    long_ago = ledger_now() - timedelta(days=NEWS_DAYS + 1)
+    with session(settings.database) as db:
+        db.execute(update(Decision).values(at=long_ago))
+        db.execute(update(Extension).values(granted_at=long_ago))
+        db.commit()
+    before = len(smtp.messages)
+
+    tell_liaisons(settings, plan)
+
+    assert len(smtp.messages) == before
 
 
 # The handover.

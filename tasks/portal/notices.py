@@ -4,10 +4,14 @@ Each is emailed once, with the personal link, and shown on the page.
 
 Owed notices are read from the ledger every time, each under its own key, so a rerun or a crash
 sends nothing twice and loses nothing: an extension's key names its date (a later one is news
-again), an approval's names the file.
+again), an approval's names the file. Only decisions of the last ``NEWS_DAYS`` are owed: an
+older one nobody was told of is no longer news, and a ledger from before these notices existed
+does not mail its liaisons every decision it ever recorded on the day it is upgraded.
 """
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 from sqlalchemy import select
 
@@ -18,8 +22,12 @@ from tasks.mail.outgoing import Outgoing, compose, plan_subject, send_all
 from tasks.plans.plan import Plan
 from tasks.settings import Settings
 from tasks.storage import queries
-from tasks.storage.ledger import Cycle, Submission, session
+from tasks.storage.ledger import Cycle, Decision, Submission, session, utcnow
 from tasks.storage.links import personal_url
+
+NEWS_DAYS = 14
+"""How long a decision stays news: longer than any pause between two intake runs (the catch-up),
+shorter than a cycle."""
 
 
 def extension_key(cycle: Cycle, code: str, until: str) -> str:
@@ -33,6 +41,7 @@ def approval_key(sub: Submission) -> str:
 def liaison_news(settings: Settings, plan: Plan) -> list[Outgoing]:
     """Every extension and approval notice still owed in the plan's reported cycles (``plan``
     with the contacts in force: the liaison today is told)."""
+    since = utcnow() - timedelta(days=NEWS_DAYS)
     with session(settings.database) as db:
         settled = queries.settled_email_keys(db)
         cycles = {c.id: c for c in queries.cycles_of(db, plan.id, *REPORTED)}
@@ -40,8 +49,14 @@ def liaison_news(settings: Settings, plan: Plan) -> list[Outgoing]:
             (cycles[cycle_id], code, extension)
             for cycle_id in cycles
             for code, extension in queries.extensions_of(db, plan.id, cycle_id).items()
-            if extension_key(cycles[cycle_id], code, extension.until.isoformat()) not in settled
+            if extension.granted_at >= since
+            and extension_key(cycles[cycle_id], code, extension.until.isoformat()) not in settled
         ]
+        recently = (
+            select(Decision.submission_id)
+            .where(Decision.plan_id == plan.id, Decision.action == "approve")
+            .where(Decision.at >= since)
+        )
         approved = [
             sub
             for sub in db.scalars(
@@ -50,6 +65,7 @@ def liaison_news(settings: Settings, plan: Plan) -> list[Outgoing]:
                     Submission.plan_id == plan.id,
                     Submission.review == Review.APPROVED,
                     Submission.cycle_id.in_(list(cycles)),
+                    Submission.id.in_(recently),
                 )
                 .order_by(Submission.id)
             )
