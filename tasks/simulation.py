@@ -363,8 +363,10 @@ def reviewers_review(
     settings: Settings, plan: Plan, cycle_id: str, return_one: bool = True
 ) -> dict[int, str]:
     """The Mesa Técnica reviews what awaits it: with ``return_one``, the careless institution's
-    first accepted file comes back with a comment; every other file is approved."""
+    first accepted file comes back with a comment; every other file is approved, and each
+    liaison is told, as the console and ``hitos review`` do after a decision."""
     from tasks.people.review import approve, return_submission, review_list
+    from tasks.portal.notices import tell_liaisons
 
     items = review_list(settings, cycle_id)
     returned_before = any(i.review == "returned" for i in items if i.institution == CARELESS)
@@ -378,6 +380,7 @@ def reviewers_review(
         else:
             approve(settings, plan, item.submission_id, REVIEWER, "Coherente con la evidencia.")
             decided[item.submission_id] = "approved"
+    tell_liaisons(settings, plan)
     return decided
 
 
