@@ -14,6 +14,7 @@ from tasks.core.calendar import local_today
 from tasks.cycle.requests import (
     build_request,
     is_opening_day,
+    liaison_link,
     open_cycle_record,
     planned_cycle,
     preview_request,
@@ -41,6 +42,7 @@ def build_requests(
             build_request(settings, plan, cycle, i),
             language,
             agreements=open_for(settings, plan.id, i.code),
+            link=liaison_link(settings, plan, cycle, i),
         )
         for i in institutions
     ]

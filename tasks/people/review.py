@@ -25,6 +25,7 @@ from tasks.publication.approval import notify_if_outdated
 from tasks.settings import Settings
 from tasks.storage import filestore, queries
 from tasks.storage.ledger import Decision, FindingRow, Submission, hold, of_cycle, session
+from tasks.storage.links import personal_url
 from tasks.storage.queries import cycle_of, cycles_of
 from tasks.workbooks.marking import mark_findings, marked_name
 from tasks.workbooks.safe_names import safe_filename
@@ -318,6 +319,9 @@ def returned_email(settings: Settings, plan: Plan, sub: Submission, note: str) -
         deadline=deadline,
         attached=True,
         marked=marked is not None,
+        link=personal_url(
+            settings, plan.id, str(sub.cycle_id), institution.code, institution.liaison.email
+        ),
     )
 
 
