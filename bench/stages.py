@@ -69,9 +69,11 @@ def plan_load(workdir: Path, clock: Clock) -> dict[str, Any]:
 
 
 def open_stage(workdir: Path, clock: Clock) -> dict[str, Any]:
-    """open-cycle's body: the cycle, each institution's workbook and email, then sending."""
+    """open-cycle's body: the cycle, each batch's workbooks (one transaction per batch, as the
+    flow's ``build-requests``), each institution's email, then sending."""
+    from flows import batches
     from tasks.cycle import requests
-    from tasks.cycle.requests import build_request, open_cycle_record, request_email
+    from tasks.cycle.requests import build_request_batch, open_cycle_record, request_email
     from tasks.mail.outgoing import send_all
     from tasks.settings import Settings
 
@@ -86,7 +88,11 @@ def open_stage(workdir: Path, clock: Clock) -> dict[str, Any]:
     started = time.perf_counter()
     cycle = clock.timed("create-cycle", open_cycle_record, settings, plan, CYCLE, OPENED)
     institutions = plan.reporting_institutions()
-    paths = [clock.timed("build", build_request, settings, plan, cycle, i) for i in institutions]
+    paths = [
+        path
+        for batch in batches(institutions)
+        for path in clock.timed("build", build_request_batch, settings, plan, cycle, batch)
+    ]
     mails = [
         clock.timed("render", request_email, plan, cycle, i, p)
         for i, p in zip(institutions, paths, strict=True)

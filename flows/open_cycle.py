@@ -12,7 +12,7 @@ from tasks.catalogues import language_of
 from tasks.checks.boundaries import cycle_id as checked_cycle_id
 from tasks.core.calendar import local_today
 from tasks.cycle.requests import (
-    build_request,
+    build_request_batch,
     is_opening_day,
     open_cycle_record,
     planned_cycle,
@@ -20,7 +20,7 @@ from tasks.cycle.requests import (
     request_email,
 )
 from tasks.mail.outgoing import Outgoing, send_all, write_preview
-from tasks.mesa.agreements import open_for
+from tasks.mesa.agreements import open_by_owner
 from tasks.operations.alerts import alert_refusals
 from tasks.people.contacts import current_plan
 from tasks.plans.plan import Institution, Plan
@@ -31,18 +31,14 @@ from tasks.storage.ledger import Cycle
 def build_requests(
     settings: Settings, plan: Plan, cycle: Cycle, institutions: list[Institution]
 ) -> list[Outgoing]:
-    """Each institution's workbook (recorded in the ledger) and its request email."""
+    """Each institution's workbook (recorded in the ledger, one transaction for the batch) and
+    its request email."""
     language = language_of(settings, plan)
+    workbooks = build_request_batch(settings, plan, cycle, institutions)
+    agreements = open_by_owner(settings, plan.id)
     return [
-        request_email(
-            plan,
-            cycle,
-            i,
-            build_request(settings, plan, cycle, i),
-            language,
-            agreements=open_for(settings, plan.id, i.code),
-        )
-        for i in institutions
+        request_email(plan, cycle, i, workbook, language, agreements=agreements.get(i.code, []))
+        for i, workbook in zip(institutions, workbooks, strict=True)
     ]
 
 
