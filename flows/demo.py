@@ -22,6 +22,7 @@ from tasks.simulation import (
     director_extends,
     director_publishes,
     first_answers,
+    institution_websites,
     late_answers,
     later_answers,
     returned_corrects,
@@ -48,20 +49,23 @@ LATER_CYCLE = "2023-08"
 def demo(
     cycle_id: str = "2023-03", later_cycle_id: str = LATER_CYCLE, plan: str = ""
 ) -> dict[str, str]:
-    """Open, answer, intake, correct, review (one accepted file returned, then corrected),
-    remind the silent institution and extend its deadline, consolidate a draft, publish it; the
-    Mesa's session (convened, assessed, held, its communiqué approved), then the late answers;
-    then a later cycle (empty ``later_cycle_id``: none) where institutions report progress,
-    reviewed and published too (``plan`` empty: ``HITOS_PLAN``'s). The public files of the last
-    cycle come back."""
-    settings = settings_on(plan)
-    on = str(settings.plan)
-    the_plan = load_plan(settings.plan)
-    with local_smtp_server(
-        settings.folder("mail", "inbox"),
-        settings.folder("mail", "outbox"),
-        settings.sender,
-        settings.smtp_port,
+    """Open, answer (the evidence on the institutions' websites, run on loopback), intake,
+    correct, review (one accepted file returned, then corrected), remind the silent institution
+    and extend its deadline, consolidate a draft, publish it; the Mesa's session (convened,
+    assessed, held, its communiqué approved), then the late answers; then a later cycle (empty
+    ``later_cycle_id``: none) where institutions report progress, reviewed and published too
+    (``plan`` empty: ``HITOS_PLAN``'s). The public files of the last cycle come back."""
+    operator = settings_on(plan)
+    on = str(operator.plan)
+    the_plan = load_plan(operator.plan)
+    with (
+        local_smtp_server(
+            operator.folder("mail", "inbox"),
+            operator.folder("mail", "outbox"),
+            operator.sender,
+            operator.smtp_port,
+        ),
+        institution_websites(operator, the_plan) as settings,
     ):
         open_cycle(cycle_id, plan=on, opened_on=scheduled_opening(the_plan, cycle_id))
         institutions_answer(settings, the_plan, cycle_id, AFTER_THE_SESSION)

@@ -128,6 +128,12 @@ class Settings(BaseSettings):
         20, description="Largest evidence page archived, in MB (a larger one is only checked)."
     )
 
+    demo_site_port: int = Field(
+        8026,
+        description="Port of the institutions' websites `hitos demo` runs on loopback (the "
+        "demo's evidence links).",
+    )
+
     console_url: str = Field(
         "",
         description="Address of the directorate's console (`hitos serve`), linked in reviewers' "

@@ -7,8 +7,10 @@ and an email client) and nothing of Hitos' ledger.
 from __future__ import annotations
 
 import io
+import os
 import random
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, time
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -20,6 +22,7 @@ from tasks.core import contract
 from tasks.core.calendar import add_business_days
 from tasks.core.contract import COMPLETED, IN_PROGRESS, NOT_STARTED
 from tasks.cycle.requests import request_copy
+from tasks.evidence.local_site import HOST, local_websites, site_address
 from tasks.mail.outgoing import Mailer, Outgoing
 from tasks.plans.plan import Plan
 from tasks.settings import Settings
@@ -29,6 +32,46 @@ from tasks.workbooks import layout
 
 SILENT = "MARN"
 CARELESS = "MINEDUC"
+SITE_GONE = "CONADI"
+"""The institution whose website stops answering (a redesign): its evidence is «no respondió»."""
+
+
+def evidence_url(site: str, institution: str, *path: str) -> str:
+    """A milestone's evidence page: on the demo's local websites (``site``), else on the
+    institution's own reserved ``.example`` domain (never fetched)."""
+    where = "/".join(["gobierno-abierto", *path])
+    if site:
+        return f"{site}/{institution.lower()}/{where}"
+    return f"https://{institution.lower()}.example/{where}"
+
+
+def demo_site(settings: Settings) -> str:
+    return site_address(settings.demo_site_port)
+
+
+ALLOW_HOSTS = "HITOS_EVIDENCE_ALLOW_HOSTS"
+
+
+@contextmanager
+def institution_websites(settings: Settings, plan: Plan) -> Iterator[Settings]:
+    """The institutions' websites on loopback for the block, and the evidence check allowed to
+    reach them: yields the settings to use, and sets ``HITOS_EVIDENCE_ALLOW_HOSTS`` for the
+    flows the block runs (each reads its settings from the environment)."""
+    entry = f"{HOST}:{settings.demo_site_port}"
+    allowed = ", ".join(h for h in (settings.evidence_allow_hosts, entry) if h)
+    before = os.environ.get(ALLOW_HOSTS)
+    os.environ[ALLOW_HOSTS] = allowed
+    codes = [i.code for i in plan.institutions]
+    try:
+        with local_websites(
+            settings.demo_site_port, codes, [SITE_GONE], language_of(settings, plan)
+        ):
+            yield settings.model_copy(update={"evidence_allow_hosts": allowed})
+    finally:
+        if before is None:
+            os.environ.pop(ALLOW_HOSTS, None)
+        else:
+            os.environ[ALLOW_HOSTS] = before
 
 
 def filled_workbook(
@@ -38,6 +81,7 @@ def filled_workbook(
     language: str = "es",
     revised: bool = False,
     on: date | None = None,
+    site: str = "",
 ) -> bytes:
     """The request workbook filled in plausibly; ``careless`` adds the mistakes liaisons make,
     ``revised`` the fuller descriptions a liaison writes after a reviewer returned the file.
@@ -66,7 +110,7 @@ def filled_workbook(
                 state, progress = started, 10 * (1 + number % 9)
         if careless and number == 0:
             state, progress = done, 80
-        evidence = f"https://{institution.lower()}.example/gobierno-abierto/{code}"
+        evidence = evidence_url(site, institution, str(code))
         revision = text(language, "subject.simulated_revised") if revised else ""
         described = f"{text(language, 'subject.simulated_progress')} {code}{revision}."
         values: dict[str, object] = {contract.STATE: state, contract.PROGRESS: progress}
@@ -84,7 +128,7 @@ def filled_workbook(
 
 
 def progressed_workbook(
-    request: Path, institution: str, cycle_id: str, language: str = "es"
+    request: Path, institution: str, cycle_id: str, language: str = "es", site: str = ""
 ) -> bytes:
     """A later cycle's answer: the request comes pre-filled with the last accepted values, and
     each milestone moves on from there (some start, some advance, some are completed)."""
@@ -106,9 +150,7 @@ def progressed_workbook(
             values["descripcion_avance"] = text(
                 language, "subject.simulated_later", code=code, cycle_id=cycle_id
             )
-            values["evidencia_url"] = (
-                f"https://{institution.lower()}.example/gobierno-abierto/{cycle_id}/{code}"
-            )
+            values["evidencia_url"] = evidence_url(site, institution, cycle_id, str(code))
         for column, value in values.items():
             sheet.cell(row, header[column]).value = value
     out = io.BytesIO()
@@ -197,7 +239,9 @@ def first_answers(
         request = request_copy(settings, plan, cycle_id, institution.code)
         careless = institution.code == CARELESS
         language = language_of(settings, plan)
-        data = filled_workbook(request, institution.code, careless, language, on=on.date())
+        data = filled_workbook(
+            request, institution.code, careless, language, on=on.date(), site=demo_site(settings)
+        )
         send_back(settings, plan, institution.code, data, 1, on)
         answered.append(institution.code)
     return answered
@@ -217,7 +261,7 @@ def late_answers(settings: Settings, plan: Plan, cycle_id: str, on: date) -> lis
             continue
         request = request_copy(settings, plan, cycle_id, code)
         language = language_of(settings, plan)
-        data = filled_workbook(request, code, False, language, on=on)
+        data = filled_workbook(request, code, False, language, on=on, site=demo_site(settings))
         send_back(settings, plan, code, data, 1, moment)
         answered.append(code)
     return answered
@@ -227,7 +271,10 @@ def corrections(settings: Settings, plan: Plan, cycle_id: str) -> list[str]:
     """The careless institution reads the reply and sends a corrected workbook, days later."""
     request = request_copy(settings, plan, cycle_id, CARELESS)
     on = answer_time(settings, plan, cycle_id, 6)
-    corrected = filled_workbook(request, CARELESS, False, language_of(settings, plan), on=on.date())
+    language = language_of(settings, plan)
+    corrected = filled_workbook(
+        request, CARELESS, False, language, on=on.date(), site=demo_site(settings)
+    )
     send_back(settings, plan, CARELESS, corrected, 2, on)
     return [CARELESS]
 
@@ -242,7 +289,9 @@ def later_answers(settings: Settings, plan: Plan, cycle_id: str) -> list[str]:
             continue
         request = request_copy(settings, plan, cycle_id, institution.code)
         language = language_of(settings, plan)
-        data = progressed_workbook(request, institution.code, cycle_id, language)
+        data = progressed_workbook(
+            request, institution.code, cycle_id, language, demo_site(settings)
+        )
         send_back(settings, plan, institution.code, data, 1, on, cycle_id)
         answered.append(institution.code)
     return answered

@@ -132,7 +132,7 @@ def test_reviewer_and_director_walk_a_cycle_to_publication(settings, plan, conso
         page.get_by_role("link", name="Página").first.click()
         page.wait_for_url("**/informes/1/html")
         draft = page.content()
-        assert "MARN" in draft and "2023-03-31" in draft
+        assert "MARN" in draft and "31/03/2023" in draft
         page.go_back()
         page.get_by_role("link", name="Publicar la versión 1").click()
         page.get_by_role("button", name="Publicar ahora").click()  # the box is not ticked yet
@@ -149,7 +149,7 @@ def test_reviewer_and_director_walk_a_cycle_to_publication(settings, plan, conso
         browser.close()
 
     published = latest.read_text(encoding="utf-8")
-    assert "2023-03-31" in published  # MARN's extension, shown to the public
+    assert "31/03/2023" in published  # MARN's extension, shown to the public
     director_mail = [str(m["Subject"]) for m in smtp.to(plan.coordinator.director.email)]
     assert any("Borrador" in s for s in director_mail)
     assert any("Informe consolidado" in s for s in director_mail)

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from tasks.mail.inbox import open_maildir
 from tasks.storage.ledger import Cycle, Email, Request, session
+from tests.network import free_port
 from tests.test_mesa_demo import assert_the_mesa_replays_the_seed
 
 
@@ -17,6 +18,7 @@ from tests.test_mesa_demo import assert_the_mesa_replays_the_seed
 def environment(settings, monkeypatch):
     monkeypatch.setenv("HITOS_HOME", str(settings.home))
     monkeypatch.setenv("HITOS_SMTP_PORT", str(settings.smtp_port))
+    monkeypatch.setenv("HITOS_DEMO_SITE_PORT", str(free_port()))
     return settings
 
 
@@ -39,7 +41,25 @@ def test_demo_flow_runs_a_cycle_and_reruns_send_nothing_twice(prefect_server, en
     assert set(again.values()) == {"skipped"}
     assert len(list(open_maildir(outbox))) == sent
     assert_board_shows_both_cycles_of_a_milestone(settings.home / "board" / "gt-pan5", files)
+    assert_board_says_which_evidence_answered(settings.home / "board" / "gt-pan5")
     assert_the_mesa_replays_the_seed(settings, files)
+
+
+def assert_board_says_which_evidence_answered(board: Path) -> None:
+    """The demo's institutions link evidence on their websites (run on loopback); CONADI's site
+    stops answering. The board links the archived copy of what answered, and says what did not."""
+    cards = {
+        card.split('"', 1)[0]: card
+        for page in (board / "compromisos").glob("*.html")
+        for card in page.read_text(encoding="utf-8").split('id="hito-')[1:]
+    }
+    verified = [c for c in cards.values() if "verificado el" in c]
+    unanswered = [c for c in cards.values() if "no respondió el" in c]
+    assert verified and unanswered
+    assert all("/conadi/" in c for c in unanswered)
+    assert all("/conadi/" not in c for c in verified)
+    copy = verified[0].split('href="../evidencias/', 1)[1].split('"', 1)[0]
+    assert "Gobierno abierto" in (board / "evidencias" / copy).read_text(encoding="utf-8")
 
 
 def assert_board_shows_both_cycles_of_a_milestone(board: Path, files: dict[str, str]) -> None:
@@ -61,6 +81,8 @@ def assert_board_shows_both_cycles_of_a_milestone(board: Path, files: dict[str, 
     row = page.split('id="hito-1.2"')[1].split("</article>")[0]
     for cycle, values in published.items():
         assert f"{cycle}: {values['estado']}, {values['avance_pct']} %" in row
+    # The Mesa's change of 1.1's dates, in its history, dated as the rest of the page is.
+    assert "(antes: 01/09/2021 – 28/02/2022)" in page
     assert Path(files["latest_csv"]).name == "gt-pan5-2023-08.csv"
 
 

@@ -286,4 +286,11 @@ def test_every_view_says_the_same_after_any_sequence_of_events(backend, smtp, se
         pass
 
     Machine.backend, Machine.smtp_port, Machine.folder = backend, settings.smtp_port, tmp_path
-    run_state_machine_as_test(Machine, settings=OneCycle.TestCase.settings)
+    # What the views decide is the same code on both; PostgreSQL adds its SQL's semantics (its
+    # aggregates, timestamps, locks), which fewer sequences exercise as well: half as many there.
+    examples = OneCycle.TestCase.settings.max_examples
+    budget = hypothesis_settings(
+        OneCycle.TestCase.settings,
+        max_examples=examples // 2 if backend == "postgresql" else examples,
+    )
+    run_state_machine_as_test(Machine, settings=budget)

@@ -146,8 +146,9 @@ def _assessment(row: Any, names: dict[str, str]) -> SimpleNamespace:
     )
 
 
-def _before(kind: str, before: dict[str, str]) -> str:
-    """What a change replaced, in a few words: the dates, or nothing for wording."""
+def _before(kind: str, before: dict[str, str]) -> list[str]:
+    """What a change replaced: the ISO dates (pages show them the language's way), or nothing
+    for wording."""
     if kind == DATES:
-        return f"{before.get('start', '')} – {before.get('end', '')}"
-    return ""
+        return [before.get("start", ""), before.get("end", "")]
+    return []

@@ -9,6 +9,7 @@ the plan is large.
 
 from __future__ import annotations
 
+import os
 import shutil
 import traceback
 from collections.abc import Callable
@@ -119,12 +120,17 @@ def _started(job: Callable[[], None]) -> Callable[[], None]:
     receiving, sending = context.Pipe(duplex=False)
 
     def run() -> None:
+        # Leaves at once by os._exit: multiprocessing's own way out runs the finalizers and
+        # hooks the child inherited (a test runner's, a library's gc callbacks), and one of
+        # them failing turned a written file into a non-zero exit code (seen in CI).
         try:
             job()
         except BaseException:
             sending.send(traceback.format_exc())
-            raise
+            os._exit(1)
         sending.send("")
+        sending.close()
+        os._exit(0)
 
     child = context.Process(target=run, name="hitos-report-xlsx", daemon=True)
     child.start()
@@ -137,6 +143,7 @@ def _started(job: Callable[[], None]) -> Callable[[], None]:
             failure = "its process ended without a word"
         child.join()
         if failure or child.exitcode != 0:
+            failure = failure or f"its process ended with exit code {child.exitcode}"
             raise RuntimeError(f"the report's XLSX could not be written: {failure}")
 
     return wait

@@ -38,7 +38,12 @@ from tasks.catalogues import month_year, text
 from tasks.core import contract
 from tasks.core.states import Delivery
 from tasks.plans.plan import Plan
-from tasks.publication.consolidation import COMMITMENT_FORMULA, PUBLISHED_COLUMNS, Figures
+from tasks.publication.consolidation import (
+    COMMITMENT_FORMULA,
+    NO_DATA,
+    PUBLISHED_COLUMNS,
+    Figures,
+)
 from tasks.publication.report.open_data import (
     column_label,
     data_dictionary,
@@ -62,7 +67,7 @@ CHART_WIDTH = 17.0
 """Each chart's width, in cm: with the data beside it, the sheet prints one A4 page wide."""
 CHART_MAX_COMMITMENTS = 60
 """Most commitments the progress chart draws; a plan with more gets its table and no chart."""
-COLOURS = {"completed": "1B6E3A", "started": "C98A1A", "not_started": "9AA5B1", "no_data": "FFFFFF"}
+COLOURS = dict(zip(CHART_STATES, ("1B6E3A", "C98A1A", "9AA5B1", "FFFFFF"), strict=True))
 """The states' colours, as on the page and the board."""
 FORMATS = {
     "date": "DD/MM/YYYY",
@@ -449,10 +454,7 @@ def _commitments(workbook: Workbook, figures: Figures, language: str) -> None:
         Column(h("commitment")),
         Column(h("ogp_id")),
         Column(h("title"), "text", 50),
-        *[
-            Column(state_label(s, language), "number", 15)
-            for s in ("not_started", "started", "completed", "no_data")
-        ],
+        *[Column(state_label(s, language), "number", 15) for s in (*contract.STATE_CODES, NO_DATA)],
         Column(_label(language, "progress_pct"), "percent", 13, {no_data: "no_data"}),
     ]
     if previous is not None:
@@ -484,9 +486,11 @@ MILESTONE_COLUMNS = {
     "fecha_fin": ("date", 12),
     "compromiso": ("text", 30),
     "hito": ("text", 36),
-    "descripcion_avance": ("text", 36),
-    "evidencia_url": ("text", 28),
-    "observaciones": ("text", 28),
+    **{
+        key: ("text", 36 if contract.BY_KEY[key].kind == "text" else 28)
+        for key in contract.TEXT_COLUMNS
+        if key in contract.FILLED_BY_INSTITUTION
+    },
 }
 """The milestone sheet's dates and its widest texts; every other column fits its content (up to
 ``MAX_WIDTH``). Numbers keep the General format: whole percentages show as they are."""
