@@ -24,6 +24,7 @@ from console.routes import (
     downloads,
     extensions,
     mesa,
+    portal,
     publication,
     sign_in,
     submission,
@@ -37,7 +38,18 @@ from tasks.settings import Settings
 from tasks.storage.ledger import session
 from tasks.storage.queries import cycles_of
 
-ROUTERS = (sign_in, cycle, submission, extensions, publication, data_docs, downloads, board, mesa)
+ROUTERS = (
+    sign_in,
+    cycle,
+    submission,
+    extensions,
+    publication,
+    data_docs,
+    downloads,
+    board,
+    mesa,
+    portal,
+)
 
 
 def create_app(settings: Settings, plan: Plan) -> FastAPI:

@@ -18,7 +18,7 @@ from tasks.people.contacts import current_plan
 from tasks.plans.plan import load_plan
 from tasks.simulation import (
     AFTER_THE_SESSION,
-    corrections,
+    correction_on_the_page,
     director_extends,
     director_publishes,
     first_answers,
@@ -31,7 +31,7 @@ from tasks.simulation import (
 )
 
 institutions_answer = step(first_answers, "institutions-answer")
-institution_corrects = step(corrections, "institution-corrects")
+institution_corrects = step(correction_on_the_page, "institution-corrects-on-its-page")
 institutions_progress = step(later_answers, "institutions-progress")
 reviewers_decide = step(reviewers_review, "reviewers-review")
 returned_institution_corrects = step(returned_corrects, "returned-institution-corrects")

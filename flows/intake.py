@@ -21,6 +21,7 @@ from tasks.mail.outgoing import send_all
 from tasks.operations.alerts import alert_refusals
 from tasks.people.contacts import current_plan
 from tasks.people.review import unsent_returns
+from tasks.portal.notices import liaison_news
 from tasks.publication.approval import check_publications
 
 store_received = step(store_all, "store-received")
@@ -34,6 +35,7 @@ render_malformed = step(unanswered_messages, "render-malformed-replies")
 send_emails = step(send_all, "send-emails", retries=2)
 render_notices = step(delivery_notices, "render-notices")
 render_returns = step(unsent_returns, "render-unsent-returns")
+render_liaison_news = step(liaison_news, "render-liaison-news")
 check_published = step(check_publications, "check-publications")
 alert_refused = step(alert_refusals, "alert-refused")
 
@@ -61,6 +63,7 @@ def intake(plan: str = "") -> list[IntakeResult]:
             for mail in render_replies(settings, each)
             + render_stranger_notices(settings, each)
             + render_returns(settings, each)
+            + render_liaison_news(settings, each)
             + render_bounce_notices(settings, each)
             + render_notices(settings, each)
         ],

@@ -14,6 +14,7 @@ from tasks.core.calendar import local_today
 from tasks.cycle.requests import (
     build_request_batch,
     is_opening_day,
+    liaison_link,
     open_cycle_record,
     planned_cycle,
     preview_request,
@@ -37,7 +38,15 @@ def build_requests(
     workbooks = build_request_batch(settings, plan, cycle, institutions)
     agreements = open_by_owner(settings, plan.id)
     return [
-        request_email(plan, cycle, i, workbook, language, agreements=agreements.get(i.code, []))
+        request_email(
+            plan,
+            cycle,
+            i,
+            workbook,
+            language,
+            agreements=agreements.get(i.code, []),
+            link=liaison_link(settings, plan, cycle, i),
+        )
         for i, workbook in zip(institutions, workbooks, strict=True)
     ]
 

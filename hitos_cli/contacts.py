@@ -67,6 +67,13 @@ def contacts(
             reason=why,
         )
         say(f"{code}: new contacts recorded, in force from {valid_from or 'today'}")
+        if liaison:
+            from tasks.people.contacts import current_plan
+            from tasks.portal.handover import hand_over
+
+            welcomed = hand_over(settings, current_plan(settings), code)
+            for key, status in welcomed.items():
+                say(f"{code}: welcome to the new liaison {status} ({key}); old links revoked")
     elif code:
         code = institution(plan_file, code, reporting=False)
     lines = history(settings, plan_file, code or None)

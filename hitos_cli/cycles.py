@@ -210,8 +210,10 @@ def extend(
     new_deadline = day(until, "--until")
     settings, plan, cycle = on_cycle(cycle, plan_name)
     from tasks.cycle.extensions import extend as grant
+    from tasks.portal.notices import tell_liaisons
 
     granted = grant(settings, plan, cycle, institution(plan, code), new_deadline, reason, actor(by))
+    tell_liaisons(settings, plan)  # the liaison learns the new date by email
     summary(
         f"{granted.institution} has until {granted.until.isoformat()} in cycle {plan.id}/{cycle}."
     )

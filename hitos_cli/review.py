@@ -74,9 +74,11 @@ def review_approve(
     settings, plan = workspace(plan_name)
     from tasks.core.states import Review
     from tasks.people.review import approve
+    from tasks.portal.notices import tell_liaisons
 
     seen = None if reconsider else Review.PENDING
     done = approve(settings, plan, submission, actor(by), note, seen)
+    tell_liaisons(settings, plan)  # the liaison learns of the approval
     said = "approved" if done.changed else "was already approved"
     summary(f"Submission {done.submission_id} ({done.institution}, {done.cycle_id}) {said}.")
 

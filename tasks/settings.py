@@ -128,6 +128,17 @@ class Settings(BaseSettings):
         20, description="Largest evidence page archived, in MB (a larger one is only checked)."
     )
 
+    portal_link_days: int = Field(
+        60,
+        description="Days a liaison's personal link works (it stops sooner when the cycle "
+        "closes, the liaison changes or `hitos resend` sends a new one).",
+    )
+    portal_max_files: int = Field(
+        30, description="Most files one personal link may upload in its whole life."
+    )
+    portal_files_per_hour: int = Field(
+        10, description="Most files one personal link may upload in any hour."
+    )
     demo_site_port: int = Field(
         8026,
         description="Port of the institutions' websites `hitos demo` runs on loopback (the "

@@ -9,10 +9,14 @@ from __future__ import annotations
 import io
 import os
 import random
+import re
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
+from email import message_from_bytes, policy
+from email.message import EmailMessage
 from pathlib import Path
+from typing import cast
 from zoneinfo import ZoneInfo
 
 from openpyxl import load_workbook
@@ -23,6 +27,7 @@ from tasks.core.calendar import add_business_days
 from tasks.core.contract import COMPLETED, IN_PROGRESS, NOT_STARTED
 from tasks.cycle.requests import request_copy
 from tasks.evidence.local_site import HOST, local_websites, site_address
+from tasks.mail.inbox import open_maildir
 from tasks.mail.outgoing import Mailer, Outgoing
 from tasks.plans.plan import Plan
 from tasks.settings import Settings
@@ -279,6 +284,56 @@ def corrections(settings: Settings, plan: Plan, cycle_id: str) -> list[str]:
     return [CARELESS]
 
 
+def correction_on_the_page(settings: Settings, plan: Plan, cycle_id: str) -> list[str]:
+    """The careless institution's liaison fixes the workbook and, rather than mailing it, checks
+    and sends it on their own page: the link of the request email in their mailbox, the page's
+    upload door (``tasks.portal.upload``, what the page's form posts to)."""
+    from tasks.portal.upload import send_through_portal
+    from tasks.storage.links import opened
+
+    request = request_copy(settings, plan, cycle_id, CARELESS)
+    on = answer_time(settings, plan, cycle_id, 6)
+    folder = settings.folder("simulation", plan.id)
+    path = folder / f"avances-{CARELESS}-2.xlsx"
+    sent = folder / f".subido-{CARELESS}-2"  # the page said «quedó enviado»: not again
+    if sent.exists():
+        return []
+    if not path.exists():
+        language = language_of(settings, plan)
+        corrected = filled_workbook(
+            request, CARELESS, False, language, on=on.date(), site=demo_site(settings)
+        )
+        path.write_bytes(corrected)
+    with session(settings.database) as db:
+        link = opened(db, settings, personal_token(settings, plan, CARELESS)).link
+    send_through_portal(
+        settings, plan, link, path.name, path.read_bytes(), on.astimezone(UTC).replace(tzinfo=None)
+    )
+    sent.touch()
+    return [CARELESS]
+
+
+PERSONAL_LINK = re.compile(r"/enlace/(\d+\.[A-Za-z0-9_-]+)")
+
+
+def personal_token(settings: Settings, plan: Plan, code: str) -> str:
+    """The token of the personal link in the newest email the liaison received (the demo's
+    outbox is every institution's mailbox)."""
+    liaison = plan.institution(code).liaison.email
+    tokens = []
+    for message in open_maildir(settings.folder("mail", "outbox")):
+        if liaison not in str(message["To"]):
+            continue
+        body = message_from_bytes(message.as_bytes(), policy=policy.default)
+        plain = cast(EmailMessage, body).get_body(("plain",))
+        found = PERSONAL_LINK.search(plain.get_content()) if plain is not None else None
+        if found:
+            tokens.append((str(message["Date"]), found.group(1)))
+    if not tokens:
+        raise LookupError(f"no email to {liaison} carries a personal link")
+    return max(tokens, key=lambda dated: int(dated[1].split(".")[0]))[1]
+
+
 def later_answers(settings: Settings, plan: Plan, cycle_id: str) -> list[str]:
     """A later cycle: every institution but the silent one reports progress, four business days
     after opening, from the workbook pre-filled with its last accepted values."""
@@ -308,8 +363,10 @@ def reviewers_review(
     settings: Settings, plan: Plan, cycle_id: str, return_one: bool = True
 ) -> dict[int, str]:
     """The Mesa Técnica reviews what awaits it: with ``return_one``, the careless institution's
-    first accepted file comes back with a comment; every other file is approved."""
+    first accepted file comes back with a comment; every other file is approved, and each
+    liaison is told, as the console and ``hitos review`` do after a decision."""
     from tasks.people.review import approve, return_submission, review_list
+    from tasks.portal.notices import tell_liaisons
 
     items = review_list(settings, cycle_id)
     returned_before = any(i.review == "returned" for i in items if i.institution == CARELESS)
@@ -323,6 +380,7 @@ def reviewers_review(
         else:
             approve(settings, plan, item.submission_id, REVIEWER, "Coherente con la evidencia.")
             decided[item.submission_id] = "approved"
+    tell_liaisons(settings, plan)
     return decided
 
 
@@ -340,13 +398,16 @@ DIRECTOR_EXTENSION = "El enlace de la institución cambió durante el ciclo."
 
 
 def director_extends(settings: Settings, plan: Plan, cycle_id: str) -> str:
-    """The director gives the silent institution five more business days, with the reason."""
+    """The director gives the silent institution five more business days, with the reason; its
+    liaison is told by email (``tasks.portal.notices``)."""
     from tasks.cycle.extensions import extend
+    from tasks.portal.notices import tell_liaisons
 
     cycle = recorded_cycle(settings, plan, cycle_id)
     until = add_business_days(cycle.deadline, 5, plan.country)
     director = plan.coordinator.director.email
     extend(settings, plan, cycle_id, SILENT, until, DIRECTOR_EXTENSION, director)
+    tell_liaisons(settings, plan)
     return until.isoformat()
 
 

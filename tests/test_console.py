@@ -437,7 +437,7 @@ def test_the_submission_page_links_its_data_docs_run_served_by_id_to_staff_only(
 
 
 OUT_OF_RANGE = ("99999999999999999999999", str(MAX_ID + 1), "0", "-1")
-EXAMPLES = {"cycle_id": CYCLE, "kind": "original", "name": "x.css"}
+EXAMPLES = {"cycle_id": CYCLE, "kind": "original", "name": "x.css", "token": "1.x"}
 
 
 def id_routes(app) -> list[tuple[str, str, list[str]]]:

@@ -65,8 +65,10 @@ def test_bounced_request_is_resent_to_the_corrected_liaison_and_reminders_follow
     assert "gt-pan5/2023-03/MARN/request/2" in resent.output and "sent" in resent.output
     assert again.exit_code == 2
     assert "only a refused or bounced request" in " ".join(again.output.split())
-    assert [r for r, _ in smtp.messages[before:]] == [[NEW]], "one email, to the new address"
-    request = smtp.messages[before][1]
+    # The handover's welcome (tests/test_portal.py), then the one request, to the new address.
+    assert [r for r, _ in smtp.messages[before:]] == [[NEW], [NEW]]
+    assert "Bienvenida" in str(smtp.messages[before][1]["Subject"])
+    request = smtp.messages[before + 1][1]
     assert request["Subject"] == "[Gobierno Abierto] Solicitud de avances · marzo 2023 · MARN"
     assert request.get_body(("plain",)).get_content().startswith("Estimado/a Ana Pérez:")
     assert [p.get_filename() for p in request.walk() if p.get_filename()] == [
@@ -83,7 +85,7 @@ def test_bounced_request_is_resent_to_the_corrected_liaison_and_reminders_follow
     reminder = reminder_email(settings, current, cycle, current.institution("MARN"), cycle.deadline)
     assert reminder is not None and reminder.to == [NEW]
     send_all(settings, [reminder])
-    assert len(smtp.to(NEW)) == 2 and len(smtp.to(MARN)) == 1
+    assert len(smtp.to(NEW)) == 3 and len(smtp.to(MARN)) == 1  # welcome, request, reminder
     assert current.institutions_writing_from(NEW) == ["MARN"]
     assert current.institutions_writing_from(MARN) == []
 
@@ -127,7 +129,8 @@ def test_refused_request_is_resent_after_the_address_is_corrected(settings, plan
     resent = cli("resend", "2023-03", "MARN")
 
     assert resent.exit_code == 0, resent.output
-    assert len(smtp.to(NEW)) == 1
+    welcome, request = smtp.to(NEW)  # the handover's welcome (tests/test_portal.py), then it
+    assert "Bienvenida" in str(welcome["Subject"]) and "Solicitud" in str(request["Subject"])
     assert status_of(settings, plan, "MARN")["request"] == "sent"
 
 

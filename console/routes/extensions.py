@@ -20,6 +20,7 @@ from console.site import (
 )
 from tasks.cycle.extensions import ExtensionRefused, extend, extensions
 from tasks.people.accounts import Account
+from tasks.portal.notices import tell_liaisons
 from tasks.storage.ledger import Cycle
 
 router = APIRouter()
@@ -51,6 +52,7 @@ def grant_extension(
         extend(here.settings, here.plan, cycle.id, institution, day, reason, account.email)
     except ExtensionRefused as exc:
         return _page(request, here, cycle, account, exc.code, 400)
+    tell_liaisons(here.settings, here.plan)  # the liaison learns the new date by email
     return redirect(f"/ciclos/{cycle.id}/prorrogas?hecho=extended")
 
 

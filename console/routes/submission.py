@@ -28,7 +28,8 @@ from tasks.core.contract import finding_cell
 from tasks.core.findings import Finding
 from tasks.core.states import Review
 from tasks.people.accounts import Account
-from tasks.people.review import ReviewRefused, approve, return_submission, review_list
+from tasks.people.review import Reviewed, ReviewRefused, approve, return_submission, review_list
+from tasks.portal.notices import tell_liaisons
 from tasks.storage import filestore
 from tasks.storage.ledger import Submission, session
 from tasks.storage.queries import (
@@ -75,7 +76,7 @@ def submission_page(
         sub=sub,
         findings=[
             {"finding": f, "cell": cell}
-            for f, cell in zip(found, _cells(here, sub, found), strict=True)
+            for f, cell in zip(found, finding_cells(here, sub, found), strict=True)
         ],
         rows=rows,
         tally=tally(rows),
@@ -115,12 +116,12 @@ def approve_submission(
     note: Text = "",
     visto: Text = "",
 ) -> Response:
-    return _review(
-        submission_id,
-        account,
-        csrf,
-        lambda: approve(here.settings, here.plan, submission_id, account.email, note, _seen(visto)),
-    )
+    def approve_and_tell() -> Reviewed:
+        done = approve(here.settings, here.plan, submission_id, account.email, note, _seen(visto))
+        tell_liaisons(here.settings, here.plan)  # the liaison learns of the approval
+        return done
+
+    return _review(submission_id, account, csrf, approve_and_tell)
 
 
 @router.post("/envios/{submission_id}/devolver")
@@ -142,7 +143,7 @@ def return_to_institution(
     )
 
 
-def _cells(here: ConsoleState, sub: Submission, findings: list[Finding]) -> list[str]:
+def finding_cells(here: ConsoleState, sub: Submission, findings: list[Finding]) -> list[str]:
     """The cell each finding points at in the file as sent («G12»; '' for none): the cell its
     marked copy marks (``contract.finding_cell``), found under the file's own header, wherever
     the liaison moved the columns."""

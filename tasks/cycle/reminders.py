@@ -11,7 +11,7 @@ from tasks.core.calendar import add_business_days, business_days_between
 from tasks.core.findings import Finding
 from tasks.core.states import Outcome, Review
 from tasks.cycle.closing import closing_day
-from tasks.cycle.requests import build_request
+from tasks.cycle.requests import build_request, liaison_link
 from tasks.mail.outgoing import Outgoing, compose, plan_subject
 from tasks.plans.plan import Institution, Plan
 from tasks.settings import Settings
@@ -139,4 +139,5 @@ def reminder_email(
         return_note=note,
         findings=findings,
         agreements=agreements,  # the Mesa's, still open: listed until they are met
+        link=liaison_link(settings, plan, cycle, institution),
     )

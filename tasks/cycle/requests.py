@@ -27,6 +27,7 @@ from tasks.storage.ledger import (
     session,
     utcnow,
 )
+from tasks.storage.links import personal_url
 from tasks.storage.queries import cycle_of, standing_in_earlier_cycles
 from tasks.workbooks.building import build_request_workbook
 from tasks.workbooks.signing import signature
@@ -213,6 +214,15 @@ def request_keys(db: Session, plan_id: str, cycle_id: str, codes: list[str]) -> 
     }
 
 
+def liaison_link(
+    settings: Settings, plan: Plan, cycle: Cycle, institution: Institution, fresh: bool = False
+) -> str:
+    """The liaison's personal link for the cycle, as their emails give it."""
+    return personal_url(
+        settings, plan.id, cycle.id, institution.code, institution.liaison.email, fresh
+    )
+
+
 def request_copy(settings: Settings, plan: Plan, cycle_id: str, institution: str) -> Path:
     """This worker's copy of the request workbook the institution was sent, from the file store
     (whichever worker built it); KeyError when the institution was never asked."""
@@ -247,10 +257,12 @@ def request_email(
     language: str = "es",
     sequence: int = 1,
     agreements: list[Agreement] | None = None,
+    link: str = "",
 ) -> Outgoing:
     """The request email to the institution's liaison, with its workbook attached (``sequence``
     2 and on: sent again after the first did not arrive, see ``tasks.cycle.resend``), listing
-    the Mesa's ``agreements`` still open for the institution."""
+    the Mesa's ``agreements`` still open for the institution, and giving the liaison's personal
+    ``link`` (``tasks.storage.links``; none in a preview)."""
     subject = plan_subject(
         plan, language, "request", cycle_id=cycle.id, institution=institution.code
     )
@@ -269,4 +281,5 @@ def request_email(
         cycle=cycle,
         milestones=plan.milestones_of(institution.code),
         agreements=agreements or [],
+        link=link,
     )

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from tasks.catalogues import language_of
 from tasks.core.cycles import cycle_label
 from tasks.core.refusals import UserMistake
-from tasks.cycle.requests import build_request, request_email
+from tasks.cycle.requests import build_request, liaison_link, request_email
 from tasks.mail.outgoing import send_all
 from tasks.plans.plan import Plan
 from tasks.settings import Settings
@@ -75,5 +75,6 @@ def resend_request(
         build_request(settings, plan, cycle, institution),
         language_of(settings, plan),
         sequence=sequence(latest.key) + 1,
+        link=liaison_link(settings, plan, cycle, institution, fresh=True),  # the old one revoked
     )
     return mail.key, send_all(settings, [mail])[mail.key]

@@ -46,6 +46,11 @@ EVIDENCE_SUFFIXES = (
 )
 """Files offices send as evidence: scans, photos, documents, slides."""
 MAIL_CHANNELS = ("mail", "imap")
+PORTAL_CHANNEL = "portal"
+"""Files a liaison uploaded on their page (``tasks.portal.upload``): their personal link says
+whose they are, and they are answered by email like mail."""
+ANSWERED_CHANNELS = (*MAIL_CHANNELS, PORTAL_CHANNEL)
+"""Channels whose files get intake's reply email."""
 THREAD_LIMIT = 10  # Message-IDs kept in a reply's References: the newest, as RFC 5322 advises
 
 
@@ -170,6 +175,6 @@ def evidence_of(db: Session, submission_ids: list[int]) -> dict[int, list[Eviden
 def thread(db: Session, message_id: str) -> tuple[str, str]:
     """In-Reply-To and References for the answer to a received message (empty when none)."""
     inbound = db.get(InboundMessage, message_id)
-    if inbound is None or message_id.startswith(("sha256:", "drop:", "cli:")):
+    if inbound is None or message_id.startswith(("sha256:", "drop:", "cli:", f"{PORTAL_CHANNEL}:")):
         return "", ""
     return message_id, inbound.references or message_id

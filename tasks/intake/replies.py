@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session, selectinload
 from tasks.catalogues import language_of, text
 from tasks.core.findings import Finding
 from tasks.core.states import SETTLED, Outcome
-from tasks.intake.arrivals import MAIL_CHANNELS, thread
+from tasks.intake.arrivals import ANSWERED_CHANNELS, thread
 from tasks.intake.lookups import ASSIGN
 from tasks.intake.results import IntakeResult, as_outcome
 from tasks.intake.senders import HELD, Senders
@@ -113,7 +113,7 @@ def owed_replies(settings: Settings, plan: Plan) -> list[Owed]:
                 Submission.plan_id,
                 Submission.sender,
             )
-            .where(Submission.channel.in_(MAIL_CHANNELS))
+            .where(Submission.channel.in_(ANSWERED_CHANNELS))
             .order_by(Submission.id)
         ):
             files.setdefault(source, []).append((sub_id, outcome, plan_id))
@@ -154,7 +154,11 @@ def owed_replies(settings: Settings, plan: Plan) -> list[Owed]:
             owed.append(Owed(key, message_id, senders_of[message_id], results))
         for d in decisions:
             sub = subs.get(d.submission_id or 0)
-            if sub is None or sub.channel not in MAIL_CHANNELS or sub.outcome == Outcome.RECEIVED:
+            if (
+                sub is None
+                or sub.channel not in ANSWERED_CHANNELS
+                or sub.outcome == Outcome.RECEIVED
+            ):
                 continue
             known = senders.known(sub.sender, sub.source_ref)
             if known and not replied(sub.source_ref, [sub.id], answered):

@@ -24,6 +24,7 @@ from tasks.publication.approval import notify_if_outdated
 from tasks.settings import Settings
 from tasks.storage import queries
 from tasks.storage.ledger import Decision, FindingRow, Submission, hold, of_cycle, session
+from tasks.storage.links import personal_url
 from tasks.storage.queries import cycle_of, cycles_of
 
 
@@ -293,6 +294,9 @@ def returned_email(settings: Settings, plan: Plan, sub: Submission, note: str) -
         period=sub.cycle_id,
         note=note,
         deadline=deadline,
+        link=personal_url(
+            settings, plan.id, str(sub.cycle_id), institution.code, institution.liaison.email
+        ),
     )
 
 

@@ -341,6 +341,24 @@ class Extension(Base):
     granted_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
+class PortalLink(Base):
+    """A liaison's personal link to their institution's page in one cycle
+    (``tasks.storage.links``): the row is what the signed token names, so revoking is a date."""
+
+    __tablename__ = "portal_links"
+    __table_args__ = (_of_cycle(),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    plan_id: Mapped[str] = mapped_column(String(40))
+    cycle_id: Mapped[str] = mapped_column(String(7))
+    institution: Mapped[str] = mapped_column(String(20), index=True)
+    email: Mapped[str] = mapped_column(String(250))
+    """The liaison it was made for: files sent through it come from this address."""
+    issued_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+    revoked_why: Mapped[str] = mapped_column(String(40), default="")
+
+
 class ConsoleUser(Base):
     """An account of the directorate's console: ``director`` or ``reviewer``, argon2 hash."""
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from tasks.core.cycles import cycle_label
 from tasks.core.delivery import (
@@ -171,6 +171,32 @@ def publishable_files(
         key: publishable_file(files) for key, files in cycle_files(db, plan_id, cycle_ids).items()
     }
     return {key: file for key, file in found.items() if file is not None}
+
+
+def portal_uploads(db: Session, link_id: int, since: datetime | None = None) -> int:
+    """Files stored through one personal link (``tasks.portal.upload``), since a moment or
+    ever: what bounds a link like the mailbox bounds mail."""
+    query = select(func.count(Submission.id)).where(
+        Submission.source_ref.like(f"portal:{link_id}:%")
+    )
+    if since is not None:
+        query = query.where(Submission.received_at >= since)
+    return int(db.scalar(query) or 0)
+
+
+def institution_files(
+    db: Session, plan_id: str, cycle_id: str, institution: str
+) -> list[Submission]:
+    """The institution's files in the cycle, newest first, their findings loaded: what its
+    liaison's page lists."""
+    return list(
+        db.scalars(
+            select(Submission)
+            .options(selectinload(Submission.findings))
+            .where(of_cycle(Submission, plan_id, cycle_id), Submission.institution == institution)
+            .order_by(Submission.id.desc())
+        )
+    )
 
 
 def milestone_progress(db: Session, submission_ids: Iterable[int]) -> dict[int, dict[str, float]]:
