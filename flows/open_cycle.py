@@ -14,7 +14,7 @@ from tasks.core.calendar import local_today
 from tasks.cycle.requests import (
     build_request_batch,
     is_opening_day,
-    liaison_link,
+    liaison_links,
     open_cycle_record,
     planned_cycle,
     preview_request,
@@ -37,6 +37,7 @@ def build_requests(
     language = language_of(settings, plan)
     workbooks = build_request_batch(settings, plan, cycle, institutions)
     agreements = open_by_owner(settings, plan.id)
+    links = liaison_links(settings, plan, cycle, institutions)
     return [
         request_email(
             plan,
@@ -45,7 +46,7 @@ def build_requests(
             workbook,
             language,
             agreements=agreements.get(i.code, []),
-            link=liaison_link(settings, plan, cycle, i),
+            link=links[i.code],
         )
         for i, workbook in zip(institutions, workbooks, strict=True)
     ]

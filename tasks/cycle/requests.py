@@ -27,7 +27,7 @@ from tasks.storage.ledger import (
     session,
     utcnow,
 )
-from tasks.storage.links import personal_url
+from tasks.storage.links import personal_url, personal_urls
 from tasks.storage.queries import cycle_of, standing_in_earlier_cycles
 from tasks.workbooks.building import build_request_workbook
 from tasks.workbooks.signing import signature
@@ -221,6 +221,14 @@ def liaison_link(
     return personal_url(
         settings, plan.id, cycle.id, institution.code, institution.liaison.email, fresh
     )
+
+
+def liaison_links(
+    settings: Settings, plan: Plan, cycle: Cycle, institutions: list[Institution]
+) -> dict[str, str]:
+    """``liaison_link`` of a batch of institutions, in one transaction (a cycle's opening)."""
+    liaisons = {i.code: i.liaison.email for i in institutions}
+    return personal_urls(settings, plan.id, cycle.id, liaisons)
 
 
 def request_copy(settings: Settings, plan: Plan, cycle_id: str, institution: str) -> Path:
