@@ -16,7 +16,8 @@ from pathlib import Path
 
 from rich.console import Console
 
-from bench import heavy_files
+from bench import heavy_files, peer
+from bench.peer import PeerRun
 from bench.runner import SizeRun, StageFailed, run_size
 from bench.table import details, heavy_table, table
 
@@ -40,6 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     console = Console(width=None if sys.stdout.isatty() else 140)
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="hitos-bench-"))
     runs: list[SizeRun] = []
+    peer_run: PeerRun | None = None
     try:
         for size in sorted(args.sizes):
             runs.append(
@@ -51,6 +53,10 @@ def main(argv: list[str] | None = None) -> int:
                     say=lambda text: console.print(f"[dim]{text}[/dim]"),
                 )
             )
+        largest = max(args.sizes)
+        say = f"N={largest}: the peer, Frictionless, on the same answers"
+        console.print(f"[dim]{say}[/dim]")
+        peer_run = peer.compare(workdir / f"n{largest}")
     except StageFailed as exc:
         console.print(f"[red]{exc}[/red]")
         return 1
@@ -60,9 +66,11 @@ def main(argv: list[str] | None = None) -> int:
     console.print(table(runs))
     for line in details(runs):
         console.print(line, highlight=False, style="dim")
+    console.print(peer.table(peer_run))
     console.print(heavy_table(heavy_files.run(workdir if args.workdir else None)))
     if args.json:
-        args.json.write_text(json.dumps([asdict(r) for r in runs], indent=2), encoding="utf-8")
+        measured = {"sizes": [asdict(r) for r in runs], "peer": asdict(peer_run)}
+        args.json.write_text(json.dumps(measured, indent=2), encoding="utf-8")
     return 0
 
 

@@ -23,6 +23,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from bench import floors as bare
+
 CYCLE = "2023-03"
 OPENED = date(2023, 3, 1)  # the day the requests go out: the deadline counts from it
 
@@ -69,9 +71,11 @@ def plan_load(workdir: Path, clock: Clock) -> dict[str, Any]:
 
 
 def open_stage(workdir: Path, clock: Clock) -> dict[str, Any]:
-    """open-cycle's body: the cycle, each institution's workbook and email, then sending."""
+    """open-cycle's body: the cycle, each batch's workbooks (one transaction per batch, as the
+    flow's ``build-requests``), each institution's email, then sending."""
+    from flows import batches
     from tasks.cycle import requests
-    from tasks.cycle.requests import build_request, open_cycle_record, request_email
+    from tasks.cycle.requests import build_request_batch, open_cycle_record, request_email
     from tasks.mail.outgoing import send_all
     from tasks.settings import Settings
 
@@ -86,7 +90,11 @@ def open_stage(workdir: Path, clock: Clock) -> dict[str, Any]:
     started = time.perf_counter()
     cycle = clock.timed("create-cycle", open_cycle_record, settings, plan, CYCLE, OPENED)
     institutions = plan.reporting_institutions()
-    paths = [clock.timed("build", build_request, settings, plan, cycle, i) for i in institutions]
+    paths = [
+        path
+        for batch in batches(institutions)
+        for path in clock.timed("build", build_request_batch, settings, plan, cycle, batch)
+    ]
     mails = [
         clock.timed("render", request_email, plan, cycle, i, p)
         for i, p in zip(institutions, paths, strict=True)
@@ -94,7 +102,21 @@ def open_stage(workdir: Path, clock: Clock) -> dict[str, Any]:
     statuses = clock.timed("send", send_all, settings, mails)
     wall = time.perf_counter() - started
     sent = sum(s == "sent" for s in statuses.values())
-    return {"wall": wall, "items": len(institutions), "emails": sent}
+    floors = {
+        "openpyxl-write": bare.openpyxl_write(plan, institutions),
+        "smtp-send": bare_send(settings, mails),
+    }
+    return {"wall": wall, "items": len(institutions), "emails": sent, "floors": floors}
+
+
+def bare_send(settings: Any, mails: list[Any]) -> float:
+    """The floor of sending ``mails``: their messages, built outside the timing, sent again over
+    one plain SMTP connection to the same server (``bench.floors.smtp_send``)."""
+    from tasks.mail.outgoing import mailer
+
+    with mailer(settings) as client:
+        messages = [client.message(mail, settings.sender) for mail in mails]
+    return bare.smtp_send(settings.smtp_host, settings.smtp_port, settings.sender, messages)
 
 
 def intake_stage(workdir: Path, clock: Clock) -> dict[str, Any]:
@@ -134,6 +156,10 @@ def intake_stage(workdir: Path, clock: Clock) -> dict[str, Any]:
         "items": len(stored),
         "read_only": clock.parts["read-only"],
         "outcomes": counts,
+        "floors": {
+            "calamine-read": bare.calamine_read(files)[0],
+            "openpyxl-read": bare.openpyxl_read(files)[0],
+        },
     }
 
 
@@ -152,7 +178,8 @@ def reply_stage(workdir: Path, clock: Clock) -> dict[str, Any]:
     statuses = clock.timed("send", send_all, settings, mails)
     wall = time.perf_counter() - started
     sent = sum(s == "sent" for s in statuses.values())
-    return {"wall": wall, "items": len(mails), "emails": sent}
+    floors = {"smtp-send": bare_send(settings, mails)}
+    return {"wall": wall, "items": len(mails), "emails": sent, "floors": floors}
 
 
 def reminder_day(settings: Any, plan: Any) -> Any:

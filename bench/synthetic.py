@@ -6,6 +6,7 @@ Everything is seeded, so two runs of the same size see the same plan and the sam
 
 from __future__ import annotations
 
+import json
 import random
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -200,6 +201,11 @@ def deliver_to_inbox(settings: Settings, found: list[Answer], cycle_id: str = CY
 def write_answers(folder: Path, found: list[Answer], cycle_id: str = CYCLE) -> Path:
     """The same files as loose files, for timing the reader alone on exactly what intake reads."""
     folder.mkdir(parents=True, exist_ok=True)
+    kinds = {}
     for answer in found:
-        (folder / f"avances-{answer.institution}-{cycle_id}.xlsx").write_bytes(answer.data)
+        name = f"avances-{answer.institution}-{cycle_id}.xlsx"
+        (folder / name).write_bytes(answer.data)
+        kinds[name] = answer.kind
+    # What each file is meant to be (careless, unreadable…): how a peer's catches are judged.
+    (folder / "kinds.json").write_text(json.dumps(kinds, indent=1), encoding="utf-8")
     return folder

@@ -12,16 +12,16 @@ from tasks.catalogues import language_of
 from tasks.checks.boundaries import cycle_id as checked_cycle_id
 from tasks.core.calendar import local_today
 from tasks.cycle.requests import (
-    build_request,
+    build_request_batch,
     is_opening_day,
-    liaison_link,
+    liaison_links,
     open_cycle_record,
     planned_cycle,
     preview_request,
     request_email,
 )
 from tasks.mail.outgoing import Outgoing, send_all, write_preview
-from tasks.mesa.agreements import open_for
+from tasks.mesa.agreements import open_by_owner
 from tasks.operations.alerts import alert_refusals
 from tasks.people.contacts import current_plan
 from tasks.plans.plan import Institution, Plan
@@ -32,19 +32,23 @@ from tasks.storage.ledger import Cycle
 def build_requests(
     settings: Settings, plan: Plan, cycle: Cycle, institutions: list[Institution]
 ) -> list[Outgoing]:
-    """Each institution's workbook (recorded in the ledger) and its request email."""
+    """Each institution's workbook (recorded in the ledger, one transaction for the batch) and
+    its request email."""
     language = language_of(settings, plan)
+    workbooks = build_request_batch(settings, plan, cycle, institutions)
+    agreements = open_by_owner(settings, plan.id)
+    links = liaison_links(settings, plan, cycle, institutions)
     return [
         request_email(
             plan,
             cycle,
             i,
-            build_request(settings, plan, cycle, i),
+            workbook,
             language,
-            agreements=open_for(settings, plan.id, i.code),
-            link=liaison_link(settings, plan, cycle, i),
+            agreements=agreements.get(i.code, []),
+            link=links[i.code],
         )
-        for i in institutions
+        for i, workbook in zip(institutions, workbooks, strict=True)
     ]
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 
+from bench import peer
 from bench.runner import PLAIN_STAGES, SizeRun, orchestration_overhead, run_size
 from bench.table import measures, table
 
@@ -50,3 +51,11 @@ def test_bench_measures_every_stage_ratio_and_prefect_overhead_at_small_sizes(
     values = filled(runs, skip=set())
     assert [label for label, value in values.items() if value is None] == []
     assert table(runs).row_count == len(measures())
+
+    # The peer on the same answers: Frictionless reads them all; Hitos stops every bad one.
+    compared = peer.compare(tmp_path / "n10")
+    assert compared.files == sum(largest.answers.values())
+    assert compared.bad == largest.answers.get("careless", 0) + largest.answers.get("unreadable", 0)
+    assert compared.hitos_caught == compared.bad
+    assert compared.hitos_false_alarms == 0
+    assert compared.frictionless_seconds > 0

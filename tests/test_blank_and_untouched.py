@@ -3,6 +3,7 @@ request workbook sent straight back is a warning reviewers see (``unchanged-from
 
 from __future__ import annotations
 
+import hashlib
 import io
 from datetime import date
 
@@ -15,6 +16,8 @@ from tasks.intake.process import process
 from tasks.intake.store import store
 from tasks.mail.inbox import Attachment, Received
 from tasks.workbooks.layout import header as workbook_header
+from tasks.workbooks.reading import read_submission
+from tasks.workbooks.untouched import FILLED, filled_digest
 from tests.test_hostile_intake import LIAISON, filled
 
 
@@ -143,3 +146,16 @@ def test_a_started_milestone_with_this_periods_words_is_not_warned(settings, pla
     outcome = intake_of(settings, plan, answer, "agosto.xlsx")
 
     assert "same-as-last-cycle" not in {f.rule for f in outcome.findings}
+
+
+@pytest.mark.parametrize("changes", [{}, {"estado": "Iniciado", "avance_pct": 40}])
+def test_the_filled_digest_is_the_one_ledgers_already_hold(template, changes):
+    # Requests recorded before the digest stopped using pandas hold the digest of the text
+    # pandas wrote: the same workbook must still give it, or their untouched answers go unseen.
+    data = edited(template, "1.5", **changes) if changes else template
+    # Both an untouched request (blank cells) and a filled one (text and numbers).
+    read = read_submission(data, "avances.xlsx")
+    columns = [c for c in FILLED if c in read.rows.columns]
+    as_pandas_wrote = read.rows[columns].astype(str).sort_values("codigo_hito", kind="stable")
+    expected = hashlib.sha256(as_pandas_wrote.to_csv(index=False).encode("utf-8")).hexdigest()
+    assert filled_digest(read) == expected

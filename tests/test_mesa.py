@@ -181,6 +181,10 @@ def test_requests_and_reminders_list_the_owners_open_agreements(mesa):
     cycle = build_ledger_cycle(s, CURRENT)
     sat = p.institution("SAT")
     open_ones = agreements.open_for(s, p.id, "SAT")
+    # A cycle's opening asks once for every owner's (``open_by_owner``): the same lists.
+    by_owner = agreements.open_by_owner(s, p.id)
+    assert [a.id for a in by_owner["SAT"]] == [a.id for a in open_ones]
+    assert "MINGOB" not in by_owner
     request = request_email(p, cycle, sat, Path("libro.xlsx"), agreements=open_ones)
     assert "Enviar el acta de la mesa de datos" in request.text
     assert f"{PREVIOUS}/1" in request.html

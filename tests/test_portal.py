@@ -29,7 +29,15 @@ from tasks.portal.notices import NEWS_DAYS, tell_liaisons
 from tasks.portal.upload import UploadRefused, send_through_portal
 from tasks.simulation import filled_workbook
 from tasks.storage import links
-from tasks.storage.ledger import Cycle, Decision, Extension, PortalLink, Submission, session
+from tasks.storage.ledger import (
+    Cycle,
+    Decision,
+    Evidence,
+    Extension,
+    PortalLink,
+    Submission,
+    session,
+)
 from tasks.storage.ledger import utcnow as ledger_now
 
 CYCLE = "2023-03"
@@ -213,6 +221,45 @@ def test_a_wrong_file_shows_its_finding_at_its_cell_then_the_fixed_one_is_sent_l
     replies = [m for m in smtp.to(liaison) if "Solicitud" not in str(m["Subject"])]
     assert len(replies) == 2  # intake's reply, one per file, as for mail
     assert [i.institution for i in review_list(settings, CYCLE)] == [CODE]  # the same review
+
+
+def test_evidence_files_uploaded_beside_the_workbook_are_kept_with_it_as_mailed_ones_are(
+    settings, plan, smtp
+):
+    token = requested(settings, plan, smtp)
+    web = client(settings, plan)
+    scan = b"%PDF-1.4 acta de la mesa de trabajo\n%%EOF\n"
+    files = [
+        ("archivo", ("avances.xlsx", workbook(settings, plan, False))),
+        ("evidencias", ("acta.pdf", scan)),
+        ("evidencias", ("foto.jpg", b"\xff\xd8\xff\xe0 una foto")),
+    ]
+
+    sent = web.post(f"/enlace/{token}", files=files)
+
+    assert "quedó enviado" in sent.text
+    with session(settings.database) as db:
+        sub = db.scalars(select(Submission)).one()
+        kept = db.scalars(select(Evidence).where(Evidence.submission_id == sub.id)).all()
+        assert sorted(e.filename for e in kept) == ["acta.pdf", "foto.jpg"]
+    [reply] = [m for m in smtp.to(sub.sender) if "Solicitud" not in str(m["Subject"])]
+    plain = cast(EmailMessage, reply).get_body(("plain",))
+    assert plain is not None and "acta.pdf" in plain.get_content()
+
+
+def test_an_upload_refuses_evidence_that_is_not_a_document_and_sends_nothing(settings, plan, smtp):
+    token = requested(settings, plan, smtp)
+    web = client(settings, plan)
+    files = [
+        ("archivo", ("avances.xlsx", workbook(settings, plan, False))),
+        ("evidencias", ("programa.exe", b"MZ")),
+    ]
+
+    refused = web.post(f"/enlace/{token}", files=files)
+
+    assert refused.status_code == 415 and "programa.exe" in refused.text
+    with session(settings.database) as db:
+        assert db.scalars(select(Submission)).all() == []
 
 
 # What changed.

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import date
 
 from openpyxl import load_workbook
+from sqlalchemy import select
 
 from tasks.core.contract import state_code
-from tasks.cycle.requests import build_request, open_cycle_record
-from tasks.storage.ledger import MilestoneValue, session
+from tasks.cycle.requests import build_request, build_request_batch, open_cycle_record
+from tasks.storage.ledger import MilestoneValue, Request, session
 from tasks.storage.queries import standing_files
 from tasks.workbooks.layout import header
 from tasks.workbooks.reading import read_submission
@@ -16,9 +17,26 @@ from tests.test_reminders import hand_in
 
 
 def open_with_requests(settings, plan, cycle_id: str, opened: date):
+    """The cycle opened as the flow opens it: every institution's request in one batch."""
     cycle = open_cycle_record(settings, plan, cycle_id, opened)
-    paths = {i.code: build_request(settings, plan, cycle, i) for i in plan.reporting_institutions()}
-    return cycle, paths
+    institutions = plan.reporting_institutions()
+    paths = build_request_batch(settings, plan, cycle, institutions)
+    return cycle, {i.code: path for i, path in zip(institutions, paths, strict=True)}
+
+
+def test_a_batch_built_again_gives_each_institution_the_workbook_it_was_sent(settings, plan):
+    cycle, first = open_with_requests(settings, plan, "2023-03", date(2023, 3, 1))
+    sent = {code: path.read_bytes() for code, path in first.items()}
+    mingob = plan.institution("MINGOB")
+
+    again = build_request_batch(settings, plan, cycle, plan.reporting_institutions())
+    alone = build_request(settings, plan, cycle, mingob)
+
+    assert {p.name: p.read_bytes() for p in again} == {p.name: sent[c] for c, p in first.items()}
+    assert alone.read_bytes() == sent["MINGOB"]
+    with session(settings.database) as db:
+        rows = db.scalars(select(Request.institution).where(Request.cycle_id == "2023-03")).all()
+    assert sorted(rows) == sorted(first)
 
 
 def sheet_values(path) -> dict[str, tuple]:

@@ -19,8 +19,10 @@ from console.site import SECURITY_HEADERS, ConsoleState, Here, Id, redirect
 from tasks.catalogues import text
 from tasks.core.calendar import local_today
 from tasks.core.states import Outcome
+from tasks.intake.arrivals import EVIDENCE_SUFFIXES
+from tasks.mail.inbox import Attachment
 from tasks.portal.overview import overview
-from tasks.portal.upload import UploadRefused, send_through_portal
+from tasks.portal.upload import MAX_EVIDENCE_FILES, UploadRefused, send_through_portal
 from tasks.rendering import render
 from tasks.storage import filestore
 from tasks.storage.ledger import Submission, session
@@ -30,7 +32,14 @@ from tasks.workbooks.marking import mark_findings, marked_name
 router = APIRouter()
 HEADERS = {**SECURITY_HEADERS, "X-Robots-Tag": "noindex", "Referrer-Policy": "no-referrer"}
 """The console's headers; a personal page is never indexed nor named to another site."""
-UPLOAD_STATUS = {"empty": 400, "too-large": 413, "too-many": 429, "too-often": 429}
+UPLOAD_STATUS = {
+    "empty": 400,
+    "too-large": 413,
+    "too-many": 429,
+    "too-often": 429,
+    "too-much-evidence": 400,
+    "not-evidence": 415,
+}
 
 
 def portal_page(request: Request, template: str, status: int = 200, **context: Any) -> Response:
@@ -99,6 +108,8 @@ def show(
         error=error,
         error_text=text(here.language, f"portal.refused.{error}", **values) if error else "",
         limit_mb=here.settings.max_file_mb,
+        evidence_suffixes=EVIDENCE_SUFFIXES,
+        evidence_limit=MAX_EVIDENCE_FILES,
     )
 
 
@@ -118,9 +129,10 @@ def upload(
     here: Here,
     token: str,
     archivo: Annotated[UploadFile, File()],
+    evidencias: Annotated[list[UploadFile] | None, File()] = None,
 ) -> Response:
-    """Check the uploaded workbook and, when it passes, send it: then back to the page, which
-    shows the result (a reload does not upload again)."""
+    """Check the uploaded workbook and, when it passes, send it with its evidence files: then
+    back to the page, which shows the result (a reload does not upload again)."""
     try:
         found = open_link(here, token)
     except LinkRefused as exc:
@@ -128,8 +140,15 @@ def upload(
     limit = here.settings.max_file_mb * 1024 * 1024
     data = archivo.file.read(limit + 1)  # never more than the limit in memory
     name = archivo.filename or "archivo.xlsx"
+    evidence = [  # a browser sends an empty part when no evidence file was chosen
+        Attachment(item.filename, item.file.read(limit + 1))
+        for item in evidencias or []
+        if item.filename
+    ]
     try:
-        result = send_through_portal(here.settings, here.plan, found.link, name, data)
+        result = send_through_portal(
+            here.settings, here.plan, found.link, name, data, evidence=evidence
+        )
     except UploadRefused as exc:
         status = UPLOAD_STATUS.get(exc.code, 400)
         return show(request, here, token, found, status=status, error=exc.code, values=exc.values)

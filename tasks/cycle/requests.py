@@ -6,6 +6,7 @@ from datetime import date
 from pathlib import Path
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from tasks.catalogues import language_of
 from tasks.core import contract
@@ -26,8 +27,8 @@ from tasks.storage.ledger import (
     session,
     utcnow,
 )
-from tasks.storage.links import personal_url
-from tasks.storage.queries import cycle_of, standing_in_earlier_cycle
+from tasks.storage.links import personal_url, personal_urls
+from tasks.storage.queries import cycle_of, standing_in_earlier_cycles
 from tasks.workbooks.building import build_request_workbook
 from tasks.workbooks.signing import signature
 from tasks.workbooks.untouched import request_digest
@@ -91,15 +92,27 @@ def last_accepted_values(
     """What the institution's standing file said in the newest earlier cycle that has one, by
     milestone, to pre-fill."""
     with session(settings.database) as db:
-        standing = standing_in_earlier_cycle(db, plan_id, cycle_id, institution)
-        if standing is None:
-            return {}
-        return {
-            v.milestone: {key: getattr(v, key) for key in contract.VALUE_COLUMNS}
-            for v in db.scalars(
-                select(MilestoneValue).where(MilestoneValue.submission_id == standing)
-            )
-        }
+        return accepted_values_before(db, plan_id, cycle_id, [institution]).get(institution, {})
+
+
+def accepted_values_before(
+    db: Session, plan_id: str, cycle_id: str, institutions: list[str]
+) -> dict[str, dict[str, dict[str, object]]]:
+    """``last_accepted_values`` of many institutions in three queries (institutions with no
+    earlier standing file absent)."""
+    standing = {
+        file: code
+        for code, file in standing_in_earlier_cycles(db, plan_id, cycle_id, institutions).items()
+    }
+    values: dict[str, dict[str, dict[str, object]]] = {}
+    if standing:
+        for v in db.scalars(
+            select(MilestoneValue).where(MilestoneValue.submission_id.in_(list(standing)))
+        ):
+            values.setdefault(standing[v.submission_id], {})[v.milestone] = {
+                key: getattr(v, key) for key in contract.VALUE_COLUMNS
+            }
+    return values
 
 
 def workbook_name(plan: Plan, cycle_id: str, institution: str) -> str:
@@ -108,9 +121,14 @@ def workbook_name(plan: Plan, cycle_id: str, institution: str) -> str:
 
 
 def request_workbook(
-    settings: Settings, plan: Plan, cycle: Cycle, institution: Institution
+    settings: Settings,
+    plan: Plan,
+    cycle: Cycle,
+    institution: Institution,
+    previous: dict[str, dict[str, object]],
 ) -> bytes:
-    """The institution's workbook for the cycle, pre-filled with its last accepted values."""
+    """The institution's workbook for the cycle, pre-filled with ``previous``, its last
+    accepted values (``last_accepted_values``)."""
     return build_request_workbook(
         plan,
         institution,
@@ -118,42 +136,82 @@ def request_workbook(
         cycle.deadline,
         reply_to=settings.sender,
         signing_key=settings.signing_key.get_secret_value(),
-        previous=last_accepted_values(settings, plan.id, cycle.id, institution.code) or None,
+        previous=previous or None,
         language=language_of(settings, plan),
     )
 
 
 def build_request(settings: Settings, plan: Plan, cycle: Cycle, institution: Institution) -> Path:
-    """The institution's workbook for the cycle, built once and kept in the file store with its
-    request row; the path of this worker's local copy (what an email attaches)."""
-    recorded = select(Request.workbook).where(
-        of_cycle(Request, plan.id, cycle.id), Request.institution == institution.code
-    )
+    """The institution's workbook for the cycle (``build_request_batch`` for one institution)."""
+    return build_request_batch(settings, plan, cycle, [institution])[0]
+
+
+def build_request_batch(
+    settings: Settings, plan: Plan, cycle: Cycle, institutions: list[Institution]
+) -> list[Path]:
+    """Each institution's workbook for the cycle, built once and kept in the file store with
+    its request row; the paths of this worker's local copies (what the emails attach), in order.
+
+    The ledger is read in one transaction and written in one for the whole batch: one
+    transaction per institution was most of a cycle's opening after the workbooks themselves.
+    The workbooks are built between the two, outside any transaction; two runs may both build
+    one, and the first request row written is the request.
+    """
+    codes = [i.code for i in institutions]
     with session(settings.database) as db:
-        key = db.scalar(recorded)
-        if key is None:  # two runs may both get here: the first row written is the request
-            built = request_workbook(settings, plan, cycle, institution)
+        recorded = request_keys(db, plan.id, cycle.id, codes)
+        missing = [i for i in institutions if i.code not in recorded]
+        previous = accepted_values_before(db, plan.id, cycle.id, [i.code for i in missing])
+    built = {
+        i.code: request_workbook(settings, plan, cycle, i, previous.get(i.code, {}))
+        for i in missing
+    }
+    data = {filestore.digest(workbook): workbook for workbook in built.values()}
+    key = settings.signing_key.get_secret_value()
+    with session(settings.database) as db:
+        if built:
+            filestore.put_many(db, list(built.values()))
+            now = utcnow()
             db.execute(
-                insert_or_ignore(db, Request, "plan_id", "cycle_id", "institution").values(
-                    plan_id=plan.id,
-                    cycle_id=cycle.id,
-                    institution=institution.code,
-                    workbook=filestore.put(db, built),
-                    filled=request_digest(built),
-                    signature=signature(
-                        settings.signing_key.get_secret_value(),
-                        plan.id,
-                        cycle.id,
-                        institution.code,
-                    ),
-                    created_at=utcnow(),
-                )
+                insert_or_ignore(db, Request, "plan_id", "cycle_id", "institution"),
+                [
+                    {
+                        "plan_id": plan.id,
+                        "cycle_id": cycle.id,
+                        "institution": code,
+                        "workbook": filestore.digest(workbook),
+                        "filled": request_digest(workbook),
+                        "signature": signature(key, plan.id, cycle.id, code),
+                        "created_at": now,
+                    }
+                    for code, workbook in built.items()
+                ],
             )
-            key = db.scalar(recorded)
-        assert key is not None
-        data = filestore.get(db, key)
-    name = workbook_name(plan, cycle.id, institution.code)
-    return filestore.local_copy(settings, data, "requests", plan.id, cycle.id, name)
+            recorded = request_keys(db, plan.id, cycle.id, codes)
+        data.update(filestore.get_many(db, set(recorded.values()) - set(data)))
+    return [
+        filestore.local_copy(
+            settings,
+            data[recorded[code]],
+            "requests",
+            plan.id,
+            cycle.id,
+            workbook_name(plan, cycle.id, code),
+        )
+        for code in codes
+    ]
+
+
+def request_keys(db: Session, plan_id: str, cycle_id: str, codes: list[str]) -> dict[str, str]:
+    """Institution → the file-store key of the request workbook it was sent, for those asked."""
+    return {
+        code: key
+        for code, key in db.execute(
+            select(Request.institution, Request.workbook).where(
+                of_cycle(Request, plan_id, cycle_id), Request.institution.in_(codes)
+            )
+        )
+    }
 
 
 def liaison_link(
@@ -163,6 +221,14 @@ def liaison_link(
     return personal_url(
         settings, plan.id, cycle.id, institution.code, institution.liaison.email, fresh
     )
+
+
+def liaison_links(
+    settings: Settings, plan: Plan, cycle: Cycle, institutions: list[Institution]
+) -> dict[str, str]:
+    """``liaison_link`` of a batch of institutions, in one transaction (a cycle's opening)."""
+    liaisons = {i.code: i.liaison.email for i in institutions}
+    return personal_urls(settings, plan.id, cycle.id, liaisons)
 
 
 def request_copy(settings: Settings, plan: Plan, cycle_id: str, institution: str) -> Path:
@@ -186,7 +252,8 @@ def preview_request(
 ) -> Path:
     """The workbook a request would attach, written to a preview folder and nowhere else."""
     path = folder / workbook_name(plan, cycle.id, institution.code)
-    path.write_bytes(request_workbook(settings, plan, cycle, institution))
+    previous = last_accepted_values(settings, plan.id, cycle.id, institution.code)
+    path.write_bytes(request_workbook(settings, plan, cycle, institution, previous))
     return path
 
 

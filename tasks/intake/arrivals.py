@@ -69,6 +69,10 @@ class Arrival:
 def sort_out(settings: Settings, received: Received) -> Arrival:
     """Which of a message's files are workbooks and which evidence; automatic mail has none."""
     message = received.message
+    if received.channel == PORTAL_CHANNEL and received.attachments:
+        # The page's form says which file is the workbook (the first) and which are evidence.
+        workbook, *beside = received.attachments
+        return Arrival(received, "files", [workbook], beside)
     if message is None or received.channel not in MAIL_CHANNELS:
         return Arrival(received, "files", list(received.attachments))
     thread = thread_of(message)

@@ -22,7 +22,7 @@ from datetime import date
 from pathlib import Path
 
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import Session, selectinload
 
 from tasks.catalogues import language_of, text
 from tasks.core.findings import Finding, WarningGroup, warning_groups
@@ -83,12 +83,18 @@ def ours(settings: Settings, plan: Plan, plan_id: str | None) -> bool:
 
 def unanswered(settings: Settings, plan: Plan) -> list[Outgoing]:
     """Replies owed for the plan's messages and assignments (crash-safe: built from the ledger
-    every time, each sent once by its key)."""
-    return [
-        mail
-        for owed in owed_replies(settings, plan)
-        if (mail := reply_isolated(settings, plan, owed))
-    ]
+    every time, each sent once by its key).
+
+    Every reply is rendered from one read of the ledger (``ReplyFacts``): a transaction and five
+    lookups per reply were a third of the time replies took to render.
+    """
+    owed = owed_replies(settings, plan)
+    language = language_of(settings, plan)
+    with session(settings.database) as db:
+        facts = ReplyFacts.read(db, owed)
+        return [
+            mail for each in owed if (mail := reply_isolated(settings, plan, each, facts, language))
+        ]
 
 
 def owed_replies(settings: Settings, plan: Plan) -> list[Owed]:
@@ -189,14 +195,50 @@ def liaison_of(plan: Plan, code: str | None) -> str:
         return ""
 
 
-def reply_isolated(settings: Settings, plan: Plan, owed: Owed) -> Outgoing | None:
+@dataclass
+class ReplyFacts:
+    """What the replies owed in one run read from the ledger, read once for all of them."""
+
+    db: Session
+    """The read transaction: submissions, cycles and received messages are in its identity
+    map, and the stored files of rejected ones are read from it."""
+    evidence: dict[str, list[str]]
+    """Message-ID → the evidence files it carried, in the order they were kept."""
+    loaded: list[object]
+    """The rows read ahead: the session's identity map holds them only while they are referenced."""
+
+    @classmethod
+    def read(cls, db: Session, owed: list[Owed]) -> ReplyFacts:
+        """Four queries for every reply owed."""
+        ids = {r.submission_id for o in owed for r in o.results}
+        messages = {o.message_id for o in owed}
+        plans = {r.plan for o in owed for r in o.results if r.plan}
+        # Loaded into the session's identity map: ``db.get`` then asks nothing more.
+        loaded: list[object] = [
+            *db.scalars(select(Submission).where(Submission.id.in_(ids))),
+            *db.scalars(select(Cycle).where(Cycle.plan_id.in_(plans))),
+            *db.scalars(select(InboundMessage).where(InboundMessage.message_id.in_(messages))),
+        ]
+        evidence: dict[str, list[str]] = {}
+        for message_id, filename in db.execute(
+            select(Evidence.message_id, Evidence.filename)
+            .where(Evidence.message_id.in_(messages))
+            .order_by(Evidence.id)
+        ):
+            evidence.setdefault(message_id, []).append(filename)
+        return cls(db, evidence, loaded)
+
+
+def reply_isolated(
+    settings: Settings, plan: Plan, owed: Owed, facts: ReplyFacts, language: str
+) -> Outgoing | None:
     """``reply_email``; should marking a sender's workbook fail, the reply goes without marked
     files, so one file never holds back the replies to the others."""
     try:
-        return reply_email(settings, plan, owed)
+        return reply_email(settings, plan, owed, facts, language)
     except Exception:
         logger.exception("marking the files of %s failed; replying without them", owed.key)
-        return reply_email(settings, plan, owed, mark=False)
+        return reply_email(settings, plan, owed, facts, language, mark=False)
 
 
 @dataclass
@@ -215,53 +257,51 @@ class FileReply:
     deadline: date | None
 
 
-def reply_email(settings: Settings, plan: Plan, owed: Owed, mark: bool = True) -> Outgoing:
+def reply_email(
+    settings: Settings,
+    plan: Plan,
+    owed: Owed,
+    facts: ReplyFacts,
+    language: str,
+    mark: bool = True,
+) -> Outgoing:
     """The answer: each file accepted (with warnings), held, unreadable, or what to fix with
     the file marked."""
-    language = language_of(settings, plan)
+    db = facts.db
     files: list[FileReply] = []
     attachments: list[Path] = []
-    with session(settings.database) as db:
-        for result in owed.results:
-            sub = db.get(Submission, result.submission_id)
-            assert sub is not None
-            marked = None
-            if result.outcome == Outcome.REJECTED and mark:
-                marked = mark_findings(
-                    filestore.get(db, sub.sha256), result.filename, result.findings, language
-                )
-            if marked is not None:
-                # Rebuilt from the stored file whenever the reply is rendered: a local copy.
-                name = marked_name(result.submission_id, result.filename, language)
-                folder = result.cycle or "sin-ciclo"
-                attachments.append(
-                    filestore.local_copy(settings, marked, "replies", plan.id, folder, name)
-                )
-            cycle = (
-                db.get(Cycle, (result.plan, result.cycle)) if result.plan and result.cycle else None
+    for result in owed.results:
+        sub = db.get(Submission, result.submission_id)
+        assert sub is not None
+        marked = None
+        if result.outcome == Outcome.REJECTED and mark:
+            marked = mark_findings(
+                filestore.get(db, sub.sha256), result.filename, result.findings, language
             )
-            files.append(
-                FileReply(
-                    result.outcome,
-                    result.filename,
-                    institution_name(plan, result.institution),
-                    result.cycle or "",
-                    sub.version,
-                    result.findings,
-                    warning_groups(result.findings, language),
-                    any(f.rule == HELD for f in result.findings),
-                    marked is not None,
-                    cycle.deadline if cycle else None,
-                )
+        if marked is not None:
+            # Rebuilt from the stored file whenever the reply is rendered: a local copy.
+            name = marked_name(result.submission_id, result.filename, language)
+            folder = result.cycle or "sin-ciclo"
+            attachments.append(
+                filestore.local_copy(settings, marked, "replies", plan.id, folder, name)
             )
-        evidence = list(
-            db.scalars(
-                select(Evidence.filename)
-                .where(Evidence.message_id == owed.message_id)
-                .order_by(Evidence.id)
+        cycle = db.get(Cycle, (result.plan, result.cycle)) if result.plan and result.cycle else None
+        files.append(
+            FileReply(
+                result.outcome,
+                result.filename,
+                institution_name(plan, result.institution),
+                result.cycle or "",
+                sub.version,
+                result.findings,
+                warning_groups(result.findings, language),
+                any(f.rule == HELD for f in result.findings),
+                marked is not None,
+                cycle.deadline if cycle else None,
             )
         )
-        threading = thread(db, owed.message_id) if owed.threaded else ("", "")
+    evidence = facts.evidence.get(owed.message_id, [])
+    threading = thread(db, owed.message_id) if owed.threaded else ("", "")
     first = owed.results[0]
     return compose(
         "reply",

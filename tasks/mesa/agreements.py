@@ -168,3 +168,12 @@ def agreements(
 def open_for(settings: Settings, plan_id: str, owner: str) -> list[Agreement]:
     """The owner's open agreements: what its requests and reminders list."""
     return agreements(settings, plan_id, owner=owner, only_open=True)
+
+
+def open_by_owner(settings: Settings, plan_id: str) -> dict[str, list[Agreement]]:
+    """Owner → its open agreements (``open_for`` of every owner in one query: a cycle's
+    opening lists them in each institution's request)."""
+    owners: dict[str, list[Agreement]] = {}
+    for agreement in agreements(settings, plan_id, only_open=True):
+        owners.setdefault(agreement.owner, []).append(agreement)
+    return owners

@@ -5,6 +5,8 @@ Its evidence links are checked as intake checks them (``tasks.evidence``). A fil
 errors is thereby sent (nothing else to click); one with errors is recorded as
 a rejected file, as a mailed one would be, and its findings and marked copy are shown at once.
 The door is bounded like the mailbox: the settings' file size, and a count and a rate per link.
+Evidence files uploaded beside the workbook (scans, photos, documents) are attachments of the
+same arrival, kept as a mailed message's are (``tasks.intake.arrivals``).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from tasks.evidence.checking import check_new_links
-from tasks.intake.arrivals import PORTAL_CHANNEL
+from tasks.intake.arrivals import EVIDENCE_SUFFIXES, PORTAL_CHANNEL
 from tasks.intake.process import process
 from tasks.intake.replies import digest, unanswered
 from tasks.intake.results import IntakeResult, as_outcome
@@ -52,6 +54,23 @@ def within_bounds(settings: Settings, link: PortalLink, size: int) -> None:
         raise UploadRefused("too-often", limit=settings.portal_files_per_hour)
 
 
+MAX_EVIDENCE_FILES = 10
+"""Evidence files one upload may carry beside its workbook."""
+
+
+def evidence_within_bounds(settings: Settings, evidence: list[Attachment]) -> None:
+    """``UploadRefused`` for too many evidence files, one too large, or one that is not a
+    document, scan or photo (the page names the kinds it takes)."""
+    if len(evidence) > MAX_EVIDENCE_FILES:
+        raise UploadRefused("too-much-evidence", limit=MAX_EVIDENCE_FILES)
+    limit = settings.max_file_mb * 1024 * 1024
+    for item in evidence:
+        if len(item.data) > limit:
+            raise UploadRefused("too-large", limit_mb=settings.max_file_mb)
+        if not item.filename.lower().endswith(EVIDENCE_SUFFIXES):
+            raise UploadRefused("not-evidence", filename=item.filename)
+
+
 def message_id_of(link: PortalLink, data: bytes) -> str:
     """The arrival's id in the ledger: the link and the file, so a count per link is a prefix."""
     return f"{PORTAL_CHANNEL}:{link.id}:{hashlib.sha256(data).hexdigest()[:32]}"
@@ -64,14 +83,18 @@ def send_through_portal(
     filename: str,
     data: bytes,
     arrived: datetime | None = None,
+    evidence: list[Attachment] | None = None,
 ) -> IntakeResult:
     """Take one uploaded workbook as the link's institution's file for its cycle, through
     intake; its result (a file uploaded again: the result it already had).
 
     The reply email that a mailed file gets goes out now, to the link's liaison. ``arrived``:
-    now (only the demo, replaying a past cycle, names another moment).
+    now (only the demo, replaying a past cycle, names another moment). ``evidence``: files kept
+    as the submission's evidence.
     """
+    evidence = evidence or []
     within_bounds(settings, link, len(data))
+    evidence_within_bounds(settings, evidence)
     sha = hashlib.sha256(data).hexdigest()
     with session(settings.database) as db:
         known = db.scalars(select(Submission).where(Submission.sha256 == sha)).first()
@@ -89,7 +112,7 @@ def send_through_portal(
         message_id=message_id,
         channel=PORTAL_CHANNEL,
         sender=link.email,
-        attachments=[Attachment(filename, data)],
+        attachments=[Attachment(filename, data), *evidence],
         arrived=arrived,
     )
     stored = store(

@@ -163,10 +163,25 @@ def personal_url(
 ) -> str:
     """``link_for`` in its own transaction, as the address an email gives; ``""`` when the
     cycle is closed (its links open nothing)."""
+    return personal_urls(settings, plan_id, cycle_id, {institution: email}, fresh)[institution]
+
+
+def personal_urls(
+    settings: Settings,
+    plan_id: str,
+    cycle_id: str,
+    liaisons: dict[str, str],
+    fresh: bool = False,
+) -> dict[str, str]:
+    """``personal_url`` of many institutions (institution → its liaison's address) in one
+    transaction: a cycle's opening asks for a batch of them at once."""
     with session(settings.database) as db:
         cycle = db.get(Cycle, (plan_id, cycle_id))
         if cycle is None or cycle.state == CycleState.CLOSED:
-            return ""
-        return url_of(
-            settings, link_for(db, settings, plan_id, cycle_id, institution, email, fresh)
-        )
+            return dict.fromkeys(liaisons, "")
+        return {
+            institution: url_of(
+                settings, link_for(db, settings, plan_id, cycle_id, institution, email, fresh)
+            )
+            for institution, email in liaisons.items()
+        }

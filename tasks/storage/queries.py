@@ -235,13 +235,27 @@ def standing_in_earlier_cycle(
 ) -> int | None:
     """The institution's standing file in the newest earlier cycle that has one: what its next
     request is pre-filled with."""
+    return standing_in_earlier_cycles(db, plan_id, cycle_id, [institution]).get(institution)
+
+
+def standing_in_earlier_cycles(
+    db: Session, plan_id: str, cycle_id: str, institutions: Iterable[str]
+) -> dict[str, int]:
+    """Institution → its standing file in the newest earlier cycle that has one, for many
+    institutions in two queries (a cycle's opening asks for all of them)."""
+    codes = list(institutions)
     earlier = [c.id for c in reversed(cycles_of(db, plan_id)) if c.id < cycle_id]
-    files = cycle_files(db, plan_id, earlier, institution)
-    for previous in earlier:
-        standing = standing_file(files.get((previous, institution), []))
-        if standing is not None:
-            return standing.id
-    return None
+    if not earlier or not codes:
+        return {}
+    files = cycle_files(db, plan_id, earlier, codes[0] if len(codes) == 1 else None)
+    found: dict[str, int] = {}
+    for institution in codes:
+        for previous in earlier:
+            standing = standing_file(files.get((previous, institution), []))
+            if standing is not None:
+                found[institution] = standing.id
+                break
+    return found
 
 
 # Deadlines and deliveries.
