@@ -163,6 +163,12 @@ def filters(language: str) -> dict[str, Any]:
     def _month_year(cycle_id: str) -> str:
         return month_year(cycle_id, language)
 
+    def _month_of_year(cycle_id: str) -> str:
+        return month_year(cycle_id, language, "formats.month_of_year")
+
+    def _of_institution(institution: Any) -> str:
+        return of_institution(institution, language)
+
     def _short_date(day: date | str | None) -> str:
         """Also an ISO date as the open data hold it (an extension's ``prorroga``)."""
         if isinstance(day, str):
@@ -187,6 +193,8 @@ def filters(language: str) -> dict[str, Any]:
     return {
         "long_date": _long_date,
         "month_year": _month_year,
+        "month_of_year": _month_of_year,
+        "of_institution": _of_institution,
         "short_date": _short_date,
         "percent": _percent,
         "number": _number,
@@ -201,12 +209,23 @@ def long_date(day: date, language: str = SOURCE) -> str:
     return format_date(day, value(language, "formats.long_date"), locale=language)
 
 
-def month_year(cycle_id: str, language: str = SOURCE) -> str:
-    """A cycle id as its month and year: ``2023-03`` → «marzo 2023», «March 2023»."""
+def month_year(cycle_id: str, language: str = SOURCE, pattern: str = "formats.month_year") -> str:
+    """A cycle id as its month and year: ``2023-03`` → «marzo 2023», «March 2023»; with
+    ``formats.month_of_year``, as a sentence says it: «marzo de 2023»."""
     year, month = cycle_id.split("-")
-    return format_date(
-        date(int(year), int(month), 1), value(language, "formats.month_year"), language
-    )
+    return format_date(date(int(year), int(month), 1), value(language, pattern), language)
+
+
+def of_institution(institution: Any, language: str = SOURCE) -> str:
+    """«of» and an institution's name, with the article the name takes: «del Ministerio de
+    Gobernación», «de la Secretaría…», «de GAE». An institution of the plan may say its own
+    ``article``; otherwise the catalogue's ``grammar.articles!`` decides by the first word."""
+    name = str(getattr(institution, "name", institution))
+    article = getattr(institution, "article", None)
+    if article is None:
+        articles: dict[str, str] = value(language, "grammar.articles!")
+        article = articles.get(name.split(" ", 1)[0], "")
+    return text(language, "grammar.of", article=article, name=name)
 
 
 @lru_cache(maxsize=65536)

@@ -109,7 +109,7 @@ class Settings(BaseSettings):
     report_base_url: str = Field(
         "",
         description="Public address of the reports folder (its `<plan>/<cycle>/latest/` is "
-        "linked in the director's email); empty: the email gives file paths.",
+        "linked in the director's email); empty: the email links the console's copy.",
     )
     data_license: str = Field(
         "CC-BY-4.0",
@@ -146,9 +146,9 @@ class Settings(BaseSettings):
     )
 
     console_url: str = Field(
-        "",
-        description="Address of the directorate's console (`hitos serve`), linked in reviewers' "
-        "and the director's notices; empty: the notices say to open it.",
+        "http://127.0.0.1:8000",
+        description="Address of the directorate's console, linked in reviewers' and the "
+        "director's emails; the default is where `hitos serve` listens on this machine.",
     )
 
     @field_validator("evidence_allow_hosts")
@@ -157,6 +157,11 @@ class Settings(BaseSettings):
         """Refused at start-up, with the sentence to fix it, rather than at the first check."""
         hosts_and_ports(value)
         return value
+
+    @property
+    def console(self) -> str:
+        """The console's address as emails link it (no trailing slash: paths are appended)."""
+        return self.console_url.rstrip("/")
 
     @cached_property
     def plan_id(self) -> str:

@@ -353,10 +353,6 @@ def later_answers(settings: Settings, plan: Plan, cycle_id: str) -> list[str]:
 
 
 REVIEWER = "revisora@gae.example"
-RETURN_NOTE = (
-    "La descripción de avance no dice qué se hizo en el período ni enlaza a un documento "
-    "concreto. Indique actividades, fechas y el acta o informe que lo respalda."
-)
 
 
 def reviewers_review(
@@ -368,6 +364,7 @@ def reviewers_review(
     from tasks.people.review import approve, return_submission, review_list
     from tasks.portal.notices import tell_liaisons
 
+    language = language_of(settings, plan)
     items = review_list(settings, cycle_id)
     returned_before = any(i.review == "returned" for i in items if i.institution == CARELESS)
     decided: dict[int, str] = {}
@@ -375,10 +372,12 @@ def reviewers_review(
         if item.review != "pending" or item.superseded:
             continue
         if return_one and item.institution == CARELESS and not returned_before:
-            return_submission(settings, plan, item.submission_id, REVIEWER, RETURN_NOTE)
+            note = text(language, "simulation.return_note")
+            return_submission(settings, plan, item.submission_id, REVIEWER, note)
             decided[item.submission_id] = "returned"
         else:
-            approve(settings, plan, item.submission_id, REVIEWER, "Coherente con la evidencia.")
+            note = text(language, "simulation.approve_note")
+            approve(settings, plan, item.submission_id, REVIEWER, note)
             decided[item.submission_id] = "approved"
     tell_liaisons(settings, plan)
     return decided
@@ -394,9 +393,6 @@ def returned_corrects(settings: Settings, plan: Plan, cycle_id: str) -> list[str
     return [CARELESS]
 
 
-DIRECTOR_EXTENSION = "El enlace de la institución cambió durante el ciclo."
-
-
 def director_extends(settings: Settings, plan: Plan, cycle_id: str) -> str:
     """The director gives the silent institution five more business days, with the reason; its
     liaison is told by email (``tasks.portal.notices``)."""
@@ -406,7 +402,8 @@ def director_extends(settings: Settings, plan: Plan, cycle_id: str) -> str:
     cycle = recorded_cycle(settings, plan, cycle_id)
     until = add_business_days(cycle.deadline, 5, plan.country)
     director = plan.coordinator.director.email
-    extend(settings, plan, cycle_id, SILENT, until, DIRECTOR_EXTENSION, director)
+    reason = text(language_of(settings, plan), "simulation.extension_reason")
+    extend(settings, plan, cycle_id, SILENT, until, reason, director)
     tell_liaisons(settings, plan)
     return until.isoformat()
 

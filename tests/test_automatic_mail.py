@@ -96,7 +96,9 @@ def test_postfix_bounce_marks_the_request_bounced_and_tells_the_director_once(se
     notice = new[0][1]
     assert notice["Subject"] == "[Gobierno Abierto] Correo no entregado · MARN"
     text = notice.get_body(("plain",)).get_content()
-    assert "hitos resend 2023-03 MARN" in text and "550 5.1.1" in text
+    assert "550 5.1.1" in text  # what to do is a link to the cycle, never a command
+    assert "pida a quien administra Hitos que corrija su contacto" in text
+    assert f"{settings.console}/ciclos/2023-03" in text and "hitos resend" not in text
     assert notice["Auto-Submitted"] == "auto-generated"
 
 

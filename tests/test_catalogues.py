@@ -112,7 +112,7 @@ def test_one_paragraph_gives_the_html_part_and_the_plain_text_part():
     assert "y <strong>lo devuelve</strong> para" in html
     assert "«&lt;b&gt;avance&lt;/b&gt;.xlsx»" in html
     assert "y LO DEVUELVE para" in plain and "«<b>avance</b>.xlsx»" in plain
-    assert "para el ciclo marzo 2023 (versión 2)" in plain
+    assert "para el ciclo de marzo de 2023 (versión 2)" in plain
     # a value in bold keeps its case in plain text
     bold = catalogues.text("es", "email.reminder.nothing", code="MINGOB", name="Gobernación")
     assert bold.endswith("de MINGOB (Gobernación).")

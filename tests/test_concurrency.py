@@ -202,7 +202,7 @@ def test_two_consolidations_at_once_make_one_version_and_one_director_email(answ
 
     def consolidate_and_tell() -> dict[str, str]:
         publication = consolidate(settings, plan, CYCLE)
-        return send_all(settings, [report_email(plan, publication)])
+        return send_all(settings, [report_email(settings, plan, publication)])
 
     first, second = at_once(consolidate_and_tell)
 

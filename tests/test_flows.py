@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from email import message_from_bytes, policy
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from sqlalchemy import select
 from tasks.mail.inbox import open_maildir
 from tasks.storage.ledger import Cycle, Email, Request, session
 from tests.network import free_port
+from tests.test_emails import assert_no_path_or_command
 from tests.test_mesa_demo import assert_the_mesa_replays_the_seed
 
 
@@ -33,7 +35,10 @@ def test_demo_flow_runs_a_cycle_and_reruns_send_nothing_twice(prefect_server, en
 
     with Path(files["latest_csv"]).open(encoding="utf-8") as handle:
         assert len(list(csv.DictReader(handle))) == len(plan.milestones)
-    sent = len(list(open_maildir(settings.folder("mail", "outbox"))))
+    box = open_maildir(settings.folder("mail", "outbox"))
+    sent = len(box)
+    received = [message_from_bytes(box.get_bytes(k), policy=policy.default) for k in box.iterkeys()]
+    assert_no_path_or_command(received, str(settings.home))  # links only, in every email
 
     inbox, outbox = settings.folder("mail", "inbox"), settings.folder("mail", "outbox")
     with local_smtp_server(inbox, outbox, settings.sender, settings.smtp_port):

@@ -34,6 +34,7 @@ from tasks.plans.plan import Plan
 from tasks.publication.approval import consolidate_draft, publish_draft
 from tasks.publication.board import build_board
 from tasks.settings import Settings
+from tasks.storage import filestore
 from tasks.storage.ledger import (
     Base,
     Cycle,
@@ -75,7 +76,7 @@ def a_file(world: World, institution: str, review: Review = Review.PENDING) -> i
             db.scalar(select(func.count()).where(Submission.institution == institution)) or 0
         )
         sub = Submission(
-            sha256=uuid.uuid4().hex.ljust(64, "0"),
+            sha256=filestore.put(db, f"{institution} {uuid.uuid4()}".encode()),  # its bytes
             filename=f"{institution}.xlsx",
             sender=f"enlace@{institution.lower()}.example",
             channel="mail",

@@ -657,7 +657,7 @@ def published(configured: Settings, plan) -> Publication:
 def test_director_gets_public_links_and_the_pdf_and_xlsx_attached(fresh, settings, smtp):
     configured = settings_for(fresh, settings, PUBLIC)
     publication = published(configured, fresh.plan)
-    send_all(configured, [report_email(fresh.plan, publication)])
+    send_all(configured, [report_email(configured, fresh.plan, publication)])
 
     [message] = smtp.to("directora@gae.example")
     files = publication.paths
@@ -677,14 +677,15 @@ def test_director_gets_public_links_and_the_pdf_and_xlsx_attached(fresh, setting
     assert str(settings.home) not in text + html  # no server paths once there is a public link
 
 
-def test_without_a_public_address_the_email_names_the_files(fresh, settings, smtp):
+def test_without_a_public_address_the_email_links_the_consoles_copies(fresh, settings, smtp):
     configured = settings_for(fresh, settings)
     publication = published(configured, fresh.plan)
-    send_all(configured, [report_email(fresh.plan, publication)])
+    send_all(configured, [report_email(configured, fresh.plan, publication)])
 
     text = body(smtp.to("directora@gae.example")[0], "plain")
-    assert f"PDF: {publication.paths['latest_pdf']}" in text
-    assert "http" not in text
+    version = publication.report.version
+    assert f"PDF: http://127.0.0.1:8000/ciclos/{CURRENT}/informes/{version}/pdf" in text
+    assert str(settings.home) not in text  # never a path on the server
 
 
 def test_a_version_written_before_the_pdf_existed_is_rebuilt_with_it(fresh, settings):

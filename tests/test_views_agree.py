@@ -48,6 +48,7 @@ from tasks.plans.plan import Plan
 from tasks.publication.approval import consolidate_draft, publish_draft
 from tasks.publication.consolidation import consolidated_table, used_submissions
 from tasks.settings import Settings
+from tasks.storage import filestore
 from tasks.storage.ledger import Cycle, MilestoneValue, Report, Submission, engine, session
 from tasks.storage.queries import (
     newest_report,
@@ -126,7 +127,7 @@ class OneCycle(RuleBasedStateMachine):
         version = self.versions[institution]
         with session(self.settings.database) as db:
             sub = Submission(
-                sha256=uuid.uuid4().hex.ljust(64, "0"),
+                sha256=filestore.put(db, f"{institution} {uuid.uuid4()}".encode()),
                 filename=f"{institution}-{version}.xlsx",
                 sender=f"enlace@{institution.lower()}.example",
                 channel="mail",

@@ -14,7 +14,7 @@ from typing import Any, Literal
 import yaml
 from jinja2 import Template
 
-from tasks.catalogues import TEMPLATES, formatting_environment
+from tasks.catalogues import TEMPLATES, formatting_environment, messages
 
 Severity = Literal["error", "warning"]
 
@@ -40,6 +40,41 @@ class Finding:
 def has_errors(findings: list[Finding]) -> bool:
     """Errors reject a file; warnings are shown to reviewers."""
     return any(f.severity == "error" for f in findings)
+
+
+GROUP_KEY = "email.reply.groups."
+"""Catalogue prefix of what a kind of warning means, said once for all its milestones."""
+
+
+@dataclass(frozen=True)
+class WarningGroup:
+    """One kind of warning in a file: its rule, the milestones it names, its findings; with
+    ``explained``, the catalogue says once what it means (``email.reply.groups.<rule>``) and
+    the milestones are listed, else each finding is shown with its own message."""
+
+    rule: str
+    milestones: list[str]
+    findings: list[Finding]
+    explained: bool
+
+
+def warning_groups(findings: list[Finding], language: str) -> list[WarningGroup]:
+    """A file's warnings by rule, in the order they first appear: 27 overdue milestones are
+    one line that says what to do and lists them, not 27 sentences everyone receives."""
+    by_rule: dict[str, list[Finding]] = {}
+    for item in findings:
+        if item.severity == "warning":
+            by_rule.setdefault(item.rule, []).append(item)
+    known = messages(language)
+    return [
+        WarningGroup(
+            rule,
+            [f.milestone for f in items if f.milestone],
+            items,
+            f"{GROUP_KEY}{rule}" in known and all(f.milestone for f in items),
+        )
+        for rule, items in by_rule.items()
+    ]
 
 
 @cache

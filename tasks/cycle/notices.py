@@ -30,7 +30,7 @@ def all_delivered_email(settings: Settings, plan: Plan, cycle: Cycle) -> Outgoin
         plan=plan,
         period=cycle.id,
         institutions=len(plan.reporting_institutions()),
-        console=settings.console_url,
+        console=settings.console,
     )
 
 

@@ -25,7 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from tasks.catalogues import language_of, text
-from tasks.core.findings import Finding
+from tasks.core.findings import Finding, WarningGroup, warning_groups
 from tasks.core.states import SETTLED, Outcome
 from tasks.intake.arrivals import ANSWERED_CHANNELS, thread
 from tasks.intake.lookups import ASSIGN
@@ -251,6 +251,7 @@ class FileReply:
     period: str
     version: int
     findings: list[Finding]
+    warnings: list[WarningGroup]
     held: bool
     marked: bool
     deadline: date | None
@@ -293,6 +294,7 @@ def reply_email(
                 result.cycle or "",
                 sub.version,
                 result.findings,
+                warning_groups(result.findings, language),
                 any(f.rule == HELD for f in result.findings),
                 marked is not None,
                 cycle.deadline if cycle else None,
@@ -316,6 +318,7 @@ def reply_email(
         references=threading[1],
         plan=plan,
         files=files,
+        greeted=contact_name(plan, first.institution, owed.to),
         assigned=owed.assigned,
         sender=first.sender if owed.assigned and not owed.threaded else "",
         evidence=evidence,
@@ -343,6 +346,21 @@ def reply_subject(plan: Plan, language: str, files: list[FileReply], first: Inta
         cycle_id=cycles.pop() if len(cycles) == 1 else "",
         institution=first.institution or "",
     )
+
+
+def contact_name(plan: Plan, code: str | None, address: str) -> str:
+    """The name a reply greets: the institution's liaison or head when the reply goes to them,
+    else none («Estimado/a:»), since a colleague writing for them is not named in the plan."""
+    try:
+        institution = plan.institution(code) if code else None
+    except KeyError:
+        return ""
+    if institution is None:
+        return ""
+    for contact in (institution.liaison, institution.head):
+        if contact.email.lower() == address.lower():
+            return contact.name
+    return ""
 
 
 def institution_name(plan: Plan, code: str | None) -> str:

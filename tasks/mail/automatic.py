@@ -324,6 +324,7 @@ def bounce_notices(settings: Settings, plan: Plan) -> list[Outgoing]:
                 bounce=item,
                 email=email,
                 institution=institution,
+                console=settings.console,
             )
         )
     return mails

@@ -38,10 +38,10 @@ def review_digest(settings: Settings, plan: Plan, day: date) -> Outgoing | None:
         key=f"{plan.id}/-/-/review-digest/{day.isoformat()}",
         kind="digest",
         to=to,
-        subject=text(language, "subject.review_digest", count=len(pending), day=day.isoformat()),
+        subject=text(language, "subject.review_digest", count=len(pending), day=day),
         language=language,
         plan=plan,
         pending=pending,
         day=day,
-        console=settings.console_url,
+        console=settings.console,
     )

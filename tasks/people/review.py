@@ -18,14 +18,17 @@ from sqlalchemy.orm import Session
 from tasks.catalogues import language_of
 from tasks.core.refusals import DecisionRefused
 from tasks.core.states import ACCEPTED, REPORTED, CycleState, Review
+from tasks.intake.arrivals import thread
 from tasks.mail.outgoing import Outgoing, compose, plan_subject, send_all
 from tasks.plans.plan import Plan
 from tasks.publication.approval import notify_if_outdated
 from tasks.settings import Settings
-from tasks.storage import queries
+from tasks.storage import filestore, queries
 from tasks.storage.ledger import Decision, FindingRow, Submission, hold, of_cycle, session
 from tasks.storage.links import personal_url
 from tasks.storage.queries import cycle_of, cycles_of
+from tasks.workbooks.marking import mark_findings, marked_name
+from tasks.workbooks.safe_names import safe_filename
 
 
 class ReviewRefused(DecisionRefused):
@@ -270,23 +273,43 @@ def return_submission(
 
 
 def returned_email(settings: Settings, plan: Plan, sub: Submission, note: str) -> Outgoing:
-    """The reply that tells the sender (or the liaison, for a dropped file) why it came back."""
+    """The reply that tells the sender (or the liaison, for a dropped file) why it came back,
+    in the thread of the sender's message, with the file attached (its warnings marked when
+    it had any, so the liaison corrects the very file that came back)."""
     institution = plan.institution(str(sub.institution))
     language = language_of(settings, plan)
+    to = sub.sender or institution.liaison.email
     with session(settings.database) as db:
         cycle = cycle_of(db, plan.id, str(sub.cycle_id))
         deadline = queries.deadline_of(db, cycle, institution.code) if cycle else None
+        stored = db.get(Submission, sub.id)
+        assert stored is not None
+        findings = [f.as_finding() for f in stored.findings]
+        data = filestore.get(db, stored.sha256)
+        threading = thread(db, stored.source_ref) if stored.sender == to else ("", "")
+    marked = mark_findings(data, str(sub.filename), findings, language) if findings else None
+    # The liaison's own file name; a folder per file keeps two files of one name apart.
+    folder = ("replies", plan.id, str(sub.cycle_id), f"devuelto-{sub.id}")
+    name = (
+        marked_name(sub.id, str(sub.filename), language)
+        if marked is not None
+        else safe_filename(sub.filename)
+    )
+    attached = filestore.local_copy(settings, marked or data, *folder, name)
     return compose(
         "returned",
         key=_returned_key(sub),
         kind="returned",
-        to=[sub.sender or institution.liaison.email],
+        to=[to],
         subject=plan_subject(
             plan, language, "returned", cycle_id=sub.cycle_id, institution=institution.code
         ),
         language=language,
+        attachments=[attached],
         cycle_id=sub.cycle_id,
         institution_code=institution.code,
+        in_reply_to=threading[0],
+        references=threading[1],
         plan=plan,
         institution=institution,
         filename=sub.filename,
@@ -294,6 +317,8 @@ def returned_email(settings: Settings, plan: Plan, sub: Submission, note: str) -
         period=sub.cycle_id,
         note=note,
         deadline=deadline,
+        attached=True,
+        marked=marked is not None,
         link=personal_url(
             settings, plan.id, str(sub.cycle_id), institution.code, institution.liaison.email
         ),

@@ -37,6 +37,11 @@ class Institution(_Strict):
     liaison: Contact
     head: Contact
     sample: bool = False
+    article: str | None = Field(
+        None,
+        description="The article its name takes in a sentence («el», «la», «» for none); "
+        "unset: the language's rule for the name's first word (``grammar.articles``).",
+    )
 
 
 class Milestone(_Strict):
@@ -67,6 +72,11 @@ class Commitment(_Strict):
 class Coordinator(_Strict):
     institution: str
     director: Contact
+    name: str = Field(
+        "",
+        description="The directorate as it signs its emails; empty: the coordinating "
+        "institution's name.",
+    )
 
 
 PUBLIC, CIVIL_SOCIETY = "public", "civil_society"
@@ -206,6 +216,14 @@ class Plan(_Strict):
             for address in {i.liaison.email.lower(), i.head.email.lower()}:
                 found.setdefault(address, []).append(i.code)
         return found
+
+    @property
+    def directorate(self) -> str:
+        """Who signs the plan's emails: the coordinator's name, else its institution's."""
+        if self.coordinator.name:
+            return self.coordinator.name
+        found = self._institutions_by_code.get(self.coordinator.institution)
+        return found.name if found is not None else self.coordinator.institution
 
     def institution(self, code: str) -> Institution:
         found = self._institutions_by_code.get(code)

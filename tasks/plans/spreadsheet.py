@@ -34,10 +34,11 @@ PLAN_FIELDS = [
     "start",
     "end",
     "coordinator",
+    "coordinator_name",
     "director_name",
     "director_email",
 ]
-OPTIONAL_PLAN_FIELDS = {"short_name"}
+OPTIONAL_PLAN_FIELDS = {"short_name", "coordinator_name"}
 TABLES: dict[str, list[str]] = {
     "institutions": [
         "code",
@@ -47,6 +48,7 @@ TABLES: dict[str, list[str]] = {
         "head_name",
         "head_email",
         "sample",
+        "article",
     ],
     "commitments": ["number", "ogp_id", "title", "leads", "irm_cluster", "sample"],
     "milestones": [
@@ -178,6 +180,8 @@ def _plan_fields(rows: list[list[object]], problems: list[PlanProblem]) -> dict[
             "email": _cell(values.get("director_email")),
         },
     }
+    if _cell(values.get("coordinator_name")):
+        plan["coordinator"]["name"] = _cell(values.get("coordinator_name"))
     return plan
 
 
@@ -233,6 +237,8 @@ def _institution(row: tuple[str, dict[str, object]], problems: list[PlanProblem]
     }
     if _normal(values.get("sample")) in _YES:
         institution["sample"] = True
+    if _cell(values.get("article")):  # blank: the language's rule decides
+        institution["article"] = _cell(values.get("article"))
     return institution
 
 
@@ -334,6 +340,7 @@ def export_plan(plan: Plan, language: str = "es") -> bytes:
                 plan.start,
                 plan.end,
                 plan.coordinator.institution,
+                plan.coordinator.name,
                 director.name,
                 director.email,
             ],
@@ -358,6 +365,7 @@ def export_plan(plan: Plan, language: str = "es") -> bytes:
                 i.head.name,
                 i.head.email,
                 yes if i.sample else "",
+                i.article or "",
             ]
             for i in plan.institutions
         ],

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from tasks.catalogues import language_of
 from tasks.core.calendar import local_today
 from tasks.core.refusals import DecisionRefused
 from tasks.core.states import CycleState, ReportState
@@ -124,7 +123,7 @@ def publish_draft(
     publication = Publication(latest, cycle, numbers, paths, links(settings, latest, paths))
     recheck_links(settings, latest.submissions)  # the board says when each link last answered
     build_board(settings, plan)  # whatever else the public sees, rebuilt from the published
-    send_all(settings, [report_email(plan, publication, language_of(settings, plan))])
+    send_all(settings, [report_email(settings, plan, publication)])
     return publication
 
 

@@ -60,13 +60,9 @@ def token_of(settings: Settings, link: PortalLink) -> str:
     return f"{link.id}.{_signature(settings.signing_key.get_secret_value(), link)}"
 
 
-LOCAL_CONSOLE = "http://127.0.0.1:8000"
-"""Where ``hitos serve`` listens by default: the base of links when ``console_url`` is unset."""
-
-
 def url_of(settings: Settings, token: str) -> str:
     """The link as an email gives it, on the console's public address."""
-    return f"{(settings.console_url or LOCAL_CONSOLE).rstrip('/')}{PATH}/{token}"
+    return f"{settings.console}{PATH}/{token}"
 
 
 def link_for(
