@@ -1,5 +1,5 @@
-"""A real Prefect server on PostgreSQL with process workers, set up as README's "Running on a
-server" says, with the README's own commands.
+"""A real Prefect server on PostgreSQL with process workers, set up as docs/server.md ("Running on a
+server") says, with its own commands.
 
 ``tests/test_server.py`` drives a whole cycle through it; ``bench.server`` times one. Each run
 gets a database of its own on the PostgreSQL server, its own ``PREFECT_HOME`` and a free port.
@@ -28,7 +28,8 @@ from bench.runner import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = ROOT / ".venv" / "bin"
-README = (ROOT / "README.md").read_text(encoding="utf-8")
+GUIDE = (ROOT / "docs" / "server.md").read_text(encoding="utf-8")
+"""The page that says how to run Hitos on a server: its commands are the ones run here."""
 POSTGRES = os.environ.get("HITOS_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
 """The PostgreSQL server the databases are made on (an admin connection to it)."""
 TERMINAL = {
@@ -43,13 +44,13 @@ HEARTBEAT_GRACE_SECONDS = 45
 
 
 class SiteFailed(RuntimeError):
-    """A command of the README failed, or the README no longer gives it."""
+    """A command of the guide failed, or the guide no longer gives it."""
 
 
 def readme(command: str) -> list[str]:
-    """A command exactly as the README gives it, as arguments for the checkout's tools."""
-    if command not in README:
-        raise SiteFailed(f"README no longer says: {command}")
+    """A command exactly as the guide gives it, as arguments for the checkout's tools."""
+    if command not in GUIDE:
+        raise SiteFailed(f"docs/server.md no longer says: {command}")
     program, *arguments = shlex.split(command)
     return [str(BIN / program), *arguments]
 
@@ -91,10 +92,10 @@ def database(prefix: str, driver: str) -> Iterator[str]:
 class PrefectApi:
     url: str
     environment: dict[str, str]
-    """What every client and worker needs: PREFECT_HOME and PREFECT_API_URL (README, step 4)."""
+    """What every client and worker needs: PREFECT_HOME and PREFECT_API_URL (the guide, step 4)."""
 
     def cli(self, command: str, *extra: str) -> str:
-        """A README command with this server's environment; its output."""
+        """A command of the guide with this server's environment; its output."""
         done = subprocess.run(
             [*readme(command), *extra],
             cwd=ROOT,
@@ -179,7 +180,7 @@ def _wait_healthy(url: str, server: subprocess.Popen[bytes]) -> None:
 
 @contextmanager
 def prefect_server(home: Path, database_url: str) -> Iterator[PrefectApi]:
-    """README steps 3 to 5: the server on PostgreSQL (loopback, a free port), the work pool, the
+    """The guide's steps 3 to 5: the server on PostgreSQL (loopback, a free port), the work pool, the
     deployments and the automation that crashes silent runs."""
     home.mkdir(parents=True, exist_ok=True)
     port = free_port()
@@ -223,7 +224,7 @@ def prefect_server(home: Path, database_url: str) -> Iterator[PrefectApi]:
 def workers(
     api: PrefectApi, machines: Mapping[str, tuple[Path, Mapping[str, str]]]
 ) -> Iterator[dict[str, subprocess.Popen[bytes]]]:
-    """README step 6 once per machine: ``name: (working folder, its HITOS_* settings)``."""
+    """The guide's step 6 once per machine: ``name: (working folder, its HITOS_* settings)``."""
     started: dict[str, subprocess.Popen[bytes]] = {}
     try:
         for name, (folder, settings) in machines.items():

@@ -1,7 +1,7 @@
-"""A whole cycle on a real Prefect server, as README's "Running on a server" sets it up.
+"""A whole cycle on a real Prefect server, as docs/server.md ("Running on a server") sets it up.
 
 A ``prefect server start`` on a PostgreSQL database of its own (not the test harness), the
-deployments made with the README's own commands, and two process workers whose ``HITOS_HOME``
+deployments made with that page's own commands, and two process workers whose ``HITOS_HOME``
 differ (two disks): they share only the PostgreSQL ledger and the mail servers (aiosmtpd
 receiving what Hitos sends, Dovecot serving the intake mailbox over IMAP). Every step is
 started with ``prefect deployment run``; steps started twice at once must do their work once.
@@ -60,7 +60,7 @@ CYCLE = "2023-03"
 
 @pytest.fixture(scope="module")
 def prefect_api(tmp_path_factory) -> Iterator[PrefectApi]:
-    """README steps 3 to 5: the server on a PostgreSQL database of its own, the work pool, the
+    """docs/server.md, steps 3 to 5: the server on a PostgreSQL database of its own, the work pool, the
     deployments, the automation for silent runs."""
     try:
         psycopg.connect(POSTGRES, connect_timeout=5).close()

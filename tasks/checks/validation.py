@@ -325,7 +325,7 @@ WARM_UP_ROW: dict[str, Any] = {
     "_en_plan": True,
     "_envio": "warm-up",
     "_presente": True,
-    contract.STATE: "started",
+    contract.STATE: contract.IN_PROGRESS,
     "_avance_vacio": False,
     contract.PROGRESS: 50.0,
     contract.EVIDENCE: "https://example.org/evidence",
