@@ -180,7 +180,7 @@ def _wait_healthy(url: str, server: subprocess.Popen[bytes]) -> None:
 
 @contextmanager
 def prefect_server(home: Path, database_url: str) -> Iterator[PrefectApi]:
-    """The guide's steps 3 to 5: the server on PostgreSQL (loopback, a free port), the work pool, the
+    """The guide's steps 3 to 5: the server on PostgreSQL (loopback, a free port), the pool, the
     deployments and the automation that crashes silent runs."""
     home.mkdir(parents=True, exist_ok=True)
     port = free_port()

@@ -60,7 +60,7 @@ CYCLE = "2023-03"
 
 @pytest.fixture(scope="module")
 def prefect_api(tmp_path_factory) -> Iterator[PrefectApi]:
-    """docs/server.md, steps 3 to 5: the server on a PostgreSQL database of its own, the work pool, the
+    """docs/server.md, steps 3 to 5: the server on a PostgreSQL database of its own, the pool, the
     deployments, the automation for silent runs."""
     try:
         psycopg.connect(POSTGRES, connect_timeout=5).close()
