@@ -388,7 +388,9 @@ def returned_corrects(settings: Settings, plan: Plan, cycle_id: str) -> list[str
     request = request_copy(settings, plan, cycle_id, CARELESS)
     on = answer_time(settings, plan, cycle_id, 7)
     language = language_of(settings, plan)
-    revised = filled_workbook(request, CARELESS, False, language, revised=True, on=on.date())
+    revised = filled_workbook(
+        request, CARELESS, False, language, revised=True, on=on.date(), site=demo_site(settings)
+    )
     send_back(settings, plan, CARELESS, revised, 3, on)
     return [CARELESS]
 
