@@ -21,12 +21,16 @@ import time
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from bench import floors as bare
 
 CYCLE = "2023-03"
 OPENED = date(2023, 3, 1)  # the day the requests go out: the deadline counts from it
+
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 class Clock:
@@ -35,10 +39,11 @@ class Clock:
     def __init__(self) -> None:
         self.parts: dict[str, float] = {}
 
-    def timed(self, name: str, fn: Callable[..., Any], *args: Any) -> Any:
+    def timed(self, name: str, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """``fn(*args)``, timed under ``name`` (typed, so a changed signature fails mypy)."""
         started = time.perf_counter()
         try:
-            return fn(*args)
+            return fn(*args, **kwargs)
         finally:
             self.parts[name] = self.parts.get(name, 0.0) + time.perf_counter() - started
 
@@ -199,13 +204,14 @@ def remind_stage(workdir: Path, clock: Clock) -> dict[str, Any]:
     from tasks.cycle.reminders import waiting_institutions
     from tasks.mail.outgoing import send_all
     from tasks.settings import Settings
-    from tasks.storage.ledger import Cycle, session
+    from tasks.storage.ledger import session
+    from tasks.storage.queries import require_cycle
 
     settings, plan = Settings(), _plan(workdir)
     today = reminder_day(settings, plan)
     started = time.perf_counter()
     with session(settings.database) as db:
-        cycle = db.get(Cycle, (plan.id, CYCLE))
+        cycle = require_cycle(db, plan.id, CYCLE)
     waiting = clock.timed("select", waiting_institutions, settings, plan, CYCLE)
     mails = clock.timed("render", render_reminders, settings, plan, cycle, waiting, today)
     statuses = clock.timed("send", send_all, settings, mails)
@@ -233,7 +239,7 @@ def consolidate_stage(workdir: Path, clock: Clock) -> dict[str, Any]:
     approved = approve_all(settings, plan)
     started = time.perf_counter()
     publication = clock.timed("publish", consolidate, settings, plan, CYCLE)
-    mail = clock.timed("notice", report_email, plan, publication)
+    mail = clock.timed("notice", report_email, settings, plan, publication)
     clock.timed("send", send_all, settings, [mail])
     wall = time.perf_counter() - started
     rows = publication.figures.milestones

@@ -43,7 +43,9 @@ def has_errors(findings: list[Finding]) -> bool:
 
 
 GROUP_KEY = "email.reply.groups."
-"""Catalogue prefix of what a kind of warning means, said once for all its milestones."""
+"""Catalogue prefix of what a kind of warning means, said once for all its milestones. A kind
+without a key there keeps each finding's own message: an unreachable evidence link is one, since
+each names its address and what the site answered, which differ link by link."""
 
 
 @dataclass(frozen=True)
