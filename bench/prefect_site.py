@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -147,6 +148,22 @@ class PrefectApi:
         created.raise_for_status()
         return str(created.json()["id"])
 
+    def wait_for_workers(self, names: set[str], since: datetime, timeout: float = 180) -> None:
+        """Until every named worker has told the server, after ``since``, that it polls the pool
+        (a warm worker does once it has imported the flows and built the checks)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = httpx.post(f"{self.url}/work_pools/hitos/workers/filter", json={}, timeout=30)
+            beats = {
+                w["name"]: datetime.fromisoformat(w["last_heartbeat_time"])
+                for w in (found.json() if found.status_code == 200 else [])
+                if w.get("last_heartbeat_time")
+            }
+            if all(name in beats and beats[name] >= since for name in names):
+                return
+            time.sleep(0.5)
+        raise SiteFailed(f"workers {sorted(names)} did not start polling within {timeout:.0f} s")
+
     def flow_run(self, run_id: str) -> dict[str, Any]:
         found: dict[str, Any] = httpx.get(f"{self.url}/flow_runs/{run_id}", timeout=30).json()
         return found
@@ -220,12 +237,22 @@ def prefect_server(home: Path, database_url: str) -> Iterator[PrefectApi]:
             stop(server)
 
 
+WARM = "hitos server worker --pool hitos"
+"""The guide's worker: Hitos' flows in one warm process (``flows/warm_worker.py``)."""
+PROCESS = "prefect worker start --pool hitos"
+"""Prefect's process worker, a new interpreter per run (the guide's alternative)."""
+
+
 @contextmanager
 def workers(
-    api: PrefectApi, machines: Mapping[str, tuple[Path, Mapping[str, str]]]
+    api: PrefectApi,
+    machines: Mapping[str, tuple[Path, Mapping[str, str]]],
+    kinds: Mapping[str, str] | None = None,
 ) -> Iterator[dict[str, subprocess.Popen[bytes]]]:
-    """The guide's step 6 once per machine: ``name: (working folder, its HITOS_* settings)``."""
+    """The guide's step 6 once per machine: ``name: (working folder, its HITOS_* settings)``;
+    ``kinds`` gives a machine's worker command (default ``WARM``)."""
     started: dict[str, subprocess.Popen[bytes]] = {}
+    since = datetime.now(UTC)
     try:
         for name, (folder, settings) in machines.items():
             folder.mkdir(parents=True, exist_ok=True)
@@ -234,16 +261,19 @@ def workers(
                 "HITOS_REPO": str(ROOT),
                 **settings,
                 "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": str(HEARTBEAT_SECONDS),
-                "PREFECT_WORKER_QUERY_SECONDS": "1",  # the default 10 s poll, shortened
+                "PREFECT_WORKER_QUERY_SECONDS": "1",  # the process worker's 10 s poll, shortened
             }
+            command = (kinds or {}).get(name, WARM)
+            poll = ["--poll", "1"] if command == WARM else []
             started[name] = subprocess.Popen(
-                [*readme("prefect worker start --pool hitos"), "--name", name],
+                [*readme(command), "--name", name, *poll],
                 cwd=folder,
                 env=environment,
                 stdout=(folder / "worker.log").open("wb"),
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
+        api.wait_for_workers(set(started), since)
         yield started
     finally:
         for process in started.values():

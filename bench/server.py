@@ -34,7 +34,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bench import synthetic
-from bench.prefect_site import PrefectApi, database, prefect_server, workers
+from bench.prefect_site import PROCESS, WARM, PrefectApi, database, prefect_server, workers
 from bench.runner import StageFailed, child_environment, free_port, prepare_plan, run_stage
 from bench.stages import CYCLE, approve_all, reminder_day
 from tasks.mail.local_server import local_smtp_server
@@ -42,6 +42,9 @@ from tasks.plans.plan import Plan
 from tasks.settings import Settings
 
 TARGET_MS = 20.0
+"""Issue #26: orchestration per institution at N = 1,000."""
+TARGET_S = 10.0
+"""Issue #26: a deployment run's fixed cost (seconds beyond the same work in-process)."""
 STAGES = ("open", "intake", "remind", "consolidate")
 DEPLOYMENTS = {
     "open": "hitos.open-cycle/open-cycle",
@@ -74,6 +77,10 @@ class Comparison:
         else:
             extra = self.server[stage] - self.in_process[stage]
         return 1000 * extra / self.institutions
+
+    def extra_s(self, stage: str) -> float:
+        """A run's fixed cost: seconds through the server beyond the same work in-process."""
+        return self.server[stage] - self.in_process[stage]
 
     def ratio(self, stage: str | None = None) -> float:
         """Server ÷ in-process (``None``: the four stages together)."""
@@ -129,10 +136,16 @@ def plan_size(plan: Plan) -> int:
 
 
 def through_server(
-    api: PrefectApi, workdir: Path, plan_path: Path, plan: Plan, ledger: str, say: Any
+    api: PrefectApi,
+    workdir: Path,
+    plan_path: Path,
+    plan: Plan,
+    ledger: str,
+    say: Any,
+    worker: str = WARM,
 ) -> tuple[dict[str, float], dict[str, float]]:
-    """The four deployments, one after the other, on two workers; seconds each, total and
-    Running."""
+    """The four deployments, one after the other, on two workers of one kind (``WARM`` or
+    ``PROCESS``), timed once both are taking runs; seconds each, total and Running."""
     workspace, port = workdir / "server", free_port()
     settings = Settings(home=workspace, plan=plan_path, smtp_port=port, database_url=ledger)
     machine = {
@@ -158,7 +171,7 @@ def through_server(
             settings.sender,
             port,
         ),
-        workers(api, machines),
+        workers(api, machines, dict.fromkeys(machines, worker)),
     ):
         for stage in STAGES:
             if stage == "intake":
@@ -179,7 +192,7 @@ def through_server(
 
 
 def compare(
-    api: PrefectApi, workdir: Path, institutions: int, milestones: int, say: Any
+    api: PrefectApi, workdir: Path, institutions: int, milestones: int, say: Any, worker: str
 ) -> Comparison:
     """One size, in-process then through the server, each on a fresh ledger."""
     workdir.mkdir(parents=True, exist_ok=True)
@@ -189,31 +202,36 @@ def compare(
         result.in_process = in_process(workdir, plan_path, plan, ledger, say)
     with database("hitos_bench", "psycopg") as ledger:
         result.server, result.server_in_run = through_server(
-            api, workdir, plan_path, plan, ledger, say
+            api, workdir, plan_path, plan, ledger, say, worker
         )
     return result
 
 
-def table(results: list[Comparison]) -> Table:
-    """A row per stage and size: seconds each way, the ratio and the overhead per institution."""
-    grid = Table(title="A cycle through deployments (2 process workers) vs in-process")
+def table(results: list[Comparison], worker: str = WARM) -> Table:
+    """A row per stage and size: seconds each way, the run's fixed cost, the ratio and the
+    overhead per institution."""
+    kind = "warm workers (hitos server worker)" if worker == WARM else "process workers"
+    grid = Table(title=f"A cycle through deployments (2 {kind}) vs in-process")
     for heading in (
         "N",
         "stage",
         "in-process s",
         "server s",
         "of which Running s",
+        "fixed cost s",
         "ratio",
         "overhead ms/inst.",
     ):
         grid.add_column(heading, justify="left" if heading == "stage" else "right")
     for result in results:
-        rows: list[tuple[str, float, float, float, float, float]] = [
+        rows: list[tuple[str, float, float, float, str, float, float]] = [
             (
                 stage,
                 result.in_process[stage],
                 result.server[stage],
                 result.server_in_run[stage],
+                f"{result.extra_s(stage):.2f}"
+                + (" ✓" if result.extra_s(stage) <= TARGET_S else " ✗"),
                 result.ratio(stage),
                 result.overhead_ms(stage),
             )
@@ -225,11 +243,12 @@ def table(results: list[Comparison]) -> Table:
                 result.total(result.in_process),
                 result.total(result.server),
                 result.total(result.server_in_run),
+                "",
                 result.ratio(),
                 result.overhead_ms(),
             )
         )
-        for stage, local, remote, in_run, ratio, overhead in rows:
+        for stage, local, remote, in_run, fixed, ratio, overhead in rows:
             mark = "" if stage != "total" else (" ✓" if overhead <= TARGET_MS else " ✗")
             grid.add_row(
                 f"{result.institutions:,}",
@@ -237,6 +256,7 @@ def table(results: list[Comparison]) -> Table:
                 f"{local:.2f}",
                 f"{remote:.2f}",
                 f"{in_run:.2f}",
+                fixed,
                 f"{ratio:.2f}×",
                 f"{overhead:,.1f}{mark}",
             )
@@ -258,6 +278,12 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--milestones", type=int, default=20, help="milestones per institution")
     parser.add_argument("--json", type=Path, help="also write every measure to this file")
     parser.add_argument("--workdir", type=Path, help="keep workspaces here (default: temporary)")
+    parser.add_argument(
+        "--worker",
+        choices=("warm", "process"),
+        default="warm",
+        help="hitos server worker (the guide's) or Prefect's process worker",
+    )
     return parser.parse_args(argv)
 
 
@@ -268,6 +294,7 @@ def main(argv: list[str] | None = None) -> int:
     progress = Progress(console, quiet=bool(args.json) or not sys.stdout.isatty())
     workdir = (args.workdir or Path(tempfile.mkdtemp(prefix="hitos-bench-server-"))).resolve()
     results: list[Comparison] = []
+    worker = WARM if args.worker == "warm" else PROCESS
     started = time.perf_counter()
     try:
         with progress.shown():
@@ -278,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
             ):
                 for size in sorted(args.sizes):
                     results.append(
-                        compare(api, workdir / f"n{size}", size, args.milestones, progress)
+                        compare(api, workdir / f"n{size}", size, args.milestones, progress, worker)
                     )
     except StageFailed as exc:
         console.print(f"[red]{exc}[/red]")
@@ -286,7 +313,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if args.workdir is None:
             shutil.rmtree(workdir, ignore_errors=True)
-    console.print(table(results))
+    console.print(table(results, worker))
     if args.json:
         args.json.write_text(json.dumps([asdict(r) for r in results], indent=2), encoding="utf-8")
     minutes = (time.perf_counter() - started) / 60

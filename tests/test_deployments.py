@@ -37,6 +37,27 @@ def test_every_entrypoint_is_an_importable_flow():
         assert flow.name.startswith("hitos."), deployment["name"]
 
 
+def test_the_warm_worker_runs_every_deployment_in_memory_and_anything_else_in_a_process():
+    from flows.warm_worker import FLOWS, module_of
+
+    for deployment in deployments().values():
+        found = module_of(deployment["entrypoint"])
+        assert found is not None and found[0] in FLOWS, deployment["name"]
+    assert module_of("../elsewhere/flows/intake.py:intake") is None
+    assert module_of("flows/missing.py:intake") is None
+    assert module_of("flows/intake.py") is None
+
+
+def test_the_warm_worker_leaves_prefects_process_worker_registered_as_process():
+    from prefect.workers.base import BaseWorker
+    from prefect.workers.process import ProcessWorker
+
+    from flows.warm_worker import WarmWorker
+
+    assert WarmWorker.type == "process"
+    assert BaseWorker.get_worker_class_from_type("process") is ProcessWorker
+
+
 def test_every_schedule_is_in_guatemala_time():
     for deployment in deployments().values():
         for schedule in deployment["schedules"]:

@@ -9,6 +9,7 @@ started with ``prefect deployment run``; steps started twice at once must do the
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -28,6 +29,7 @@ from bench.prefect_site import (
     HEARTBEAT_GRACE_SECONDS,
     HEARTBEAT_SECONDS,
     POSTGRES,
+    PROCESS,
     RUN_TIMEOUT,
     PrefectApi,
     database,
@@ -108,10 +110,13 @@ def machines(ledger: Settings, dovecot: Dovecot, folder: Path) -> dict[str, tupl
 
 
 @pytest.fixture
-def site(prefect_api, settings, postgres_url, smtp, dovecot, tmp_path) -> Iterator[Site]:
+def site(request, prefect_api, settings, postgres_url, smtp, dovecot, tmp_path) -> Iterator[Site]:
+    """Two machines with the guide's warm worker each, or (``indirect`` ``{"west": PROCESS}``)
+    one of them with Prefect's process worker."""
     ledger = settings.model_copy(update={"database_url": postgres_url})
     engine(ledger.database)  # the tables, before two workers race to make them
-    with workers(prefect_api, machines(ledger, dovecot, tmp_path)) as running:
+    kinds = getattr(request, "param", None)
+    with workers(prefect_api, machines(ledger, dovecot, tmp_path), kinds) as running:
         yield Site(prefect_api, ledger, running, smtp, dovecot)
 
 
@@ -230,8 +235,18 @@ def test_a_cycle_through_deployments_on_two_workers_does_each_thing_once(site, p
     assert_mail_sent_once(site)
     assert len(site.smtp.to(plan.coordinator.director.email)) == 1
     assert site.dovecot.message_ids("INBOX") == []
+    # Every run ran inside a warm worker's own process, none in a process started for it.
+    pids = {str(worker.pid) for worker in site.workers.values()}
+    for run_id in [*intakes, remind, *consolidations]:
+        assert run_pid(api, run_id) in pids
 
 
+def run_pid(api: PrefectApi, run_id: str) -> str:
+    """The process a run ran in, as its worker reported it."""
+    return str(api.flow_run(run_id)["infrastructure_pid"]).rsplit(":", 1)[-1]
+
+
+@pytest.mark.parametrize("site", [{"west": PROCESS}], indirect=True)
 def test_a_worker_killed_during_intake_leaves_the_work_to_the_next_run(site, plan, tmp_path):
     api = site.api
     assert api.wait(api.run("hitos.open-cycle/open-cycle", f"cycle_id={CYCLE}")) == ["COMPLETED"]
@@ -243,10 +258,12 @@ def test_a_worker_killed_during_intake_leaves_the_work_to_the_next_run(site, pla
     while count(site.ledger, *claimed) == 0:  # the files are stored and being validated
         assert time.monotonic() < deadline, "the intake never claimed its files"
         time.sleep(0.05)
-    run_pid = int(str(api.flow_run(doomed)["infrastructure_pid"]).rsplit(":", 1)[-1])
-    [worker] = [w for w in site.workers.values() if w.pid in ancestors(run_pid)]
-    os.kill(run_pid, signal.SIGKILL)  # the machine dies: its worker and the run it started
-    os.killpg(worker.pid, signal.SIGKILL)
+    # East's warm worker runs it in its own process, west's process worker in a child.
+    doomed_pid = int(run_pid(api, doomed))
+    [worker] = [w for w in site.workers.values() if w.pid in {doomed_pid, *ancestors(doomed_pid)}]
+    os.kill(doomed_pid, signal.SIGKILL)  # the machine dies: its worker and the run it started
+    with contextlib.suppress(ProcessLookupError):  # a warm worker is gone already
+        os.killpg(worker.pid, signal.SIGKILL)
     worker.wait(10)
     assert count(site.ledger, Submission.outcome == "received") > 0
     # Started now, the next intake waits for the dead run's slot (one intake at a time).
