@@ -12,6 +12,7 @@ does not mail its liaisons every decision it ever recorded on the day it is upgr
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import select
 
@@ -87,46 +88,39 @@ def extension_email(
     settings: Settings, plan: Plan, cycle: Cycle, code: str, until: object, reason: str
 ) -> Outgoing:
     """The liaison's notice of their institution's new deadline and why."""
-    institution = plan.institution(code)
-    language = language_of(settings, plan)
-    return compose(
-        "extension",
-        key=extension_key(cycle, code, str(until)),
-        kind="extension",
-        to=[institution.liaison.email],
-        subject=plan_subject(plan, language, "extension", cycle_id=cycle.id, institution=code),
-        language=language,
-        cycle_id=cycle.id,
-        institution_code=code,
-        plan=plan,
-        institution=institution,
-        cycle=cycle,
-        until=until,
-        reason=reason,
-        link=personal_url(settings, plan.id, cycle.id, code, institution.liaison.email),
-    )
+    key = extension_key(cycle, code, str(until))
+    return notice(settings, plan, cycle, code, "extension", key, until=until, reason=reason)
 
 
 def approval_email(settings: Settings, plan: Plan, cycle: Cycle, sub: Submission) -> Outgoing:
     """The liaison's notice that the review approved their file."""
-    code = str(sub.institution)
+    code, key = str(sub.institution), approval_key(sub)
+    return notice(
+        settings, plan, cycle, code, "approved", key, filename=sub.filename, version=sub.version
+    )
+
+
+def notice(
+    settings: Settings, plan: Plan, cycle: Cycle, code: str, kind: str, key: str, **news: Any
+) -> Outgoing:
+    """A notice to an institution's liaison (``templates/email/<kind>``): the subject of its
+    kind, the plan, cycle and institution, their personal link, and the ``news`` it tells."""
     institution = plan.institution(code)
     language = language_of(settings, plan)
     return compose(
-        "approved",
-        key=approval_key(sub),
-        kind="approved",
+        kind,
+        key=key,
+        kind=kind,
         to=[institution.liaison.email],
-        subject=plan_subject(plan, language, "approved", cycle_id=cycle.id, institution=code),
+        subject=plan_subject(plan, language, kind, cycle_id=cycle.id, institution=code),
         language=language,
         cycle_id=cycle.id,
         institution_code=code,
         plan=plan,
         institution=institution,
         cycle=cycle,
-        filename=sub.filename,
-        version=sub.version,
         link=personal_url(settings, plan.id, cycle.id, code, institution.liaison.email),
+        **news,
     )
 
 
