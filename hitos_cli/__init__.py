@@ -36,6 +36,7 @@ existing subgroup (``plan change``, ``users unlock``) registers on that subgroup
 
 app = typer.Typer(
     cls=Commands,
+    rich_markup_mode="markdown",  # a docstring's paragraphs reflowed to the terminal's width
     help="Hitos: open-government action plan compliance cycles.",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,  # a traceback (HITOS_DEBUG=1) must not print secrets
