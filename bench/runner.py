@@ -160,8 +160,9 @@ def orchestration_overhead(run: SizeRun) -> float | None:
     """Prefect's cost per institution, in ms: the flows' time minus the same plain functions'.
 
     The flows load the YAML plan themselves (each of the three), the plain stages get it
-    unpickled, so three plan loads are added to the plain side; so is Great Expectations'
-    context, which the plain intake stage builds before its timer starts.
+    unpickled, so three plan loads are added to the plain side; so are Great Expectations'
+    context, which the plain intake stage builds before its timer starts, and the evidence
+    links' check, which the reply stage times apart from its wall.
     """
     stages = run.stages
     if "flow-open" not in stages or "flow-rest" not in stages:
@@ -171,5 +172,6 @@ def orchestration_overhead(run: SizeRun) -> float | None:
         sum(stages[name]["wall"] for name in PLAIN_STAGES)
         + 3 * stages["plan-load"]["wall"]
         + stages["intake"]["parts"]["gx-context (once per process)"]
+        + stages["reply"]["parts"].get("check-links", 0.0)
     )
     return 1000 * (flows - plain) / run.institutions

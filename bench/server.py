@@ -127,7 +127,9 @@ def in_process(workdir: Path, plan_path: Path, plan: Plan, ledger: str, say: Any
                 synthetic.write_answers(workdir / "answers", answers)  # for intake's read-only
                 synthetic.deliver_to_inbox(settings, answers)
                 continue
-            walls[stage] = float(run_stage(stage, workdir, env)["wall"])
+            measured = run_stage(stage, workdir, env)
+            # The intake flow checks the evidence links too; the reply stage times them apart.
+            walls[stage] = float(measured["wall"]) + measured["parts"].get("check-links", 0.0)
     return {name: sum(walls[part] for part in IN_PROCESS.get(name, (name,))) for name in STAGES}
 
 

@@ -169,14 +169,19 @@ def intake_stage(workdir: Path, clock: Clock) -> dict[str, Any]:
 
 
 def reply_stage(workdir: Path, clock: Clock) -> dict[str, Any]:
-    """intake's last step: the reply owed to each sender (rejections with the marked file) and
-    the notice owed to each liaison whose file came from a stranger."""
+    """intake's last steps: the evidence links of the accepted files checked (their warnings
+    reach the replies), the reply owed to each sender (rejections with the marked file) and the
+    notice owed to each liaison whose file came from a stranger. The intake flow does all of
+    it; the links are timed apart (``check-links``, outside the stage's wall, whose target is
+    the replies') and counted on the plain side of Prefect's overhead, where they were missing."""
+    from tasks.evidence.checking import check_new_links
     from tasks.intake.replies import unanswered
     from tasks.intake.strangers import stranger_notices
     from tasks.mail.outgoing import send_all
     from tasks.settings import Settings
 
     settings, plan = Settings(), _plan(workdir)
+    clock.timed("check-links", check_new_links, settings, plan)
     started = time.perf_counter()
     mails = clock.timed("render", unanswered, settings, plan)
     mails += clock.timed("render-notices", stranger_notices, settings, plan)
