@@ -81,8 +81,11 @@ def from_maildir(path: Path) -> Iterator[Received]:
     for key in sorted(box.keys()):
         if key in seen:
             continue
+        # The raw bytes are the file as it came (writing the parsed message out again, as
+        # ``raw_message`` must for IMAP, cost more than parsing it).
         try:
             message = box[key]
+            raw = box.get_bytes(key)
         except (KeyError, FileNotFoundError):  # another intake took it meanwhile
             continue
 
@@ -92,7 +95,7 @@ def from_maildir(path: Path) -> Iterator[Received]:
         yield received(
             message,
             "mail",
-            raw_message(message),
+            raw or raw_message(message),
             done=done,
             arrived=datetime.fromtimestamp(message.get_date(), UTC).replace(tzinfo=None),
         )
