@@ -10,6 +10,8 @@ store, never by a path from the request.
 
 from __future__ import annotations
 
+import logging
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -36,6 +38,7 @@ from tasks.plans.plan import Plan
 from tasks.rendering import environment, render
 from tasks.settings import Settings
 from tasks.storage.ledger import session
+from tasks.storage.links import PATH as LINKS
 from tasks.storage.queries import cycles_of
 
 ROUTERS = (
@@ -81,8 +84,26 @@ def create_app(settings: Settings, plan: Plan) -> FastAPI:
     return app
 
 
+_TOKEN = re.compile(re.escape(LINKS) + r"/[^/?\s]+")
+
+
+class HiddenLinks(logging.Filter):
+    """A liaison's personal link is a password: an access log line shows ``/enlace/…``, never
+    the token (uvicorn logs each request's path when ``--log-level info`` or lower)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                _TOKEN.sub(LINKS + "/…", a) if isinstance(a, str) else a for a in record.args
+            )
+        return True
+
+
 def from_environment() -> FastAPI:
     """The console as each worker of ``hitos serve`` builds it: the workspace and plan of the
     ``HITOS_`` settings in the environment, contacts as currently recorded."""
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, HiddenLinks) for f in access.filters):
+        access.addFilter(HiddenLinks())
     settings = Settings()
     return create_app(settings, current_plan(settings))  # contacts and plan changes in force

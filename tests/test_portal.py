@@ -7,12 +7,17 @@ loopback receiving what Hitos sends.
 
 from __future__ import annotations
 
+import logging
 import re
+import threading
+import time
 from datetime import date, timedelta
 from email.message import EmailMessage
 from typing import cast
 
+import httpx
 import pytest
+import uvicorn
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
@@ -39,6 +44,7 @@ from tasks.storage.ledger import (
     session,
 )
 from tasks.storage.ledger import utcnow as ledger_now
+from tests.network import free_port
 
 CYCLE = "2023-03"
 CODE = "MINGOB"
@@ -164,6 +170,37 @@ def test_hitos_resend_sends_a_fresh_link_and_the_lost_one_stops(settings, plan, 
     assert old is not None and old.group(1) != token_in(resent)
     assert web.get(f"/enlace/{old.group(1)}").status_code == 403
     assert web.get(f"/enlace/{token_in(resent)}").status_code == 200
+
+
+def test_the_access_log_of_a_served_console_never_shows_a_personal_links_token(
+    settings, plan, smtp, monkeypatch, caplog
+):
+    token = requested(settings, plan, smtp)
+    monkeypatch.setenv("HITOS_HOME", str(settings.home))
+    monkeypatch.setenv("HITOS_PLAN", str(settings.plan))
+    port = free_port()
+    # The factory ``hitos serve`` runs, served for real; uvicorn's own log set-up left out so
+    # that its access records reach caplog.
+    config = uvicorn.Config(
+        "console.app:from_environment", factory=True, port=port, log_config=None, log_level="info"
+    )
+    server = uvicorn.Server(config)
+    serving = threading.Thread(target=server.run, daemon=True)
+    serving.start()
+    try:
+        with caplog.at_level(logging.INFO, logger="uvicorn.access"):
+            deadline = time.monotonic() + 30
+            while not server.started:
+                assert time.monotonic() < deadline, "the console did not start"
+                time.sleep(0.05)
+            page = httpx.get(f"http://127.0.0.1:{port}/enlace/{token}?from=mail", timeout=30)
+    finally:
+        server.should_exit = True
+        serving.join(30)
+    assert page.status_code == 200
+    [line] = [r.getMessage() for r in caplog.records if r.name == "uvicorn.access"]
+    assert '"GET /enlace/…?from=mail HTTP/1.1" 200' in line
+    assert token not in caplog.text
 
 
 # The upload door.
