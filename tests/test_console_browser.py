@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import threading
-import time
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from email.message import EmailMessage
@@ -29,7 +27,7 @@ from tasks.people.review import approve
 from tasks.publication.approval import consolidate_draft, publish_draft
 from tasks.simulation import filled_workbook
 from tests.conftest import RecordingHandler
-from tests.network import free_port
+from tests.network import free_port, serving
 from tests.test_console_submission import opened, reported_file, sent, started
 from tests.test_review import deliver
 
@@ -44,18 +42,10 @@ COMMENT = "El avance del hito no coincide con el acta enlazada; revise las fecha
 def console_url(settings, plan) -> Iterator[str]:
     """uvicorn serving the console on a free loopback port, stopped when the test ends."""
     port = free_port()
-    server = uvicorn.Server(
+    with serving(
         uvicorn.Config(create_app(settings, plan), host="127.0.0.1", port=port, log_level="error")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    try:
+    ):
         yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 def sign_in(page, base: str, email: str) -> None:

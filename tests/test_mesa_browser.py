@@ -5,8 +5,6 @@ of them; the communiqué and the board's Mesa pages read on a phone (no sideways
 from __future__ import annotations
 
 import os
-import threading
-import time
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -20,7 +18,7 @@ from tasks.mesa import agreements, communique, sessions
 from tasks.mesa.assessments import assess
 from tasks.mesa.pack import write_pack
 from tasks.publication.board import build_board
-from tests.network import free_port
+from tests.network import free_port, serving
 from tests.test_board_browser import browser  # noqa: F401 (a fixture)
 from tests.test_consolidation import CURRENT, PREVIOUS
 from tests.test_mesa import DIRECTOR, Mesa, mesa, published  # noqa: F401 (a fixture)
@@ -95,20 +93,9 @@ def test_the_deck_is_1280_by_720_and_the_communique_reads_on_a_phone(
 def mesa_console(world: World) -> Iterator[str]:
     """uvicorn serving the console of the Mesa's test world on a free loopback port."""
     port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(world.settings, world.plan), host="127.0.0.1", port=port, log_level="error"
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    try:
+    app = create_app(world.settings, world.plan)
+    with serving(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error")):
         yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 def test_civil_society_assesses_from_a_phone(

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
-import time
 from datetime import date, timedelta
 from email.message import EmailMessage
 from typing import cast
@@ -44,7 +42,7 @@ from tasks.storage.ledger import (
     session,
 )
 from tasks.storage.ledger import utcnow as ledger_now
-from tests.network import free_port
+from tests.network import free_port, serving
 
 CYCLE = "2023-03"
 CODE = "MINGOB"
@@ -184,19 +182,11 @@ def test_the_access_log_of_a_served_console_never_shows_a_personal_links_token(
     config = uvicorn.Config(
         "console.app:from_environment", factory=True, port=port, log_config=None, log_level="info"
     )
-    server = uvicorn.Server(config)
-    serving = threading.Thread(target=server.run, daemon=True)
-    serving.start()
-    try:
-        with caplog.at_level(logging.INFO, logger="uvicorn.access"):
-            deadline = time.monotonic() + 30
-            while not server.started:
-                assert time.monotonic() < deadline, "the console did not start"
-                time.sleep(0.05)
-            page = httpx.get(f"http://127.0.0.1:{port}/enlace/{token}?from=mail", timeout=30)
-    finally:
-        server.should_exit = True
-        serving.join(30)
+    with (
+        serving(config),
+        caplog.at_level(logging.INFO, logger="uvicorn.access"),
+    ):
+        page = httpx.get(f"http://127.0.0.1:{port}/enlace/{token}?from=mail", timeout=30)
     assert page.status_code == 200
     [line] = [r.getMessage() for r in caplog.records if r.name == "uvicorn.access"]
     assert '"GET /enlace/…?from=mail HTTP/1.1" 200' in line

@@ -12,8 +12,6 @@ from __future__ import annotations
 import io
 import os
 import re
-import threading
-import time
 from collections.abc import Iterator
 from datetime import date, timedelta
 from email.message import EmailMessage
@@ -34,7 +32,7 @@ from tasks.settings import Settings
 from tasks.simulation import filled_workbook
 from tasks.storage.ledger import PortalLink, session, utcnow
 from tests.conftest import RecordingHandler
-from tests.network import free_port
+from tests.network import free_port, serving
 
 CHROMIUM = Path("/usr/bin/chromium")
 CYCLE = "2023-03"
@@ -47,18 +45,9 @@ def served(settings: Settings, plan) -> Iterator[Settings]:
     the emails' links point at it."""
     port = free_port()
     here = settings.model_copy(update={"console_url": f"http://127.0.0.1:{port}"})
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(here, plan), host="127.0.0.1", port=port, log_level="error")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    try:
+    app = create_app(here, plan)
+    with serving(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error")):
         yield here
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 def link_in(smtp: RecordingHandler, address: str) -> str:
