@@ -70,6 +70,7 @@ def run_here(flow_run: FlowRun, module: str, name: str) -> int:
     The engine reports every state itself (Running, then Completed, Failed or Crashed); the
     exit code only tells the worker whether a run ended without the engine saying so.
     """
+    from prefect.client.schemas.objects import State
     from prefect.flow_engine import flow_run_logger, run_flow
 
     logger = flow_run_logger(flow_run=flow_run)
@@ -84,7 +85,7 @@ def run_here(flow_run: FlowRun, module: str, name: str) -> int:
     except BaseException:  # the engine has already reported the state it could
         logger.exception("The flow run ended without a final state")
         return 1
-    return 0 if getattr(state, "is_final", lambda: True)() else 1
+    return 0 if isinstance(state, State) and state.is_final() else 1
 
 
 class WarmWorker(ProcessWorker, abc.ABC):
@@ -96,9 +97,11 @@ class WarmWorker(ProcessWorker, abc.ABC):
 
     _description = "Runs Hitos' flows in a warm process (one run at a time)."
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._one_at_a_time = anyio.CapacityLimiter(1)
+    def __init__(self, work_pool_name: str, name: str | None = None) -> None:
+        # One run at a time: the worker claims no second run while one is in its memory.
+        super().__init__(
+            work_pool_name=work_pool_name, name=name, limit=1, create_pool_if_not_found=False
+        )
 
     async def run(
         self,
@@ -111,9 +114,7 @@ class WarmWorker(ProcessWorker, abc.ABC):
             return await super().run(flow_run, configuration, task_status)
         if task_status is not None:
             task_status.started(os.getpid())
-        code = await anyio.to_thread.run_sync(
-            run_here, flow_run, *target, limiter=self._one_at_a_time
-        )
+        code = await anyio.to_thread.run_sync(run_here, flow_run, *target)
         return ProcessWorkerResult(status_code=code, identifier=str(os.getpid()))
 
     async def _entrypoint(self, flow_run: FlowRun) -> tuple[str, str] | None:
@@ -125,5 +126,4 @@ class WarmWorker(ProcessWorker, abc.ABC):
 
 async def serve(pool: str, name: str | None) -> None:
     """Poll ``pool`` until stopped, one run at a time (Ctrl-C or SIGTERM stops it)."""
-    worker = WarmWorker(work_pool_name=pool, name=name, limit=1, create_pool_if_not_found=False)
-    await worker.start(printer=lambda *_: None)
+    await WarmWorker(pool, name).start(printer=lambda *_: None)

@@ -44,6 +44,7 @@ def serve(
 
 
 def needs_server() -> None:
+    """Refuse, before importing Prefect, a server command with no server to talk to."""
     from tasks.core.refusals import UserMistake
 
     if not os.environ.get("PREFECT_API_URL"):

@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import logging
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
@@ -21,7 +20,7 @@ from tasks.storage.ledger import (
     FindingRow,
     InboundMessage,
     Submission,
-    insert_or_ignore,
+    inserted,
     session,
     utcnow,
 )
@@ -92,7 +91,7 @@ def store(
                 "received_at": received.arrived or now,
                 "references": arrival.references,
                 "kind": MALFORMED if received.problem else arrival.kind,
-                "problem": "",
+                "problem": "",  # every row with the same keys: one statement for them all
                 "raw_sha256": "",
                 **kept_malformed(db, received),
             }
@@ -131,17 +130,6 @@ def store(
         new += sorted(inserted(db, Submission, "sha256", files_rows, Submission.id))
         keep(db, list(first_seen.values()), now)
         return new
-
-
-def inserted(
-    db: Session, model: type[Any], conflict: str, rows: list[dict[str, object]], *returned: Any
-) -> list[Any]:
-    """Insert the rows (all with the same keys), ignoring those another run wrote first; the
-    ``returned`` column (default: the conflict column) of the rows this statement wrote."""
-    if not rows:
-        return []
-    column = returned[0] if returned else getattr(model, conflict)
-    return list(db.scalars(insert_or_ignore(db, model, conflict).returning(column), rows))
 
 
 def sent_again(received: Received, source: str) -> bool:

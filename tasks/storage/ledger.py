@@ -645,6 +645,19 @@ def insert_or_ignore(db: Session, model: type[Base], *conflict: str) -> Any:
     return insert(model).on_conflict_do_nothing(index_elements=list(conflict))
 
 
+def inserted(
+    db: Session, model: type[Base], conflict: str, rows: list[dict[str, object]], *returned: Any
+) -> list[Any]:
+    """Insert the rows (all with the same keys) in one statement, ignoring those another run
+    wrote first; the ``returned`` column (default: the conflict column) of the rows written.
+    One statement for many rows matters: SQLAlchemy compiles a dialect's ON CONFLICT insert
+    anew at every execution (it does not cache them)."""
+    if not rows:
+        return []
+    column = returned[0] if returned else getattr(model, conflict)
+    return list(db.scalars(insert_or_ignore(db, model, conflict).returning(column), rows))
+
+
 @contextmanager
 def session(url: str) -> Iterator[Session]:
     """A unit of work: committed when the block ends, rolled back if it raises."""
